@@ -1,0 +1,68 @@
+# F5-TTS voice studio: Gradio UI + REST API on port 7860.
+#
+#   docker build -t you/f5-studio .
+#   docker build -t you/f5-studio --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130 .
+#   docker build -t you/f5-studio:baked --build-arg BAKE_WEIGHTS=1 .
+#
+# No model weights are in the image by default: deploy/entrypoint.sh points HF_HOME and VOICES_DIR
+# at the mounted volume (/workspace on RunPod pods), where the weights are downloaded once.
+# See deploy/README.md.
+FROM python:3.11-slim-bookworm
+
+# ffmpeg decodes uploaded reference audio (mp3, m4a, ...).
+# Not version-pinned: Debian's security updates replace old versions, so pins break rebuilds.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    GRADIO_SERVER_NAME=0.0.0.0 \
+    GRADIO_SERVER_PORT=7860
+
+WORKDIR /app
+
+# The CUDA build of torch comes from PyTorch's own index. cu128 (CUDA 12.8) runs on the CUDA 12
+# drivers common on RunPod hosts; PyPI's torch 2.11.0 is a CUDA 13 build that needs driver >= 580.
+# Another build: e.g. .../whl/cu130 (CUDA 13) or .../whl/cpu (small CPU-only image).
+# Keep these versions equal to the pins in requirements.txt (tests/test_deploy.py checks it).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.11.0 torchaudio==2.11.0
+
+# Dependencies before the code, so editing the code does not reinstall them.
+# torch/torchaudio are already satisfied by the step above (a +cu128 build matches ==2.11.0).
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+RUN chmod 0755 deploy/entrypoint.sh
+
+# BAKE_WEIGHTS=1 downloads the weights into the image (/opt/hf, several GB) so a pod starts without
+# downloading; the entrypoint uses them when HF_HOME is unset and the volume has none of its own.
+# Declared here so changing it does not invalidate the dependency layers above. Note that with
+# BAKE_WEIGHTS=1 any change to the code re-runs the download (it comes after COPY . .).
+ARG BAKE_WEIGHTS=0
+RUN case "${BAKE_WEIGHTS}" in \
+        0) echo "BAKE_WEIGHTS=0: no weights in the image; they are downloaded to the volume" ;; \
+        1) HF_HOME=/opt/hf python app.py download ;; \
+        *) echo "BAKE_WEIGHTS must be 0 or 1, got '${BAKE_WEIGHTS}'" >&2; exit 1 ;; \
+    esac
+
+# Runs as root on purpose: RunPod mounts the volume (/workspace, /runpod-volume) owned by root, and
+# a non-root user could not create HF_HOME and VOICES_DIR there without a root chown at start.
+# The container is the isolation boundary on a pod; the app itself needs no privileges.
+
+EXPOSE 7860
+
+# Python instead of curl keeps curl out of the image. /health must answer without loading the
+# model; the start period covers imports and a slow first start from a network volume.
+# Fixed to port 7860: change it here too if GRADIO_SERVER_PORT is changed.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/health', timeout=5)"]
+
+ENTRYPOINT ["/app/deploy/entrypoint.sh"]
+CMD ["python", "app.py"]

@@ -1,0 +1,42 @@
+# make run   - set up (first time) and serve the studio on http://127.0.0.1:7860
+# make test  - set up (first time) and run every test
+# make lint  - ruff
+# make bench - side-by-side benchmark against the official f5_tts pipeline
+
+PY      := .venv/bin/python
+APT_PKGS := ffmpeg chromium espeak-ng sox
+STAMP   := .venv/.installed
+
+.PHONY: run test lint bench system install clean
+
+run: install
+	$(PY) app.py $(ARGS)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+
+bench: install
+	$(PY) -m bench $(ARGS)
+
+# Debian packages: ffmpeg (audio decoding), chromium (browser tests), espeak-ng and sox (test speech).
+system:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory system
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+clean:
+	rm -rf .venv .pytest_cache

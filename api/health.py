@@ -1,0 +1,26 @@
+"""Liveness and readiness. Neither ever triggers a model load."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from inference import Engine
+
+VERSION = "0.1.0"
+
+
+def health_router(engine: Engine) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health")
+    def health() -> dict:
+        """Always 200 while serving: the model state, device and version."""
+        s = engine.status()
+        return {"status": "ok", "model": s.state, "device": s.device, "version": VERSION, "error": s.error}
+
+    @router.get("/ping")
+    def ping() -> Response:
+        """RunPod load-balancer readiness: 200 when the model is ready, 204 while it is not (yet)."""
+        return Response(status_code=200 if engine.status().state == "ready" else 204)
+
+    return router

@@ -1,0 +1,253 @@
+"""The one object that owns the models. UI, REST and serverless are thin adapters over it.
+
+    engine = Engine(Settings.from_env())      # cheap: imports no model code, loads nothing
+    engine.preload()                          # optional: load in the background
+    result = engine.synthesize(SynthesisRequest(text, Reference(path, "")))
+
+The first call that needs the model loads it, once, under a lock; concurrent callers wait for that load. A failed
+load is reported (engine.status().error) and retried by the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import chunking
+from .asr import Transcriber
+from .audio import PreparedAudio, content_hash, prepare_reference
+from .cache import BoundedCache
+from .errors import InputError, ModelUnavailable
+from .postprocess import cross_fade_weights, shorten_silences
+from .sampling import SAMPLE_RATE, TARGET_RMS, Item, frames_for, generate_mels, ref_text_for_model, vocode
+from .settings import Settings
+from .types import MAX_SEED, AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
+
+log = logging.getLogger(__name__)
+
+NOT_LOADED, LOADING, READY, FAILED = "not_loaded", "loading", "ready", "failed"
+Progress = Callable[[int, int], None]  # (chunks done, chunks total)
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    state: str  # not_loaded | loading | ready | failed
+    device: str  # "auto" until loaded, then e.g. "cpu" or "cuda:0"
+    error: str | None = None  # why the last load failed
+    load_seconds: float | None = None
+
+
+@dataclass
+class _Models:
+    tts: Any
+    vocoder: Any
+    device: str
+
+
+def pick_device(requested: str) -> tuple[str, Any]:
+    """'auto' -> CUDA if present, else CPU; fp16 on CUDA, fp32 on CPU."""
+    import torch
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if requested == "auto" else requested
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailable(f"F5_DEVICE={requested} but no CUDA GPU is visible.", "Use F5_DEVICE=auto or cpu.")
+    return device, torch.float16 if device.startswith("cuda") else torch.float32
+
+
+def validate_text(text: str, max_chars: int) -> str:
+    """Normalise whitespace and control characters; refuse text with nothing to say or beyond the limit."""
+    if not isinstance(text, str):
+        raise InputError("The text must be a string.", "Type what the voice should say.")
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    if not cleaned:
+        raise InputError("There is no text to speak.", "Type what the voice should say.")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"The text is {len(cleaned):,} characters long; the limit is {max_chars:,}.",
+            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
+        )
+    if not any(ch.isalnum() for ch in cleaned):
+        raise InputError("The text has no words to speak (only punctuation or symbols).", "Type some words.")
+    return cleaned
+
+
+class Engine:
+    def __init__(self, settings: Settings, transcriber: Transcriber | None = None) -> None:
+        self.settings = settings
+        self.transcriber = transcriber or Transcriber(settings.asr_model, device=settings.device)
+        self.load_count = 0  # how many times the models were actually loaded (tests check it stays 1)
+        self._models: _Models | None = None
+        self._state, self._error, self._load_seconds = NOT_LOADED, None, None
+        self._load_lock = threading.Lock()
+        self._compute_lock = threading.Lock()  # one generation at a time: on CPU, parallel runs only contend
+        self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
+        self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
+
+    # ---- model lifetime -------------------------------------------------------------------------------------
+    def status(self) -> EngineStatus:
+        device = self._models.device if self._models else self.settings.device
+        return EngineStatus(self._state, device, self._error, self._load_seconds)
+
+    def preload(self) -> threading.Thread:
+        """Start loading in a background thread; errors are kept in status(), and retried by the next call."""
+
+        def run() -> None:
+            try:
+                self.load()
+            except Exception:  # already logged and recorded in status()
+                pass
+
+        thread = threading.Thread(target=run, name="model-preload", daemon=True)
+        thread.start()
+        return thread
+
+    def load(self) -> _Models:
+        """Load model and vocoder once; concurrent callers wait for the one load."""
+        if self._models is not None:
+            return self._models
+        with self._load_lock:
+            if self._models is not None:
+                return self._models
+            self._state, self._error = LOADING, None
+            start = time.perf_counter()
+            try:
+                self._models = self._load_models()
+            except Exception as e:
+                error = e if isinstance(e, ModelUnavailable) else ModelUnavailable(
+                    f"The model failed to load: {type(e).__name__}: {e}", "See the server log for details.")
+                self._state, self._error = FAILED, str(error)
+                log.error("model load failed: %s", error)
+                if error is e:
+                    raise
+                raise error from e
+            self._load_seconds = time.perf_counter() - start
+            self.load_count += 1
+            self._state = READY
+            log.info("model ready on %s in %.1f s", self._models.device, self._load_seconds)
+            return self._models
+
+    def _load_models(self) -> _Models:
+        from .loader import load_tts, load_vocoder
+        from .weights import resolve
+
+        files = resolve(self.settings)
+        device, dtype = pick_device(self.settings.device)
+        return _Models(load_tts(files, device, dtype), load_vocoder(files, device), device)
+
+    # ---- references -----------------------------------------------------------------------------------------
+    def prepare(self, audio: Any) -> tuple[str, PreparedAudio]:
+        """Decode, clip, trim and normalise a reference; cached by content hash."""
+        if audio is None or (isinstance(audio, (bytes, str)) and not audio):
+            raise InputError("No reference voice was given.", "Upload or record 5 to 12 seconds of clear speech.")
+        key = content_hash(audio)
+        prepared = self._refs.get(key)
+        if prepared is None:
+            max_bytes = self.settings.max_upload_mb * 1024 * 1024
+            prepared = prepare_reference(audio, max_seconds=self.settings.max_ref_seconds, max_bytes=max_bytes)
+            self._refs.put(key, prepared)
+        return key, prepared
+
+    def transcribe(self, audio: Any) -> str:
+        """The words spoken in a reference (Whisper, loaded on first use); cached by content hash."""
+        key, prepared = self.prepare(audio)
+        return self._transcript(key, prepared)
+
+    def _transcript(self, key: str, prepared: PreparedAudio) -> str:
+        text = self._transcripts.get(key)
+        if text is None:
+            text = self.transcriber.transcribe(prepared.wave, prepared.sample_rate).strip()
+            if not text:
+                raise InputError("No words were recognised in the reference.", "Type its transcript yourself.")
+            self._transcripts.put(key, text)
+        return text
+
+    # ---- synthesis ------------------------------------------------------------------------------------------
+    def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
+        """Generate the whole text; the result carries the seed and transcript used and the timings."""
+        parts: list[AudioChunk] = []
+        mels: list[np.ndarray] = []
+        stats: dict[str, Any] = {}
+        for part in self._stream(request, progress, mels, stats):
+            parts.append(part)
+        wave = np.concatenate([p.wave for p in parts]).astype(np.float32)
+        return SynthesisResult(wave, SAMPLE_RATE, parts[0].seed, parts[0].ref_text, tuple(stats["chunks"]),
+                               stats["timings"], np.concatenate(mels, axis=1) if mels else None)
+
+    def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Iterator[AudioChunk]:
+        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave."""
+        return self._stream(request, progress, [], {})
+
+    def _stream(self, request: SynthesisRequest, progress: Progress | None, mels: list[np.ndarray],
+                stats: dict[str, Any]) -> Iterator[AudioChunk]:
+        text = validate_text(request.text, self.settings.max_text_chars)
+        t0 = time.perf_counter()
+        ref = request.reference if isinstance(request.reference, Reference) else Reference(request.reference)
+        key, prepared = self.prepare(ref.audio)
+        t1 = time.perf_counter()
+        models = self.load()
+        t2 = time.perf_counter()
+        ref_text = ref.text.strip() or self._transcript(key, prepared)
+        t3 = time.perf_counter()
+        opts = request.options
+        seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
+        model_ref_text = ref_text_for_model(ref_text)
+        chunks = chunking.chunk_text(
+            text, chunking.max_chunk_bytes(model_ref_text, prepared.seconds, opts.speed)
+        )
+        stats["chunks"] = chunks
+        ref_wave, rms = self._ref_tensor(prepared, models.device)
+        fade = int(opts.cross_fade * SAMPLE_RATE)
+        held = np.zeros(0, dtype=np.float32)  # tail of the previous chunk, waiting to be cross-faded
+        generate_s = 0.0
+        for i, chunk in enumerate(chunks):
+            g0 = time.perf_counter()
+            wave, mel = self._generate_one(models, ref_wave, rms, model_ref_text, chunk, seed + i, opts)
+            generate_s += time.perf_counter() - g0
+            mels.append(mel)
+            if opts.remove_silence:
+                wave = shorten_silences(wave, SAMPLE_RATE)
+            n = min(fade, len(held), len(wave))
+            if n:
+                fade_out, fade_in = cross_fade_weights(n)
+                wave = np.concatenate([held[:-n], held[-n:] * fade_out + wave[:n] * fade_in, wave[n:]])
+            else:
+                wave = np.concatenate([held, wave])
+            last = i == len(chunks) - 1
+            keep = 0 if last else min(fade, len(wave))
+            out, held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
+            if last:
+                stats["timings"] = Timings(load_s=t2 - t1, prepare_s=(t1 - t0) + (t3 - t2), generate_s=generate_s)
+            if progress:
+                progress(i + 1, len(chunks))
+            yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text)
+
+    @staticmethod
+    def _ref_tensor(prepared: PreparedAudio, device: str) -> tuple[Any, float]:
+        """The reference as the model takes it: raised to TARGET_RMS when quieter (the output is lowered back)."""
+        import torch
+
+        wave = torch.from_numpy(np.ascontiguousarray(prepared.wave, dtype=np.float32)).unsqueeze(0)
+        rms = float(torch.sqrt(torch.mean(torch.square(wave))))
+        if rms < TARGET_RMS:
+            wave = wave * TARGET_RMS / rms
+        return wave.to(device), rms
+
+    def _generate_one(self, models: _Models, ref_wave: Any, rms: float, ref_text: str, chunk: str, seed: int,
+                      opts: Any) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        frames = frames_for(ref_wave.shape[-1], ref_text, chunk, opts.speed)
+        item = Item(ref_wave, ref_text + chunk, frames, seed)
+        with self._compute_lock, torch.inference_mode():
+            mel = generate_mels(models.tts, [item], opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)[0]
+            wave = vocode(models.vocoder, mel)
+        if rms < TARGET_RMS:
+            wave = wave * rms / TARGET_RMS
+        return wave.float().cpu().numpy(), mel.T.cpu().numpy()

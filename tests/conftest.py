@@ -1,0 +1,69 @@
+"""Shared fixtures. Every test runs offline against tiny random-weight models written, once per session, into
+the layouts production reads: an HF cache under HF_HOME (HF_HUB_OFFLINE=1) and explicit custom paths.
+
+HF_HOME must be set before huggingface_hub is imported (it reads it once), hence the top of this file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(tempfile.mkdtemp(prefix="studio-tests-"))
+os.environ["HF_HOME"] = str(ROOT / "hf")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["VOICES_DIR"] = str(ROOT / "voices")
+for var in ("F5_MODEL", "F5_CKPT", "F5_VOCAB", "F5_VOCODER", "F5_DEVICE", "F5_PRELOAD", "GRADIO_SERVER_PORT"):
+    os.environ.pop(var, None)
+
+REF_TEXT = "Some call me nature, others call me mother nature."
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tiny() -> dict[str, Path]:
+    """A tiny random F5-TTS + Vocos (+ Whisper) in the HF cache at $HF_HOME and under ROOT/custom."""
+    from tests.model_factory import build
+    from tests.tiny_whisper import build_tiny_whisper, install_into_hf_cache
+
+    paths = build(ROOT)
+    whisper = build_tiny_whisper(ROOT / "whisper")
+    install_into_hf_cache(whisper, ROOT / "hf")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tiny: dict[str, Path]):
+    """Settings as production reads them (defaults: hf:// checkpoint, vocab, vocoder), with the tiny config."""
+    from inference import Settings
+
+    return Settings(model=str(tiny["yaml"]), voices_dir=ROOT / "voices")
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_settings):
+    """One loaded engine shared by tests that only generate (loading is tested on fresh engines)."""
+    from inference import Engine
+
+    e = Engine(tiny_settings)
+    e.load()
+    return e
+
+
+@pytest.fixture(scope="session")
+def ref_wav() -> Path:
+    return Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav")))
+
+
+@pytest.fixture(scope="session")
+def ref_zh() -> Path:
+    return Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_zh.wav")))

@@ -1,0 +1,64 @@
+"""Chunking: chunks join back to the text, none exceeds its limit, empty input works."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inference.chunking import chunk_text, max_chunk_bytes, nbytes
+
+WORDS = st.lists(
+    st.one_of(st.sampled_from(["Hello", "world", "你好", "世界", "ça", "va", "x" * 40]),
+              st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=12)),
+    max_size=60,
+)
+PUNCT = st.sampled_from(["", "", ".", ",", "!", "?", ";", "。", "，", "！"])
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    words = draw(WORDS)
+    return " ".join(w + draw(PUNCT) for w in words)
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts(), limit=st.integers(min_value=4, max_value=300))
+def test_chunks_join_back_and_respect_the_limit(text: str, limit: int) -> None:
+    chunks = chunk_text(text, max_bytes=limit)
+    assert squash("".join(chunks)) == squash(text)  # nothing lost, nothing added, order kept
+    assert all(nbytes(c) <= limit for c in chunks)
+    assert all(c.strip() == c and c for c in chunks)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=texts(), first=st.integers(min_value=10, max_value=60))
+def test_short_first_chunk(text: str, first: int) -> None:
+    chunks = chunk_text(text, max_bytes=200, first_max_bytes=first)
+    if chunks:
+        assert nbytes(chunks[0]) <= max(first, 200) and squash("".join(chunks)) == squash(text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_input_gives_no_chunks(text: str) -> None:
+    assert chunk_text(text) == []
+
+
+def test_splits_at_sentences_first() -> None:
+    assert chunk_text("Hello there. How are you? Fine.", max_bytes=20) == ["Hello there.", "How are you? Fine."]
+    assert chunk_text("One. Two. Three.", max_bytes=100) == ["One. Two. Three."]
+
+
+def test_chinese_counts_bytes_and_joins_without_spaces() -> None:
+    chunks = chunk_text("你好。今天天气很好。", max_bytes=100)
+    assert chunks == ["你好。今天天气很好。"]
+
+
+def test_max_chunk_bytes_follows_the_reference_rate() -> None:
+    assert max_chunk_bytes("x" * 30, 3.0) == 190  # 10 bytes/s * 19 s left of 22
+    assert max_chunk_bytes("x" * 30, 3.0, speed=2.0) == 380
+    assert max_chunk_bytes("x", 21.9) == 20  # never below a useful floor

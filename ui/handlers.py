@@ -1,0 +1,139 @@
+"""Handlers: Gradio values in, engine calls, Gradio values out. Engine errors become gr.Error here, once."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+import numpy as np
+
+from inference import Engine, InputError, Reference, StudioError, SynthesisOptions, SynthesisRequest
+from inference.types import MAX_SEED
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_TEXT_FILE_BYTES = 2_000_000  # a .txt upload larger than this is refused
+STATE_LABELS = {
+    "not_loaded": "⚪ Model not loaded yet: it loads on the first Generate (or starts now with --preload).",
+    "loading": "🟡 Model loading…",
+    "ready": "🟢 Model ready on {device} (loaded in {seconds:.1f} s).",
+    "failed": "🔴 Model failed to load: {error}",
+}
+
+
+def user_errors(fn: F) -> F:
+    """Turn engine errors into gr.Error with a plain sentence; never a bare 'Error' or a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except StudioError as e:
+            raise gr.Error(str(e), title=type(e).__name__.replace("InputError", "Check your input")) from e
+        except Exception as e:
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(f"Something went wrong on the server ({type(e).__name__}). It is still running: try "
+                           "again, and if it keeps failing, check the server log.") from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+def status_markdown(engine: Engine) -> str:
+    s = engine.status()
+    return STATE_LABELS[s.state].format(device=s.device, seconds=s.load_seconds or 0.0, error=s.error)
+
+
+def spectrogram_image(mel: np.ndarray | None) -> np.ndarray | None:
+    """(n_mels, frames) log-mel -> an RGB picture, low frequencies at the bottom."""
+    if mel is None or mel.size == 0:
+        return None
+    from matplotlib import colormaps
+
+    lo, hi = np.percentile(mel, [1, 99])
+    scaled = np.clip((mel - lo) / max(hi - lo, 1e-6), 0, 1)[::-1]
+    rgb = colormaps["magma"](scaled)[..., :3]
+    return (np.repeat(rgb, 2, axis=0) * 255).astype(np.uint8)
+
+
+def pick_seed(seed: float | None, randomize: bool) -> int:
+    """The seed the next generation uses: a fresh one when `randomize` is on or the seed is empty/-1."""
+    if randomize or seed is None or int(seed) < 0:
+        return secrets.randbelow(MAX_SEED + 1)
+    return int(seed)
+
+
+def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
+    @user_errors
+    def synthesize(
+        ref_audio: str | None,
+        ref_text: str = "",
+        text: str = "",
+        seed: int = -1,
+        nfe_step: int = 32,
+        speed: float = 1.0,
+        cross_fade: float = 0.15,
+        cfg_strength: float = 2.0,
+        remove_silence: bool = False,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
+    ) -> tuple[tuple[int, np.ndarray], np.ndarray | None, int, str]:
+        """Speak `text` in the voice of `ref_audio`.
+
+        Args:
+            ref_audio: a recording of the voice to clone, 5 to 12 s of clear speech (wav, mp3, flac, ogg, m4a, webm).
+            ref_text: what is said in ref_audio; leave empty to transcribe it automatically.
+            text: what the cloned voice should say. Long text is split at sentences.
+            seed: the random seed; -1 picks one. The same seed and inputs give the same audio.
+            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
+            speed: speaking rate, 0.3 to 3.
+            cross_fade: seconds of overlap between sentences, 0 to 1.
+            cfg_strength: how closely to follow the text and voice, 0 to 10.
+            remove_silence: shorten pauses longer than 1 s.
+        Returns:
+            the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
+        """
+        if not ref_audio:
+            raise InputError("No reference voice was given.", "Upload or record 5 to 12 seconds of clear speech.")
+        options = SynthesisOptions(
+            nfe_step=int(nfe_step), speed=float(speed), cross_fade=float(cross_fade), cfg_strength=float(cfg_strength),
+            remove_silence=bool(remove_silence), seed=None if seed is None or int(seed) < 0 else int(seed),
+        )
+        progress(0.0, desc="Preparing (the first generation also loads the model)…")
+        request = SynthesisRequest(text or "", Reference(Path(ref_audio), ref_text or ""), options)
+        result = engine.synthesize(request, progress=lambda done, total: progress(done / total,
+                                                                                  desc=f"Chunk {done}/{total}"))
+        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+
+    @user_errors
+    def transcribe(ref_audio: str | None) -> str:
+        """The words spoken in `ref_audio` (Whisper). Returns the transcript text."""
+        if not ref_audio:
+            raise InputError("No reference voice was given.", "Upload or record a few seconds of speech first.")
+        return engine.transcribe(Path(ref_audio))
+
+    @user_errors
+    def read_text_file(path: str | None) -> str:
+        if not path:
+            return gr.skip()
+        file = Path(path)
+        if file.stat().st_size > MAX_TEXT_FILE_BYTES:
+            raise InputError("That text file is too large.", f"Use a file under {MAX_TEXT_FILE_BYTES // 1_000_000} MB.")
+        data = file.read_bytes()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise InputError("That file is not UTF-8 text.", "Save it as plain UTF-8 text and upload it again.") from e
+
+    return {
+        "synthesize": synthesize,
+        "transcribe": transcribe,
+        "read_text_file": read_text_file,
+        "pick_seed": pick_seed,
+        "status": lambda: status_markdown(engine),
+    }
