@@ -46,11 +46,13 @@ def create_app(settings: Settings, engine: Engine | None = None):  # noqa: ANN20
     from fastapi import FastAPI
 
     from api.health import health_router
+    from api.openai_speech import openai_router
     from ui import build_ui
 
     engine = engine or Engine(settings)
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
     app.include_router(health_router(engine))
+    app.include_router(openai_router(engine))
     demo = build_ui(engine)
     demo.queue(default_concurrency_limit=1)
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True,

@@ -22,13 +22,14 @@ import numpy as np
 
 from . import chunking
 from .asr import Transcriber
-from .audio import PreparedAudio, content_hash, prepare_reference
+from .audio import PreparedAudio, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable
 from .postprocess import cross_fade_weights, shorten_silences
 from .sampling import SAMPLE_RATE, TARGET_RMS, Item, frames_for, generate_mels, ref_text_for_model, vocode
 from .settings import Settings
 from .types import MAX_SEED, AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
+from .voices import Voice, VoiceLibrary
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class Engine:
         self._compute_lock = threading.Lock()  # one generation at a time: on CPU, parallel runs only contend
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
+        self.voices = VoiceLibrary(settings.voices_dir)
 
     # ---- model lifetime -------------------------------------------------------------------------------------
     def status(self) -> EngineStatus:
@@ -167,6 +169,18 @@ class Engine:
                 raise InputError("No words were recognised in the reference.", "Type its transcript yourself.")
             self._transcripts.put(key, text)
         return text
+
+    # ---- saved voices ---------------------------------------------------------------------------------------
+    def save_voice(self, name: str, audio: Any, text: str = "", overwrite: bool = False) -> Voice:
+        """Save a reference (prepared: clipped, trimmed, normalised) with its transcript, typed or transcribed."""
+        key, prepared = self.prepare(audio)
+        text = (text or "").strip() or self._transcript(key, prepared)
+        return self.voices.save(name, to_wav_bytes(prepared.wave, prepared.sample_rate), text, overwrite)
+
+    def voice_reference(self, name: str) -> Reference:
+        """A saved voice as a Reference (VoiceNotFound, an InputError, when there is none)."""
+        voice = self.voices.get(name)
+        return Reference(voice.audio, voice.text)
 
     # ---- synthesis ------------------------------------------------------------------------------------------
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:

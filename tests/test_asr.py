@@ -215,7 +215,12 @@ def test_device_and_dtype(device: str, cuda: bool, expected: tuple[str, str], mo
 
     seen: list[dict] = []
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
-    monkeypatch.setattr(transformers, "pipeline", lambda task, **kw: seen.append({"task": task, **kw}) or FakePipeline())
+
+    def fake_pipeline(task: str, **kwargs) -> FakePipeline:
+        seen.append({"task": task, **kwargs})
+        return FakePipeline()
+
+    monkeypatch.setattr(transformers, "pipeline", fake_pipeline)
     assert Transcriber(REPO, device=device).transcribe(noise(0.5), 24000) == "Some call me nature."
     (call,) = seen
     assert call["task"] == "automatic-speech-recognition" and call["model"] == REPO

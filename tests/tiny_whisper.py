@@ -3,7 +3,7 @@
 `build_tiny_whisper(out_dir)` writes a folder that `transformers.pipeline("automatic-speech-recognition", model=...)`
 loads like a real checkpoint: config + safetensors weights, generation_config.json, a WhisperFeatureExtractor
 (80 mel bins, 16 kHz, 30 s windows) and a byte-level BPE tokenizer made here from the 256 byte symbols (no merges)
-plus Whisper's special tokens. Its output is noise text, which is all the tests need.
+plus Whisper's special tokens and its 1501 timestamp tokens. Its output is noise text, which is all the tests need.
 
 `install_into_hf_cache(src_dir, hf_home)` lays such a folder out as the Hugging Face hub cache does
 (`<hf_home>/hub/models--org--name/snapshots/<commit>/...` + `refs/main`), so that with HF_HOME=<hf_home> and

@@ -81,6 +81,7 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
         cross_fade: float = 0.15,
         cfg_strength: float = 2.0,
         remove_silence: bool = False,
+        voice: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], np.ndarray | None, int, str]:
         """Speak `text` in the voice of `ref_audio`.
@@ -95,17 +96,23 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
             cross_fade: seconds of overlap between sentences, 0 to 1.
             cfg_strength: how closely to follow the text and voice, 0 to 10.
             remove_silence: shorten pauses longer than 1 s.
+            voice: the name of a saved voice to use instead of ref_audio (its saved transcript unless ref_text is set).
         Returns:
             the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
         """
-        if not ref_audio:
+        if voice:
+            saved = engine.voice_reference(voice)
+            reference = Reference(saved.audio, (ref_text or "").strip() or saved.text)
+        elif ref_audio:
+            reference = Reference(Path(ref_audio), ref_text or "")
+        else:
             raise InputError("No reference voice was given.", "Upload or record 5 to 12 seconds of clear speech.")
         options = SynthesisOptions(
             nfe_step=int(nfe_step), speed=float(speed), cross_fade=float(cross_fade), cfg_strength=float(cfg_strength),
             remove_silence=bool(remove_silence), seed=None if seed is None or int(seed) < 0 else int(seed),
         )
         progress(0.0, desc="Preparing (the first generation also loads the model)…")
-        request = SynthesisRequest(text or "", Reference(Path(ref_audio), ref_text or ""), options)
+        request = SynthesisRequest(text or "", reference, options)
         result = engine.synthesize(request, progress=lambda done, total: progress(done / total,
                                                                                   desc=f"Chunk {done}/{total}"))
         return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text

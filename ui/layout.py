@@ -7,9 +7,10 @@ import gradio as gr
 from inference import Engine
 
 from .handlers import make_handlers
+from .voices import build_voice_panel
 
 # The public API: gradio_client's view_api() lists exactly these (a test pins them).
-API_NAMES = ("/synthesize", "/transcribe")
+API_NAMES = ("/synthesize", "/transcribe", "/list_voices", "/save_voice", "/rename_voice", "/delete_voice")
 PRESET_CHOICES = [("Fast (7 steps)", 7), ("Balanced (16 steps)", 16), ("Best (32 steps)", 32)]
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
@@ -29,6 +30,7 @@ def build_ui(engine: Engine) -> gr.Blocks:
                 ref_text = gr.Textbox(label="Reference transcript (optional)", lines=2, elem_id="ref-text",
                                       placeholder="Leave empty to transcribe automatically")
                 transcribe_btn = gr.Button("Transcribe reference", size="sm")
+                voices = build_voice_panel(engine, ref_audio, ref_text)
             with gr.Column():
                 text = gr.Textbox(label="Text to speak", lines=6, elem_id="gen-text",
                                   placeholder="Type what the cloned voice should say…")
@@ -49,7 +51,8 @@ def build_ui(engine: Engine) -> gr.Blocks:
             spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
         seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
 
-        inputs = [ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength, remove_silence]
+        inputs = [ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength, remove_silence,
+                  voices.dropdown]
         generate.click(h["pick_seed"], [seed, randomize], [seed], api_visibility="private", queue=False).then(
             h["synthesize"], inputs, [out_audio, spectrogram, seed_used, ref_text], api_name="synthesize",
             concurrency_id="gpu",
@@ -59,4 +62,6 @@ def build_ui(engine: Engine) -> gr.Blocks:
         timer = gr.Timer(2.0)
         timer.tick(h["status"], None, status, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(h["status"], None, status, api_visibility="private", queue=False)
+        # each visitor sees the saved voices as they are now, not as they were at start-up
+        demo.load(voices.refresh, None, voices.dropdown, api_visibility="private", queue=False)
     return demo

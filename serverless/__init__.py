@@ -1,0 +1,1 @@
+"""RunPod serverless worker: see serverless/handler.py."""
