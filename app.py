@@ -10,6 +10,9 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import time
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home: it also slows start-up offline
 
@@ -26,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--share", action="store_true", default=None, help="also create a public gradio.live link")
     p.add_argument("--preload", action="store_true", default=None, help="load the model in the background at start "
                    "(F5_PRELOAD=1)")
+    p.add_argument("--mcp", action="store_true", default=None, help="expose synthesis as an MCP tool (F5_MCP=1)")
     p.add_argument("--model", help="f5-tts config name or YAML path (F5_MODEL, default F5TTS_v1_Base)")
     p.add_argument("--ckpt", help="checkpoint path or hf:// URL (F5_CKPT)")
     p.add_argument("--vocab", help="vocab path or hf:// URL (F5_VOCAB)")
@@ -35,56 +39,73 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(host=args.host, port=args.port, share=args.share, preload=args.preload,
+    return Settings.from_env(host=args.host, port=args.port, share=args.share, preload=args.preload, mcp=args.mcp,
                              model=args.model, ckpt=args.ckpt, vocab=args.vocab, vocoder=args.vocoder,
                              device=args.device)
 
 
-def create_app(settings: Settings, engine: Engine | None = None):  # noqa: ANN201 - returns (FastAPI, Blocks)
-    """One FastAPI app: REST routes first, then the Gradio UI mounted at '/'."""
+def create_app(settings: Settings, engine: Engine | None = None) -> tuple[Any, Any]:
+    """One FastAPI app: REST routes first, then the Gradio UI mounted at '/'. Returns (app, blocks)."""
     import gradio as gr
     from fastapi import FastAPI
 
+    from api.auth import RestAuth
     from api.health import health_router
     from api.openai_speech import openai_router
     from ui import build_ui
 
     engine = engine or Engine(settings)
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
+    app.add_middleware(RestAuth, settings=settings)
     app.include_router(health_router(engine))
     app.include_router(openai_router(engine))
     demo = build_ui(engine)
-    demo.queue(default_concurrency_limit=1)
-    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True,
-                              max_file_size=settings.max_upload_mb * 1024 * 1024)
+    demo.queue(default_concurrency_limit=1, max_size=settings.queue_max)
+    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True, auth=settings.auth,
+                              max_file_size=settings.max_upload_mb * 1024 * 1024, mcp_server=settings.mcp,
+                              run_history=False)  # voices are personal data: keep no run history
     app.state.engine = engine
     return app, demo
 
 
+def warn_if_public(settings: Settings) -> None:
+    public = settings.share or settings.host in ("0.0.0.0", "::") or bool(os.environ.get("RUNPOD_POD_ID"))
+    if public and settings.auth is None:
+        log.warning("!" * 78)
+        log.warning("THIS STUDIO IS PUBLICLY REACHABLE WITHOUT A LOGIN: anyone with the URL can clone voices with it")
+        log.warning("and use your GPU. Set STUDIO_AUTH=user:password (and STUDIO_API_TOKEN for REST).")
+        log.warning("!" * 78)
+
+
+def open_share_link(demo: Any, settings: Settings, server: Any) -> None:
+    """Ask Gradio's share server for a public tunnel once uvicorn is up; offline, say so and keep serving."""
+    from gradio import networking
+
+    while not server.started:
+        time.sleep(0.1)
+    try:
+        url = networking.setup_tunnel(local_host="127.0.0.1", local_port=settings.port, share_token=demo.share_token,
+                                      share_server_address=None, share_server_tls_certificate=None)
+        demo.share_url = url
+        log.info("public share link: %s (temporary, up to 1 week)", url)
+    except Exception as e:
+        log.warning("Could not create a share link (%s: %s). The studio is still serving locally on "
+                    "http://%s:%d; check the internet connection to get a public link.", type(e).__name__, e,
+                    settings.host, settings.port)
+
+
 def serve(settings: Settings) -> None:
-    app, demo = create_app(settings)
-    engine: Engine = app.state.engine
-    if settings.preload:
-        engine.preload()
-    if settings.share:
-        share_launch(demo, settings)
-        return
     import uvicorn
 
+    app, demo = create_app(settings)
+    warn_if_public(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+    if settings.share:
+        threading.Thread(target=open_share_link, args=(demo, settings, server), daemon=True).start()
+    if settings.preload:
+        app.state.engine.preload()
     log.info("serving on http://%s:%d", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-
-
-def share_launch(demo, settings: Settings) -> None:  # noqa: ANN001
-    """Gradio's own launch, which can open a share tunnel; offline, it still serves locally."""
-    try:
-        demo.launch(server_name=settings.host, server_port=settings.port, share=True, ssr_mode=False,
-                    show_error=True, prevent_thread_lock=False)
-    except Exception as e:  # no tunnel could be made: keep serving locally
-        log.warning("Could not create a share link (%s); serving locally on http://%s:%d only.", e, settings.host,
-                    settings.port)
-        demo.launch(server_name=settings.host, server_port=settings.port, share=False, ssr_mode=False,
-                    show_error=True)
+    server.run()
 
 
 def main(argv: list[str] | None = None) -> int:

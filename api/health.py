@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from inference import Engine
+
+from .auth import authorized
 
 VERSION = "0.1.0"
 
@@ -13,8 +15,10 @@ def health_router(engine: Engine) -> APIRouter:
     router = APIRouter()
 
     @router.get("/health")
-    def health() -> dict:
-        """Always 200 while serving: the model state, device and version."""
+    def health(request: Request) -> dict:
+        """Always 200 while serving. With auth on, details (model state, device, errors) need credentials."""
+        if not authorized(engine.settings, request.headers.get("authorization")):
+            return {"status": "ok"}
         s = engine.status()
         return {"status": "ok", "model": s.state, "device": s.device, "version": VERSION, "error": s.error}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
@@ -41,6 +41,23 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
     return value
 
 
+def _secret(env: dict[str, str], name: str) -> str | None:
+    """A secret from NAME, or from the file named by NAME_FILE (Docker/RunPod secrets); None when unset."""
+    if env.get(name, "").strip():
+        return env[name].strip()
+    path = env.get(f"{name}_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        value = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise InputError(f"{name}_FILE points at {path}, which cannot be read ({e.strerror}).",
+                         "Check the path and its permissions.") from e
+    if not value:
+        raise InputError(f"{name}_FILE points at an empty file.", f"Write the {name} value into {path}.")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the server listens. Gradio's own variable names, so its docs apply.
@@ -60,6 +77,15 @@ class Settings:
     max_ref_seconds: float = 12.0  # references are clipped to this at a pause
     max_upload_mb: int = 50  # uploads larger than this are refused before decoding
     ref_cache_size: int = 32  # prepared references kept in memory (LRU, keyed by content hash)
+    queue_max: int = 32  # generations waiting at once; beyond this, visitors are told the studio is busy
+    mcp: bool = False  # expose synthesis as an MCP tool (Gradio's MCP server)
+    # Secrets: never printed (repr=False), never logged, never in /health.
+    auth: tuple[str, str] | None = field(default=None, repr=False)  # UI login (and HTTP Basic on REST)
+    api_token: str | None = field(default=None, repr=False)  # bearer token for REST
+
+    @property
+    def protected(self) -> bool:
+        return self.auth is not None or self.api_token is not None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -89,6 +115,17 @@ class Settings:
             values["max_text_chars"] = _int("F5_MAX_TEXT_CHARS", env["F5_MAX_TEXT_CHARS"], 1, 10_000_000)
         if env.get("F5_MAX_UPLOAD_MB", "").strip():
             values["max_upload_mb"] = _int("F5_MAX_UPLOAD_MB", env["F5_MAX_UPLOAD_MB"], 1, 10_000)
+        if env.get("F5_QUEUE_MAX", "").strip():
+            values["queue_max"] = _int("F5_QUEUE_MAX", env["F5_QUEUE_MAX"], 1, 10_000)
+        if "F5_MCP" in env:
+            values["mcp"] = _bool("F5_MCP", env["F5_MCP"])
+        auth = _secret(env, "STUDIO_AUTH")
+        if auth is not None:
+            user, sep, password = auth.partition(":")
+            if not sep or not user or not password:
+                raise InputError("STUDIO_AUTH must look like user:password.", "Set both, separated by a colon.")
+            values["auth"] = (user, password)
+        values["api_token"] = _secret(env, "STUDIO_API_TOKEN")
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.device not in ("auto", "cpu") and not settings.device.startswith("cuda"):

@@ -20,7 +20,8 @@ Test knobs (all thread-safe to set between requests):
 - `fail_after_bytes[(repo_id, filename)] = N`: the next GET of that file sends its headers (full length) but only N
   bytes of body, then drops the connection: an interrupted download. One-shot (the entry is removed).
 - `refuse[(repo_id, filename)] = status`: every GET of that file's content answers `status` (e.g. 503), HEADs still
-  succeed: the connection is lost for good mid-way (combine with fail_after_bytes), until the entry is removed.
+  succeed, until the entry is removed. A pending fail_after_bytes cut is served first: together they make a
+  transfer that breaks mid-way and cannot be resumed in this run.
 - `log`: (method, path, Range header or None) of every request, in order; `gets(filename)` filters content GETs.
 """
 
@@ -250,7 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
                         extra={"X-Repo-Commit": commit})
             return
         key = (repo_id, filename)
-        if not head and key in hub.refuse:
+        cut = None if head else hub.take_cut(key)
+        if cut is None and not head and key in hub.refuse:
             self._error(hub.refuse[key], None, "Service unavailable", head=False)
             return
         start, end = 0, f.size - 1
@@ -281,7 +283,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("X-Linked-Size", str(f.size))
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{f.size}")
-        cut = None if head else hub.take_cut(key)
         if cut is not None:
             self.send_header("Connection", "close")
         self.end_headers()

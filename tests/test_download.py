@@ -230,10 +230,15 @@ def test_corrupt_cached_files_are_fetched_again(downloaded: dict, fresh_hub: Hub
 
 def test_hub_down_fails_with_advice(tmp_path: Path) -> None:
     hf_home = tmp_path / "hf"
-    proc = download(f"http://127.0.0.1:{free_port()}", hf_home)  # nothing listens there
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = download(endpoint, hf_home)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FAILED" in proc.stdout and f"hf://{F5_REPO}/{F5_CKPT}" in proc.stdout
-    assert "Check the network (or HF_ENDPOINT" in proc.stdout and "again" in proc.stdout
+    out = proc.stdout
+    assert out.index(f"- F5-TTS checkpoint (hf://{F5_REPO}/{F5_CKPT}) ...") < out.index("  FAILED: ")
+    assert f"The hub at {endpoint} cannot be reached" in out
+    assert out.count("  skipped: the hub cannot be reached") == len(ITEMS) - 1, "one try, not one per file"
+    assert f"{len(ITEMS)} of {len(ITEMS)} failed" in out
+    assert "Check the network (or HF_ENDPOINT" in out and "run `python app.py download` again" in out
     assert "Traceback" not in proc.stderr
     assert not list(hf_home.rglob("*.incomplete"))
 
