@@ -21,6 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
@@ -32,7 +33,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from inference import AudioChunk, Engine, InputError, ModelUnavailable, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, ModelUnavailable, SynthesisOptions, SynthesisRequest
 from inference.engine import validate_text
 from inference.voices import VoiceNotFound
 
@@ -49,6 +50,9 @@ CONTENT_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "
 FFMPEG_OUT = {"mp3": ["-c:a", "libmp3lame", "-b:a", "96k", "-f", "mp3"],
               "opus": ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"],
               "aac": ["-c:a", "aac", "-b:a", "96k", "-f", "adts"]}
+# 16-bit mono WAV header for a stream of unknown length: RIFF and data sizes 0xFFFFFFFF
+WAV_HEADER = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, 1, SAMPLE_RATE,
+                         SAMPLE_RATE * 2, 2, 16, b"data", 0xFFFFFFFF)
 
 
 class VoiceId(BaseModel):
@@ -123,20 +127,27 @@ def _validation_response(e: RequestValidationError) -> JSONResponse:
     return error_response(400, f"{where}: {first.get('msg', 'not understood')}.", param, "invalid_value")
 
 
+# Errors users can cause (or fix), as (status, code); VoiceNotFound first: it is an InputError too
+STUDIO_ERRORS = ((VoiceNotFound, 404, "voice_not_found"), (InputError, 400, "invalid_value"),
+                 (ModelUnavailable, 503, "model_unavailable"))
+
+
+def as_api_error(e: Exception, param: str | None = None) -> ApiError | None:
+    for kind, status, code in STUDIO_ERRORS:
+        if isinstance(e, kind):
+            return ApiError(status, str(e), param or ("voice" if kind is VoiceNotFound else None), code)
+    return None
+
+
 def to_error_response(e: Exception) -> JSONResponse:
     """Any failure on a /v1 route as OpenAI's error JSON; unexpected ones are logged, never shown."""
-    if isinstance(e, ApiError):
-        return error_response(e.status, e.message, e.param, e.code)
     if isinstance(e, RequestValidationError):
         return _validation_response(e)
     if isinstance(e, HTTPException):
         return error_response(e.status_code, str(e.detail))
-    if isinstance(e, VoiceNotFound):
-        return error_response(404, str(e), "voice", "voice_not_found")
-    if isinstance(e, InputError):
-        return error_response(400, str(e), None, "invalid_value")
-    if isinstance(e, ModelUnavailable):
-        return error_response(503, str(e), None, "model_unavailable")
+    known = e if isinstance(e, ApiError) else as_api_error(e)
+    if known:
+        return error_response(known.status, known.message, known.param, known.code)
     log.error("unexpected error in the OpenAI API", exc_info=e)
     return error_response(500, "The server had an error while processing your request.", None, "internal_error")
 
@@ -160,10 +171,8 @@ def _checked(param: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> A
     """Call fn; an InputError becomes a 400 (a VoiceNotFound a 404) naming `param`."""
     try:
         return fn(*args, **kwargs)
-    except VoiceNotFound as e:
-        raise ApiError(404, str(e), param, "voice_not_found") from e
     except InputError as e:
-        raise ApiError(400, str(e), param, "invalid_value") from e
+        raise as_api_error(e, param) from e  # type: ignore[misc]
 
 
 def _options(req: SpeechRequest) -> SynthesisOptions:
@@ -192,18 +201,8 @@ def pcm16(wave: np.ndarray) -> bytes:
     return np.rint(np.clip(np.nan_to_num(wave), -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
-def wav_header() -> bytes:
-    """A 16-bit mono WAV header for a stream of unknown length (sizes 0xFFFFFFFF)."""
-    fmt = struct.pack("<HHIIHH", 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16)
-    return b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + \
-        struct.pack("<I", 0xFFFFFFFF)
-
-
 def pcm_stream(waves: Iterator[np.ndarray], header: bytes = b"") -> Iterator[bytes]:
-    if header:
-        yield header
-    for wave in waves:
-        yield pcm16(wave)
+    yield from chain([header] if header else [], map(pcm16, waves))
 
 
 def flac_bytes(waves: Iterator[np.ndarray]) -> bytes:
@@ -247,23 +246,17 @@ def _feed(proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Ex
             pass
 
 
-def _waves(first: AudioChunk, rest: Iterator[AudioChunk]) -> Iterator[np.ndarray]:
-    yield first.wave
-    for chunk in rest:
-        yield chunk.wave
-
-
 async def speech_response(engine: Engine, req: SpeechRequest) -> Response:
     synthesis = await run_in_threadpool(build_request, engine, req)
     chunks = engine.stream(synthesis)
     first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
     if first is None:
         raise ApiError(500, "No audio was generated.", None, "internal_error")
-    fmt, waves = req.response_format, _waves(first, chunks)
+    fmt, waves = req.response_format, chain([first.wave], (chunk.wave for chunk in chunks))
     headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(SAMPLE_RATE)}
     if fmt == "flac":
         return Response(await run_in_threadpool(flac_bytes, waves), media_type=CONTENT_TYPES[fmt], headers=headers)
-    body = ffmpeg_stream(fmt, waves) if fmt in FFMPEG_OUT else pcm_stream(waves, wav_header() if fmt == "wav" else b"")
+    body = ffmpeg_stream(fmt, waves) if fmt in FFMPEG_OUT else pcm_stream(waves, WAV_HEADER if fmt == "wav" else b"")
     return StreamingResponse(body, media_type=CONTENT_TYPES[fmt], headers=headers)
 
 

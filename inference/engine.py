@@ -185,24 +185,22 @@ class Engine:
     # ---- synthesis ------------------------------------------------------------------------------------------
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
         """Generate the whole text; the result carries the seed and transcript used and the timings."""
-        parts: list[AudioChunk] = []
-        mels: list[np.ndarray] = []
-        stats: dict[str, Any] = {}
-        for part in self._stream(request, progress, mels, stats):
-            parts.append(part)
+        parts = list(self.stream(request, progress))
         wave = np.concatenate([p.wave for p in parts]).astype(np.float32)
-        return SynthesisResult(wave, SAMPLE_RATE, parts[0].seed, parts[0].ref_text, tuple(stats["chunks"]),
-                               stats["timings"], np.concatenate(mels, axis=1) if mels else None)
+        mel = np.concatenate([p.mel for p in parts if p.mel is not None], axis=1)
+        last = parts[-1]
+        return SynthesisResult(wave, SAMPLE_RATE, last.seed, last.ref_text, tuple(p.text for p in parts),
+                               last.timings or Timings(), mel)
 
     def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Iterator[AudioChunk]:
-        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave."""
-        return self._stream(request, progress, [], {})
+        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave.
 
-    def _stream(self, request: SynthesisRequest, progress: Progress | None, mels: list[np.ndarray],
-                stats: dict[str, Any]) -> Iterator[AudioChunk]:
+        Input errors are raised before the first chunk. When the text needs several chunks, the first one is
+        kept short (settings.first_chunk_bytes) so that the first audio comes sooner.
+        """
         text = validate_text(request.text, self.settings.max_text_chars)
         t0 = time.perf_counter()
-        ref = request.reference if isinstance(request.reference, Reference) else Reference(request.reference)
+        ref = request.reference
         key, prepared = self.prepare(ref.audio)
         t1 = time.perf_counter()
         models = self.load()
@@ -212,11 +210,17 @@ class Engine:
         opts = request.options
         seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
         model_ref_text = ref_text_for_model(ref_text)
-        chunks = chunking.chunk_text(
-            text, chunking.max_chunk_bytes(model_ref_text, prepared.seconds, opts.speed)
-        )
-        stats["chunks"] = chunks
+        limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, opts.speed)
+        first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None
+        chunks = chunking.chunk_text(text, limit, first_max_bytes=first)
         ref_wave, rms = self._ref_tensor(prepared, models.device)
+        prepare_s = (t1 - t0) + (t3 - t2)
+        return self._chunks(models, ref_wave, rms, model_ref_text, ref_text, chunks, seed, opts, progress,
+                            Timings(load_s=t2 - t1, prepare_s=prepare_s))
+
+    def _chunks(self, models: _Models, ref_wave: Any, rms: float, model_ref_text: str, ref_text: str,
+                chunks: list[str], seed: int, opts: Any, progress: Progress | None,
+                timings: Timings) -> Iterator[AudioChunk]:
         fade = int(opts.cross_fade * SAMPLE_RATE)
         held = np.zeros(0, dtype=np.float32)  # tail of the previous chunk, waiting to be cross-faded
         generate_s = 0.0
@@ -224,7 +228,6 @@ class Engine:
             g0 = time.perf_counter()
             wave, mel = self._generate_one(models, ref_wave, rms, model_ref_text, chunk, seed + i, opts)
             generate_s += time.perf_counter() - g0
-            mels.append(mel)
             if opts.remove_silence:
                 wave = shorten_silences(wave, SAMPLE_RATE)
             n = min(fade, len(held), len(wave))
@@ -236,11 +239,10 @@ class Engine:
             last = i == len(chunks) - 1
             keep = 0 if last else min(fade, len(wave))
             out, held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
-            if last:
-                stats["timings"] = Timings(load_s=t2 - t1, prepare_s=(t1 - t0) + (t3 - t2), generate_s=generate_s)
             if progress:
                 progress(i + 1, len(chunks))
-            yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text)
+            done = Timings(timings.load_s, timings.prepare_s, generate_s) if last else None
+            yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done)
 
     @staticmethod
     def _ref_tensor(prepared: PreparedAudio, device: str) -> tuple[Any, float]:

@@ -77,6 +77,7 @@ class Settings:
     max_ref_seconds: float = 12.0  # references are clipped to this at a pause
     max_upload_mb: int = 50  # uploads larger than this are refused before decoding
     ref_cache_size: int = 32  # prepared references kept in memory (LRU, keyed by content hash)
+    first_chunk_bytes: int = 60  # long text starts with a chunk this short, so the first audio comes sooner
     queue_max: int = 32  # generations waiting at once; beyond this, visitors are told the studio is busy
     mcp: bool = False  # expose synthesis as an MCP tool (Gradio's MCP server)
     # Secrets: never printed (repr=False), never logged, never in /health.

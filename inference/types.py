@@ -93,3 +93,6 @@ class AudioChunk:
     total: int
     seed: int
     ref_text: str
+    text: str = ""  # the chunk of text this audio speaks
+    mel: np.ndarray | None = None  # (n_mels, frames) of this chunk
+    timings: Timings | None = None  # on the last chunk: the whole request's timings

@@ -260,15 +260,12 @@ class _Handler(BaseHTTPRequestHandler):
         wanted = self.headers.get("Range")
         if wanted and not head:
             m = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted.strip())
-            if m is None or (not m[1] and not m[2]):
-                self._error(416, None, "Bad range", head=False, extra={"Content-Range": f"bytes */{f.size}"})
-                return
-            if m[1]:
+            if m is not None and m[1]:
                 start, end = int(m[1]), min(int(m[2]) if m[2] else f.size - 1, f.size - 1)
-            else:  # suffix range: the last N bytes
+            elif m is not None and m[2]:  # suffix range: the last N bytes
                 start = max(f.size - int(m[2]), 0)
-            if start >= f.size or start > end:
-                self._error(416, None, "Range not satisfiable", head=False, extra={"Content-Range": f"bytes */{f.size}"})
+            if m is None or not (m[1] or m[2]) or start >= f.size or start > end:
+                self._error(416, None, "Range not satisfiable", False, extra={"Content-Range": f"bytes */{f.size}"})
                 return
             status = 206
         length = end - start + 1

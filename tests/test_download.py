@@ -128,6 +128,22 @@ def assert_all_ok(proc: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.fixture(scope="module", autouse=True)
+def hub_down_run(tmp_path_factory: pytest.TempPathFactory):
+    """`download` with HF_ENDPOINT on a closed port, started before the other tests and checked last: most of its
+    time is huggingface_hub's retry back-off (~25 s of sleeping), which then overlaps the other tests."""
+    folder = tmp_path_factory.mktemp("hub-down")
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    run = {"endpoint": endpoint, "hf_home": folder / "hf", "stdout": folder / "out.txt", "stderr": folder / "err.txt"}
+    with open(run["stdout"], "w") as out, open(run["stderr"], "w") as err:
+        run["proc"] = subprocess.Popen([sys.executable, "app.py", "download"], cwd=REPO,
+                                       env=hub_env(endpoint, run["hf_home"]), stdout=out, stderr=err, text=True)
+    yield run
+    if run["proc"].poll() is None:
+        run["proc"].kill()
+        run["proc"].wait()
+
+
 @pytest.fixture(scope="module")
 def downloaded(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One download into a fresh HF_HOME, the checkpoint transfer cut once mid-way (a network blip)."""
@@ -228,19 +244,18 @@ def test_corrupt_cached_files_are_fetched_again(downloaded: dict, fresh_hub: Hub
     assert_complete(hf_home, fresh_hub)
 
 
-def test_hub_down_fails_with_advice(tmp_path: Path) -> None:
-    hf_home = tmp_path / "hf"
-    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    proc = download(endpoint, hf_home)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    out = proc.stdout
+def test_hub_down_fails_fast_with_advice(hub_down_run: dict) -> None:
+    proc = hub_down_run["proc"]
+    proc.wait(timeout=90)
+    out, err = (hub_down_run[name].read_text() for name in ("stdout", "stderr"))
+    assert proc.returncode == 1, out + err
     assert out.index(f"- F5-TTS checkpoint (hf://{F5_REPO}/{F5_CKPT}) ...") < out.index("  FAILED: ")
-    assert f"The hub at {endpoint} cannot be reached" in out
+    assert f"The hub at {hub_down_run['endpoint']} cannot be reached" in out
     assert out.count("  skipped: the hub cannot be reached") == len(ITEMS) - 1, "one try, not one per file"
     assert f"{len(ITEMS)} of {len(ITEMS)} failed" in out
     assert "Check the network (or HF_ENDPOINT" in out and "run `python app.py download` again" in out
-    assert "Traceback" not in proc.stderr
-    assert not list(hf_home.rglob("*.incomplete"))
+    assert "Traceback" not in err
+    assert not list(hub_down_run["hf_home"].rglob("*.incomplete"))
 
 
 def test_engine_with_an_empty_offline_cache_says_to_download(tiny: dict[str, Path], tmp_path: Path,

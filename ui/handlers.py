@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,17 @@ STATE_LABELS = {
 }
 
 
+def as_gr_error(e: Exception, where: str) -> gr.Error:
+    """A plain sentence for the visitor; unexpected errors are logged with their traceback, never shown."""
+    if isinstance(e, gr.Error):
+        return e
+    if isinstance(e, StudioError):
+        return gr.Error(str(e))
+    log.exception("unexpected error in %s", where)
+    return gr.Error(f"Something went wrong on the server ({type(e).__name__}). It is still running: try again, "
+                    "and if it keeps failing, check the server log.")
+
+
 def user_errors(fn: F) -> F:
     """Turn engine errors into gr.Error with a plain sentence; never a bare 'Error' or a traceback."""
 
@@ -33,14 +44,8 @@ def user_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except StudioError as e:
-            raise gr.Error(str(e), title=type(e).__name__.replace("InputError", "Check your input")) from e
         except Exception as e:
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(f"Something went wrong on the server ({type(e).__name__}). It is still running: try "
-                           "again, and if it keeps failing, check the server log.") from e
+            raise as_gr_error(e, fn.__name__) from e
 
     return wrapper  # type: ignore[return-value]
 
@@ -100,6 +105,16 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
         Returns:
             the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
         """
+        request = build_request(ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength,
+                                remove_silence, voice)
+        progress(0.0, desc="Preparing (the first generation also loads the model)…")
+        result = engine.synthesize(request, progress=lambda done, total: progress(done / total,
+                                                                                  desc=f"Chunk {done}/{total}"))
+        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+
+    def build_request(ref_audio: str | None, ref_text: str, text: str, seed: int, nfe_step: int, speed: float,
+                      cross_fade: float, cfg_strength: float, remove_silence: bool,
+                      voice: str | None) -> SynthesisRequest:
         if voice:
             saved = engine.voice_reference(voice)
             reference = Reference(saved.audio, (ref_text or "").strip() or saved.text)
@@ -111,11 +126,26 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
             nfe_step=int(nfe_step), speed=float(speed), cross_fade=float(cross_fade), cfg_strength=float(cfg_strength),
             remove_silence=bool(remove_silence), seed=None if seed is None or int(seed) < 0 else int(seed),
         )
-        progress(0.0, desc="Preparing (the first generation also loads the model)…")
-        request = SynthesisRequest(text or "", reference, options)
-        result = engine.synthesize(request, progress=lambda done, total: progress(done / total,
-                                                                                  desc=f"Chunk {done}/{total}"))
-        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+        return SynthesisRequest(text or "", reference, options)
+
+    def synthesize_stream(*args: Any, progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # noqa: B008
+        """The Generate button: play each chunk as soon as it is ready, then show the whole take.
+
+        Yields (live chunk, full audio, spectrogram, seed used, transcript used).
+        """
+        try:
+            request = build_request(*args)
+            progress(0.0, desc="Preparing (the first generation also loads the model)…")
+            parts = []
+            for part in engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}")):
+                parts.append(part)
+                if part.total > 1:
+                    yield (part.sample_rate, part.wave), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        except Exception as e:
+            raise as_gr_error(e, "synthesize_stream") from e
+        wave = np.concatenate([p.wave for p in parts])
+        mel = np.concatenate([p.mel for p in parts if p.mel is not None], axis=1)
+        yield gr.skip(), (parts[0].sample_rate, wave), spectrogram_image(mel), parts[-1].seed, parts[-1].ref_text
 
     @user_errors
     def transcribe(ref_audio: str | None) -> str:
@@ -139,6 +169,7 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
 
     return {
         "synthesize": synthesize,
+        "synthesize_stream": synthesize_stream,
         "transcribe": transcribe,
         "read_text_file": read_text_file,
         "pick_seed": pick_seed,

@@ -34,7 +34,7 @@ def build_ui(engine: Engine) -> gr.Blocks:
             with gr.Column():
                 text = gr.Textbox(label="Text to speak", lines=6, elem_id="gen-text",
                                   placeholder="Type what the cloned voice should say…")
-                text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=90)
+                text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=130)
         with gr.Accordion("Settings", open=False):
             with gr.Row():
                 nfe_step = gr.Radio(PRESET_CHOICES, value=32, label="Quality")
@@ -46,22 +46,28 @@ def build_ui(engine: Engine) -> gr.Blocks:
                 randomize = gr.Checkbox(value=True, label="Randomize seed each time")
                 remove_silence = gr.Checkbox(value=False, label="Remove long silences")
         generate = gr.Button("Generate", variant="primary", elem_id="generate")
+        api_synthesize = gr.Button(visible=False)  # carries the public /synthesize endpoint (no streaming)
+        live = gr.Audio(label="Live playback (long text plays while the rest is generated)", streaming=True,
+                        autoplay=True, interactive=False, elem_id="live")
         with gr.Row():
             out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
             spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
         seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
 
-        inputs = [ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength, remove_silence,
-                  voices.dropdown]
-        generate.click(h["pick_seed"], [seed, randomize], [seed], api_visibility="private", queue=False).then(
-            h["synthesize"], inputs, [out_audio, spectrogram, seed_used, ref_text], api_name="synthesize",
-            concurrency_id="gpu",
-        ).then(h["status"], None, status, api_visibility="private", queue=False)
+        seed_state = gr.State(-1)  # the seed this Generate uses (the seed box keeps what the visitor typed)
+        settings = [nfe_step, speed, cross_fade, cfg_strength, remove_silence, voices.dropdown]
+        outputs = [out_audio, spectrogram, seed_used, ref_text]
+        generate.click(h["pick_seed"], [seed, randomize], [seed_state], api_visibility="private", queue=False).then(
+            h["synthesize_stream"], [ref_audio, ref_text, text, seed_state, *settings], [live, *outputs],
+            api_visibility="private", concurrency_id="gpu",
+        ).then(h["status"], None, status, api_visibility="private", queue=False, show_progress="hidden")
+        api_synthesize.click(h["synthesize"], [ref_audio, ref_text, text, seed, *settings], outputs,
+                             api_name="synthesize", concurrency_id="gpu")
         transcribe_btn.click(h["transcribe"], [ref_audio], [ref_text], api_name="transcribe", concurrency_id="gpu")
         text_file.upload(h["read_text_file"], [text_file], [text], api_visibility="private")
         timer = gr.Timer(2.0)
         timer.tick(h["status"], None, status, api_visibility="private", queue=False, show_progress="hidden")
-        demo.load(h["status"], None, status, api_visibility="private", queue=False)
+        demo.load(h["status"], None, status, api_visibility="private", queue=False, show_progress="hidden")
         # each visitor sees the saved voices as they are now, not as they were at start-up
         demo.load(voices.refresh, None, voices.dropdown, api_visibility="private", queue=False)
     return demo
