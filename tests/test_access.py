@@ -126,3 +126,17 @@ def test_busy_queue_says_try_again(tiny, ref_wav: Path, tmp_path: Path) -> None:
         refused = [o for o in outcomes if o != "ok"]
         assert refused and all("try again" in o.lower() for o in refused)
         assert get(base + "/health")[0] == 200
+
+
+def test_mcp_exposes_synthesis_with_described_arguments(tiny) -> None:
+    with run_app(["--mcp"], env={"F5_MODEL": str(tiny["yaml"])}) as (base, _):
+        status, body = get(base + "/gradio_api/mcp/schema")
+        assert status == 200
+        tools = {t["name"]: t for t in json.loads(body)}
+        synth = tools["synthesize"]
+        assert "Speak `text` in the voice of `ref_audio`" in synth["description"]
+        props = synth["inputSchema"]["properties"]
+        for arg in ("ref_audio", "ref_text", "text", "seed", "nfe_step", "voice"):
+            assert props[arg]["description"], arg
+    with run_app(env={"F5_MODEL": str(tiny["yaml"])}) as (base, _):
+        assert get(base + "/gradio_api/mcp/schema")[0] == 404  # off unless asked for
