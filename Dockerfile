@@ -35,8 +35,12 @@ RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.11.0 to
 
 # Dependencies before the code, so editing the code does not reinstall them.
 # torch/torchaudio are already satisfied by the step above (a +cu128 build matches ==2.11.0).
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt requirements-serverless.txt ./
+# The same image serves the pod (python app.py) and the serverless worker (python serverless/handler.py).
+# runpod 1.12.0 asks for tomlkit>=0.15.1 while gradio needs <0.15; runpod's worker never uses tomlkit,
+# so it is installed without its declared dependencies (listed in requirements-serverless.txt).
+RUN pip install --no-cache-dir -r requirements.txt -r requirements-serverless.txt \
+ && pip install --no-cache-dir --no-deps runpod==1.12.0
 
 COPY . .
 RUN chmod 0755 deploy/entrypoint.sh

@@ -4,7 +4,7 @@
 # make bench - side-by-side benchmark against the official f5_tts pipeline
 
 PY      := .venv/bin/python
-APT_PKGS := ffmpeg chromium espeak-ng sox
+APT_PKGS := ffmpeg chromium espeak-ng sox shellcheck
 STAMP   := .venv/.installed
 
 .PHONY: run test lint bench system install clean
@@ -29,11 +29,13 @@ system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-serverless.txt
 	@$(MAKE) --no-print-directory system
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-serverless.txt
+	# runpod 1.12.0 wants tomlkit>=0.15.1, gradio wants <0.15: see requirements-serverless.txt
+	$(PY) -m pip install -q --no-deps runpod==1.12.0
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -132,7 +132,7 @@ def test_entrypoint_syntax_and_shape():
 def test_entrypoint_shellcheck():
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
-        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+        pytest.fail("shellcheck is not installed: run `make test` (it installs it) or apt-get install shellcheck")
     proc = subprocess.run([shellcheck, str(ENTRYPOINT)], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -245,7 +245,7 @@ def _unwritable_for_anyone() -> str:
     except OSError:
         return folder
     os.rmdir(f"{folder}/entrypoint-write-test")
-    pytest.skip(f"{folder} is writable here, so it cannot stand in for a read-only volume")
+    pytest.fail(f"{folder} is writable here, so it cannot stand in for a read-only volume")
 
 
 def test_read_only_volume_is_fatal(tmp_path):
@@ -255,15 +255,23 @@ def test_read_only_volume_is_fatal(tmp_path):
     assert "read-only" in proc.stderr and "permissions" in proc.stderr and "mount" in proc.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits (see _unwritable_for_anyone)")
-def test_read_only_volume_by_permissions_is_fatal_for_non_root(tmp_path):
-    volume = tmp_path / "workspace"
-    volume.mkdir()
-    volume.chmod(0o555)
+def test_read_only_volume_by_permissions_is_fatal(tmp_path):
+    """A volume the container user may not write (mode 0555). Root ignores permission bits, so as root the
+    entrypoint runs as `nobody` (setpriv), as a non-root container user would."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="entry-perm-"))
     try:
-        proc = run_entry(tmp_path)
+        base.chmod(0o755)
+        volume = base / "workspace"
+        volume.mkdir()
+        volume.chmod(0o555)
+        env = {"PATH": BASE_PATH, "VOLUME_DIR": str(volume), "MIN_FREE_GB": "0", "FALLBACK_DIR": str(base / "fb")}
+        drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
+        proc = subprocess.run([*drop, "env", "-i", *[f"{k}={v}" for k, v in env.items()], "bash", str(ENTRYPOINT),
+                               "env"], capture_output=True, text=True, timeout=30, cwd=base)
     finally:
-        volume.chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
     assert proc.returncode != 0
     assert "read-only" in proc.stderr and "permissions" in proc.stderr
 
