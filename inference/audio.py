@@ -218,7 +218,7 @@ def find_pauses(wave: np.ndarray, sr: int = TARGET_SR, min_pause_s: float = SHOR
     hop = _hop(sr)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
     pauses = []
-    for start, end in zip(edges[::2], edges[1::2]):
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
         if (end - start) * hop >= min_pause_s * sr:
             pauses.append((round(float(start * hop / sr), 3), round(float(min(end * hop, len(wave)) / sr), 3)))
     return pauses

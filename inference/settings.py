@@ -102,16 +102,16 @@ class Settings:
             "asr_model": "F5_ASR_MODEL",
             "device": "F5_DEVICE",
         }
-        for field, var in text.items():
+        for name, var in text.items():
             if env.get(var, "").strip():
-                values[field] = env[var].strip()
+                values[name] = env[var].strip()
         if env.get("GRADIO_SERVER_PORT", "").strip():
             values["port"] = _int("GRADIO_SERVER_PORT", env["GRADIO_SERVER_PORT"], 1, 65535)
         if env.get("VOICES_DIR", "").strip():
             values["voices_dir"] = Path(env["VOICES_DIR"]).expanduser()
-        for field, var in {"share": "F5_SHARE", "preload": "F5_PRELOAD"}.items():
+        for name, var in {"share": "F5_SHARE", "preload": "F5_PRELOAD"}.items():
             if var in env:
-                values[field] = _bool(var, env[var])
+                values[name] = _bool(var, env[var])
         if env.get("F5_MAX_TEXT_CHARS", "").strip():
             values["max_text_chars"] = _int("F5_MAX_TEXT_CHARS", env["F5_MAX_TEXT_CHARS"], 1, 10_000_000)
         if env.get("F5_MAX_UPLOAD_MB", "").strip():

@@ -83,15 +83,10 @@ if _ROOT not in sys.path:  # `python serverless/handler.py` puts serverless/, no
 
 import base64  # noqa: E402
 import binascii  # noqa: E402
-import io  # noqa: E402
 import logging  # noqa: E402
-import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
 
 from inference import (  # noqa: E402
     Engine,
@@ -102,7 +97,7 @@ from inference import (  # noqa: E402
     SynthesisOptions,
     SynthesisRequest,
 )
-from inference.audio import to_wav_bytes  # noqa: E402
+from inference.encode import encode_audio  # noqa: E402
 
 log = logging.getLogger("serverless")
 
@@ -112,7 +107,6 @@ DEFAULT_MAX_OUTPUT_MB = 20.0
 FORMATS = ("wav", "mp3", "flac")
 OPTION_KEYS = ("seed", "nfe_step", "speed", "cfg_strength", "cross_fade", "remove_silence")
 INPUT_KEYS = ("text", "voice", "ref_audio_base64", "ref_text", *OPTION_KEYS, "response_format", "stream")
-FFMPEG_TIMEOUT_S = 300
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 # Built at import, both cheap. A bad setting (e.g. F5_DEVICE=gpu) is reported by every job instead of crashing
@@ -220,33 +214,6 @@ def parse_input(raw: Any) -> Job:
 
 
 # ---- output ---------------------------------------------------------------------------------------------------------
-def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
-    """wav (16-bit PCM), flac (16-bit) or mp3; mp3 through libsndfile when it has it (>= 1.1), else ffmpeg."""
-    if fmt == "wav":
-        return to_wav_bytes(wave, sample_rate)
-    clean = np.clip(np.nan_to_num(np.asarray(wave, dtype=np.float32)), -1.0, 1.0)
-    buf = io.BytesIO()
-    if fmt == "flac":
-        sf.write(buf, clean, sample_rate, format="FLAC", subtype="PCM_16")
-        return buf.getvalue()
-    if fmt != "mp3":
-        raise InputError(f"Unknown response_format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
-    if "MP3" in sf.available_formats():
-        sf.write(buf, clean, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
-        return buf.getvalue()
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-           "-f", "mp3", "-b:a", "128k", "pipe:1"]
-    try:
-        proc = subprocess.run(cmd, input=clean.astype("<f4").tobytes(), capture_output=True,
-                              timeout=FFMPEG_TIMEOUT_S, check=False)
-    except (FileNotFoundError, subprocess.TimeoutExpired):
-        proc = None
-    if proc is None or proc.returncode != 0 or not proc.stdout:
-        raise StudioError("This worker cannot encode mp3 (libsndfile without MP3 and no working ffmpeg).",
-                          "Ask for response_format wav or flac.")
-    return proc.stdout
-
-
 def _check_output_size(b64_chars: int, seconds: float, fmt: str, streamed: bool = False) -> None:
     limit = _limit_bytes("RUNPOD_MAX_OUTPUT_MB", DEFAULT_MAX_OUTPUT_MB)
     if b64_chars > limit:

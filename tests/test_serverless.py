@@ -156,9 +156,10 @@ def test_response_formats(h, fmt: str, magic: tuple[bytes, ...]) -> None:
 
 
 def test_mp3_falls_back_to_ffmpeg_without_libsndfile_mp3(h, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is not installed")
-    monkeypatch.setattr(h.sf, "available_formats", lambda: {"WAV": "", "FLAC": ""})
+    import inference.encode as encode
+
+    assert shutil.which("ffmpeg"), "ffmpeg is required (make test installs it)"
+    monkeypatch.setattr(encode.sf, "available_formats", lambda: {"WAV": "", "FLAC": ""})
     tone = (0.3 * np.sin(np.arange(24000) * 0.05)).astype(np.float32)
     wave, sr = sf.read(io.BytesIO(h.encode_audio(tone, 24000, "mp3")))
     assert sr == 24000 and abs(len(wave) / sr - 1.0) < 0.1
