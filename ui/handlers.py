@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,8 @@ import numpy as np
 
 from inference import Engine, InputError, Reference, StudioError, SynthesisOptions, SynthesisRequest
 from inference.types import MAX_SEED
+
+from . import history
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -128,24 +131,56 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
         )
         return SynthesisRequest(text or "", reference, options)
 
-    def synthesize_stream(*args: Any, progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # noqa: B008
+    def synthesize_stream(ref_audio: str | None, ref_text: str, text: str, seed: int, nfe_step: int, speed: float,
+                          cross_fade: float, cfg_strength: float, remove_silence: bool, voice: str | None,
+                          takes: list[history.Take] | None,
+                          progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # noqa: B008
         """The Generate button: play each chunk as soon as it is ready, then show the whole take.
 
-        Yields (live chunk, full audio, spectrogram, seed used, transcript used).
+        Yields (live chunk, full audio, spectrogram, seed used, transcript used, summary, takes, take picker, table).
         """
+        start = time.perf_counter()
         try:
-            request = build_request(*args)
+            request = build_request(ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength,
+                                    remove_silence, voice)
             progress(0.0, desc="Preparing (the first generation also loads the model)…")
             parts = []
             for part in engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}")):
                 parts.append(part)
                 if part.total > 1:
-                    yield (part.sample_rate, part.wave), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    yield ((part.sample_rate, part.wave), *[gr.skip()] * 8)
         except Exception as e:
             raise as_gr_error(e, "synthesize_stream") from e
         wave = np.concatenate([p.wave for p in parts])
         mel = np.concatenate([p.mel for p in parts if p.mel is not None], axis=1)
-        yield gr.skip(), (parts[0].sample_rate, wave), spectrogram_image(mel), parts[-1].seed, parts[-1].ref_text
+        opts = request.options
+        take = history.Take(
+            history.next_number(takes), request.text.strip(), voice or "uploaded reference", parts[-1].seed,
+            {"nfe_step": opts.nfe_step, "speed": opts.speed, "cross_fade": opts.cross_fade,
+             "cfg_strength": opts.cfg_strength, "remove_silence": opts.remove_silence},
+            parts[0].sample_rate, wave, time.perf_counter() - start,
+        )
+        takes = history.add_take(takes, take)
+        yield (gr.skip(), (take.sample_rate, wave), spectrogram_image(mel), take.seed, parts[-1].ref_text,
+               history.summary(take), takes, gr.update(choices=[t.label() for t in takes], value=take.label()),
+               history.rows(takes))
+
+    def pick_take(takes: list[history.Take] | None, label: str | None, fmt: str) -> tuple[Any, Any]:
+        """Replay a take and offer it for download in the chosen format."""
+        take = history.find(takes, label)
+        if take is None:
+            return None, None
+        return (take.sample_rate, take.wave), str(history.export(take, fmt))
+
+    def reuse_take(takes: list[history.Take] | None, label: str | None) -> tuple:
+        """Put a take's text, seed and settings back into the form (and stop randomising the seed)."""
+        take = history.find(takes, label)
+        if take is None:
+            return (gr.skip(),) * 8
+        gr.Info(f"Restored take #{take.number}: same text, seed and settings.")
+        s = take.settings
+        return (take.text, take.seed, False, s["nfe_step"], s["speed"], s["cross_fade"], s["cfg_strength"],
+                s["remove_silence"])
 
     @user_errors
     def transcribe(ref_audio: str | None) -> str:
@@ -170,6 +205,8 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
     return {
         "synthesize": synthesize,
         "synthesize_stream": synthesize_stream,
+        "pick_take": user_errors(pick_take),
+        "reuse_take": user_errors(reuse_take),
         "transcribe": transcribe,
         "read_text_file": read_text_file,
         "pick_seed": pick_seed,

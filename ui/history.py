@@ -1,0 +1,86 @@
+"""This browser session's takes: replay, download in WAV/MP3/FLAC, or reuse their settings.
+
+The list lives in gr.State, so each visitor has their own, nothing is shared, and it is gone when the session
+ends. It is bounded: the oldest take drops out once there are HISTORY_MAX.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference.encode import FORMATS, encode_audio
+
+HISTORY_MAX = 10  # takes kept per browser session
+EXPORT_DIR = Path(tempfile.gettempdir()) / "f5-studio-exports"
+EXPORT_MAX_AGE_S = 3600  # exported files older than this are removed at the next export
+
+
+@dataclass(frozen=True)
+class Take:
+    number: int  # 1, 2, 3... within the session
+    text: str
+    voice: str  # the saved voice's name, or "uploaded reference"
+    seed: int
+    settings: dict  # nfe_step, speed, cross_fade, cfg_strength, remove_silence
+    sample_rate: int
+    wave: np.ndarray = field(repr=False)
+    elapsed_s: float = 0.0  # wall time of the generation
+
+    @property
+    def seconds(self) -> float:
+        return len(self.wave) / self.sample_rate
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: generation time / audio duration (below 1 is faster than real time)."""
+        return self.elapsed_s / max(self.seconds, 1e-6)
+
+    def label(self) -> str:
+        short = self.text if len(self.text) <= 40 else self.text[:39] + "…"
+        return f"#{self.number} · seed {self.seed} · {short}"
+
+
+def add_take(history: list[Take] | None, take: Take) -> list[Take]:
+    """Newest first, at most HISTORY_MAX: add_take([t2, t1], t3) -> [t3, t2, t1]."""
+    return [take, *(history or [])][:HISTORY_MAX]
+
+
+def next_number(history: list[Take] | None) -> int:
+    return max((t.number for t in history or []), default=0) + 1
+
+
+def summary(take: Take) -> str:
+    return (f"Generated **{take.seconds:.1f} s** of audio in **{take.elapsed_s:.1f} s** "
+            f"(real-time factor {take.rtf:.2f}) · seed {take.seed}")
+
+
+def rows(history: list[Take] | None) -> list[list[Any]]:
+    return [[t.number, t.text[:80], t.voice, t.seed, round(t.seconds, 1), round(t.rtf, 2)] for t in history or []]
+
+
+def find(history: list[Take] | None, label: str | None) -> Take | None:
+    return next((t for t in history or [] if t.label() == label), None)
+
+
+def export(take: Take, fmt: str) -> Path:
+    """Write the take as wav, mp3 or flac under EXPORT_DIR (old exports are pruned); returns the path."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        fmt = "wav"
+    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - EXPORT_MAX_AGE_S
+    for old in EXPORT_DIR.glob("*"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue
+    path = EXPORT_DIR / f"take-{take.number}-seed-{take.seed}-{time.time_ns()}.{fmt}"
+    path.write_bytes(encode_audio(take.wave, take.sample_rate, fmt))
+    return path
