@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
 ROOT = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ["HF_HOME"] = str(ROOT / "hf")
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -67,3 +71,19 @@ def ref_wav() -> Path:
 @pytest.fixture(scope="session")
 def ref_zh() -> Path:
     return Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_zh.wav")))
+
+
+@pytest.fixture(scope="module")
+def pw():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is needed for the browser tests"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw):
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()

@@ -14,14 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
-from tests.conftest import REF_TEXT
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT
 from tests.live import run_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 GENERATE_TIMEOUT_MS = 120_000  # the first Generate also loads the model
 SCREENSHOT_COPY = Path("/tmp/studio-browser.png")
 
@@ -49,20 +46,6 @@ def app_url(tiny, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("browser-app") / "app.log"
     with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
         yield base
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Playwright]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is needed for the browser tests"
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw: Playwright) -> Iterator[Browser]:
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
 
 
 def open_app(context: BrowserContext, url: str) -> tuple[Page, list[str]]:

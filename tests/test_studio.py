@@ -14,16 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REF_TEXT
 from tests.live import run_app
-from tests.test_browser import (  # noqa: F401 - shared browser fixtures
-    CHROMIUM_ARGS,
-    browser,
-    choose_fast_preset,
-    generate_and_wait,
-    open_app,
-    player_audio,
-    pw,
-    upload_reference,
-)
+from tests.test_browser import choose_fast_preset, generate_and_wait, open_app, player_audio, upload_reference
 from ui import history
 from ui.layout import example_rows
 
