@@ -24,7 +24,7 @@ from . import chunking
 from .asr import Transcriber
 from .audio import PreparedAudio, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
-from .errors import InputError, ModelUnavailable
+from .errors import InputError, ModelUnavailable, StudioError
 from .postprocess import cross_fade_weights, shorten_silences
 from .sampling import SAMPLE_RATE, TARGET_RMS, Item, frames_for, generate_mels, ref_text_for_model, vocode
 from .settings import Settings
@@ -91,6 +91,7 @@ class Engine:
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
+        self.fault_hook: Callable[[Item], None] | None = None  # tests inject faults here (e.g. a CUDA OOM)
 
     # ---- model lifetime -------------------------------------------------------------------------------------
     def status(self) -> EngineStatus:
@@ -262,8 +263,18 @@ class Engine:
         frames = frames_for(ref_wave.shape[-1], ref_text, chunk, opts.speed)
         item = Item(ref_wave, ref_text + chunk, frames, seed)
         with self._compute_lock, torch.inference_mode():
-            mel = generate_mels(models.tts, [item], opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)[0]
-            wave = vocode(models.vocoder, mel)
+            try:
+                if self.fault_hook:
+                    self.fault_hook(item)
+                mel = generate_mels(models.tts, [item], opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)[0]
+                wave = vocode(models.vocoder, mel)
+            except torch.OutOfMemoryError as e:
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()  # free what the failed step held; the engine stays usable
+                raise StudioError(
+                    "The GPU ran out of memory for this request.",
+                    "Try shorter text or a shorter reference, or wait for other generations to finish.",
+                ) from e
         if rms < TARGET_RMS:
             wave = wave * rms / TARGET_RMS
         return wave.float().cpu().numpy(), mel.T.cpu().numpy()

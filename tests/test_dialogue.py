@@ -236,9 +236,6 @@ def test_dialogue_with_two_voices(engine: Engine, refs: dict[str, Reference]) ->
                                                                                                speed=1.5)))
     start = round(result.turns[1].start * 24000)
     np.testing.assert_array_equal(result.wave[start:start + len(alone.wave)], alone.wave)
-    # The same inputs give the same audio.
-    again = synthesize_dialogue(engine, planned, refs, pause_s=0.25, options=FAST)
-    np.testing.assert_array_equal(again.wave, result.wave)
 
 
 def test_random_base_seed_is_reported_and_reproduces(engine: Engine, refs: dict[str, Reference]) -> None:
@@ -346,58 +343,56 @@ def test_dialogue_errors_reach_the_client(client, script: str, voices: str, word
     assert "Traceback" not in str(info.value)
 
 
-def test_dialogue_tab_in_the_browser(app_url: str, ref_wav: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_dialogue_tab_in_the_browser(app_url: str, browser, ref_wav: Path) -> None:
+    from playwright.sync_api import expect
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, player_audio
+    from tests.test_browser import player_audio
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1000})
-            context.set_default_timeout(30_000)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(app_url)
-            page.get_by_role("tab", name="Dialogue").click()
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url)
+        page.get_by_role("tab", name="Dialogue").click()
 
-            # Type a two-speaker script; leaving the box fills the tag rows.
-            page.locator("#dialogue-script textarea").fill("[Narrator] It was late.\n[Visitor] Hello? Anyone?")
-            page.locator("#dialogue-tag-1 textarea, #dialogue-tag-1 input").first.click()
-            expect(page.locator("#dialogue-tag-0 textarea, #dialogue-tag-0 input").first).to_have_value("Narrator")
-            expect(page.locator("#dialogue-tag-1 textarea, #dialogue-tag-1 input").first).to_have_value("Visitor")
+        # Type a two-speaker script; leaving the box fills the tag rows.
+        page.locator("#dialogue-script textarea").fill("[Narrator] It was late.\n[Visitor] Hello? Anyone?")
+        page.locator("#dialogue-tag-1 textarea, #dialogue-tag-1 input").first.click()
+        expect(page.locator("#dialogue-tag-0 textarea, #dialogue-tag-0 input").first).to_have_value("Narrator")
+        expect(page.locator("#dialogue-tag-1 textarea, #dialogue-tag-1 input").first).to_have_value("Visitor")
 
-            # The visitor's voice is uploaded in the tab and given a name.
-            page.locator("#dialogue-uploads").get_by_text("Voices uploaded for this dialogue").click()
-            slot = page.locator("#dialogue-ref-0")
-            slot.locator("input[type=file]").set_input_files(str(ref_wav))
-            expect(slot.locator("a[data-testid=download-link]")).to_have_attribute("href", re.compile(r"/file="))
-            page.locator("#dialogue-ref-name-0 textarea, #dialogue-ref-name-0 input").first.fill("Guest ref")
-            page.locator("#dialogue-ref-text-0 textarea, #dialogue-ref-text-0 input").first.fill(REF_TEXT)
-            page.locator("#dialogue-script textarea").click()  # leaving the name box offers it in the pickers
+        # The visitor's voice is uploaded in the tab and given a name.
+        page.locator("#dialogue-uploads").get_by_text("Voices uploaded for this dialogue").click()
+        slot = page.locator("#dialogue-ref-0")
+        slot.locator("input[type=file]").set_input_files(str(ref_wav))
+        expect(slot.locator("a[data-testid=download-link]")).to_have_attribute("href", re.compile(r"/file="))
+        page.locator("#dialogue-ref-name-0 textarea, #dialogue-ref-name-0 input").first.fill("Guest ref")
+        page.locator("#dialogue-ref-text-0 textarea, #dialogue-ref-text-0 input").first.fill(REF_TEXT)
+        page.locator("#dialogue-script textarea").click()  # leaving the name box offers it in the pickers
 
-            # Narrator: a saved voice, picked from the list; Visitor: the uploaded reference.
-            for row, voice in ((0, "alice"), (1, "Guest ref")):
-                picker = page.locator(f"#dialogue-voice-{row}")
-                picker.locator("input").click()
-                picker.get_by_role("option", name=voice, exact=True).click()
-                expect(page.locator(f"#dialogue-voice-{row} input")).to_have_value(voice)
+        # Narrator: a saved voice, picked from the list; Visitor: the uploaded reference.
+        for row, voice in ((0, "alice"), (1, "Guest ref")):
+            picker = page.locator(f"#dialogue-voice-{row}")
+            picker.locator("input").click()
+            picker.get_by_role("option", name=voice, exact=True).click()
+            expect(page.locator(f"#dialogue-voice-{row} input")).to_have_value(voice)
 
-            page.locator("#dialogue-quality").get_by_label("Fast (7 steps)").check()
-            page.locator("#dialogue-generate").click()
-            expect(page.locator("#dialogue-result a[data-testid=download-link]")).to_have_attribute(
-                "href", re.compile(r"/file="), timeout=120_000)
-            info = player_audio(page, "dialogue-result")
-            assert info["peak"] > 0 and info["decoded_seconds"] > 0.5, info
+        page.locator("#dialogue-quality").get_by_label("Fast (7 steps)").check()
+        page.locator("#dialogue-generate").click()
+        expect(page.locator("#dialogue-result a[data-testid=download-link]")).to_have_attribute(
+            "href", re.compile(r"/file="), timeout=120_000)
+        info = player_audio(page, "dialogue-result")
+        assert info["peak"] > 0 and info["decoded_seconds"] > 0.5, info
 
-            table = page.locator("#dialogue-turns")
-            expect(table).to_contain_text("Narrator")
-            expect(table).to_contain_text("Visitor")
-            expect(table).to_contain_text("alice")
-            expect(table).to_contain_text("Guest ref")
-            expect(page.locator("#dialogue-seed-used input")).to_have_value(re.compile(r"^\d+$"))
-            page.screenshot(path="/tmp/studio-dialogue.png", full_page=True)
-            assert not errors, errors
-        finally:
-            browser.close()
+        table = page.locator("#dialogue-turns")
+        expect(table).to_contain_text("Narrator")
+        expect(table).to_contain_text("Visitor")
+        expect(table).to_contain_text("alice")
+        expect(table).to_contain_text("Guest ref")
+        expect(page.locator("#dialogue-seed-used input")).to_have_value(re.compile(r"^\d+$"))
+        page.screenshot(path="/tmp/studio-dialogue.png", full_page=True)
+        assert not errors, errors
+    finally:
+        context.close()

@@ -189,3 +189,34 @@ def test_reference_cache_is_bounded(tiny_settings, tmp_path: Path, ref_wav: Path
         sf.write(path, data * (0.5 + 0.1 * i), sr)
         e.prepare(path)
     assert len(e._refs) == 2
+
+
+def test_out_of_memory_is_reported_and_the_engine_stays_usable(engine: Engine, ref_wav: Path) -> None:
+    import torch
+
+    from inference import StudioError
+
+    def oom(_item) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    engine.fault_hook = oom
+    try:
+        with pytest.raises(StudioError, match="ran out of memory") as info:
+            engine.synthesize(request(ref_wav))
+        assert "shorter text" in info.value.hint
+    finally:
+        engine.fault_hook = None
+    assert engine.synthesize(request(ref_wav)).duration > 0
+
+
+def test_an_exception_inside_generation_leaves_the_engine_working(engine: Engine, ref_wav: Path) -> None:
+    def boom(_item) -> None:
+        raise RuntimeError("simulated failure inside a generation")
+
+    engine.fault_hook = boom
+    try:
+        with pytest.raises(RuntimeError, match="simulated"):
+            engine.synthesize(request(ref_wav))
+    finally:
+        engine.fault_hook = None
+    assert engine.status().state == "ready" and engine.synthesize(request(ref_wav)).duration > 0
