@@ -301,7 +301,9 @@ def app_url(tiny, tmp_path_factory, ref_wav: Path, ref_zh: Path) -> Iterator[str
 def client(app_url: str):
     from gradio_client import Client
 
-    return Client(app_url, verbose=False)
+    c = Client(app_url, verbose=False)
+    yield c
+    c.close()  # its heartbeat stream would hold the app's shutdown for seconds
 
 
 def test_dialogue_through_gradio_client(client) -> None:

@@ -113,3 +113,18 @@ def test_example_click_then_generate(browser: Browser, app_url: str) -> None:
     choose_fast_preset(page)
     generate_and_wait(page)
     assert not errors
+
+
+def test_community_models_are_listed_with_a_matching_config() -> None:
+    from ui.models import community_models, matching_config, shipped_archs
+
+    found = {m.language: m for m in community_models()}
+    assert {"Multilingual", "French", "German", "Japanese"} <= set(found)
+    assert all(m.ckpt.startswith("hf://") and m.vocab.startswith("hf://") for m in found.values())
+    assert found["Hindi"].config == "F5TTS_Small"
+    archs = shipped_archs()
+    assert matching_config({"dim": 1024, "depth": 22, "heads": 16, "ff_mult": 2, "text_dim": 512,
+                            "conv_layers": 4}, archs) == "F5TTS_v1_Base"
+    assert matching_config({"dim": 1024, "depth": 22, "heads": 16, "ff_mult": 2, "text_dim": 512,
+                            "text_mask_padding": False, "conv_layers": 4, "pe_attn_head": 1}, archs) == "F5TTS_Base"
+    assert matching_config({"dim": 3}, archs) == ""

@@ -9,6 +9,7 @@ import gradio as gr
 from inference import Engine
 
 from .dialogue import build_dialogue_tab
+from . import models
 from .handlers import make_handlers
 from .voices import build_voice_panel
 
@@ -53,6 +54,10 @@ def build_ui(engine: Engine) -> gr.Blocks:
             build_dialogue_tab(engine)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
+        with gr.Accordion("Model", open=False):
+            gr.Markdown(models.current_model_markdown(engine.settings))
+            gr.Dataframe(models.community_rows(), headers=["language", "model", "F5_MODEL", "F5_CKPT", "F5_VOCAB"],
+                         interactive=False, wrap=True, elem_id="community-models")
         timer = gr.Timer(2.0)
         timer.tick(h["status"], None, status, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(h["status"], None, status, api_visibility="private", queue=False, show_progress="hidden")
