@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -57,6 +58,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> tuple[Any, A
     engine = engine or Engine(settings)
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
     app.add_middleware(RestAuth, settings=settings)
+    if settings.auth is not None:
+        app.add_middleware(HideApiInfoFromAnonymous)
     app.include_router(health_router(engine))
     app.include_router(openai_router(engine))
     demo = build_ui(engine)
@@ -64,8 +67,68 @@ def create_app(settings: Settings, engine: Engine | None = None) -> tuple[Any, A
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True, auth=settings.auth,
                               max_file_size=settings.max_upload_mb * 1024 * 1024, mcp_server=settings.mcp,
                               run_history=False)  # voices are personal data: keep no run history
+    # Gradio refuses a file path a client names (/etc/passwd...) unless it was uploaded, but only once the Blocks
+    # "has launched", which a mounted app never does: without this flag any server file could be read.
+    demo.has_launched = True
+    if not _flag("F5_ALLOW_REMOTE_URLS"):
+        refuse_remote_files()
     app.state.engine = engine
     return app, demo
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def refuse_remote_files() -> None:
+    """Never fetch a URL given where a file is expected (gradio_client's handle_file(url)): the server would
+    otherwise download it (Gradio blocks private addresses, not the rest). F5_ALLOW_REMOTE_URLS=1 keeps Gradio's
+    behaviour."""
+    import gradio as gr
+    from gradio import processing_utils
+
+    async def refused(url: str, cache_dir: str) -> str:
+        raise gr.Error("This server does not fetch files from URLs: upload the file itself (with gradio_client, "
+                       "download it first and pass handle_file(local_path)).")
+
+    processing_utils.async_ssrf_protected_download = refused
+
+
+class HideApiInfoFromAnonymous:
+    """ASGI middleware. Gradio embeds its API description in the login page too, with example values taken from the
+    components (the saved voices' names among them): a visitor who has not logged in gets the page without it."""
+
+    LOGIN_PAGE = b'"auth_required":true'
+    API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def rewrite(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            if self.LOGIN_PAGE in body:
+                body = self.API_INFO.sub(b"window.gradio_api_info = {};</script>", body, count=1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
 
 
 def warn_if_public(settings: Settings) -> None:

@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inference import Settings
 
-PROTECTED_PREFIXES = ("/v1/", "/docs", "/redoc", "/openapi.json")
+# Gradio's MCP server (--mcp) lists its tools without asking Gradio's login: guarded here like REST
+PROTECTED_PREFIXES = ("/v1/", "/docs", "/redoc", "/openapi.json", "/gradio_api/mcp")
 
 
 def authorized(settings: Settings, header: str | None) -> bool:

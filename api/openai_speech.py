@@ -32,8 +32,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException  # FastAPI raises these too (body errors)
 
-from inference import Engine, InputError, ModelUnavailable, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, ModelUnavailable, StudioError, SynthesisOptions, SynthesisRequest
+from inference.audio import check_generated
 from inference.engine import validate_text
 from inference.voices import VoiceNotFound
 
@@ -127,9 +129,10 @@ def _validation_response(e: RequestValidationError) -> JSONResponse:
     return error_response(400, f"{where}: {first.get('msg', 'not understood')}.", param, "invalid_value")
 
 
-# Errors users can cause (or fix), as (status, code); VoiceNotFound first: it is an InputError too
+# Errors users can cause (or fix), as (status, code); VoiceNotFound first: it is an InputError too. Any other
+# StudioError (e.g. the GPU ran out of memory) says what happened and what to do: a 503, its message kept.
 STUDIO_ERRORS = ((VoiceNotFound, 404, "voice_not_found"), (InputError, 400, "invalid_value"),
-                 (ModelUnavailable, 503, "model_unavailable"))
+                 (ModelUnavailable, 503, "model_unavailable"), (StudioError, 503, "generation_failed"))
 
 
 def as_api_error(e: Exception, param: str | None = None) -> ApiError | None:
@@ -143,7 +146,7 @@ def to_error_response(e: Exception) -> JSONResponse:
     """Any failure on a /v1 route as OpenAI's error JSON; unexpected ones are logged, never shown."""
     if isinstance(e, RequestValidationError):
         return _validation_response(e)
-    if isinstance(e, HTTPException):
+    if isinstance(e, StarletteHTTPException):
         return error_response(e.status_code, str(e.detail))
     known = e if isinstance(e, ApiError) else as_api_error(e)
     if known:
@@ -152,16 +155,53 @@ def to_error_response(e: Exception) -> JSONResponse:
     return error_response(500, "The server had an error while processing your request.", None, "internal_error")
 
 
+def body_limit(max_text_chars: int) -> int:
+    """The largest request body worth reading: the longest allowed text, every character JSON-escaped as \\uXXXX
+    (6 bytes), plus room for the other fields."""
+    return 6 * max_text_chars + 64 * 1024
+
+
+def _too_large(size: int, limit: int) -> HTTPException:
+    return HTTPException(413, f"The request body is too large ({size:,} bytes; this server reads at most "
+                              f"{limit:,}). Send shorter text: the limit is set by F5_MAX_TEXT_CHARS.")
+
+
+def _limited(request: Request, limit: int) -> Request:
+    """The request, refused (413) as soon as its body is known to exceed `limit`: by its Content-Length, or while
+    a chunked body streams in, so an oversized body is never read into memory whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    received = 0
+
+    async def receive() -> Any:
+        nonlocal received
+        message = await request.receive()
+        if message.get("type") == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(received, limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
 class OpenAIRoute(APIRoute):
     """A route whose errors, request validation included, come back in OpenAI's shape (only these routes)."""
+
+    max_body: int | None = None  # bytes; set per router (see openai_router)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             try:
+                if self.max_body is not None and request.method in ("POST", "PUT", "PATCH"):
+                    request = _limited(request, self.max_body)
                 return await handler(request)
             except Exception as e:
+                if isinstance(e.__cause__, StarletteHTTPException) and e.__cause__.status_code == 413:
+                    e = e.__cause__  # FastAPI wraps errors raised while it reads the body
                 return to_error_response(e)
 
         return guarded
@@ -252,7 +292,7 @@ async def speech_response(engine: Engine, req: SpeechRequest) -> Response:
     first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
     if first is None:
         raise ApiError(500, "No audio was generated.", None, "internal_error")
-    fmt, waves = req.response_format, chain([first.wave], (chunk.wave for chunk in chunks))
+    fmt, waves = req.response_format, chain([check_generated(first.wave)], (chunk.wave for chunk in chunks))
     headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(SAMPLE_RATE)}
     if fmt == "flac":
         return Response(await run_in_threadpool(flac_bytes, waves), media_type=CONTENT_TYPES[fmt], headers=headers)
@@ -260,11 +300,12 @@ async def speech_response(engine: Engine, req: SpeechRequest) -> Response:
     return StreamingResponse(body, media_type=CONTENT_TYPES[fmt], headers=headers)
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 500, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 500, 503)}
 
 
 def openai_router(engine: Engine) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=OpenAIRoute, responses=ERRORS)
+    route_class = type("OpenAIRoute", (OpenAIRoute,), {"max_body": body_limit(engine.settings.max_text_chars)})
+    router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=route_class, responses=ERRORS)
 
     @router.post("/audio/speech", response_class=Response, responses={
         200: {"description": "The audio", "content": {t: {} for t in sorted(set(CONTENT_TYPES.values()))}}})

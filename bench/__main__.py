@@ -14,6 +14,19 @@ Figures (names for --only; numbers work too):
 
 Each side's runs alternate (official, ours, ours, official, ...) so background load hits both alike. Results are
 printed and appended to bench/RESULTS.md with the machine, the date and the exact command.
+
+How the sides are lined up:
+- weights: bench/weights.py writes a random full-size F5TTS_v1_Base (337 M params) and Vocos once into an HF cache
+  under bench/.cache/hf; every process runs with HF_HOME there and HF_HUB_OFFLINE=1, so both pipelines resolve the
+  default hf:// files from the same cache. The files are read once before timing (warm page cache for both).
+- 2 and 3 share their fresh processes: start -> imports -> load (timed, with an RSS sampler) -> one synthesis.
+  Ours pre-imports what Engine.load would import lazily, so "load" is the load alone; the sum is unchanged.
+- 4 and 5 load both pipelines in one process and alternate calls, same prepared reference, text and seed, so
+  the parity difference comes from the timed runs themselves (official: torch.manual_seed + infer_process).
+- --quick uses the first 2.45 s of basic_ref_en.wav ("Some call me nature.") to make every step ~2x cheaper;
+  full mode uses the whole file. Figure 5 in --quick caps chunks at 24 bytes in both pipelines (8 chunks).
+- every worker has a timeout; --quick has a 570 s budget that later figures are cut to (reported as notes);
+  requests that never finish (a hung engine) are reported as hung instead of stalling the run.
 """
 
 from __future__ import annotations
@@ -38,13 +51,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small and cheap: NFE 4, ~1 s texts, a 2.45 s reference, "
-                   "2 runs, short long-text chunks, 4-way concurrency only; under 10 minutes on 2 cores")
+                   "2 runs (presets 1), 4-way concurrency, no long text unless --only asks (then 8 one-sentence "
+                   "chunks); cut to a 570 s budget")
     p.add_argument("--nfe", type=int, help="flow-matching steps for figures 3, 4, 5, 7, 8 (quick 4, full 8)")
     p.add_argument("--text-chars", type=int, help="length of the single-chunk text (quick 14, full 100)")
     p.add_argument("--runs", type=int, help="runs per side (quick 2, full 3)")
     p.add_argument("--only", help="comma-separated figures: " + ",".join(FIGURES) + " (or 1-8)")
     p.add_argument("--ref", choices=["short", "full"], help="reference: basic_ref_en.wav whole (full, 5.3 s) or its "
-                   "first 2.45 s (short); quick uses short for every figure but 3, full uses full")
+                   "first 2.45 s (short); quick uses short, full uses full")
     p.add_argument("--long-runs", type=int, help="runs per side of figure 5 (default 1)")
     p.add_argument("--concurrency", help="comma-separated levels for figure 7 (quick 4, full 1,4,8)")
     p.add_argument("--budget", type=float, help="seconds for the whole run; jobs are cut to fit "
@@ -185,7 +199,7 @@ def fig_pair(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
     ref, ref_text = common.reference(cfg["ref"] == "short")
     args = {"ref": str(ref), "ref_text": ref_text, "text": cfg["text"], "nfe": cfg["nfe"], "runs": cfg["runs"],
             "figures": figs, "warm_full": cfg["warm_full"], "long_runs": cfg["long_runs"],
-            "long_chunk_bytes": cfg["long_chunk_bytes"], "long_chunks": 8}
+            "long_chunk_bytes": cfg["long_chunk_bytes"], "long_chunks": 8, "long_timeout": cfg["long_timeout"]}
     limit = budget.timeout(cfg["pair_timeout"])
     if limit < 60:
         rep.notes.append(f"figures {'/'.join(figs)} skipped (time budget)")
@@ -203,6 +217,8 @@ def fig_pair(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
         audio = [e["audio_s"] for e in res.all("warm")]
         rep.row("4", f"warm synthesis, 1 chunk, NFE {cfg['nfe']} (s)", "official", warm["official"], "ours",
                 warm["ours"])
+        cpu = {s: [e["cpu_s"] for e in res.all("warm") if e["side"] == s] for s in ("official", "ours")}
+        rep.row("4", "warm synthesis: CPU time, all threads (s)", "official", cpu["official"], "ours", cpu["ours"])
         if audio:
             rep.details.append(f"4: {statistics.median(audio):.2f} s of audio per run; RTF official "
                                f"{(med(warm['official']) or 0) / statistics.median(audio):.1f}, ours "
@@ -223,11 +239,17 @@ def fig_pair(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
                                    f"({w['seconds']:.1f} s)")
     if "long" in figs:
         setup = res.first("long_setup")
-        long = {s: [e for e in res.all("long") if e["side"] == s] for s in ("official", "ours")}
+        for e in res.all("long"):
+            if e.get("hung"):
+                rep.notes.append(f"figure 5: {e['side']} run {e['run'] + 1}: {e['error']}")
+        long = {s: [e for e in res.all("long") if e["side"] == s and not e.get("hung")] for s in ("official", "ours")}
+        cfg["_long_hung"] = [e["side"] for e in res.all("long") if e.get("hung")]
         rep.row("5", f"long text total, NFE {cfg['nfe']} (s)", "official", [e["total"] for e in long["official"]],
                 "ours", [e["total"] for e in long["ours"]])
+        firsts = [e["first"] for e in res.all("long") if e["side"] == "ours" and e["first"] is not None]
         rep.row("5", "long text: time to first audio (s)", "official", [e["first"] for e in long["official"]],
-                "ours", [e["first"] for e in long["ours"] if e["first"] is not None])
+                "ours", firsts)
+        cfg["_long_first"] = firsts
         if setup:
             how = (f"chunks capped at {setup['limit']} bytes in both pipelines (quick)" if setup["limit"] else
                    f"natural chunking (official max {setup['official_max_chars']} chars, ours "
@@ -244,7 +266,7 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
     ref, ref_text = common.reference(cfg["ref"] == "short")
     args = {"ref": str(ref), "ref_text": ref_text, "text": cfg["text"], "nfe": cfg["nfe"], "figures": figs,
             "warm_full": cfg["warm_full"], "presets_runs": cfg["presets_runs"], "conc_levels": cfg["conc_levels"],
-            "conc_text": cfg["conc_text"], "bf16_runs": cfg["runs"]}
+            "conc_text": cfg["conc_text"], "bf16_runs": cfg["runs"], "conc_timeout": cfg["conc_timeout"]}
     limit = budget.timeout(cfg["ours_timeout"])
     if limit < 60:
         rep.notes.append(f"figures {'/'.join(figs)} skipped (time budget)")
@@ -261,14 +283,20 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
     if "presets" in figs:
         p = {n: [e["seconds"] for e in res.all("preset") if e["preset"] == n] for n in ("fast", "best")}
         rep.row("6", "presets: Best (32) vs Fast (7, EPSS) (s)", "Best 32", p["best"], "Fast 7", p["fast"])
+        c = {n: [e["cpu_s"] for e in res.all("preset") if e["preset"] == n] for n in ("fast", "best")}
+        rep.row("6", "presets: CPU time (s)", "Best 32", c["best"], "Fast 7", c["fast"])
         cfg["_presets"] = p
     if "concurrency" in figs:
         events = res.all("concurrency")
         for n in cfg["conc_levels"]:
-            seq = [e["wall"] for e in events if e["n"] == n and e["mode"] == "sequential"]
-            conc = [e["wall"] for e in events if e["n"] == n and e["mode"] == "concurrent"]
+            seq = [e["wall"] for e in events if e["n"] == n and e["mode"] == "sequential" and not e.get("hung")]
+            conc = [e["wall"] for e in events if e["n"] == n and e["mode"] == "concurrent" and not e.get("hung")]
             rep.row("7", f"{n} request(s), NFE {cfg['nfe']}: total wall (s)", "one by one", seq, "simultaneous", conc)
-            lat = [max(e["latencies"]) for e in events if e["n"] == n and e["mode"] == "concurrent"]
+            for e in events:
+                if e["n"] == n and e.get("hung"):
+                    rep.notes.append(f"figure 7: {n} {e['mode']} requests: {'; '.join(e['errors'])}")
+            lat = [max(e["latencies"]) for e in events if e["n"] == n and e["mode"] == "concurrent"
+                   and not e.get("hung")]
             if lat and n > 1:
                 first_done = [min(e["latencies"]) for e in events if e["n"] == n and e["mode"] == "concurrent"]
                 rep.details.append(f"7: {n} simultaneous: first request done after {fmt_s(first_done)}, last after "
@@ -278,10 +306,15 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
             rss = max(e["rss"] for e in events)
             loads = max(e["load_count"] for e in events)
             failed = "; errors: " + "; ".join(errors) if errors else ""
-            rep.details.append(f"7: process RSS after the concurrency runs {gb(rss)} = {rss / ckpt:.2f}x the "
-                               f"checkpoint; engine.load_count {loads} (one model copy){failed}")
-            cfg["_conc"] = {n: ([e["wall"] for e in events if e["n"] == n and e["mode"] == "sequential"],
-                                [e["wall"] for e in events if e["n"] == n and e["mode"] == "concurrent"])
+            setup = res.first("concurrency_setup")
+            before = f"{gb(setup['rss'])} before, " if setup else ""
+            rep.details.append(f"7: process RSS {before}{gb(rss)} after the concurrency runs = {rss / ckpt:.2f}x the "
+                               f"checkpoint (imports alone take ~1.1 GB); engine.load_count {loads}: one model "
+                               f"copy{failed}")
+            ok = [e for e in events if not e.get("hung")]
+            cfg["_conc"] = {n: ([e["wall"] for e in ok if e["n"] == n and e["mode"] == "sequential"],
+                                [e["wall"] for e in ok if e["n"] == n and e["mode"] == "concurrent"],
+                                any(e.get("hung") for e in events if e["n"] == n))
                             for n in cfg["conc_levels"]}
     if "bf16" in figs:
         setup = res.first("bf16_setup")
@@ -290,6 +323,10 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
         else:
             b = {d: [e["seconds"] for e in res.all("bf16") if e["dtype"] == d] for d in ("fp32", "bf16")}
             rep.row("8", f"CPU fp32 vs bf16 warm synthesis, NFE {cfg['nfe']} (s)", "fp32", b["fp32"], "bf16", b["bf16"])
+            c = {d: [e["cpu_s"] for e in res.all("bf16") if e["dtype"] == d] for d in ("fp32", "bf16")}
+            rep.row("8", "fp32 vs bf16: CPU time (s)", "fp32", c["fp32"], "bf16", c["bf16"])
+            for e in res.all("bf16_error"):
+                rep.notes.append(f"figure 8: bf16 synthesis failed at NFE {cfg['nfe']}: {e['error']}")
             diffs = res.all("bf16_diff")
             if diffs:
                 worst = max((d["max_abs"] for d in diffs if d["max_abs"] is not None), default=None)
@@ -337,10 +374,13 @@ def targets(cfg: dict, rep: report.Report) -> None:
     if "_long" in cfg:
         long = cfg["_long"]
         r_total = ratio_of([e["total"] for e in long["official"]], [e["total"] for e in long["ours"]])
-        r_first = ratio_of([e["first"] for e in long["official"]],
-                           [e["first"] for e in long["ours"] if e["first"] is not None])
-        t.append(("long text total >= 1.3x faster", f"{r_total:.2f}x" if r_total else "-",
-                  verdict(None if r_total is None else r_total >= 1.3)))
+        r_first = ratio_of([e["first"] for e in long["official"]], cfg.get("_long_first", []))
+        hung = cfg.get("_long_hung")
+        if hung:
+            t.append(("long text total >= 1.3x faster", f"{', '.join(hung)} hung (stream never finished)", "MISSED"))
+        else:
+            t.append(("long text total >= 1.3x faster", f"{r_total:.2f}x" if r_total else "-",
+                      verdict(None if r_total is None else r_total >= 1.3)))
         t.append(("long text time to first audio >= 4x sooner", f"{r_first:.2f}x" if r_first else "-",
                   verdict(None if r_first is None else r_first >= 4)))
     if "_presets" in cfg:
@@ -349,11 +389,12 @@ def targets(cfg: dict, rep: report.Report) -> None:
         t.append(("Fast preset >= 4x faster than 32 steps", f"{r:.2f}x" if r else "-",
                   verdict(None if r is None else r >= 4)))
     if "_conc" in cfg:
-        for n, (seq, conc) in cfg["_conc"].items():
+        for n, (seq, conc, hung) in cfg["_conc"].items():
             if n == 4 or (4 not in cfg["_conc"] and n == max(cfg["_conc"])):
                 r = ratio_of(seq, conc)
                 t.append((f"{n} simultaneous requests no worse than sequential (within 5%)",
-                          f"{r:.2f}x" if r else "-", verdict(None if r is None else r >= 0.95)))
+                          "hung (requests never finished)" if hung else (f"{r:.2f}x" if r else "-"),
+                          verdict(False if hung else (None if r is None else r >= 0.95))))
     if "_bf16" in cfg:
         b, worst, peak = cfg["_bf16"]
         r = ratio_of(b["fp32"], b["bf16"])
@@ -374,13 +415,15 @@ def config(args: argparse.Namespace) -> dict:
         "text": text_of(text_chars),
         "runs": runs,
         "ref": ref,
-        "cold_ref": args.ref or "full",  # figure 3 uses basic_ref_en.wav whole, as asked, unless --ref says otherwise
+        "cold_ref": ref,
         "long_runs": args.long_runs or 1,
         "long_chunk_bytes": 24 if quick else None,
         "presets_runs": args.runs or (1 if quick else 2),
         "conc_levels": levels,
         "conc_text": text_of(min(text_chars, 30)),
         "warm_full": not quick,
+        "conc_timeout": 120 if quick else 3600,
+        "long_timeout": 300 if quick else 3 * 3600,  # per level and mode: a hung engine must not eat the whole run
         "pair_timeout": 1200 if quick else 4 * 3600,
         "ours_timeout": 1200 if quick else 3 * 3600,
         "budget": args.budget if args.budget is not None else (570 if quick else 0),
@@ -401,8 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     figs = selected(args.only)
     cfg = config(args)
     started = time.monotonic()
-    built = weights.ensure(log)  # before the budget starts: built once, then cached under bench/.cache
     budget = Budget(cfg["budget"] or None)
+    skipped_long = args.quick and not args.only and "long" in figs
+    if skipped_long:  # 8+ chunks x 2 pipelines do not fit the quick budget next to the rest
+        figs.remove("long")
+    built = weights.ensure(log)  # built once, then cached under bench/.cache
     common.SCRATCH.mkdir(parents=True, exist_ok=True)
     common.short_ref_wav()
     common.prewarm_page_cache(weights.hub_files())
@@ -414,12 +460,19 @@ def main(argv: list[str] | None = None) -> int:
                 "full": f"basic_ref_en.wav (5.3 s, \"{common.REF_TEXT}\")"}
     settings = {"mode": "quick" if cfg["quick"] else "full", "NFE": str(cfg["nfe"]), "runs per side": str(cfg["runs"]),
                 "text": f"\"{cfg['text']}\" ({len(cfg['text'])} chars)", "reference": ref_desc[cfg["ref"]],
-                "figure 3 reference": ref_desc[cfg["cold_ref"]], "seed": str(common.SEED),
+                "seed": str(common.SEED),
                 "weights": f"random F5TTS_v1_Base arch, {weights.param_count() / 1e6:.0f} M params, "
                            f"{weights.ckpt_bytes() / 1e9:.2f} GB safetensors + full-size Vocos, in {built['hf_home']}",
+                "presets runs": str(cfg["presets_runs"]), "concurrency levels": str(cfg["conc_levels"]),
+                "concurrency text": f"\"{cfg['conc_text']}\"",
+                "long text": (f"8 chunks capped at {cfg['long_chunk_bytes']} bytes, {cfg['long_runs']} run(s)/side"
+                              if cfg["long_chunk_bytes"] else f"8+ natural chunks, {cfg['long_runs']} run(s)/side"),
                 "torch threads": "default (one per core)"}
     log("settings: " + "; ".join(f"{k}: {v}" for k, v in settings.items()))
     rep = report.Report()
+    if skipped_long:
+        rep.notes.append("figure 5 (long text) is left out of --quick by default: run `python -m bench --quick "
+                         "--only long` (8 one-sentence chunks, about 5 minutes) or full mode")
     raw: dict = {"config": {k: v for k, v in cfg.items() if not k.startswith("_")}}
     try:
         if "ui" in figs:
@@ -429,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         pair_figs = [f for f in ("warm", "long") if f in figs]
         if "warm" in pair_figs:
             fig_pair(cfg, rep, budget, raw, ["warm"])
-        ours_figs = [f for f in ("bf16", "presets", "concurrency") if f in figs]
+        ours_figs = [f for f in ("presets", "bf16", "concurrency") if f in figs]
         if ours_figs:
             fig_ours(cfg, rep, budget, raw, ours_figs)
         if "long" in pair_figs:

@@ -35,10 +35,10 @@ PASSAGE = (
 ).split()
 
 # Long text: sentences without commas, so both pipelines' chunkers split them the same way.
-LONG_SENTENCES = [
-    "The sun is warm today.", "Birds sing in the trees.", "We walk down to the lake.", "The water is calm.",
-    "A boat drifts past us.", "Children laugh on the shore.", "The wind turns cold.", "We head back home.",
-    "Dinner waits on the table.", "The lamps glow softly.", "Night falls over the hills.", "Stars fill the sky.",
+LONG_SENTENCES = [  # each under the quick chunk cap (24 bytes) and two never fit together
+    "The sun is warm today.", "Birds sing in the trees.", "We walk to the lake.", "The water is calm.",
+    "A boat drifts past us.", "Children laugh and play.", "The wind turns cold.", "We head back home.",
+    "Dinner is on the table.", "The lamps glow softly.", "Night falls on the hill.", "Stars fill the sky.",
 ]
 FULL_LONG_SENTENCES = [
     "The morning began quietly, with a pale light spreading slowly across the fields and the river below.",

@@ -12,7 +12,9 @@ kinds:
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 import threading
 import time
@@ -198,14 +200,15 @@ def pair(args: dict) -> None:
         for i in range(args["runs"]):
             outputs = {}
             for side in (("official", "ours") if i % 2 == 0 else ("ours", "official")):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 if side == "official":  # as tests/test_parity.py lines them up: same prepared wav, text, seed
                     wave, sr = official_synth(utils_infer, off_model, off_vocoder, ref, ref_text + " ", args["text"],
                                               nfe, seed)
                 else:
                     result = engine.synthesize(ours_request(args["text"], ref, ref_text, nfe, seed))
                     wave, sr = result.wave, result.sample_rate
-                emit(kind="warm", side=side, run=i, seconds=time.perf_counter() - start, audio_s=len(wave) / sr)
+                emit(kind="warm", side=side, run=i, seconds=time.perf_counter() - start,
+                     cpu_s=time.process_time() - cpu, audio_s=len(wave) / sr)
                 outputs[side] = wave
             diff, same_shape = max_abs_diff(outputs["official"], outputs["ours"])
             emit(kind="parity", run=i, max_abs=diff, same_shape=same_shape,
@@ -241,7 +244,9 @@ def long_text(args: dict, utils_infer: Any, engine: Any, off_model: Any, off_voc
         sentences.append(pool[len(sentences) % len(pool)])
         text = " ".join(sentences)
         n_off = len(utils_infer.chunk_text(text, max_chars=official_max))
-        n_ours = len(chunking.chunk_text(text, ours_max))
+        first = getattr(engine.settings, "first_chunk_bytes", None)
+        first = min(ours_max, first) if first and chunking.nbytes(text) > ours_max else None
+        n_ours = len(chunking.chunk_text(text, ours_max, first_max_bytes=first))
         if min(n_off, n_ours) >= want or len(sentences) > 200:
             break
     emit(kind="long_setup", chars=len(text), chunks_official=n_off, chunks_ours=n_ours, limit=limit,
@@ -255,18 +260,31 @@ def long_text(args: dict, utils_infer: Any, engine: Any, off_model: Any, off_voc
                 total = time.perf_counter() - start
                 emit(kind="long", side=side, run=i, total=total, first=total, audio_s=len(wave) / sr)
             else:
-                first, samples, n = None, 0, 0
-                for chunk in engine.stream(request):
-                    if first is None:
-                        first = time.perf_counter() - start
-                    samples += len(chunk.wave)
-                    n += 1
+                got: dict[str, Any] = {"first": None, "samples": 0, "n": 0}
+
+                def consume(got: dict[str, Any] = got, start: float = start) -> None:
+                    for chunk in engine.stream(request):
+                        if got["first"] is None:
+                            got["first"] = time.perf_counter() - start
+                        got["samples"] += len(chunk.wave)
+                        got["n"] += 1
+
+                worker = threading.Thread(target=consume, daemon=True)  # a hung engine must not hang the bench
+                worker.start()
+                worker.join(args.get("long_timeout"))
                 total = time.perf_counter() - start
-                emit(kind="long", side=side, run=i, total=total, first=first, audio_s=samples / 24000, chunks=n)
+                if worker.is_alive():
+                    emit(kind="long", side=side, run=i, total=None, first=got["first"], chunks=got["n"], hung=True,
+                         error=f"stream stopped after {got['n']} chunk(s): nothing for {total:.0f} s (hung?)")
+                    return
+                emit(kind="long", side=side, run=i, total=total, first=got["first"], audio_s=got["samples"] / 24000,
+                     chunks=got["n"])
 
 
-def run_requests(engine: Any, requests: list[Any], concurrent: bool) -> tuple[float, list[float], list[str]]:
-    """Total wall time, per-request latencies and errors: one thread per request released together, or a loop."""
+def run_requests(engine: Any, requests: list[Any], concurrent: bool,
+                 timeout: float | None = None) -> tuple[float, list[float], list[str]]:
+    """Total wall time, per-request latencies and errors: one thread per request released together, or a loop.
+    Requests still running after `timeout` seconds are reported as hung (their threads are left behind)."""
     latencies: list[float] = [0.0] * len(requests)
     errors: list[str] = []
 
@@ -286,19 +304,21 @@ def run_requests(engine: Any, requests: list[Any], concurrent: bool) -> tuple[fl
             call(k)
         return time.perf_counter() - start, latencies, errors
     barrier = threading.Barrier(len(requests) + 1)
-    threads = [threading.Thread(target=call, args=(k,)) for k in range(len(requests))]
+    threads = [threading.Thread(target=call, args=(k,), daemon=True) for k in range(len(requests))]
     for th in threads:
         th.start()
     barrier.wait()
     start = time.perf_counter()
     for th in threads:
-        th.join()
+        th.join(None if timeout is None else max(0.0, timeout - (time.perf_counter() - start)))
+    hung = sum(th.is_alive() for th in threads)
+    if hung:
+        errors.append(f"{hung} of {len(requests)} requests had not finished after {timeout:.0f} s (hung?)")
     return time.perf_counter() - start, latencies, errors
 
 
 # ---- figures 6, 7, 8 -------------------------------------------------------------------------------------------
 def ours(args: dict) -> None:
-    import numpy as np
     import torch
 
     from inference import PRESETS
@@ -319,18 +339,25 @@ def ours(args: dict) -> None:
             for i in range(args["presets_runs"]):
                 for name, steps in (((("fast", fast), ("best", best))) if i % 2 == 0
                                     else (("best", best), ("fast", fast))):
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     result = engine.synthesize(ours_request(text, ref, ref_text, steps, seed))
                     emit(kind="preset", preset=name, nfe=steps, run=i, seconds=time.perf_counter() - start,
-                         audio_s=result.duration)
+                         cpu_s=time.process_time() - cpu, audio_s=result.duration)
         elif figure == "concurrency":
             conc_text = args.get("conc_text", text)
-            for j, n in enumerate(args["conc_levels"]):
+            emit(kind="concurrency_setup", rss=rss_now(), load_count=engine.load_count)
+            for n in args["conc_levels"]:
                 requests = [ours_request(conc_text, ref, ref_text, nfe, seed + k) for k in range(n)]
-                for mode in (("concurrent", "sequential") if j % 2 == 0 else ("sequential", "concurrent")):
-                    wall, latencies, errors = run_requests(engine, requests, mode == "concurrent")
+                for mode in ("sequential", "concurrent"):  # sequential first: a hang must not cost both figures
+                    wall, latencies, errors = run_requests(engine, requests, mode == "concurrent",
+                                                           args.get("conc_timeout"))
                     emit(kind="concurrency", n=n, mode=mode, wall=wall, latencies=latencies, errors=errors,
-                         rss=rss_now(), load_count=engine.load_count)
+                         rss=rss_now(), load_count=engine.load_count, hung=any("hung" in e for e in errors))
+                    if any("hung" in e for e in errors):
+                        break
+                else:
+                    continue
+                break  # the engine hung: later levels would hang too
         elif figure == "bf16":
             from .common import cpu_bf16_flags
 
@@ -345,18 +372,29 @@ def ours(args: dict) -> None:
             cast_s = time.perf_counter() - start
             warm_up(bf16_models.tts, bf16_models.vocoder)
             emit(kind="bf16_setup", skipped=False, flags=flags, load_and_cast_s=cast_s, rss=rss_now())
-            for i in range(args["bf16_runs"]):
-                waves = {}
-                for name, eng in ((("fp32", engine), ("bf16", other)) if i % 2 == 0
-                                  else (("bf16", other), ("fp32", engine))):
-                    start = time.perf_counter()
-                    result = eng.synthesize(ours_request(text, ref, ref_text, nfe, seed))
-                    emit(kind="bf16", dtype=name, run=i, seconds=time.perf_counter() - start,
-                         audio_s=result.duration)
-                    waves[name] = result.wave
-                diff, same = max_abs_diff(waves["fp32"], waves["bf16"])
-                peak = float(np.max(np.abs(waves["fp32"]))) if len(waves["fp32"]) else 0.0
-                emit(kind="bf16_diff", run=i, max_abs=diff, same_shape=same, fp32_peak=peak)
+            try:
+                bf16_runs(args, engine, other, text, ref, ref_text, nfe, seed)
+            except Exception as e:  # e.g. timesteps that collapse in bf16 at some NFE
+                emit(kind="bf16_error", error=f"{type(e).__name__}: {str(e)[:300]}")
+            other = bf16_models = None  # free the second copy before anything else measures RSS
+            gc.collect()
+
+
+def bf16_runs(args: dict, engine: Any, other: Any, text: str, ref: str, ref_text: str, nfe: int, seed: int) -> None:
+    """fp32 and bf16 engines alternating on the same request and seed: times and the output difference."""
+    import numpy as np
+
+    for i in range(args["bf16_runs"]):
+        waves = {}
+        for name, eng in ((("fp32", engine), ("bf16", other)) if i % 2 == 0 else (("bf16", other), ("fp32", engine))):
+            start, cpu = time.perf_counter(), time.process_time()
+            result = eng.synthesize(ours_request(text, ref, ref_text, nfe, seed))
+            emit(kind="bf16", dtype=name, run=i, seconds=time.perf_counter() - start, cpu_s=time.process_time() - cpu,
+                 audio_s=result.duration)
+            waves[name] = result.wave
+        diff, same = max_abs_diff(waves["fp32"], waves["bf16"])
+        peak = float(np.max(np.abs(waves["fp32"]))) if len(waves["fp32"]) else 0.0
+        emit(kind="bf16_diff", run=i, max_abs=diff, same_shape=same, fp32_peak=peak)
 
 
 KINDS = {"cold_official": cold_official, "cold_ours": cold_ours, "pair": pair, "ours": ours}
@@ -370,5 +408,8 @@ if __name__ == "__main__":
 
         traceback.print_exc()
         emit(kind="error", error=f"{type(e).__name__}: {e}")
-        sys.exit(1)
+        sys.stdout.flush()
+        os._exit(1)
     emit(kind="done")
+    sys.stdout.flush()
+    os._exit(0)  # do not wait for threads left behind by a hung request

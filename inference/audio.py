@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from .errors import InputError
+from .errors import InputError, ModelUnavailable
 
 TARGET_SR = 24000  # Hz, the rate F5-TTS and its vocoder work at
 DECODE_MAX_S = 600.0  # s, decode_audio never returns more than this much audio
@@ -349,3 +349,14 @@ def to_wav_bytes(wave: np.ndarray, sr: int = TARGET_SR) -> bytes:
     sf.write(buf, np.clip(np.nan_to_num(np.asarray(wave, dtype=np.float32)), -1.0, 1.0), sr, format="WAV",
              subtype="PCM_16")
     return buf.getvalue()
+
+
+def check_generated(wave: np.ndarray) -> np.ndarray:
+    """Generated audio, refused when it is not finite: NaN or infinite samples mean the model's weights are broken
+    (e.g. a checkpoint whose header survived but whose tensors are garbage), which otherwise reaches users as silence.
+    """
+    if not np.isfinite(wave).all():
+        raise ModelUnavailable("The model produced invalid audio (NaN or infinite samples): its weights are probably "
+                               "corrupt.", "Verify them with `python app.py download`, or point F5_CKPT at a good "
+                               "copy.")
+    return wave

@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from . import chunking
 from .asr import Transcriber
 from .audio import PreparedAudio, content_hash, prepare_reference, to_wav_bytes
+from .batcher import Batcher
 from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
 from .postprocess import cross_fade_weights, shorten_silences
@@ -87,7 +89,7 @@ class Engine:
         self._models: _Models | None = None
         self._state, self._error, self._load_seconds = NOT_LOADED, None, None
         self._load_lock = threading.Lock()
-        self._compute_lock = threading.Lock()  # one generation at a time: on CPU, parallel runs only contend
+        self._batcher = Batcher(self._run_batch, max_batch=max(1, settings.batch_size))  # auto: set at load
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
@@ -131,6 +133,8 @@ class Engine:
                     raise
                 raise error from e
             self._load_seconds = time.perf_counter() - start
+            if self.settings.batch_size == 0:  # auto: batching pays on a GPU; on a CPU it only adds padding
+                self._batcher.max_batch = 8 if self._models.device.startswith("cuda") else 1
             self.load_count += 1
             self._state = READY
             log.info("model ready on %s in %.1f s", self._models.device, self._load_seconds)
@@ -222,28 +226,43 @@ class Engine:
     def _chunks(self, models: _Models, ref_wave: Any, rms: float, model_ref_text: str, ref_text: str,
                 chunks: list[str], seed: int, opts: Any, progress: Progress | None,
                 timings: Timings) -> Iterator[AudioChunk]:
+        key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
+
+        def submit(i: int) -> Future:
+            frames = frames_for(ref_wave.shape[-1], model_ref_text, chunks[i], opts.speed)
+            return self._batcher.submit(key, (Item(ref_wave, model_ref_text + chunks[i], frames, seed + i), rms))
+
+        # The first chunk goes alone (first audio sooner); the rest are queued together, so they can share
+        # forward passes where batching pays. Closing the stream cancels whatever has not started.
+        futures = [submit(0)]
         fade = int(opts.cross_fade * SAMPLE_RATE)
         held = np.zeros(0, dtype=np.float32)  # tail of the previous chunk, waiting to be cross-faded
         generate_s = 0.0
-        for i, chunk in enumerate(chunks):
-            g0 = time.perf_counter()
-            wave, mel = self._generate_one(models, ref_wave, rms, model_ref_text, chunk, seed + i, opts)
-            generate_s += time.perf_counter() - g0
-            if opts.remove_silence:
-                wave = shorten_silences(wave, SAMPLE_RATE)
-            n = min(fade, len(held), len(wave))
-            if n:
-                fade_out, fade_in = cross_fade_weights(n)
-                wave = np.concatenate([held[:-n], held[-n:] * fade_out + wave[:n] * fade_in, wave[n:]])
-            else:
-                wave = np.concatenate([held, wave])
-            last = i == len(chunks) - 1
-            keep = 0 if last else min(fade, len(wave))
-            out, held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
-            if progress:
-                progress(i + 1, len(chunks))
-            done = Timings(timings.load_s, timings.prepare_s, generate_s) if last else None
-            yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done)
+        try:
+            for i, chunk in enumerate(chunks):
+                g0 = time.perf_counter()
+                wave, mel = futures[i].result()
+                generate_s += time.perf_counter() - g0
+                if i == 0:
+                    futures += [submit(j) for j in range(1, len(chunks))]
+                if opts.remove_silence:
+                    wave = shorten_silences(wave, SAMPLE_RATE)
+                n = min(fade, len(held), len(wave))
+                if n:
+                    fade_out, fade_in = cross_fade_weights(n)
+                    wave = np.concatenate([held[:-n], held[-n:] * fade_out + wave[:n] * fade_in, wave[n:]])
+                else:
+                    wave = np.concatenate([held, wave])
+                last = i == len(chunks) - 1
+                keep = 0 if last else min(fade, len(wave))
+                out, held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
+                if progress:
+                    progress(i + 1, len(chunks))
+                done = Timings(timings.load_s, timings.prepare_s, generate_s) if last else None
+                yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done)
+        finally:
+            for future in futures:
+                future.cancel()
 
     @staticmethod
     def _ref_tensor(prepared: PreparedAudio, device: str) -> tuple[Any, float]:
@@ -256,18 +275,20 @@ class Engine:
             wave = wave * TARGET_RMS / rms
         return wave.to(device), rms
 
-    def _generate_one(self, models: _Models, ref_wave: Any, rms: float, ref_text: str, chunk: str, seed: int,
-                      opts: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _run_batch(self, key: tuple, jobs: list[tuple[Item, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One forward pass for several chunks (the batcher's worker thread calls this)."""
         import torch
 
-        frames = frames_for(ref_wave.shape[-1], ref_text, chunk, opts.speed)
-        item = Item(ref_wave, ref_text + chunk, frames, seed)
-        with self._compute_lock, torch.inference_mode():
+        steps, cfg_strength, sway = key
+        models = self._models
+        items = [item for item, _ in jobs]
+        with torch.inference_mode():
             try:
-                if self.fault_hook:
-                    self.fault_hook(item)
-                mel = generate_mels(models.tts, [item], opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)[0]
-                wave = vocode(models.vocoder, mel)
+                for item in items:
+                    if self.fault_hook:
+                        self.fault_hook(item)
+                mels = generate_mels(models.tts, items, steps, cfg_strength, sway)
+                waves = [vocode(models.vocoder, mel) for mel in mels]
             except torch.OutOfMemoryError as e:
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()  # free what the failed step held; the engine stays usable
@@ -275,6 +296,9 @@ class Engine:
                     "The GPU ran out of memory for this request.",
                     "Try shorter text or a shorter reference, or wait for other generations to finish.",
                 ) from e
-        if rms < TARGET_RMS:
-            wave = wave * rms / TARGET_RMS
-        return wave.float().cpu().numpy(), mel.T.cpu().numpy()
+        out = []
+        for (_, rms), mel, wave in zip(jobs, mels, waves, strict=True):
+            if rms < TARGET_RMS:
+                wave = wave * rms / TARGET_RMS
+            out.append((wave.float().cpu().numpy(), mel.T.cpu().numpy()))
+        return out

@@ -78,6 +78,7 @@ class Settings:
     max_upload_mb: int = 50  # uploads larger than this are refused before decoding
     ref_cache_size: int = 32  # prepared references kept in memory (LRU, keyed by content hash)
     first_chunk_bytes: int = 60  # long text starts with a chunk this short, so the first audio comes sooner
+    batch_size: int = 0  # chunks per forward pass, across requests; 0 = auto (8 on CUDA, 1 on CPU)
     queue_max: int = 32  # generations waiting at once; beyond this, visitors are told the studio is busy
     mcp: bool = False  # expose synthesis as an MCP tool (Gradio's MCP server)
     # Secrets: never printed (repr=False), never logged, never in /health.
@@ -118,6 +119,8 @@ class Settings:
             values["max_upload_mb"] = _int("F5_MAX_UPLOAD_MB", env["F5_MAX_UPLOAD_MB"], 1, 10_000)
         if env.get("F5_QUEUE_MAX", "").strip():
             values["queue_max"] = _int("F5_QUEUE_MAX", env["F5_QUEUE_MAX"], 1, 10_000)
+        if env.get("F5_BATCH_SIZE", "").strip():
+            values["batch_size"] = _int("F5_BATCH_SIZE", env["F5_BATCH_SIZE"], 0, 64)
         if "F5_MCP" in env:
             values["mcp"] = _bool("F5_MCP", env["F5_MCP"])
         auth = _secret(env, "STUDIO_AUTH")

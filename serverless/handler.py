@@ -97,6 +97,7 @@ from inference import (  # noqa: E402
     SynthesisOptions,
     SynthesisRequest,
 )
+from inference.audio import check_generated  # noqa: E402
 from inference.encode import encode_audio  # noqa: E402
 
 log = logging.getLogger("serverless")
@@ -207,9 +208,11 @@ def parse_input(raw: Any) -> Job:
     if voice is not None:
         reference = _engine().voice_reference(voice)
     else:
+        # control characters and lone surrogates (JSON can carry them, UTF-8 cannot) become spaces
+        transcript = "".join(ch if ch.isprintable() else " " for ch in ref_text or "").strip()
         reference = Reference(decode_reference(audio_b64 or "", _limit_bytes("RUNPOD_MAX_PAYLOAD_MB",
                                                                                DEFAULT_MAX_PAYLOAD_MB)),
-                              ref_text or "")
+                              transcript)
     return Job(SynthesisRequest(text, reference, options), fmt.strip().lower(), stream)
 
 
@@ -233,7 +236,8 @@ def _engine() -> Engine:
 
 def _synthesize(job: Job) -> dict[str, Any]:
     result = _engine().synthesize(job.request)
-    audio_b64 = base64.b64encode(encode_audio(result.wave, result.sample_rate, job.response_format)).decode("ascii")
+    audio_b64 = base64.b64encode(encode_audio(check_generated(result.wave), result.sample_rate,
+                                              job.response_format)).decode("ascii")
     _check_output_size(len(audio_b64), result.duration, job.response_format)
     return {"audio_base64": audio_b64, "sample_rate": result.sample_rate, "duration": round(result.duration, 3),
             "seed": result.seed, "ref_text": result.ref_text}
@@ -279,7 +283,8 @@ def stream_handler(job: dict[str, Any]) -> Iterator[dict[str, Any]]:
             return
         total_chars, total_seconds = 0, 0.0
         for chunk in _engine().stream(parsed.request):
-            audio = base64.b64encode(encode_audio(chunk.wave, chunk.sample_rate, parsed.response_format))
+            audio = base64.b64encode(encode_audio(check_generated(chunk.wave), chunk.sample_rate,
+                                                  parsed.response_format))
             seconds = len(chunk.wave) / chunk.sample_rate
             total_chars, total_seconds = total_chars + len(audio), total_seconds + seconds
             _check_output_size(total_chars, total_seconds, parsed.response_format, streamed=True)

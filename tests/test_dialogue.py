@@ -140,6 +140,14 @@ def test_colon_scripts_round_trip(turns, data) -> None:
         (unicodedata.normalize("NFC", n), sp, sd, " ".join(w)) for n, sp, sd, w in turns]
 
 
+def test_worked_examples_in_the_docstrings() -> None:
+    import doctest
+
+    import inference.dialogue
+
+    assert doctest.testmod(inference.dialogue).failed == 0
+
+
 # ---- mapping and planning ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("value", [
     {"Narrator": "alice", "Guest": "bob"},
@@ -279,6 +287,28 @@ def test_synthesize_script_uses_saved_and_uploaded_voices(engine: Engine, ref_wa
         assert result.table()[0]["speaker"] == "default"
     finally:
         engine.voices.delete("Dialogue alice")
+
+
+def test_tab_rows_follow_the_script(engine: Engine) -> None:
+    import gradio as gr
+
+    from ui.dialogue import ROWS, SLOTS, dialogue_handlers
+
+    h = dialogue_handlers(engine)
+    names = ["Upload 1", "Mine", ""]
+    out = h["find_speakers"]("Intro. [Narrator] Hi. [mine] Yo. [narrator] Bye.", *[""] * ROWS, *[None] * ROWS, *names)
+    assert out[:ROWS] == ["default", "Narrator", "mine", gr.skip()]  # an empty row that stays empty: not sent
+    assert [u.get("value") for u in out[ROWS:]] == [None, None, "Mine", None]  # a tag named like a voice gets it
+    assert out[ROWS]["choices"][:SLOTS] == ["Upload 1", "Mine", "Upload 3"]
+    # Rows whose tag stays are not sent again, so a voice being picked meanwhile is kept.
+    again = h["find_speakers"]("[Narrator] Hi. [Guest] Yo.", "Narrator", "mine", "", "", "alice", None, None, None,
+                               *names)
+    assert again[:ROWS] == [gr.skip(), "Guest", gr.skip(), gr.skip()]
+    assert "value" not in again[ROWS] and again[ROWS + 1]["value"] is None
+    assert h["find_speakers"]("[broken", *[""] * ROWS, *[None] * ROWS, *names) == [gr.skip()] * (2 * ROWS)
+    with pytest.raises(gr.Error, match=re.escape("No voice is picked for the tag [Guest]")):
+        h["generate"]("[Guest] Hi.", "Guest", "", "", "", None, None, None, None, *[None] * SLOTS, *names,
+                      *[""] * SLOTS, 0.4, 7, 1)
 
 
 # ---- the launched app: gradio_client and the browser ------------------------------------------------------------

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +221,47 @@ def test_an_exception_inside_generation_leaves_the_engine_working(engine: Engine
     finally:
         engine.fault_hook = None
     assert engine.status().state == "ready" and engine.synthesize(request(ref_wav)).duration > 0
+
+
+def test_cross_request_batching_matches_one_at_a_time(tiny_settings, ref_wav: Path, ref_zh: Path) -> None:
+    """Requests waiting together share one forward pass: different references, texts, lengths and seeds,
+    each with its own noise, and each result matches what it would be alone."""
+    alone = Engine(tiny_settings.replace(batch_size=1))
+    batched = Engine(tiny_settings.replace(batch_size=4))
+    zh_text = "对，这就是我，万人敬仰的太乙真人。"
+    jobs = [
+        SynthesisRequest("Hello there, this is the first voice.", Reference(ref_wav, REF_TEXT), FAST),
+        SynthesisRequest("你好，我们去公园吧。", Reference(ref_zh, zh_text), SynthesisOptions(nfe_step=7, seed=5)),
+        SynthesisRequest("A much longer sentence, to make the lengths differ a lot from the others.",
+                         Reference(ref_wav, REF_TEXT), SynthesisOptions(nfe_step=7, seed=9)),
+        SynthesisRequest("Short.", Reference(ref_zh, zh_text), SynthesisOptions(nfe_step=7, seed=11)),
+    ]
+    expected = [alone.synthesize(job) for job in jobs]
+    batched.load()
+    gate = threading.Barrier(len(jobs))
+    results: dict[int, object] = {}
+
+    def go(i: int) -> None:
+        gate.wait()
+        results[i] = batched.synthesize(jobs[i])
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert batched._batcher.largest_batch > 1  # they really shared a pass
+    for i, want in enumerate(expected):
+        got = results[i]
+        assert got.wave.shape == want.wave.shape and got.seed == want.seed
+        assert np.max(np.abs(got.wave - want.wave)) < 1e-3, i
+
+
+def test_closing_a_stream_cancels_its_queued_chunks(engine: Engine, ref_wav: Path) -> None:
+    stream = engine.stream(request(ref_wav, "One sentence here. " * 40))
+    first = next(stream)
+    before = engine._batcher.batches_run
+    stream.close()
+    time.sleep(0.5)
+    assert first.total > 3
+    assert engine._batcher.batches_run - before < first.total - 1  # the rest did not all run

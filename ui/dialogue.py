@@ -83,9 +83,12 @@ def dialogue_handlers(engine: Engine) -> dict[str, Any]:
             if audio:
                 uploads[slot_name(name, i)] = Reference(Path(audio), (text or "").strip())
         mapping = [(tag or "", voice or "") for tag, voice in zip(tags, voices, strict=True)]
+        used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(dlg.parse_script(script or ""))}
+        known = {n.casefold() for n in [*uploads, *engine.voices.names()]}
         for tag, voice in mapping:
-            if tag.strip() and not voice.strip():
-                raise InputError(f"No voice is picked for the tag [{tag.strip()}].", "Pick one in its row.")
+            tag = " ".join(tag.split())
+            if tag.casefold() in used - known and not voice.strip():
+                raise InputError(f"No voice is picked for the tag [{tag}].", "Pick one in its row.")
         result = speak(script, mapping, uploads, pause, nfe_step, seed, progress)
         rows = [[t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"]]
                 for t in result.table()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import numbers
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from inference import Engine, InputError, Reference, StudioError, SynthesisOptions, SynthesisRequest
+from inference.audio import check_generated
 from inference.types import MAX_SEED
 
 from . import history
@@ -72,9 +74,33 @@ def spectrogram_image(mel: np.ndarray | None) -> np.ndarray | None:
 
 def pick_seed(seed: float | None, randomize: bool) -> int:
     """The seed the next generation uses: a fresh one when `randomize` is on or the seed is empty/-1."""
-    if randomize or seed is None or int(seed) < 0:
+    seed = _seed(seed)
+    if randomize or seed is None:
         return secrets.randbelow(MAX_SEED + 1)
-    return int(seed)
+    return seed  # anything unusable is refused, with the valid range, when the generation starts
+
+
+def clean_transcript(text: str | None) -> str:
+    """A typed reference transcript as the model can take it: control characters and lone surrogates (which JSON
+    can carry and UTF-8 cannot encode) become spaces, as in the text to speak."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text or "")).strip()
+
+
+def _whole(value: Any) -> Any:
+    """Gradio sends numbers as floats: 7.0 -> 7. Anything else (7.5, NaN, 'x', None) is passed on unchanged, for
+    SynthesisOptions to refuse with a message naming the valid range (int() would raise a bare ValueError)."""
+    if (isinstance(value, float) and value.is_integer()) or (isinstance(value, numbers.Integral)
+                                                              and not isinstance(value, bool)):
+        return int(value)
+    return value
+
+
+def _seed(seed: Any) -> Any:
+    """None or a negative number -> None (pick one); other values as _whole() leaves them."""
+    seed = _whole(seed)
+    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool) and seed < 0):
+        return None
+    return seed
 
 
 def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
@@ -113,21 +139,23 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
         progress(0.0, desc="Preparing (the first generation also loads the model)…")
         result = engine.synthesize(request, progress=lambda done, total: progress(done / total,
                                                                                   desc=f"Chunk {done}/{total}"))
-        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+        wave = check_generated(result.wave)
+        return (result.sample_rate, wave), spectrogram_image(result.mel), result.seed, result.ref_text
 
     def build_request(ref_audio: str | None, ref_text: str, text: str, seed: int, nfe_step: int, speed: float,
                       cross_fade: float, cfg_strength: float, remove_silence: bool,
                       voice: str | None) -> SynthesisRequest:
+        ref_text = clean_transcript(ref_text)
         if voice:
             saved = engine.voice_reference(voice)
-            reference = Reference(saved.audio, (ref_text or "").strip() or saved.text)
+            reference = Reference(saved.audio, ref_text or saved.text)
         elif ref_audio:
-            reference = Reference(Path(ref_audio), ref_text or "")
+            reference = Reference(Path(ref_audio), ref_text)
         else:
             raise InputError("No reference voice was given.", "Upload or record 5 to 12 seconds of clear speech.")
-        options = SynthesisOptions(
-            nfe_step=int(nfe_step), speed=float(speed), cross_fade=float(cross_fade), cfg_strength=float(cfg_strength),
-            remove_silence=bool(remove_silence), seed=None if seed is None or int(seed) < 0 else int(seed),
+        options = SynthesisOptions(  # validated there: NaN, wrong types and out-of-range values get a message
+            nfe_step=_whole(nfe_step), speed=speed, cross_fade=cross_fade, cfg_strength=cfg_strength,
+            remove_silence=bool(remove_silence), seed=_seed(seed),
         )
         return SynthesisRequest(text or "", reference, options)
 
@@ -146,6 +174,7 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
             progress(0.0, desc="Preparing (the first generation also loads the model)…")
             parts = []
             for part in engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}")):
+                check_generated(part.wave)
                 parts.append(part)
                 if part.total > 1:
                     yield ((part.sample_rate, part.wave), *[gr.skip()] * 8)

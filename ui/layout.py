@@ -8,8 +8,8 @@ import gradio as gr
 
 from inference import Engine
 
-from .dialogue import build_dialogue_tab
 from . import models
+from .dialogue import build_dialogue_tab
 from .handlers import make_handlers
 from .voices import build_voice_panel
 

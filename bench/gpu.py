@@ -1,0 +1,231 @@
+"""GPU figures for a lent H100/H200 (run by bench/gpu.sh): RTF at 7/16/32 NFE, fp16 vs bf16, torch.compile on/off,
+chunk batching, and throughput at concurrency 1, 4 and 16, on full-size random weights.
+
+    python -m bench.gpu [--out DIR] [--tiny]     # --tiny: a CPU smoke test on tiny random weights
+
+Every result is appended to DIR/gpu_results.jsonl as soon as it is measured (a timeout keeps what was done) and the
+summary is written to DIR/gpu_results.md at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+TEXT = ("The quick brown fox jumps over the lazy dog near the quiet river bank while the evening sun sets slowly "
+        "behind the hills.")  # ~10 s of speech: one chunk
+SHORT = "Hello there, this is a short request."
+REF_TEXT = "Some call me nature, others call me mother nature."
+
+
+class Out:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.jsonl = folder / "gpu_results.jsonl"
+        self.md = folder / "gpu_results.md"
+        self.lines: list[str] = []
+        self.jsonl.write_text("")
+
+    def add(self, name: str, line: str, **data: Any) -> None:
+        print(f"[gpu] {name}: {line}", flush=True)
+        self.lines.append(f"| {name} | {line} |")
+        with open(self.jsonl, "a") as f:
+            f.write(json.dumps({"name": name, "summary": line, **data}) + "\n")
+        self.md.write_text("| figure | result |\n|---|---|\n" + "\n".join(self.lines) + "\n")
+
+
+def sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def timed(fn: Any, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def concurrent(fn: Any, n: int, timeout: float = 60.0) -> tuple[float, list[float]]:
+    """n threads released together, each calling fn(k); returns the total wall time and each latency.
+    Raises TimeoutError when some request has not finished after `timeout` seconds (a hung engine)."""
+    lat: list[float] = [0.0] * n
+    barrier = threading.Barrier(n + 1)
+
+    def call(k: int) -> None:
+        barrier.wait()
+        t0 = time.perf_counter()
+        fn(k)
+        lat[k] = time.perf_counter() - t0
+
+    threads = [threading.Thread(target=call, args=(k,), daemon=True) for k in range(n)]
+    for th in threads:
+        th.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for th in threads:
+        th.join(max(0.0, timeout - (time.perf_counter() - start)))
+    if any(th.is_alive() for th in threads):
+        raise TimeoutError(f"{sum(th.is_alive() for th in threads)} of {n} requests unfinished after {timeout:.0f} s")
+    return time.perf_counter() - start, lat
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default=os.environ.get("OUT") or str(REPO / "bench" / ".cache" / "gpu"))
+    p.add_argument("--tiny", action="store_true", help="CPU smoke test on tiny random weights")
+    p.add_argument("--runs", type=int, default=3)
+    args = p.parse_args(argv)
+    out = Out(Path(args.out))
+
+    if args.tiny:
+        root = Path(tempfile.mkdtemp(prefix="bench-gpu-tiny-"))
+        os.environ["HF_HOME"] = str(root / "hf")
+    else:
+        from bench.weights import HF_HOME
+
+        os.environ["HF_HOME"] = str(HF_HOME)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("VOICES_DIR", str(Path(tempfile.gettempdir()) / "bench-gpu-voices"))
+    sys.path.insert(0, str(REPO))
+
+    import torch
+
+    from inference import Engine, Reference, Settings, SynthesisOptions, SynthesisRequest
+    from inference.sampling import Item, frames_for, generate_mels, ref_text_for_model
+
+    model_name = "F5TTS_v1_Base"
+    if args.tiny:
+        from tests.model_factory import build
+
+        model_name = str(build(root)["yaml"])
+    else:
+        from bench.weights import ensure
+
+        ensure()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    out.add("machine", f"{dev_name}, torch {torch.__version__}, CUDA {torch.version.cuda}", device=dev_name)
+    settings = Settings.from_env(model=model_name, device=device)
+    from importlib.resources import files
+
+    ref = Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav")))
+    runs = 1 if args.tiny else args.runs
+
+    engine = Engine(settings)
+    start = time.perf_counter()
+    models = engine.load()
+    out.add("load", f"{time.perf_counter() - start:.1f} s to load on {models.device} "
+            f"({next(models.tts.parameters()).dtype})")
+
+    def synth(eng: Engine, text: str, nfe: int, seed: int = 1) -> Any:
+        return eng.synthesize(SynthesisRequest(text, Reference(ref, REF_TEXT), SynthesisOptions(nfe_step=nfe,
+                                                                                                  seed=seed)))
+
+    synth(engine, TEXT, 16)  # warm-up: CUDA context, cuDNN/cuBLAS heuristics, jieba
+    audio_s = synth(engine, TEXT, 7).duration
+
+    def rtf() -> None:  # 7, 16, 32 NFE in the engine's dtype (fp16 on CUDA)
+        for nfe in (7, 16, 32):
+            t = timed(lambda nfe=nfe: synth(engine, TEXT, nfe), runs)
+            out.add(f"RTF NFE {nfe} ({next(models.tts.parameters()).dtype})",
+                    f"median {statistics.median(t):.3f} s for {audio_s:.1f} s of audio = RTF "
+                    f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})", nfe=nfe, seconds=t,
+                    audio_s=audio_s)
+
+    def batching() -> None:  # 4 chunks: one generate_mels call each vs one batched call
+        import soundfile as sf
+
+        wave, _ = sf.read(str(ref), dtype="float32")
+        ref_wave = torch.from_numpy(wave).unsqueeze(0).to(models.device)
+        rms = float(torch.sqrt(torch.mean(torch.square(ref_wave))))
+        if rms < 0.1:
+            ref_wave = ref_wave * 0.1 / rms
+        rt = ref_text_for_model(REF_TEXT)
+        chunks = [TEXT[:60], TEXT[20:80], TEXT[40:110], TEXT[:90]]
+        items = [Item(ref_wave, rt + c, frames_for(ref_wave.shape[-1], rt, c, 1.0), seed=i)
+                 for i, c in enumerate(chunks)]
+        with torch.inference_mode():
+            one = timed(lambda: [generate_mels(models.tts, [it], 16, 2.0, -1.0) for it in items], runs)
+            batched = timed(lambda: generate_mels(models.tts, items, 16, 2.0, -1.0), runs)
+        out.add("chunk batching, 4 chunks, NFE 16", f"one by one {statistics.median(one):.3f} s, batched "
+                f"{statistics.median(batched):.3f} s = {statistics.median(one) / statistics.median(batched):.2f}x",
+                one=one, batched=batched)
+
+    def bf16() -> None:  # a second engine on the same weights, cast to bf16, alternating with the first
+        other = Engine(settings)
+        other.load().tts.to(torch.bfloat16)
+        for nfe in (7, 16):
+            try:
+                synth(other, TEXT, nfe)
+                a, b = synth(engine, TEXT, nfe, seed=7).wave, synth(other, TEXT, nfe, seed=7).wave
+                t_a = timed(lambda nfe=nfe: synth(engine, TEXT, nfe), runs)
+                t_b = timed(lambda nfe=nfe: synth(other, TEXT, nfe), runs)
+                n = min(len(a), len(b))
+                diff = float(abs(a[:n] - b[:n]).max())
+                ma, mb = statistics.median(t_a), statistics.median(t_b)
+                out.add(f"default dtype vs bf16, NFE {nfe}", f"default {ma:.3f} s, bf16 {mb:.3f} s (default/bf16 "
+                        f"{ma / mb:.2f}x); max abs diff {diff:.3g}, peak {float(abs(a).max()):.3g}", default=t_a,
+                        bf16=t_b, max_abs=diff)
+            except Exception as e:
+                out.add(f"default dtype vs bf16, NFE {nfe}", f"bf16 failed: {type(e).__name__}: {str(e)[:200]}")
+
+    def throughput() -> None:  # its own engine: a hung request must not poison the others' engine
+        eng = Engine(settings)
+        eng.load()
+        short_audio = synth(eng, SHORT, 16).duration
+        for n in (1, 4, 16):
+            try:
+                wall, lat = concurrent(lambda k: synth(eng, SHORT, 16, seed=k), n)
+            except TimeoutError as e:
+                out.add(f"throughput, concurrency {n}, NFE 16", f"HUNG: {e}")
+                return
+            out.add(f"throughput, concurrency {n}, NFE 16", f"{n / wall:.2f} requests/s, {n * short_audio / wall:.1f} "
+                    f"s of audio per s; latency median {statistics.median(lat):.2f} s, max {max(lat):.2f} s", n=n,
+                    wall=wall, latencies=lat)
+
+    def compiled() -> None:  # last: it changes the engine's model
+        eager = timed(lambda: synth(engine, TEXT, 16), runs)
+        models.tts.transformer = torch.compile(models.tts.transformer)
+        start = time.perf_counter()
+        synth(engine, TEXT, 16)
+        first = time.perf_counter() - start
+        comp = timed(lambda: synth(engine, TEXT, 16), runs)
+        out.add("torch.compile, NFE 16", f"eager {statistics.median(eager):.3f} s, compiled "
+                f"{statistics.median(comp):.3f} s (= {statistics.median(eager) / statistics.median(comp):.2f}x); "
+                f"first compiled call {first:.1f} s", eager=eager, compiled=comp, first=first)
+
+    for name, section in (("RTF", rtf), ("chunk batching", batching), ("bf16", bf16), ("throughput", throughput),
+                          ("torch.compile", compiled)):
+        if args.tiny and name == "torch.compile":
+            out.add(name, "skipped in --tiny")
+            continue
+        try:
+            section()
+        except Exception as e:  # one failed figure must not cost the others
+            out.add(name, f"failed: {type(e).__name__}: {str(e)[:300]}")
+        if device == "cuda":
+            torch.cuda.empty_cache()
+    print(out.md.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # do not wait for threads a hung request left behind

@@ -1,0 +1,232 @@
+"""Bad inputs shared by the bad-input, fault, security and load tests, and helpers to check what comes back.
+
+Audio is made from f5-tts's example reference: cut short, corrupted, given lying headers, silent, clipped, too long,
+at odd rates and channel counts. Every distinct bad input a test tries is recorded with `tried()`; each module prints
+the running total at its end (see `report_tried`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.live import free_port
+
+# ---- the tally ----------------------------------------------------------------------------------------------------
+TRIED: set[tuple[str, str]] = set()  # (kind, name): distinct bad inputs
+TRIED_ON: set[tuple[str, str, str]] = set()  # (surface, kind, name): where each was tried
+_tally_lock = threading.Lock()
+
+
+def tried(surface: str, kind: str, name: str) -> None:
+    with _tally_lock:
+        TRIED.add((kind, name))
+        TRIED_ON.add((surface, kind, name))
+
+
+def tally() -> str:
+    kinds: dict[str, int] = {}
+    for kind, _ in TRIED:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    surfaces = sorted({s for s, _, _ in TRIED_ON})
+    detail = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+    return (f"bad inputs tried so far: {len(TRIED)} distinct ({detail}); {len(TRIED_ON)} (input, surface) pairs over "
+            f"{', '.join(surfaces)}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_tried(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Import this fixture into a test module: at the module's end, the running total is printed."""
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and TRIED:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\n[{request.module.__name__.split('.')[-1]}] {tally()}")
+
+
+# ---- messages -----------------------------------------------------------------------------------------------------
+UNEXPECTED = ("Traceback", 'File "', "Something went wrong", "Generation failed", "had an error while processing",
+              "internal_error")
+
+
+def assert_clear(message: str, match: str | None = None) -> str:
+    """A sentence a person can act on: not empty, not a bare 'Error', no traceback, not the unexpected-error path."""
+    assert isinstance(message, str), message
+    text = message.strip()
+    assert len(text) >= 15 and text.lower() not in ("error", "none", "null"), repr(message)
+    for bad in UNEXPECTED:
+        assert bad not in text, f"{bad!r} in {message!r}"
+    if match:
+        assert re.search(match, text, re.IGNORECASE), f"{match!r} not in {message!r}"
+    return text
+
+
+# ---- audio --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BadAudio:
+    name: str  # a file name, with the extension the bytes pretend to have
+    data: bytes
+    expect: str  # "ok": must generate; "either": generates or is refused clearly; else a regex the refusal matches
+
+    def write(self, folder: Path) -> Path:
+        path = folder / self.name
+        path.write_bytes(self.data)
+        return path
+
+
+def wav_bytes(wave: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, wave, sr, format="WAV", subtype=subtype)
+    return buf.getvalue()
+
+
+def _ffmpeg(src: Path, dst: Path, *args: str) -> bytes:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True,
+                   timeout=60)
+    return dst.read_bytes()
+
+
+def _corrupt(data: bytes, seed: int, keep: int = 64) -> bytes:
+    """Overwrite 10% of the bytes after the first `keep` with random ones: the length stays, the content is junk."""
+    rng = np.random.default_rng(seed)
+    raw = np.frombuffer(data, np.uint8).copy()
+    idx = rng.integers(keep, len(raw), len(raw) // 10)
+    raw[idx] = rng.integers(0, 256, len(idx))
+    return raw.tobytes()
+
+
+def _wav_header(rate: int, channels: int, data_bytes: int, riff_bytes: int | None = None) -> bytes:
+    riff = 36 + data_bytes if riff_bytes is None else riff_bytes
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", riff & 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, channels,
+                       rate & 0xFFFFFFFF, (rate * channels * 2) & 0xFFFFFFFF, (channels * 2) & 0xFFFF, 16, b"data",
+                       data_bytes & 0xFFFFFFFF)
+
+
+def ten_minutes(ref_wav: Path) -> bytes:
+    """10 minutes of speech with pauses, 24 kHz mono 16-bit (~29 MB), made by repeating the reference."""
+    speech, sr = sf.read(ref_wav, dtype="float32")
+    unit = np.concatenate([speech, np.zeros(sr // 2, np.float32)])
+    return wav_bytes(np.tile(unit, 600 * sr // len(unit) + 1)[: 600 * sr], sr)
+
+
+def bad_audio(ref_wav: Path, workdir: Path) -> list[BadAudio]:
+    """Unusable or odd references. Expectations: see BadAudio.expect."""
+    wav = ref_wav.read_bytes()
+    mp3 = _ffmpeg(ref_wav, workdir / "ref.mp3")
+    webm = _ffmpeg(ref_wav, workdir / "ref.webm", "-c:a", "libopus")
+    speech, sr = sf.read(ref_wav, dtype="float32")
+    pcm = wav[44:]
+    rng = np.random.default_rng(0)
+    unreadable = "could not read this file as audio"
+    return [
+        BadAudio("not-audio.wav", b"this is not audio at all\n" * 40, unreadable),
+        BadAudio("zero-bytes.wav", b"", r"empty \(0 bytes\)"),
+        BadAudio("random-bytes.wav", rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes(), unreadable),
+        BadAudio("riff-then-junk.wav", b"RIFF" + rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes(), unreadable),
+        BadAudio("wav-header-cut.wav", wav[:30], unreadable),
+        BadAudio("wav-truncated.wav", wav[: len(wav) // 3], "either"),
+        BadAudio("wav-corrupt.wav", _corrupt(wav, 1), "either"),
+        BadAudio("mp3-header-cut.mp3", mp3[:100], unreadable),
+        BadAudio("mp3-truncated.mp3", mp3[: len(mp3) // 3], "either"),
+        BadAudio("mp3-corrupt.mp3", _corrupt(mp3, 2), "either"),
+        BadAudio("webm-header-cut.webm", webm[:200], unreadable),
+        BadAudio("webm-truncated.webm", webm[: len(webm) // 3], "either"),
+        BadAudio("webm-corrupt.webm", _corrupt(webm, 3), "either"),
+        BadAudio("claims-4gb-has-40ms.wav", _wav_header(24000, 1, 0xFFFFFFF0, 0xFFFFFFFF) + pcm[:2000], "too short"),
+        BadAudio("claims-4gb-has-none.wav", _wav_header(24000, 1, 0xFFFFFFF0, 0xFFFFFFFF), "no audio|could not read"),
+        BadAudio("claims-2ghz-rate.wav", _wav_header(0x7FFFFFFF, 1, len(pcm)) + pcm, "either"),
+        BadAudio("claims-0hz-rate.wav", _wav_header(0, 1, len(pcm)) + pcm, unreadable),
+        BadAudio("claims-65535-channels.wav", _wav_header(24000, 65535, len(pcm)) + pcm, unreadable),
+        BadAudio("silence.wav", wav_bytes(np.zeros(3 * sr, np.float32), sr), "silent"),
+        BadAudio("near-silence.wav", wav_bytes(np.full(3 * sr, 1e-4, np.float32), sr), "silent"),
+        BadAudio("0.2s.wav", wav_bytes(speech[sr // 2: sr // 2 + sr // 5], sr), "too short"),
+        BadAudio("clipping-square-noise.wav", wav_bytes(rng.choice([-1.0, 1.0], 5 * sr).astype(np.float32), sr), "ok"),
+        BadAudio("nan-and-inf-float.wav", wav_bytes(np.where(rng.random(len(speech)) < 0.05,
+                                                             rng.choice([np.nan, np.inf, -np.inf], len(speech)),
+                                                             speech).astype(np.float32), sr, "FLOAT"), "ok"),
+    ]
+
+
+RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 96000)
+CHANNELS = (1, 2, 4, 6, 8)
+
+
+def rate_channel_audio(ref_wav: Path, pairs: list[tuple[int, int]] | None = None) -> list[BadAudio]:
+    """The reference at other sample rates and channel counts: all of these must work."""
+    from scipy.signal import resample_poly
+
+    speech, sr = sf.read(ref_wav, dtype="float32")
+    speech = speech[: int(3 * sr)]  # 3 s keeps generation short
+    out = []
+    for rate, channels in pairs or [(r, c) for r in RATES for c in CHANNELS]:
+        wave = resample_poly(speech, rate, sr).astype(np.float32)
+        out.append(BadAudio(f"{rate}hz-{channels}ch.wav", wav_bytes(np.repeat(wave[:, None], channels, axis=1), rate),
+                            "ok"))
+    return out
+
+
+# ---- text and settings --------------------------------------------------------------------------------------------
+REFUSED_TEXT = {  # name -> (text, what the refusal says)
+    "empty": ("", "no text"),
+    "whitespace": (" \n\t \r\n  ", "no text"),
+    "punctuation": ("?!... ,;: -- ...", "no words"),
+    "emoji": ("🙂🎉👍🏽 🙂", "no words"),
+    "control-chars": ("\x00\x07\x1b\x7f\x08", "no text"),
+    "zero-width": ("\u200b\u200d\ufeff\u2060", "no text"),
+    "1mb": ("word " * 200_000, "limit is"),
+}
+SPOKEN_TEXT = {  # accepted: the model speaks something (characters outside its vocabulary are read as filler)
+    "tamil": "வணக்கம் உலகம், இது ஒரு சோதனை.",
+    "arabic": "مرحبا بالعالم، هذا اختبار.",
+    "cyrillic": "Привет, мир! Это проверка.",
+    "control-chars-in-words": "Hello\x00 there,\x1b[31m my\x07 friend.",
+    "rtl-override": "\u202eHello there, friend.",
+    "emoji-in-words": "Hello 🙂 there, friend.",
+    "combining-marks": "Ẑ̸̢a̷l̶g̵o̴ text here.",
+}
+# name -> (field, value): every one is out of range or not a number; the message must name the field
+BAD_SETTINGS = {
+    "nfe-0": ("nfe_step", 0), "nfe-10000": ("nfe_step", 10_000), "nfe-negative": ("nfe_step", -4),
+    "nfe-nan": ("nfe_step", float("nan")),
+    "speed-0": ("speed", 0), "speed-100": ("speed", 100), "speed-negative": ("speed", -1.0),
+    "speed-nan": ("speed", float("nan")), "speed-inf": ("speed", float("inf")),
+    "seed-2^63": ("seed", 2**63), "seed-2^64+1": ("seed", 2**64 + 1), "seed-nan": ("seed", float("nan")),
+    "cfg-nan": ("cfg_strength", float("nan")), "cfg-negative": ("cfg_strength", -1.0),
+    "cfg-1e308": ("cfg_strength", 1e308), "cfg-inf": ("cfg_strength", float("inf")),
+    "cross-fade-negative": ("cross_fade", -0.5), "cross-fade-5": ("cross_fade", 5.0),
+}
+
+
+# ---- an app in this process (so tests can reach into its engine) ----------------------------------------------------
+@contextmanager
+def serve(app: object) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread on a free port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the in-process server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
