@@ -231,8 +231,17 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
         except UnicodeDecodeError as e:
             raise InputError("That file is not UTF-8 text.", "Save it as plain UTF-8 text and upload it again.") from e
 
+    @user_errors
+    def use_example(row: list[str]) -> tuple[tuple[int, np.ndarray], str, str]:
+        """An example's voice (as audio data: the examples live inside the f5-tts package), transcript and text."""
+        import soundfile as sf
+
+        data, sr = sf.read(row[0], dtype="float32", always_2d=False)
+        return (sr, data), row[1], row[2]
+
     return {
         "synthesize": synthesize,
+        "use_example": use_example,
         "synthesize_stream": synthesize_stream,
         "pick_take": user_errors(pick_take),
         "reuse_take": user_errors(reuse_take),

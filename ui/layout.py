@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import Path
 
 import gradio as gr
 
@@ -79,8 +80,12 @@ def _clone_tab(engine: Engine, h: dict, status: gr.Markdown):  # noqa: ANN202 - 
             text = gr.Textbox(label="Text to speak", lines=6, elem_id="gen-text",
                               placeholder="Type what the cloned voice should say…")
             text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=130)
-    gr.Examples(example_rows(), [ref_audio, ref_text, text], label="Examples: click one, then Generate",
-                elem_id="examples")
+    rows = example_rows()
+    examples = gr.Dataset(  # a plain table of text: no audio is probed at start-up (gr.Examples runs ffprobe)
+        components=[gr.Textbox(visible=False, label="voice"), gr.Textbox(visible=False, label="transcript"),
+                    gr.Textbox(visible=False, label="text")],
+        samples=[[Path(audio).name, ref, gen] for audio, ref, gen in rows], type="index",
+        label="Examples: click one, then Generate", elem_id="examples")
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             nfe_step = gr.Radio(PRESET_CHOICES, value=32, label="Quality")
@@ -124,6 +129,8 @@ def _clone_tab(engine: Engine, h: dict, status: gr.Markdown):  # noqa: ANN202 - 
                          api_name="synthesize", concurrency_id="gpu")
     transcribe_btn.click(h["transcribe"], [ref_audio], [ref_text], api_name="transcribe", concurrency_id="gpu")
     text_file.upload(h["read_text_file"], [text_file], [text], api_visibility="private")
+    examples.click(lambda i: h["use_example"](rows[i]), [examples], [ref_audio, ref_text, text],
+                   api_visibility="private")
     gr.on([pick.change, fmt.change], h["pick_take"], [takes, pick, fmt], [take_audio, take_file],
           api_visibility="private")
     reuse.click(h["reuse_take"], [takes, pick],
