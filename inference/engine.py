@@ -54,14 +54,16 @@ class _Models:
     device: str
 
 
-def pick_device(requested: str) -> tuple[str, Any]:
-    """'auto' -> CUDA if present, else CPU; fp16 on CUDA, fp32 on CPU."""
+def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
+    """'auto' -> CUDA if present, else CPU; dtype 'auto' -> fp16 on CUDA, fp32 on CPU (bf16/fp16/fp32 to force)."""
     import torch
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if requested == "auto" else requested
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelUnavailable(f"F5_DEVICE={requested} but no CUDA GPU is visible.", "Use F5_DEVICE=auto or cpu.")
-    return device, torch.float16 if device.startswith("cuda") else torch.float32
+    if dtype == "auto":
+        return device, torch.float16 if device.startswith("cuda") else torch.float32
+    return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
 
 
 def validate_text(text: str, max_chars: int) -> str:
@@ -145,7 +147,7 @@ class Engine:
         from .weights import resolve
 
         files = resolve(self.settings)
-        device, dtype = pick_device(self.settings.device)
+        device, dtype = pick_device(self.settings.device, self.settings.dtype)
         return _Models(load_tts(files, device, dtype), load_vocoder(files, device), device)
 
     # ---- references -----------------------------------------------------------------------------------------

@@ -72,6 +72,7 @@ class Settings:
     vocoder: str = DEFAULT_VOCODER  # a local Vocos folder (config.yaml + pytorch_model.bin) or hf:// repo
     asr_model: str = DEFAULT_ASR  # Whisper repo id or local folder, loaded on the first empty transcript
     device: str = "auto"  # auto = cuda if available, else cpu
+    dtype: str = "auto"  # model weights: auto = fp16 on CUDA, fp32 on CPU; or fp32, fp16, bf16
     voices_dir: Path = Path("voices")
     max_text_chars: int = 5000  # longer text is refused with a message, not truncated
     max_ref_seconds: float = 12.0  # references are clipped to this at a pause
@@ -102,6 +103,7 @@ class Settings:
             "vocoder": "F5_VOCODER",
             "asr_model": "F5_ASR_MODEL",
             "device": "F5_DEVICE",
+            "dtype": "F5_DTYPE",
         }
         for name, var in text.items():
             if env.get(var, "").strip():
@@ -132,6 +134,8 @@ class Settings:
         values["api_token"] = _secret(env, "STUDIO_API_TOKEN")
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
+        if settings.dtype not in ("auto", "fp32", "fp16", "bf16"):
+            raise InputError(f"F5_DTYPE={settings.dtype!r} is not a precision.", "Use auto, fp32, fp16 or bf16.")
         if settings.device not in ("auto", "cpu") and not settings.device.startswith("cuda"):
             raise InputError(f"F5_DEVICE={settings.device!r} is not a device.", "Use auto, cpu, cuda or cuda:N.")
         return settings

@@ -265,3 +265,12 @@ def test_closing_a_stream_cancels_its_queued_chunks(engine: Engine, ref_wav: Pat
     time.sleep(0.5)
     assert first.total > 3
     assert engine._batcher.batches_run - before < first.total - 1  # the rest did not all run
+
+
+def test_bf16_on_request(tiny_settings, ref_wav: Path) -> None:
+    import torch
+
+    e = Engine(tiny_settings.replace(dtype="bf16"))
+    result = e.synthesize(request(ref_wav))
+    assert next(e.load().tts.parameters()).dtype == torch.bfloat16
+    assert result.wave.dtype == np.float32 and np.isfinite(result.wave).all() and result.duration > 0
