@@ -128,3 +128,16 @@ def test_community_models_are_listed_with_a_matching_config() -> None:
     assert matching_config({"dim": 1024, "depth": 22, "heads": 16, "ff_mult": 2, "text_dim": 512,
                             "text_mask_padding": False, "conv_layers": 4, "pe_attn_head": 1}, archs) == "F5TTS_Base"
     assert matching_config({"dim": 3}, archs) == ""
+
+
+def test_story_example_fills_the_dialogue_tab() -> None:
+    from inference import dialogue
+    from ui.dialogue import ROWS, SLOTS, STORY_VOICES, story_example
+
+    values = story_example()
+    assert len(values) == 1 + 3 * SLOTS + 2 * ROWS
+    script, audios = values[0], values[1 : 1 + SLOTS]
+    turns = dialogue.parse_script(script)
+    assert {t.speaker for t in turns} == set(STORY_VOICES) and len(turns) > 5
+    assert any(t.speaker == "town" and t.speed == 0.8 for t in turns)
+    assert all(sr >= 16000 and len(data) > sr for sr, data in audios[: len(STORY_VOICES)])

@@ -6,6 +6,7 @@ slots for voices that are not saved. The API takes the script and a tag -> voice
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,25 @@ def dialogue_handlers(engine: Engine) -> dict[str, Any]:
             "find_speakers": find_speakers, "choices": choices}
 
 
+STORY_VOICES = ("main", "town", "country")  # f5-tts's infer/examples/multi: story.txt, story.toml, *.flac
+
+
+def story_example() -> list[Any]:
+    """f5-tts's multi-voice story: its script (the town mouse speaks at 0.8x, as story.toml says) and voices."""
+    import soundfile as sf
+
+    folder = files("f5_tts").joinpath("infer/examples/multi")
+    script = "[main] " + folder.joinpath("story.txt").read_text("utf-8").replace("[town]", "[town speed=0.8]")
+    audios = []
+    for name in STORY_VOICES:
+        data, sr = sf.read(str(folder.joinpath(f"{name}.flac")), dtype="float32", always_2d=False)
+        audios.append((sr, data))
+    pad = SLOTS - len(STORY_VOICES)
+    rows = ROWS - len(STORY_VOICES)
+    return [script, *audios, *[None] * pad, *STORY_VOICES, *[gr.skip()] * pad, *[""] * SLOTS,
+            *STORY_VOICES, *[""] * rows, *STORY_VOICES, *[None] * rows]
+
+
 def build_dialogue_tab(engine: Engine) -> None:
     """Lay out the tab inside the current Blocks context (a gr.Tab) and wire its events."""
     h = dialogue_handlers(engine)
@@ -167,6 +187,7 @@ def build_dialogue_tab(engine: Engine) -> None:
         pause = gr.Slider(0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)")
         nfe_step = gr.Radio(PRESETS, value=32, label="Quality", elem_id="dialogue-quality")
         seed = gr.Number(value=-1, precision=0, minimum=-1, label="Base seed (-1 = random)", elem_id="dialogue-seed")
+    story = gr.Button("Load the story example (the three voices f5-tts ships)", size="sm", elem_id="dialogue-story")
     generate = gr.Button("Generate dialogue", variant="primary", elem_id="dialogue-generate")
     out_audio = gr.Audio(label="Dialogue", type="numpy", format="wav", interactive=False, elem_id="dialogue-result")
     table = gr.Dataframe(headers=TABLE_HEADERS, label="Turns (put a seed in its tag, seed=…, to keep that take)",
@@ -184,6 +205,7 @@ def build_dialogue_tab(engine: Engine) -> None:
     fill = {"fn": h["find_speakers"], "inputs": [script, *tags, *pickers, *names], "outputs": [*tags, *pickers],
             "api_visibility": "private", "queue": False}
     find.click(**fill)
+    story.click(story_example, None, [script, *audios, *names, *texts, *tags, *pickers], api_visibility="private")
     script.blur(**fill)
     refresh = {"fn": h["refresh"], "inputs": names, "outputs": pickers, "api_visibility": "private",
                "queue": False, "show_progress": "hidden"}
