@@ -36,6 +36,13 @@ def health(app_url: str) -> dict:
         return json.load(r)
 
 
+def ping(app_url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(app_url + "/ping") as r:
+        return r.status
+
+
 def test_named_endpoints_are_pinned(client) -> None:
     info = client.view_api(return_format="dict", print_info=False)
     assert sorted(info["named_endpoints"]) == sorted(API_NAMES)
@@ -51,6 +58,7 @@ def test_synthesize_through_gradio_client(app_url: str, client, ref_wav: Path) -
     from gradio_client import handle_file
 
     assert health(app_url)["model"] == "not_loaded"  # nothing loaded until someone generates
+    assert ping(app_url) == 204  # RunPod's load balancer: not ready yet
     start = time.perf_counter()
     audio, image, seed, ref_text = client.predict(handle_file(str(ref_wav)), REF_TEXT, "Hello from the client.", 42,
                                                   nfe_step=7, api_name="/synthesize")
@@ -58,7 +66,7 @@ def test_synthesize_through_gradio_client(app_url: str, client, ref_wav: Path) -
     wave, sr = sf.read(audio)
     assert sr == 24000 and wave.ndim == 1 and len(wave) > 0
     assert seed == 42 and ref_text == REF_TEXT and Path(image).exists()
-    assert health(app_url)["model"] == "ready"
+    assert health(app_url)["model"] == "ready" and ping(app_url) == 200
     start = time.perf_counter()
     again, *_ = client.predict(handle_file(str(ref_wav)), REF_TEXT, "Hello from the client.", 42, nfe_step=7,
                                api_name="/synthesize")
