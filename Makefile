@@ -7,7 +7,7 @@ PY      := .venv/bin/python
 APT_PKGS := ffmpeg chromium espeak-ng sox shellcheck
 STAMP   := .venv/.installed
 
-.PHONY: run test lint bench system install clean
+.PHONY: run test lint bench audit system install clean
 
 run: install
 	$(PY) app.py $(ARGS)
@@ -17,6 +17,9 @@ test: install
 
 lint: install
 	.venv/bin/ruff check .
+
+audit: install
+	$(PY) tools/audit.py
 
 bench: install
 	$(PY) -m bench $(ARGS)

@@ -9,10 +9,15 @@ Extensions to OpenAI's schema: `seed`, `nfe_step`, `cfg_strength`; the seed used
 ignored. pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header has unknown sizes, as
 OpenAI's); flac comes whole. Everything that can fail before the first byte (validation, voice, model load, the
 first chunk) is answered in OpenAI's error JSON: {"error": {"message", "type", "param", "code"}}.
+
+Bounds: at most F5_QUEUE_MAX speech requests are in progress at once (more get 429 "busy, try again"), and a request
+body may be at most about six bytes per allowed text character (F5_MAX_TEXT_CHARS) plus 64 KiB (more get 413, before
+the body is read whole).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import shutil
@@ -186,23 +191,64 @@ def _limited(request: Request, limit: int) -> Request:
     return Request(request.scope, receive)
 
 
+class Admission:
+    """At most `limit` speech requests in progress (waiting or generating). Beyond it, a request is answered at once
+    with 429 instead of queueing without bound: each waiting request holds one of the server's worker threads, and
+    once they are all taken even /health stops answering."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.active, self._lock = limit, 0, threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+class _ReleaseWhenSent:
+    """A response that frees its admission slot once it has been sent, failed, or its client has gone away."""
+
+    def __init__(self, response: Response, release: Callable[[], None]) -> None:
+        self.response, self.release = response, release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.response(scope, receive, send)
+        finally:
+            self.release()
+
+
 class OpenAIRoute(APIRoute):
     """A route whose errors, request validation included, come back in OpenAI's shape (only these routes)."""
 
     max_body: int | None = None  # bytes; set per router (see openai_router)
+    admission: Admission | None = None  # bounds POST requests (speech); set per router
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            admitted = False
             try:
                 if self.max_body is not None and request.method in ("POST", "PUT", "PATCH"):
                     request = _limited(request, self.max_body)
-                return await handler(request)
+                if self.admission is not None and request.method == "POST":
+                    if not self.admission.enter():
+                        return error_response(429, f"The studio is busy: {self.admission.limit} speech requests are "
+                                                   "already in progress. Try again in a few seconds.", None, "busy")
+                    admitted = True
+                response = await handler(request)
             except Exception as e:
                 if isinstance(e.__cause__, StarletteHTTPException) and e.__cause__.status_code == 413:
                     e = e.__cause__  # FastAPI wraps errors raised while it reads the body
-                return to_error_response(e)
+                response = to_error_response(e)
+            return _ReleaseWhenSent(response, self.admission.leave) if admitted else response  # type: ignore
 
         return guarded
 
@@ -251,13 +297,14 @@ def flac_bytes(waves: Iterator[np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def ffmpeg_stream(fmt: str, waves: Iterator[np.ndarray]) -> Iterator[bytes]:
-    """Encode with one ffmpeg process: a thread feeds it raw PCM as chunks are generated, we pass on its output."""
+def ffmpeg_stream(fmt: str, waves: Iterator[np.ndarray], on_end: Callable[[], None] = lambda: None) -> Iterator[bytes]:
+    """Encode with one ffmpeg process: a thread feeds it raw PCM as chunks are generated, we pass on its output.
+    `on_end` is called by the feeding thread once it stops (finished, failed, or ffmpeg was stopped)."""
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
            *FFMPEG_OUT[fmt], "-flush_packets", "1", "pipe:1"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     failures: list[Exception] = []
-    threading.Thread(target=_feed, args=(proc, waves, failures), name="ffmpeg-feed", daemon=True).start()
+    threading.Thread(target=_feed, args=(proc, waves, failures, on_end), name="ffmpeg-feed", daemon=True).start()
     try:
         while block := proc.stdout.read1(1 << 16):  # type: ignore[union-attr]
             yield block
@@ -271,7 +318,8 @@ def ffmpeg_stream(fmt: str, waves: Iterator[np.ndarray]) -> Iterator[bytes]:
             proc.wait()
 
 
-def _feed(proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Exception]) -> None:
+def _feed(proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Exception],
+          on_end: Callable[[], None]) -> None:
     try:
         for wave in waves:
             proc.stdin.write(pcm16(wave))  # type: ignore[union-attr]
@@ -284,27 +332,63 @@ def _feed(proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Ex
             proc.stdin.close()  # type: ignore[union-attr]
         except OSError:
             pass
+        on_end()
+
+
+def _close(generator: Any) -> None:
+    """Close a generator now (its `finally` runs: the engine's cancels the chunks not generated yet). One running in
+    another thread cannot be closed from here; that thread closes it when it stops (see _feed)."""
+    try:
+        generator.close()
+    except ValueError:  # "generator already executing"
+        pass
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A streaming response that, however sending ends (finished, failed, or the client went away), closes its body
+    and calls `on_end` at once, instead of whenever the garbage collector gets to them. So a client that hangs up
+    stops the generation after the chunk in progress."""
+
+    def __init__(self, content: Iterator[bytes], on_end: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.content, self.on_end = content, on_end
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _close(self.content)
+            self.on_end()
 
 
 async def speech_response(engine: Engine, req: SpeechRequest) -> Response:
     synthesis = await run_in_threadpool(build_request, engine, req)
     chunks = engine.stream(synthesis)
-    first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
-    if first is None:
-        raise ApiError(500, "No audio was generated.", None, "internal_error")
-    fmt, waves = req.response_format, chain([check_generated(first.wave)], (chunk.wave for chunk in chunks))
-    headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(SAMPLE_RATE)}
-    if fmt == "flac":
-        return Response(await run_in_threadpool(flac_bytes, waves), media_type=CONTENT_TYPES[fmt], headers=headers)
-    body = ffmpeg_stream(fmt, waves) if fmt in FFMPEG_OUT else pcm_stream(waves, WAV_HEADER if fmt == "wav" else b"")
-    return StreamingResponse(body, media_type=CONTENT_TYPES[fmt], headers=headers)
+    try:
+        first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
+        if first is None:
+            raise ApiError(500, "No audio was generated.", None, "internal_error")
+        fmt, waves = req.response_format, chain([check_generated(first.wave)], (chunk.wave for chunk in chunks))
+        headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(SAMPLE_RATE)}
+        if fmt == "flac":
+            return Response(await run_in_threadpool(flac_bytes, waves), media_type=CONTENT_TYPES[fmt], headers=headers)
+    except BaseException:
+        _close(chunks)  # nothing will be sent: cancel the chunks already queued
+        raise
+    stop = functools.partial(_close, chunks)
+    if fmt in FFMPEG_OUT:
+        body = ffmpeg_stream(fmt, waves, on_end=stop)
+    else:
+        body = pcm_stream(waves, WAV_HEADER if fmt == "wav" else b"")
+    return ClosingStreamingResponse(body, on_end=stop, media_type=CONTENT_TYPES[fmt], headers=headers)
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 500, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 429, 500, 503)}
 
 
 def openai_router(engine: Engine) -> APIRouter:
-    route_class = type("OpenAIRoute", (OpenAIRoute,), {"max_body": body_limit(engine.settings.max_text_chars)})
+    route_class = type("OpenAIRoute", (OpenAIRoute,), {"max_body": body_limit(engine.settings.max_text_chars),
+                                                       "admission": Admission(engine.settings.queue_max)})
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=route_class, responses=ERRORS)
 
     @router.post("/audio/speech", response_class=Response, responses={

@@ -368,7 +368,9 @@ def live(tiny, work: Path, short_ref: Path):
 def client(live: dict):
     from gradio_client import Client
 
-    return Client(live["base"], verbose=False)
+    client = Client(live["base"], verbose=False)
+    yield client
+    client.close()  # its heartbeat stream would hold the server's shutdown
 
 
 def healthy(live: dict, client) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine, InputError, ModelUnavailable, Reference, StudioError, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, ModelUnavailable, Reference, SynthesisOptions, SynthesisRequest
 from tests.badinputs import assert_clear, report_tried, serve, tried  # noqa: F401 - report_tried: autouse
 from tests.conftest import REF_TEXT
 from tests.live import run_app
@@ -163,6 +163,7 @@ def test_read_only_volume_through_gradio_client(tiny, tmp_path: Path, short_ref:
         assert sf.read(audio)[1] == 24000
         assert httpx.get(base + "/v1/voices").json() == {"voices": []}
         assert httpx.get(base + "/health").json()["status"] == "ok"
+        client.close()
 
 
 def test_disk_full_while_saving_through_gradio_client(tiny_settings, engine: Engine, tmp_path: Path,
@@ -197,6 +198,7 @@ def test_disk_full_while_saving_through_gradio_client(tiny_settings, engine: Eng
         full["on"] = False  # space freed: the same request now works, no restart
         assert client.predict(handle_file(str(short_ref)), "Alice", REF_TEXT, api_name="/save_voice") == "Alice"
         assert sorted(p.name for p in voices.iterdir()) == ["Alice.txt", "Alice.wav"]
+        client.close()
 
 
 # ---- ASR -------------------------------------------------------------------------------------------------------------
@@ -220,6 +222,7 @@ def test_no_whisper_asks_for_the_transcript(tiny, tmp_path: Path, short_ref: Pat
                                            api_name="/synthesize")  # typed: works
         assert used == REF_TEXT and sf.read(audio)[1] == 24000
         assert httpx.get(base + "/health").json()["model"] == "ready"
+        client.close()
 
 
 def test_no_whisper_in_the_handler_and_the_worker(engine: Engine, short_ref: Path, monkeypatch) -> None:
@@ -315,7 +318,7 @@ def rest(engine: Engine, short_ref: Path):
 
 
 def speech(base: str, text: str = "Hello there.", fmt: str = "pcm", **fields) -> httpx.Response:
-    return httpx.post(f"{base}/v1/audio/speech", timeout=120, json={
+    return httpx.post(f"{base}/v1/audio/speech", timeout=60, json={
         "voice": VOICE, "input": text, "response_format": fmt, "nfe_step": 4, "seed": 1, **fields})
 
 
@@ -426,3 +429,48 @@ def test_closing_the_streaming_worker_stops_the_generation(engine: Engine, fault
     items.close()
     stopped_at = counter.settle()
     assert stopped_at <= 3 < first["total"], f"{stopped_at} of {first['total']} chunks generated after the close"
+
+
+def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(tiny_settings, engine: Engine,
+                                                                      short_ref: Path) -> None:
+    """More speech requests than F5_QUEUE_MAX: the extra ones get 429 at once; /health never waits for them."""
+    from fastapi import FastAPI
+
+    from api.health import health_router
+    from api.openai_speech import openai_router
+
+    voices = engine.settings.voices_dir
+    e = Engine(tiny_settings.replace(queue_max=2, voices_dir=voices))
+    e.fault_hook = ChunkCounter(delay=0.5)  # each generation takes a while: requests pile up
+    voices.mkdir(parents=True, exist_ok=True)
+    shutil.copy(short_ref, voices / f"{VOICE}.wav")
+    (voices / f"{VOICE}.txt").write_text(REF_TEXT, encoding="utf-8")
+    app = FastAPI()
+    app.include_router(health_router(e))
+    app.include_router(openai_router(e))
+    tried("rest", "fault", "overload")
+    statuses: list[int] = []
+    health_s: list[float] = []
+    with serve(app) as base:
+        assert speech(base).status_code == 200  # loaded
+
+        def client() -> None:
+            response = speech(base)
+            if response.status_code == 429:
+                assert_clear(response.json()["error"]["message"], "busy.*try again")
+                assert response.json()["error"]["code"] == "busy"
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        for _ in range(3):
+            start = time.perf_counter()
+            assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+            health_s.append(time.perf_counter() - start)
+        for t in threads:
+            t.join(timeout=120)
+        assert speech(base).status_code == 200  # slots were given back
+    assert sorted(set(statuses)) == [200, 429] and statuses.count(200) >= 2, statuses
+    assert max(health_s) < 1.0, health_s
