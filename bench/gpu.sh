@@ -17,9 +17,10 @@ log() { echo "[gpu.sh $(( $(date +%s) - START ))s] $*" | tee -a "$OUT_DIR/gpu.lo
 log "python: $($PY --version 2>&1)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$OUT_DIR/gpu.log" || true
 
-if ! "$PY" -c "import torch, f5_tts, vocos, psutil" 2>/dev/null; then
-  log "installing requirements.txt (+ psutil)"
-  timeout 240 "$PY" -m pip install -q -r requirements.txt psutil 2>&1 | tail -5 | tee -a "$OUT_DIR/gpu.log"
+if ! "$PY" -c "import torch, f5_tts, vocos, yaml, soundfile" 2>/dev/null; then
+  log "installing requirements.txt"
+  timeout 240 "$PY" -m pip install -q -r requirements.txt 2>&1 | tail -5 | tee -a "$OUT_DIR/gpu.log" \
+    || log "pip install failed (offline?): continuing with what is installed"
 fi
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT_DIR/gpu.log"
 

@@ -82,7 +82,9 @@ def render(report: Report, header: dict[str, str], command: str, settings: dict[
     out.append("")
     out.append("Settings: " + ", ".join(f"{k} {v}" for k, v in settings.items()))
     out.append("")
-    out.append("Times in seconds. A/B = median(A) / median(B): for official-vs-ours rows, >1 means ours is faster.")
+    out.append("Times in seconds. A/B = median(A) / median(B): for official-vs-ours rows, >1 means ours is faster. "
+               "Verdicts use wall time; CPU-time rows (process CPU seconds, all threads) are less sensitive to other "
+               "jobs on the machine: where wall and CPU ratios disagree, the wall figure met background load.")
     out.append("")
     out.append(table(report))
     if report.details:

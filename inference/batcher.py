@@ -8,12 +8,14 @@ run one at a time, in order (the CPU default: batching adds padding there and sa
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+log = logging.getLogger(__name__)
 RunBatch = Callable[[Hashable, list[Any]], list[Any]]  # (key, items) -> one result per item
 
 
@@ -59,7 +61,11 @@ class Batcher:
 
     def _work(self) -> None:
         while True:
-            batch = [j for j in self._take() if j.future.set_running_or_notify_cancel()]
+            try:
+                batch = [j for j in self._take() if j.future.set_running_or_notify_cancel()]
+            except Exception:  # never lose the worker: the jobs it took are failed below, the rest wait
+                log.exception("batcher could not take jobs")
+                continue
             if not batch:
                 continue
             try:

@@ -88,8 +88,10 @@ def generate_mels(model: Any, items: list[Item], steps: int, cfg_strength: float
         gen = torch.Generator(device=device).manual_seed(it.seed)
         noise.append(torch.randn(dur, model.num_channels, device=device, dtype=dtype, generator=gen))
     y0 = pad_sequence(noise, padding_value=0, batch_first=True)
-    t = get_epss_timesteps(steps, device=device, dtype=dtype)  # EPSS for 5-16 steps, uniform otherwise
-    t = t + sway * (torch.cos(torch.pi / 2 * t) - 1 + t)
+    # EPSS for 5-16 steps, uniform otherwise. Computed in fp32, then cast: in bf16 the sway formula cancels the
+    # first step to 0 and the solver refuses the schedule. In fp32 this is exactly the official computation.
+    t = get_epss_timesteps(steps, device=device, dtype=torch.float32)
+    t = (t + sway * (torch.cos(torch.pi / 2 * t) - 1 + t)).to(dtype)
     try:
         out = odeint(fn, y0, t, method="euler")[-1]
     finally:

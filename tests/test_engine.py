@@ -271,6 +271,8 @@ def test_bf16_on_request(tiny_settings, ref_wav: Path) -> None:
     import torch
 
     e = Engine(tiny_settings.replace(dtype="bf16"))
+    for nfe in (16, 32):  # the step schedule must survive bf16 rounding
+        assert e.synthesize(request(ref_wav, nfe_step=nfe)).duration > 0
     result = e.synthesize(request(ref_wav))
     assert next(e.load().tts.parameters()).dtype == torch.bfloat16
     assert result.wave.dtype == np.float32 and np.isfinite(result.wave).all() and result.duration > 0
