@@ -23,7 +23,7 @@ import numpy as np
 
 from . import chunking
 from .asr import Transcriber
-from .audio import PreparedAudio, content_hash, prepare_reference, to_wav_bytes
+from .audio import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .batcher import Batcher
 from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
@@ -302,5 +302,5 @@ class Engine:
         for (_, rms), mel, wave in zip(jobs, mels, waves, strict=True):
             if rms < TARGET_RMS:
                 wave = wave * rms / TARGET_RMS
-            out.append((wave.float().cpu().numpy(), mel.T.cpu().numpy()))
+            out.append((check_generated(wave.float().cpu().numpy()), mel.T.cpu().numpy()))
         return out

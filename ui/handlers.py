@@ -15,7 +15,6 @@ import gradio as gr
 import numpy as np
 
 from inference import Engine, InputError, Reference, StudioError, SynthesisOptions, SynthesisRequest
-from inference.audio import check_generated
 from inference.types import MAX_SEED
 
 from . import history
@@ -139,8 +138,7 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
         progress(0.0, desc="Preparing (the first generation also loads the model)…")
         result = engine.synthesize(request, progress=lambda done, total: progress(done / total,
                                                                                   desc=f"Chunk {done}/{total}"))
-        wave = check_generated(result.wave)
-        return (result.sample_rate, wave), spectrogram_image(result.mel), result.seed, result.ref_text
+        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
 
     def build_request(ref_audio: str | None, ref_text: str, text: str, seed: int, nfe_step: int, speed: float,
                       cross_fade: float, cfg_strength: float, remove_silence: bool,
@@ -174,7 +172,6 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
             progress(0.0, desc="Preparing (the first generation also loads the model)…")
             parts = []
             for part in engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}")):
-                check_generated(part.wave)
                 parts.append(part)
                 if part.total > 1:
                     yield ((part.sample_rate, part.wave), *[gr.skip()] * 8)
