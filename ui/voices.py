@@ -97,5 +97,5 @@ def build_voice_panel(engine: Engine, ref_audio: gr.Audio, ref_text: gr.Textbox)
         h["refresh"], [name], [dropdown], api_visibility="private")
     delete.click(h["delete_voice"], [dropdown], [name], api_name="delete_voice").success(
         h["refresh"], None, [dropdown], api_visibility="private")
-    show.click(h["list_voices"], None, [listing], api_name="list_voices")
+    show.click(h["list_voices"], None, [listing], api_name="list_voices", queue=False)  # cheap: never "busy"
     return VoicePanel(dropdown, name, listing, h["refresh"])
