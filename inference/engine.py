@@ -66,11 +66,17 @@ def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
     return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
 
 
+def clean_text(text: str | None) -> str:
+    """Control characters and lone surrogates (JSON can carry them, UTF-8 cannot encode them) become spaces:
+    clean_text(" a\x00b ") -> "a b"."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text or "")).strip()
+
+
 def validate_text(text: str, max_chars: int) -> str:
     """Normalise whitespace and control characters; refuse text with nothing to say or beyond the limit."""
     if not isinstance(text, str):
         raise InputError("The text must be a string.", "Type what the voice should say.")
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    cleaned = clean_text(text)
     if not cleaned:
         raise InputError("There is no text to speak.", "Type what the voice should say.")
     if len(cleaned) > max_chars:
@@ -181,7 +187,7 @@ class Engine:
     def save_voice(self, name: str, audio: Any, text: str = "", overwrite: bool = False) -> Voice:
         """Save a reference (prepared: clipped, trimmed, normalised) with its transcript, typed or transcribed."""
         key, prepared = self.prepare(audio)
-        text = (text or "").strip() or self._transcript(key, prepared)
+        text = clean_text(text) or self._transcript(key, prepared)
         return self.voices.save(name, to_wav_bytes(prepared.wave, prepared.sample_rate), text, overwrite)
 
     def voice_reference(self, name: str) -> Reference:
@@ -212,7 +218,7 @@ class Engine:
         t1 = time.perf_counter()
         models = self.load()
         t2 = time.perf_counter()
-        ref_text = ref.text.strip() or self._transcript(key, prepared)
+        ref_text = clean_text(ref.text) or self._transcript(key, prepared)
         t3 = time.perf_counter()
         opts = request.options
         seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)

@@ -207,11 +207,9 @@ def parse_input(raw: Any) -> Job:
     if voice is not None:
         reference = _engine().voice_reference(voice)
     else:
-        # control characters and lone surrogates (JSON can carry them, UTF-8 cannot) become spaces
-        transcript = "".join(ch if ch.isprintable() else " " for ch in ref_text or "").strip()
         reference = Reference(decode_reference(audio_b64 or "", _limit_bytes("RUNPOD_MAX_PAYLOAD_MB",
                                                                                DEFAULT_MAX_PAYLOAD_MB)),
-                              transcript)
+                              ref_text or "")  # the engine cleans it
     return Job(SynthesisRequest(text, reference, options), fmt.strip().lower(), stream)
 
 

@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from inference import Engine, InputError, Reference, StudioError, SynthesisOptions, SynthesisRequest
+from inference.engine import clean_text
 from inference.types import MAX_SEED
 
 from . import history
@@ -79,12 +80,6 @@ def pick_seed(seed: float | None, randomize: bool) -> int:
     return seed  # anything unusable is refused, with the valid range, when the generation starts
 
 
-def clean_transcript(text: str | None) -> str:
-    """A typed reference transcript as the model can take it: control characters and lone surrogates (which JSON
-    can carry and UTF-8 cannot encode) become spaces, as in the text to speak."""
-    return "".join(ch if ch.isprintable() else " " for ch in str(text or "")).strip()
-
-
 def _whole(value: Any) -> Any:
     """Gradio sends numbers as floats: 7.0 -> 7. Anything else (7.5, NaN, 'x', None) is passed on unchanged, for
     SynthesisOptions to refuse with a message naming the valid range (int() would raise a bare ValueError)."""
@@ -143,7 +138,7 @@ def make_handlers(engine: Engine) -> dict[str, Callable[..., Any]]:
     def build_request(ref_audio: str | None, ref_text: str, text: str, seed: int, nfe_step: int, speed: float,
                       cross_fade: float, cfg_strength: float, remove_silence: bool,
                       voice: str | None) -> SynthesisRequest:
-        ref_text = clean_transcript(ref_text)
+        ref_text = clean_text(ref_text)  # a transcript of only control characters falls back to the saved one
         if voice:
             saved = engine.voice_reference(voice)
             reference = Reference(saved.audio, ref_text or saved.text)

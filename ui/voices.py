@@ -10,7 +10,7 @@ import soundfile as sf
 
 from inference import Engine, InputError
 
-from .handlers import clean_transcript, user_errors
+from .handlers import user_errors
 
 
 @dataclass
@@ -40,7 +40,7 @@ def voice_handlers(engine: Engine) -> dict[str, Any]:
         """
         if not ref_audio:
             raise InputError("There is no reference to save.", "Upload or record a voice first.")
-        voice = engine.save_voice(name, ref_audio, clean_transcript(ref_text))
+        voice = engine.save_voice(name, ref_audio, ref_text or "")
         gr.Info(f"Saved voice {voice.name!r}.")
         return voice.name
 
