@@ -1,5 +1,6 @@
-"""GPU figures for a lent H100/H200 (run by bench/gpu.sh): RTF at 7/16/32 NFE, fp16 vs bf16, torch.compile on/off,
-chunk batching, and throughput at concurrency 1, 4 and 16, on full-size random weights.
+"""GPU figures for a lent H100/H200 (run by bench/gpu.sh): RTF at 7/16/32 NFE against the official `infer_process`
+on the same GPU and weights, fp16 vs bf16, torch.compile on/off, chunk batching, and throughput at concurrency 1, 4,
+8 and 16 (cross-request batching on and off), on full-size random weights.
 
     python -m bench.gpu [--out DIR] [--tiny]     # --tiny: a CPU smoke test on tiny random weights
 
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         from tests.model_factory import build
 
-        model_name = str(build(root)["yaml"])
+        built = build(root)
+        model_name = str(built["yaml"])
     else:
         from bench.weights import ensure
 
@@ -147,6 +149,75 @@ def main(argv: list[str] | None = None) -> int:
                     f"median {statistics.median(t):.3f} s for {audio_s:.1f} s of audio = RTF "
                     f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})", nfe=nfe, seconds=t,
                     audio_s=audio_s)
+
+    prepared = Path(tempfile.gettempdir()) / "bench-gpu-ref.wav"
+
+    def official() -> None:
+        """The official pipeline on the same GPU and weights: load_model + load_vocoder + infer_process, alternating
+        run by run with ours on the same prepared reference, text, NFE and seed."""
+        import soundfile as sf
+
+        _, ready = engine.prepare(ref)  # our prepared reference, written once, fed to both sides
+        sf.write(str(prepared), ready.wave, ready.sample_rate, subtype="FLOAT")
+        from inference.loader import import_model_code
+
+        import_model_code()  # f5_tts.model without its trainer imports (wandb, datasets): not installed there
+        import importlib.util
+
+        import torchaudio
+        from f5_tts.infer import utils_infer
+        from f5_tts.model.backbones.dit import DiT
+
+        if importlib.util.find_spec("torchcodec") is None:  # torchaudio.load needs torchcodec + ffmpeg
+            def sf_load(path: Any, *_: Any, **__: Any) -> tuple[Any, int]:
+                data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+                return torch.from_numpy(data.T.copy()), sr
+
+            torchaudio.load = sf_load
+        if args.tiny:
+            ckpt, vocab, vocos_dir, arch = built["ckpt"], built["vocab"], built["vocoder"], None
+        else:
+            from bench.weights import paths, real_arch
+
+            p = paths()
+            ckpt, vocab, vocos_dir, arch = p["ckpt"], p["vocab"], p["vocoder"], real_arch()
+        if arch is None:
+            import yaml
+
+            arch = yaml.safe_load(Path(model_name).read_text())["model"]["arch"]
+        start = time.perf_counter()
+        model = utils_infer.load_model(DiT, arch, str(ckpt), vocab_file=str(vocab), device=device)
+        vocoder = utils_infer.load_vocoder(is_local=True, local_path=str(vocos_dir), device=device)
+        out.add("official load", f"{time.perf_counter() - start:.1f} s (load_model + load_vocoder, "
+                f"{next(model.parameters()).dtype})")
+
+        def off(nfe: int, seed: int = 1) -> Any:
+            torch.manual_seed(seed)
+            wave, _, _ = utils_infer.infer_process(str(prepared), REF_TEXT + " ", TEXT, model, vocoder, nfe_step=nfe,
+                                                   show_info=lambda *a, **k: None, progress=None, device=device)
+            return wave
+
+        def mine(nfe: int, seed: int = 1) -> Any:
+            return engine.synthesize(SynthesisRequest(TEXT, Reference(prepared, REF_TEXT),
+                                                      SynthesisOptions(nfe_step=nfe, seed=seed)))
+
+        off(16)  # warm-up
+        mine(16)
+        a, b = off(7, seed=5), mine(7, seed=5).wave
+        n = min(len(a), len(b))
+        out.add("official vs ours, same seed, NFE 7", f"max abs diff {float(abs(a[:n] - b[:n]).max()):.3g} (peak "
+                f"{float(abs(a).max()):.3g}); lengths {len(a)} / {len(b)}; GPU kernels in fp16 are not bitwise "
+                f"reproducible, the CPU bench checks exact parity")
+        for nfe in (7, 16, 32):
+            t_off: list[float] = []
+            t_ours: list[float] = []
+            for _ in range(runs):  # alternating, so drift hits both sides alike
+                t_off += timed(lambda nfe=nfe: off(nfe), 1)
+                t_ours += timed(lambda nfe=nfe: mine(nfe), 1)
+            mo, mb = statistics.median(t_off), statistics.median(t_ours)
+            out.add(f"official vs ours, NFE {nfe}", f"official {mo:.3f} s (RTF {mo / audio_s:.4f}), ours {mb:.3f} s "
+                    f"(RTF {mb / audio_s:.4f}) = {mo / mb:.2f}x; official min/max {min(t_off):.3f}/{max(t_off):.3f}, "
+                    f"ours {min(t_ours):.3f}/{max(t_ours):.3f}", nfe=nfe, official=t_off, ours=t_ours)
 
     def batching() -> None:  # 4 chunks: one generate_mels call each vs one batched call
         import soundfile as sf
@@ -185,19 +256,32 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as e:
                 out.add(f"default dtype vs bf16, NFE {nfe}", f"bf16 failed: {type(e).__name__}: {str(e)[:200]}")
 
-    def throughput() -> None:  # its own engine: a hung request must not poison the others' engine
-        eng = Engine(settings)
-        eng.load()
-        short_audio = synth(eng, SHORT, 16).duration
-        for n in (1, 4, 16):
-            try:
-                wall, lat = concurrent(lambda k: synth(eng, SHORT, 16, seed=k), n)
-            except TimeoutError as e:
-                out.add(f"throughput, concurrency {n}, NFE 16", f"HUNG: {e}")
-                return
-            out.add(f"throughput, concurrency {n}, NFE 16", f"{n / wall:.2f} requests/s, {n * short_audio / wall:.1f} "
-                    f"s of audio per s; latency median {statistics.median(lat):.2f} s, max {max(lat):.2f} s", n=n,
-                    wall=wall, latencies=lat)
+    def throughput() -> None:  # own engines: a hung request must not poison the others' engine
+        import dataclasses
+
+        for label, batch in (("batched", settings.batch_size), ("batching off", 1)):
+            eng = Engine(dataclasses.replace(settings, batch_size=batch))
+            eng.load()
+            short_audio = synth(eng, SHORT, 16).duration
+            synth(eng, SHORT, 16)
+            rate: dict[int, float] = {}
+            for n in ((1, 4, 8, 16) if batch != 1 else (1, 8)):
+                try:
+                    concurrent(lambda k, eng=eng: synth(eng, SHORT, 16, seed=k), n)  # warm this batch shape
+                    walls = []
+                    for _ in range(runs):
+                        wall, lat = concurrent(lambda k, eng=eng: synth(eng, SHORT, 16, seed=k), n)
+                        walls.append(wall)
+                except TimeoutError as e:
+                    out.add(f"throughput ({label}), concurrency {n}, NFE 16", f"HUNG: {e}")
+                    return
+                wall = statistics.median(walls)
+                rate[n] = n / wall
+                gain = f"; {rate[n] / rate[1]:.2f}x concurrency 1" if n > 1 else ""
+                out.add(f"throughput ({label}), concurrency {n}, NFE 16",
+                        f"{n / wall:.2f} requests/s, {n * short_audio / wall:.1f} s of audio per s{gain}; last run's "
+                        f"latency median {statistics.median(lat):.2f} s, max {max(lat):.2f} s", n=n, walls=walls,
+                        latencies=lat, batch=batch)
 
     def compiled() -> None:  # last: it changes the engine's model
         eager = timed(lambda: synth(engine, TEXT, 16), runs)
@@ -210,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(comp):.3f} s (= {statistics.median(eager) / statistics.median(comp):.2f}x); "
                 f"first compiled call {first:.1f} s", eager=eager, compiled=comp, first=first)
 
-    for name, section in (("RTF", rtf), ("chunk batching", batching), ("bf16", bf16), ("throughput", throughput),
+    for name, section in (("RTF", rtf), ("official", official), ("chunk batching", batching), ("bf16", bf16),
+                          ("throughput", throughput),
                           ("torch.compile", compiled)):
         if args.tiny and name == "torch.compile":
             out.add(name, "skipped in --tiny")

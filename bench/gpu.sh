@@ -3,8 +3,10 @@
 # chunk batching, throughput at concurrency 1/4/16, on full-size random weights built on the machine.
 #
 #   bash bench/gpu.sh            # from the repository root; results in $OUT (if set) or bench/.cache/gpu
+#   bash bench/gpu.sh --tiny     # a CPU smoke test of this script on tiny random weights
 #
-# Needs the repo tree and a Python with pip. Installs requirements.txt only when torch/f5_tts are missing.
+# Needs the repo tree and a Python with torch. What else is missing is installed from wheels in $WHEELS (default
+# .whl/, for a machine with no network: see bench/README.md), else from requirements.txt with pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,14 @@ log() { echo "[gpu.sh $(( $(date +%s) - START ))s] $*" | tee -a "$OUT_DIR/gpu.lo
 log "python: $($PY --version 2>&1)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$OUT_DIR/gpu.log" || true
 
+WHEELS="${WHEELS:-.whl}"
+if ! "$PY" -c "import torch, f5_tts, vocos, yaml, soundfile" 2>/dev/null && compgen -G "$WHEELS/*.whl" >/dev/null; then
+  wheels=("$WHEELS"/*.whl)
+  log "installing ${#wheels[@]} wheels from $WHEELS into /tmp/bench-site (no network needed)"
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/bench-site \
+    "$WHEELS"/*.whl 2>&1 | tail -5 | tee -a "$OUT_DIR/gpu.log"
+  export PYTHONPATH="/tmp/bench-site${PYTHONPATH:+:$PYTHONPATH}"
+fi
 if ! "$PY" -c "import torch, f5_tts, vocos, yaml, soundfile" 2>/dev/null; then
   log "installing requirements.txt"
   timeout 240 "$PY" -m pip install -q -r requirements.txt 2>&1 | tail -5 | tee -a "$OUT_DIR/gpu.log" \
@@ -27,8 +37,10 @@ fi
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
-log "building full-size random weights (once)"
-timeout 150 "$PY" -m bench.weights 2>&1 | tail -3 | tee -a "$OUT_DIR/gpu.log"
+if [ "${1:-}" != "--tiny" ]; then
+  log "building full-size random weights (once)"
+  timeout 150 "$PY" -m bench.weights 2>&1 | tail -3 | tee -a "$OUT_DIR/gpu.log"
+fi
 
 ELAPSED=$(( $(date +%s) - START ))
 LEFT=$(( 470 - ELAPSED ))
@@ -38,7 +50,7 @@ if [ "$LEFT" -lt 60 ]; then
 fi
 log "measuring (limit ${LEFT}s)"
 set +e
-timeout "$LEFT" "$PY" -m bench.gpu --out "$OUT_DIR" 2>&1 | tee -a "$OUT_DIR/gpu.log"
+timeout "$LEFT" "$PY" -m bench.gpu --out "$OUT_DIR" "$@" 2>&1 | tee -a "$OUT_DIR/gpu.log"
 rc=${PIPESTATUS[0]}
 set -e
 log "done (exit $rc); results: $OUT_DIR/gpu_results.md and gpu_results.jsonl"

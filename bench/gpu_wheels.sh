@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fetch, here, the wheels bench/gpu.sh needs on a GPU machine that has torch but no network and none of the
+# packages below (the device image: Python 3.12 with torch, torchaudio, transformers, numpy, scipy, numba...).
+#
+#   bash bench/gpu_wheels.sh [DIR] [PYTHON_VERSION]     # defaults: .whl 3.12
+#
+# Then carry DIR to that machine and run `bash bench/gpu.sh`: it installs them with --no-index into /tmp/bench-site.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR="${1:-.whl}"
+PYV="${2:-3.12}"
+PIP="${PIP:-.venv/bin/python -m pip}"
+mkdir -p "$DIR"
+# The versions this project pins or resolves (requirements.txt and its dependencies), less what the image has.
+PKGS=(f5-tts==1.1.22 vocos==0.1.0 encodec==0.1.1 einx==0.4.3 frozendict==2.5.1 x-transformers==2.31.10
+      torch-einops-utils==0.2.0 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12 pypinyin==0.55.0 rjieba==0.2.2
+      librosa==0.11.0 soxr==1.1.0 audioread==3.1.0 decorator==5.3.1 pooch==1.9.0 platformdirs==4.14.8 loguru==0.7.3
+      pydub==0.25.1)
+plat=()
+for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux1_x86_64; do
+  plat+=(--platform "$p")
+done
+for pkg in "${PKGS[@]}"; do
+  if ! $PIP download -q --no-deps --only-binary=:all: --python-version "$PYV" --implementation cp "${plat[@]}" \
+      -d "$DIR" "$pkg" 2>/dev/null; then
+    echo "no wheel for $pkg: building one (pure Python packages only)"
+    $PIP wheel -q --no-deps -w "$DIR" "$pkg"
+  fi
+done
+for w in "$DIR"/*.whl; do
+  case "$w" in
+    *-none-any.whl | *-cp"${PYV/./}"-* | *-abi3-* | *-none-manylinux*) ;;
+    *) echo "$w does not fit Python $PYV" >&2; exit 1 ;;
+  esac
+done
+ls "$DIR"
+du -sh "$DIR"
