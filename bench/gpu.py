@@ -25,7 +25,25 @@ REPO = Path(__file__).resolve().parent.parent
 TEXT = ("The quick brown fox jumps over the lazy dog near the quiet river bank while the evening sun sets slowly "
         "behind the hills.")  # ~10 s of speech: one chunk
 SHORT = "Hello there, this is a short request."
+LONG = " ".join([  # ~1400 characters: 9 official chunks with this reference (max ~160 bytes each)
+    "The old lighthouse stood at the edge of the cliff, its white paint peeling after a hundred winters of salt.",
+    "Every evening the keeper climbed the narrow stairs, counted the steps out loud, and lit the great lamp.",
+    "Ships far out at sea would see the beam sweep across the water and know that the rocks were near.",
+    "One night a storm came in from the west, louder than any the keeper could remember from his childhood.",
+    "The wind howled through the railings, and the rain struck the glass so hard that it seemed to shake the tower.",
+    "Still the lamp turned, slow and steady, throwing its light into the dark as it had always done before.",
+    "Near midnight he heard a horn, faint at first and then closer, the sound of a fishing boat lost in the waves.",
+    "He rang the bell with all his strength, again and again, until his arms ached and his hands were numb.",
+    "At dawn the sea grew calm, and the small boat rested safely in the harbor below the sleeping town.",
+    "The fishermen climbed the hill to thank him, carrying bread, fresh fish, and a bottle of warm cider.",
+    "He smiled, poured a cup for each of them, and went back up the stairs to polish the glass once more.",
+    "Years later the children of the village still told the story, each time with a taller wave and a darker sky.",
+    "And on quiet nights, when the beam crossed the water, they would say the old keeper was still counting steps.",
+])
 REF_TEXT = "Some call me nature, others call me mother nature."
+
+
+SECTIONS = ("rtf", "official", "load", "batching", "bf16", "throughput", "compile_engine", "compile")
 
 
 class Out:
@@ -90,8 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--out", default=os.environ.get("OUT") or str(REPO / "bench" / ".cache" / "gpu"))
     p.add_argument("--tiny", action="store_true", help="CPU smoke test on tiny random weights")
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--only", help="comma-separated sections: rtf, official, load, batching, bf16, throughput, "
+                   "compile, compile_engine (default: all)")
     args = p.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if only - set(SECTIONS):
+        raise SystemExit(f"unknown sections {sorted(only - set(SECTIONS))}: use {', '.join(SECTIONS)}")
     out = Out(Path(args.out))
 
     if args.tiny:
@@ -129,18 +152,33 @@ def main(argv: list[str] | None = None) -> int:
     ref = Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav")))
     runs = 1 if args.tiny else args.runs
 
+    if device == "cuda":  # CUDA's own start-up, paid once per process, kept out of both sides' load times
+        start = time.perf_counter()
+        torch.zeros(1, device=device).sum().item()
+        out.add("CUDA init", f"{time.perf_counter() - start:.1f} s (context creation, before any model load)")
+    start = time.perf_counter()  # model code imported before any load is timed, on both sides (as the CPU bench)
+    import torchaudio
+    import vocos  # noqa: F401
+
+    from inference.loader import import_model_code
+
+    import_model_code()
+    out.add("imports", f"{time.perf_counter() - start:.1f} s (f5_tts model code, vocos, torchaudio)")
     engine = Engine(settings)
     start = time.perf_counter()
     models = engine.load()
-    out.add("load", f"{time.perf_counter() - start:.1f} s to load on {models.device} "
-            f"({next(models.tts.parameters()).dtype})")
+    load_s = time.perf_counter() - start
+    out.add("load", f"{load_s:.2f} s to load on {models.device} ({next(models.tts.parameters()).dtype})",
+            seconds=load_s)
 
     def synth(eng: Engine, text: str, nfe: int, seed: int = 1) -> Any:
         return eng.synthesize(SynthesisRequest(text, Reference(ref, REF_TEXT), SynthesisOptions(nfe_step=nfe,
                                                                                                   seed=seed)))
 
-    synth(engine, TEXT, 16)  # warm-up: CUDA context, cuDNN/cuBLAS heuristics, jieba
-    audio_s = synth(engine, TEXT, 7).duration
+    start = time.perf_counter()
+    for nfe in (16, 7, 32, 7):  # warm-up: cuBLAS/cuDNN heuristics, jieba, allocator, clocks up
+        audio_s = synth(engine, TEXT, nfe).duration
+    out.add("warm-up", f"4 syntheses in {time.perf_counter() - start:.1f} s")
 
     def rtf() -> None:  # 7, 16, 32 NFE in the engine's dtype (fp16 on CUDA)
         for nfe in (7, 16, 32):
@@ -150,21 +188,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})", nfe=nfe, seconds=t,
                     audio_s=audio_s)
 
-    prepared = Path(tempfile.gettempdir()) / "bench-gpu-ref.wav"
-
-    def official() -> None:
-        """The official pipeline on the same GPU and weights: load_model + load_vocoder + infer_process, alternating
-        run by run with ours on the same prepared reference, text, NFE and seed."""
-        import soundfile as sf
-
-        _, ready = engine.prepare(ref)  # our prepared reference, written once, fed to both sides
-        sf.write(str(prepared), ready.wave, ready.sample_rate, subtype="FLOAT")
-        from inference.loader import import_model_code
-
-        import_model_code()  # f5_tts.model without its trainer imports (wandb, datasets): not installed there
+    def official_api() -> tuple[Any, Any]:
+        """f5_tts.infer.utils_infer, imported as on the bench machine it can be, and its load_model + load_vocoder
+        on the bench weights."""
         import importlib.util
 
-        import torchaudio
+        import soundfile as sf
+
+        import_model_code()  # f5_tts.model without its trainer imports (wandb, datasets): not installed there
         from f5_tts.infer import utils_infer
         from f5_tts.model.backbones.dit import DiT
 
@@ -185,15 +216,33 @@ def main(argv: list[str] | None = None) -> int:
             import yaml
 
             arch = yaml.safe_load(Path(model_name).read_text())["model"]["arch"]
-        start = time.perf_counter()
-        model = utils_infer.load_model(DiT, arch, str(ckpt), vocab_file=str(vocab), device=device)
-        vocoder = utils_infer.load_vocoder(is_local=True, local_path=str(vocos_dir), device=device)
-        out.add("official load", f"{time.perf_counter() - start:.1f} s (load_model + load_vocoder, "
-                f"{next(model.parameters()).dtype})")
 
-        def off(nfe: int, seed: int = 1) -> Any:
+        def load() -> tuple[Any, Any]:
+            model = utils_infer.load_model(DiT, arch, str(ckpt), vocab_file=str(vocab), device=device)
+            return model, utils_infer.load_vocoder(is_local=True, local_path=str(vocos_dir), device=device)
+
+        return utils_infer, load
+
+    prepared = Path(tempfile.gettempdir()) / "bench-gpu-ref.wav"
+
+    def official() -> None:
+        """The official pipeline on the same GPU and weights: load_model + load_vocoder + infer_process, alternating
+        run by run with ours on the same prepared reference, text, NFE and seed."""
+        import soundfile as sf
+
+        _, ready = engine.prepare(ref)  # our prepared reference, written once, fed to both sides
+        sf.write(str(prepared), ready.wave, ready.sample_rate, subtype="FLOAT")
+        utils_infer, official_load = official_api()
+        start = time.perf_counter()
+        model, vocoder = official_load()
+        off_load = time.perf_counter() - start
+        out.add("official load vs ours", f"official {off_load:.2f} s (load_model + load_vocoder, "
+                f"{next(model.parameters()).dtype}), ours {load_s:.2f} s = {off_load / load_s:.2f}x; both after CUDA "
+                f"init, weights in the page cache", official=off_load, ours=load_s)
+
+        def off(nfe: int, seed: int = 1, text: str = TEXT) -> Any:
             torch.manual_seed(seed)
-            wave, _, _ = utils_infer.infer_process(str(prepared), REF_TEXT + " ", TEXT, model, vocoder, nfe_step=nfe,
+            wave, _, _ = utils_infer.infer_process(str(prepared), REF_TEXT + " ", text, model, vocoder, nfe_step=nfe,
                                                    show_info=lambda *a, **k: None, progress=None, device=device)
             return wave
 
@@ -218,6 +267,39 @@ def main(argv: list[str] | None = None) -> int:
             out.add(f"official vs ours, NFE {nfe}", f"official {mo:.3f} s (RTF {mo / audio_s:.4f}), ours {mb:.3f} s "
                     f"(RTF {mb / audio_s:.4f}) = {mo / mb:.2f}x; official min/max {min(t_off):.3f}/{max(t_off):.3f}, "
                     f"ours {min(t_ours):.3f}/{max(t_ours):.3f}", nfe=nfe, official=t_off, ours=t_ours)
+
+        # Long text: the official infer_process chunks it and runs the chunks in a thread pool, returning at the end;
+        # ours streams the first (short) chunk alone, then batches the rest in one forward pass per batch.
+        from f5_tts.infer.utils_infer import chunk_text
+
+        max_chars = int(len((REF_TEXT + " ").encode()) / ready.seconds * (22 - ready.seconds))
+        n_off = len(chunk_text(LONG, max_chars=max_chars))
+        for nfe in (16,):
+            t_off, t_ours, first, audio, n_ours = [], [], [], 0.0, 0
+            off(nfe)
+            list(engine.stream(SynthesisRequest(LONG, Reference(prepared, REF_TEXT), SynthesisOptions(nfe_step=nfe))))
+            for _ in range(max(2, runs // 2)):
+                t_off += timed(lambda nfe=nfe: off(nfe, text=LONG), 1)
+                sync()
+                start = time.perf_counter()
+                got = 0.0
+                n_ours = 0
+                for chunk in engine.stream(SynthesisRequest(LONG, Reference(prepared, REF_TEXT),
+                                                            SynthesisOptions(nfe_step=nfe, seed=1))):
+                    if n_ours == 0:
+                        first.append(time.perf_counter() - start)
+                    n_ours += 1
+                    got += len(chunk.wave) / chunk.sample_rate
+                sync()
+                t_ours.append(time.perf_counter() - start)
+                audio = got
+            mo, mb, mf = statistics.median(t_off), statistics.median(t_ours), statistics.median(first)
+            out.add(f"long text ({len(LONG)} chars, {audio:.0f} s of audio), NFE {nfe}",
+                    f"total: official {mo:.2f} s ({n_off} chunks in a thread pool), ours {mb:.2f} s ({n_ours} chunks, "
+                    f"batched) = {mo / mb:.2f}x; first audio: official {mo:.2f} s (at the end), ours {mf:.2f} s = "
+                    f"{mo / mf:.1f}x; official min/max {min(t_off):.2f}/{max(t_off):.2f}, ours "
+                    f"{min(t_ours):.2f}/{max(t_ours):.2f}", nfe=nfe, official=t_off, ours=t_ours, first=first,
+                    chunks_official=n_off, chunks_ours=n_ours, audio_s=audio)
 
     def batching() -> None:  # 4 chunks: one generate_mels call each vs one batched call
         import soundfile as sf
@@ -283,6 +365,57 @@ def main(argv: list[str] | None = None) -> int:
                         f"latency median {statistics.median(lat):.2f} s, max {max(lat):.2f} s", n=n, walls=walls,
                         latencies=lat, batch=batch)
 
+    def loads() -> None:
+        """Model load, weights on disk (page cache) to ready, imports and CUDA init excluded: official load_model +
+        load_vocoder against our engine's load, alternating, each time a fresh copy."""
+        _, official_load = official_api()
+        t_off: list[float] = []
+        t_ours: list[float] = []
+        for _ in range(3):
+            start = time.perf_counter()
+            pair = official_load()
+            sync()
+            t_off.append(time.perf_counter() - start)
+            del pair
+            start = time.perf_counter()
+            fresh = Engine(settings)
+            fresh.load()
+            sync()
+            t_ours.append(time.perf_counter() - start)
+            del fresh
+            if device == "cuda":
+                torch.cuda.empty_cache()
+        mo, mb = statistics.median(t_off), statistics.median(t_ours)
+        out.add("model load, official vs ours", f"official {mo:.2f} s, ours {mb:.2f} s = {mo / mb:.2f}x (official "
+                f"min/max {min(t_off):.2f}/{max(t_off):.2f}, ours {min(t_ours):.2f}/{max(t_ours):.2f})",
+                official=t_off, ours=t_ours)
+
+    def compile_engine() -> None:
+        """F5_COMPILE=1 through the engine: load (with the compile warm-up), then RTF and other text lengths and
+        batch sizes, none of which may compile again."""
+        eng = Engine(settings.replace(compile=True))
+        start = time.perf_counter()
+        eng.load()
+        out.add("F5_COMPILE load", f"{time.perf_counter() - start:.1f} s (load + compile warm-up: one chunk and a "
+                f"batch)")
+        firsts = []
+        for text in (TEXT, SHORT, TEXT[:70], LONG[:400]):
+            start = time.perf_counter()
+            synth(eng, text, 16)
+            firsts.append(round(time.perf_counter() - start, 3))
+        out.add("F5_COMPILE first calls, 4 text lengths, NFE 16", f"{firsts} s (a recompile would take a minute)",
+                firsts=firsts)
+        for nfe in (7, 16, 32):
+            t = timed(lambda nfe=nfe: synth(eng, TEXT, nfe), runs)
+            out.add(f"F5_COMPILE RTF NFE {nfe}", f"median {statistics.median(t):.3f} s = RTF "
+                    f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})", nfe=nfe, seconds=t)
+        wall, lat = concurrent(lambda k: synth(eng, SHORT, 16, seed=k), 8, timeout=120)
+        out.add("F5_COMPILE throughput, concurrency 8, NFE 16", f"{8 / wall:.2f} requests/s (first batched call, "
+                f"latency max {max(lat):.2f} s)", wall=wall, latencies=lat)
+        wall, lat = concurrent(lambda k: synth(eng, SHORT, 16, seed=k), 8, timeout=120)
+        out.add("F5_COMPILE throughput, concurrency 8, NFE 16, again", f"{8 / wall:.2f} requests/s, latency max "
+                f"{max(lat):.2f} s", wall=wall, latencies=lat)
+
     def compiled() -> None:  # last: it changes the engine's model
         eager = timed(lambda: synth(engine, TEXT, 16), runs)
         models.tts.transformer = torch.compile(models.tts.transformer)
@@ -293,11 +426,22 @@ def main(argv: list[str] | None = None) -> int:
         out.add("torch.compile, NFE 16", f"eager {statistics.median(eager):.3f} s, compiled "
                 f"{statistics.median(comp):.3f} s (= {statistics.median(eager) / statistics.median(comp):.2f}x); "
                 f"first compiled call {first:.1f} s", eager=eager, compiled=comp, first=first)
+        # What a server would meet: other text lengths. Each new shape may recompile (dynamic shapes after the 2nd).
+        for label, text in (("2nd length", SHORT), ("3rd length", TEXT[:70]), ("4th length", TEXT[:40])):
+            start = time.perf_counter()
+            synth(engine, text, 16)
+            new_shape = time.perf_counter() - start
+            again = timed(lambda text=text: synth(engine, text, 16), 2)
+            out.add(f"torch.compile, {label} ({len(text)} chars)", f"first call {new_shape:.1f} s, then "
+                    f"{statistics.median(again):.3f} s", first=new_shape, again=again)
 
-    for name, section in (("RTF", rtf), ("official", official), ("chunk batching", batching), ("bf16", bf16),
-                          ("throughput", throughput),
-                          ("torch.compile", compiled)):
-        if args.tiny and name == "torch.compile":
+    sections = {"rtf": rtf, "official": official, "load": loads, "batching": batching, "bf16": bf16,
+                "throughput": throughput, "compile_engine": compile_engine, "compile": compiled}
+    assert set(sections) == set(SECTIONS)
+    for name, section in sections.items():
+        if name not in only:
+            continue
+        if args.tiny and name == "compile":
             out.add(name, "skipped in --tiny")
             continue
         try:

@@ -43,7 +43,7 @@ if [ "${1:-}" != "--tiny" ]; then
 fi
 
 ELAPSED=$(( $(date +%s) - START ))
-LEFT=$(( 470 - ELAPSED ))
+LEFT=$(( ${GPU_BUDGET:-470} - ELAPSED ))  # GPU_BUDGET: seconds for the whole script (default 8 min less margin)
 if [ "$LEFT" -lt 60 ]; then
   log "only ${LEFT}s left of the 8-minute budget: stopping before the measurements"
   exit 1

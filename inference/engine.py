@@ -141,12 +141,18 @@ class Engine:
                     raise
                 raise error from e
             self._load_seconds = time.perf_counter() - start
-            if self.settings.batch_size == 0:  # auto: batching pays on a GPU; on a CPU it only adds padding
-                self._batcher.max_batch = 8 if self._models.device.startswith("cuda") else 1
+            self._batcher.max_batch = self._batch_size(self._models.device)
             self.load_count += 1
             self._state = READY
             log.info("model ready on %s in %.1f s", self._models.device, self._load_seconds)
             return self._models
+
+    def _batch_size(self, device: str) -> int:
+        """F5_BATCH_SIZE, or auto: 8 on a GPU (batching pays there: launches, not arithmetic, bound a single
+        generation); 1 on a CPU, where it only adds padding (measured: no faster)."""
+        if self.settings.batch_size:
+            return self.settings.batch_size
+        return 8 if device.startswith("cuda") else 1
 
     def _load_models(self) -> _Models:
         from .loader import load_tts, load_vocoder
@@ -154,7 +160,36 @@ class Engine:
 
         files = resolve(self.settings)
         device, dtype = pick_device(self.settings.device, self.settings.dtype)
-        return _Models(load_tts(files, device, dtype), load_vocoder(files, device), device)
+        models = _Models(load_tts(files, device, dtype), load_vocoder(files, device), device)
+        if self.settings.compile:
+            self._compile(models)
+        return models
+
+    def _compile(self, models: _Models) -> None:
+        """F5_COMPILE: torch.compile the transformer with dynamic shapes, and pay for the compilation here, inside
+        the load, rather than in somebody's first Generate: one pass for a single chunk and, where chunks are
+        batched, one for a batch (a batch of 1 is compiled apart from larger ones). Any text length is then served
+        without compiling again. If compilation fails, the engine goes on uncompiled and says so in the log."""
+        import torch
+
+        eager = models.tts.transformer
+        log.info("compiling the model for %s (F5_COMPILE; about a minute, once per start)", models.device)
+        start = time.perf_counter()
+        try:
+            models.tts.transformer = torch.compile(eager, dynamic=True)
+            tone = torch.arange(SAMPLE_RATE, device=models.device) * (2 * torch.pi * 220 / SAMPLE_RATE)
+            ref = (torch.sin(tone) * TARGET_RMS * 1.4).unsqueeze(0)  # 1 s of a 220 Hz tone as the reference
+            ref_text = ref_text_for_model("Warm up the compiled model.")
+            items = [Item(ref, ref_text + text, frames_for(ref.shape[-1], ref_text, text, 1.0), seed=i)
+                     for i, text in enumerate(["One short line to speak.", "And a second, longer one, to pad."])]
+            with torch.inference_mode():
+                for n in ([1, 2] if self._batch_size(models.device) > 1 else [1]):
+                    generate_mels(models.tts, items[:n], 2, 2.0, -1.0)
+        except Exception as e:  # an unsupported platform or compiler: slower, never broken
+            models.tts.transformer = eager
+            log.warning("torch.compile failed (%s: %s); running uncompiled", type(e).__name__, str(e)[:300])
+            return
+        log.info("model compiled in %.0f s", time.perf_counter() - start)
 
     # ---- references -----------------------------------------------------------------------------------------
     def prepare(self, audio: Any) -> tuple[str, PreparedAudio]:

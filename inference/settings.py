@@ -80,6 +80,7 @@ class Settings:
     ref_cache_size: int = 32  # prepared references kept in memory (LRU, keyed by content hash)
     first_chunk_bytes: int = 60  # long text starts with a chunk this short, so the first audio comes sooner
     batch_size: int = 0  # chunks per forward pass, across requests; 0 = auto (8 on CUDA, 1 on CPU)
+    compile: bool = False  # torch.compile the transformer at load: ~1 min more loading, then 2.7-5x faster on a GPU
     queue_max: int = 32  # generations waiting at once; beyond this, visitors are told the studio is busy
     mcp: bool = False  # expose synthesis as an MCP tool (Gradio's MCP server)
     # Secrets: never printed (repr=False), never logged, never in /health.
@@ -112,7 +113,7 @@ class Settings:
             values["port"] = _int("GRADIO_SERVER_PORT", env["GRADIO_SERVER_PORT"], 1, 65535)
         if env.get("VOICES_DIR", "").strip():
             values["voices_dir"] = Path(env["VOICES_DIR"]).expanduser()
-        for name, var in {"share": "F5_SHARE", "preload": "F5_PRELOAD"}.items():
+        for name, var in {"share": "F5_SHARE", "preload": "F5_PRELOAD", "compile": "F5_COMPILE"}.items():
             if var in env:
                 values[name] = _bool(var, env[var])
         if env.get("F5_MAX_TEXT_CHARS", "").strip():

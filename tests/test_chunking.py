@@ -62,3 +62,48 @@ def test_max_chunk_bytes_follows_the_reference_rate() -> None:
     assert max_chunk_bytes("x" * 30, 3.0) == 190  # 10 bytes/s * 19 s left of 22
     assert max_chunk_bytes("x" * 30, 3.0, speed=2.0) == 380
     assert max_chunk_bytes("x", 21.9) == 20  # never below a useful floor
+
+
+STORY = ("The old lighthouse stood at the edge of the cliff, its white paint peeling after a hundred winters of salt. "
+         "Every evening the keeper climbed the narrow stairs, counted the steps out loud, and lit the great lamp. "
+         "Ships far out at sea would see the beam sweep across the water and know that the rocks were near. "
+         "One night a storm came in from the west, louder than any the keeper could remember from his childhood. "
+         "The wind howled through the railings, and the rain struck the glass so hard that it seemed to shake. "
+         "Still the lamp turned, slow and steady, throwing its light into the dark as it had always done.")
+
+
+@pytest.mark.parametrize("limit", [80, 120, 160, 200, 300])
+def test_no_more_chunks_than_the_official_chunker(limit: int) -> None:
+    """Each chunk repeats the whole reference in the model's input: an extra chunk is wasted compute. (Below ~60
+    bytes the official chunker keeps an over-long clause whole, over its limit; ours splits it, so it may make
+    more chunks there.)"""
+    from f5_tts.infer.utils_infer import chunk_text as official_chunk_text
+
+    ours = chunk_text(STORY, limit)
+    assert len(ours) <= len(official_chunk_text(STORY, max_chars=limit))
+    assert all(nbytes(c) <= limit for c in ours)
+
+
+def test_among_equal_counts_it_cuts_at_sentence_ends() -> None:
+    # Two chunks either way; packing greedily would cut after "Dd ee," (a clause), we cut after "cc." (a sentence).
+    assert chunk_text("Aa bb cc. Dd ee, ff gg. Hh.", max_bytes=20) == ["Aa bb cc.", "Dd ee, ff gg. Hh."]
+    # A clause before a word: two chunks, cut at the comma rather than between "gg" and "hh".
+    assert chunk_text("Aa bb cc dd, ee ff gg hh ii.", max_bytes=20) == ["Aa bb cc dd,", "ee ff gg hh ii."]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=texts(), limit=st.integers(min_value=4, max_value=200))
+def test_fewest_chunks(text: str, limit: int) -> None:
+    """Greedy packing of the same units is optimal in count; ours must match it (and may cut elsewhere)."""
+    from inference.chunking import _SENTENCE, _joiner, _pieces, _units
+
+    units = [u for s in _pieces(text.strip(), _SENTENCE) for u, _ in _units(" ".join(s.split()), limit)]
+    greedy, cur = 0, ""
+    for u in units:
+        cand = cur + _joiner(cur, u) + u if cur else u
+        if cur and nbytes(cand) > limit:
+            greedy, cur = greedy + 1, u
+        else:
+            cur = cand
+    greedy += bool(cur)
+    assert len(chunk_text(text, limit)) == greedy

@@ -276,3 +276,42 @@ def test_bf16_on_request(tiny_settings, ref_wav: Path) -> None:
     result = e.synthesize(request(ref_wav))
     assert next(e.load().tts.parameters()).dtype == torch.bfloat16
     assert result.wave.dtype == np.float32 and np.isfinite(result.wave).all() and result.duration > 0
+
+
+def test_compile_option_compiles_once_and_keeps_the_output(tiny_settings, ref_wav: Path, caplog) -> None:
+    """F5_COMPILE: compiled at load (dynamic shapes), then other text lengths run without compiling again, and the
+    audio matches the uncompiled engine's at the same seed."""
+    import torch
+    from torch._dynamo.eval_frame import OptimizedModule
+    from torch._dynamo.utils import counters
+
+    plain = Engine(tiny_settings).synthesize(request(ref_wav, "Hello there, how are you today?"))
+    compiled = Engine(tiny_settings.replace(compile=True))
+    with caplog.at_level("INFO", logger="inference.engine"):
+        models = compiled.load()
+    assert isinstance(models.tts.transformer, OptimizedModule)
+    assert "model compiled" in caplog.text
+    graphs = counters["stats"]["unique_graphs"]
+    assert graphs > 0
+    out = compiled.synthesize(request(ref_wav, "Hello there, how are you today?"))
+    for text in ("Short.", "A rather longer sentence than the others, to change every shape in the model."):
+        compiled.synthesize(request(ref_wav, text))
+    assert counters["stats"]["unique_graphs"] == graphs, "a new text length compiled again"
+    assert out.wave.shape == plain.wave.shape
+    assert float(np.abs(out.wave - plain.wave).max()) < 1e-4
+    torch._dynamo.reset()
+
+
+def test_compile_failure_leaves_a_working_engine(tiny_settings, ref_wav: Path, monkeypatch, caplog) -> None:
+    import torch
+
+    def broken(*_a, **_k):
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    engine = Engine(tiny_settings.replace(compile=True))
+    with caplog.at_level("WARNING", logger="inference.engine"):
+        result = engine.synthesize(request(ref_wav))
+    assert result.duration > 0 and engine.status().state == "ready"
+    assert "torch.compile failed" in caplog.text and "no C++ compiler" in caplog.text
+    assert not isinstance(engine.load().tts.transformer, torch._dynamo.eval_frame.OptimizedModule)

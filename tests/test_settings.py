@@ -23,10 +23,20 @@ def test_env_names_and_cli_overrides() -> None:
     assert Settings.from_env(env, port=1234, ckpt=None).ckpt == "/m.pt"
 
 
+def test_compile_is_off_unless_asked() -> None:
+    assert Settings.from_env({}).compile is False
+    assert Settings.from_env({"F5_COMPILE": "1"}).compile is True
+    assert Settings.from_env({"F5_COMPILE": "1"}, compile=None).compile is True  # no --compile flag: env stands
+    from app import parse_args, settings_from
+
+    assert settings_from(parse_args(["--compile"])).compile is True
+
+
 @pytest.mark.parametrize(("env", "words"), [
     ({"GRADIO_SERVER_PORT": "http"}, "whole number"),
     ({"GRADIO_SERVER_PORT": "70000"}, "out of range"),
     ({"F5_PRELOAD": "maybe"}, "yes/no"),
+    ({"F5_COMPILE": "sometimes"}, "yes/no"),
     ({"F5_DEVICE": "tpu"}, "not a device"),
 ])
 def test_bad_values_say_what_is_wrong(env: dict, words: str) -> None:
