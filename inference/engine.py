@@ -173,7 +173,7 @@ class Engine:
         import torch
 
         eager = models.tts.transformer
-        log.info("compiling the model for %s (F5_COMPILE; about a minute, once per start)", models.device)
+        log.info("compiling the model for %s (F5_COMPILE: this can take minutes, once per start)", models.device)
         start = time.perf_counter()
         try:
             models.tts.transformer = torch.compile(eager, dynamic=True)
