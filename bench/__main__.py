@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 from . import common, report, ui_ready, weights
-from .common import Series, run_worker, text_of
+from .common import Series, WorkerResult, run_worker, text_of
 
 FIGURES = ["ui", "load", "first", "warm", "long", "presets", "concurrency", "bf16"]
 
@@ -195,23 +195,33 @@ def fmt_s(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} s" if values else "-"
 
 
+def run_figures(kind: str, what: str, args: dict, timeout: float, rep: report.Report, budget: Budget, raw: dict,
+                figs: list[str]) -> WorkerResult | None:
+    """Run one worker process for several figures within the budget; None when the budget has no room left. A
+    worker that times out or fails is noted in the report, and what it measured before is kept."""
+    limit = budget.timeout(timeout)
+    if limit < 60:
+        rep.notes.append(f"figures {'/'.join(figs)} skipped (time budget)")
+        return None
+    log(f"{'/'.join(figs)}: one process, {what} (timeout {limit:.0f} s)")
+    res = run_worker(kind, args, limit, f"{kind}_" + "_".join(figs))
+    raw.setdefault(kind, []).append({"figures": figs, "events": res.events, "rc": res.rc, "timed_out": res.timed_out})
+    if res.timed_out or res.rc:
+        err = res.first("error")
+        rep.notes.append(f"figures {'/'.join(figs)}: worker {'timed out' if res.timed_out else f'exit {res.rc}'}"
+                         f"{': ' + err['error'] if err else ''} (partial results kept; log {res.log})")
+    return res
+
+
 def fig_pair(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: list[str]) -> None:
     ref, ref_text = common.reference(cfg["ref"] == "short")
     args = {"ref": str(ref), "ref_text": ref_text, "text": cfg["text"], "nfe": cfg["nfe"], "runs": cfg["runs"],
             "figures": figs, "warm_full": cfg["warm_full"], "long_runs": cfg["long_runs"],
             "long_chunk_bytes": cfg["long_chunk_bytes"], "long_chunks": 8, "long_timeout": cfg["long_timeout"]}
-    limit = budget.timeout(cfg["pair_timeout"])
-    if limit < 60:
-        rep.notes.append(f"figures {'/'.join(figs)} skipped (time budget)")
+    res = run_figures("pair", "both pipelines loaded, alternating", args, cfg["pair_timeout"], rep, budget, raw,
+                      figs)
+    if res is None:
         return
-    log(f"{'/'.join(figs)}: one process, both pipelines loaded, alternating (timeout {limit:.0f} s)")
-    res = run_worker("pair", args, limit, "pair_" + "_".join(figs))
-    raw.setdefault("pair", []).append({"figures": figs, "events": res.events, "rc": res.rc,
-                                       "timed_out": res.timed_out})
-    if res.timed_out or res.rc:
-        err = res.first("error")
-        rep.notes.append(f"figures {'/'.join(figs)}: worker {'timed out' if res.timed_out else f'exit {res.rc}'}"
-                         f"{': ' + err['error'] if err else ''} (partial results kept; log {res.log})")
     if "warm" in figs:
         warm = {s: [e["seconds"] for e in res.all("warm") if e["side"] == s] for s in ("official", "ours")}
         audio = [e["audio_s"] for e in res.all("warm")]
@@ -269,18 +279,9 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
     args = {"ref": str(ref), "ref_text": ref_text, "text": cfg["text"], "nfe": cfg["nfe"], "figures": figs,
             "warm_full": cfg["warm_full"], "presets_runs": cfg["presets_runs"], "conc_levels": cfg["conc_levels"],
             "conc_text": cfg["conc_text"], "bf16_runs": cfg["runs"], "conc_timeout": cfg["conc_timeout"]}
-    limit = budget.timeout(cfg["ours_timeout"])
-    if limit < 60:
-        rep.notes.append(f"figures {'/'.join(figs)} skipped (time budget)")
+    res = run_figures("ours", "our engine", args, cfg["ours_timeout"], rep, budget, raw, figs)
+    if res is None:
         return
-    log(f"{'/'.join(figs)}: one process, our engine (timeout {limit:.0f} s)")
-    res = run_worker("ours", args, limit, "ours_" + "_".join(figs))
-    raw.setdefault("ours", []).append({"figures": figs, "events": res.events, "rc": res.rc,
-                                       "timed_out": res.timed_out})
-    if res.timed_out or res.rc:
-        err = res.first("error")
-        rep.notes.append(f"figures {'/'.join(figs)}: worker {'timed out' if res.timed_out else f'exit {res.rc}'}"
-                         f"{': ' + err['error'] if err else ''} (partial results kept; log {res.log})")
     ckpt = weights.ckpt_bytes()
     if "presets" in figs:
         p = {n: [e["seconds"] for e in res.all("preset") if e["preset"] == n] for n in ("fast", "best")}

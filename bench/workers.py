@@ -138,16 +138,22 @@ def max_abs_diff(a: Any, b: Any) -> tuple[float | None, bool]:
 
 
 # ---- figures 2 + 3 ---------------------------------------------------------------------------------------------
+def timed_load(load: Any) -> Any:
+    """Call `load()`, emitting its time and the process RSS before, at its peak and after; returns what it loaded."""
+    with RssSampler() as rss:
+        start = time.perf_counter()
+        loaded = load()
+        load_s = time.perf_counter() - start
+    emit(kind="load", seconds=load_s, rss_before=rss.before, peak=rss.peak, sampled_peak=rss.sampled_peak,
+         rss_after=rss.after)
+    return loaded
+
+
 def cold_official(args: dict) -> None:
     emit(kind="phase", phase="start", t=T_START)
     utils_infer = official_imports()
     emit(kind="phase", phase="imports")
-    with RssSampler() as rss:
-        start = time.perf_counter()
-        model, vocoder = official_load()
-        load_s = time.perf_counter() - start
-    emit(kind="load", seconds=load_s, rss_before=rss.before, peak=rss.peak, sampled_peak=rss.sampled_peak,
-         rss_after=rss.after)
+    model, vocoder = timed_load(official_load)
     if not args.get("synth", True):
         return
     start = time.perf_counter()
@@ -165,12 +171,7 @@ def cold_ours(args: dict) -> None:
     ours_imports()
     emit(kind="phase", phase="imports")
     engine = ours_engine()
-    with RssSampler() as rss:
-        start = time.perf_counter()
-        engine.load()
-        load_s = time.perf_counter() - start
-    emit(kind="load", seconds=load_s, rss_before=rss.before, peak=rss.peak, sampled_peak=rss.sampled_peak,
-         rss_after=rss.after)
+    timed_load(engine.load)
     if not args.get("synth", True):
         return
     start = time.perf_counter()

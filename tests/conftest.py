@@ -68,6 +68,40 @@ def ref_wav() -> Path:
     return Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav")))
 
 
+SHORT_REF_S = 2.5  # a short reference keeps every generation short (it is part of what the model generates)
+
+
+@pytest.fixture(scope="session")
+def short_ref(tmp_path_factory: pytest.TempPathFactory, ref_wav: Path) -> Path:
+    """The first 2.5 s of the reference, as 16-bit WAV."""
+    import soundfile as sf
+
+    wave, sr = sf.read(ref_wav, dtype="float32")
+    path = tmp_path_factory.mktemp("short-ref") / "short.wav"
+    sf.write(path, wave[: int(SHORT_REF_S * sr)], sr, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """The app launched as `python app.py` on the tiny model, one per test module; its log in a temp folder."""
+    from tests.live import run_app
+
+    log = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "app.log"
+    with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
+        yield base
+
+
+def serverless_with(engine, monkeypatch: pytest.MonkeyPatch):
+    """serverless.handler using `engine`, with the default payload limits."""
+    import serverless.handler as module
+
+    monkeypatch.setattr(module, "ENGINE", engine)
+    for var in ("RUNPOD_MAX_PAYLOAD_MB", "RUNPOD_MAX_OUTPUT_MB"):
+        monkeypatch.delenv(var, raising=False)
+    return module
+
+
 @pytest.fixture(scope="session")
 def ref_zh() -> Path:
     return Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_zh.wav")))

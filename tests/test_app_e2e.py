@@ -15,13 +15,6 @@ from ui import API_NAMES
 
 
 @pytest.fixture(scope="module")
-def app_url(tiny, tmp_path_factory) -> str:
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
-        yield base
-
-
-@pytest.fixture(scope="module")
 def client(app_url: str):
     from gradio_client import Client
 

@@ -44,7 +44,7 @@ from tests.badinputs import (
     ten_minutes,
     tried,
 )
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, serverless_with
 from tests.live import run_app
 from ui.handlers import make_handlers
 
@@ -61,15 +61,6 @@ def hypo(examples: int) -> settings:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bad-input")
-
-
-@pytest.fixture(scope="module")
-def short_ref(work: Path, ref_wav: Path) -> Path:
-    """2.5 s of the reference: generation with it is short."""
-    wave, sr = sf.read(ref_wav, dtype="float32")
-    path = work / "short.wav"
-    sf.write(path, wave[: int(2.5 * sr)], sr, subtype="PCM_16")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -274,12 +265,7 @@ def test_any_settings_through_the_handler(synth, short_ref: Path, values: dict) 
 # ---- the serverless handler ---------------------------------------------------------------------------------------
 @pytest.fixture
 def worker(engine: Engine, monkeypatch: pytest.MonkeyPatch):
-    import serverless.handler as module
-
-    monkeypatch.setattr(module, "ENGINE", engine)
-    for var in ("RUNPOD_MAX_PAYLOAD_MB", "RUNPOD_MAX_OUTPUT_MB"):
-        monkeypatch.delenv(var, raising=False)
-    return module
+    return serverless_with(engine, monkeypatch)
 
 
 def b64(data: bytes) -> str:

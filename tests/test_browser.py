@@ -17,7 +17,6 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT
-from tests.live import run_app
 
 GENERATE_TIMEOUT_MS = 120_000  # the first Generate also loads the model
 SCREENSHOT_COPY = Path("/tmp/studio-browser.png")
@@ -39,13 +38,6 @@ PROBE_AUDIO = """async (url) => {
   return {status: r.status, type: r.headers.get("content-type"), bytes: buf.byteLength,
           decoded_seconds: decoded.duration, peak, media};
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tiny, tmp_path_factory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("browser-app") / "app.log"
-    with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
-        yield base
 
 
 def open_app(context: BrowserContext, url: str) -> tuple[Page, list[str]]:

@@ -33,14 +33,6 @@ LONG_TEXT = " ".join(f"This is sentence number {i}, spoken by the cloned voice."
 VOICE = "faults-alice"
 
 
-@pytest.fixture(scope="module")
-def short_ref(tmp_path_factory: pytest.TempPathFactory, ref_wav: Path) -> Path:
-    wave, sr = sf.read(ref_wav, dtype="float32")
-    path = tmp_path_factory.mktemp("faults") / "short.wav"
-    sf.write(path, wave[: int(2.5 * sr)], sr, subtype="PCM_16")
-    return path
-
-
 def request(ref: Path, text: str = "Hello there, my friend.", **options) -> SynthesisRequest:
     return SynthesisRequest(text, Reference(ref, REF_TEXT), SynthesisOptions(**{"nfe_step": 4, "seed": 1, **options}))
 

@@ -67,14 +67,6 @@ def recorder():
 
 # ---- the open app (no login) ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def short_ref(tmp_path_factory: pytest.TempPathFactory, ref_wav: Path) -> Path:
-    wave, sr = sf.read(ref_wav, dtype="float32")
-    path = tmp_path_factory.mktemp("security-ref") / "short.wav"
-    sf.write(path, wave[: int(2.5 * sr)], sr, subtype="PCM_16")
-    return path
-
-
-@pytest.fixture(scope="module")
 def site(tiny, tmp_path_factory, short_ref: Path):
     work = tmp_path_factory.mktemp("security")
     voices, tmp = work / "voices", work / "gradio-tmp"

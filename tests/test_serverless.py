@@ -24,12 +24,11 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, Settings
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, serverless_with
 
 REPO = Path(__file__).resolve().parent.parent
 HANDLER = REPO / "serverless" / "handler.py"
 FAST = {"nfe_step": 4, "seed": 123}  # the fewest steps: the tiny model is random anyway
-SHORT_REF_S = 2.5  # a short reference keeps every generation short (it is part of what the model generates)
 
 
 def b64(data: bytes) -> str:
@@ -39,14 +38,6 @@ def b64(data: bytes) -> str:
 def decode(output: dict) -> tuple[np.ndarray, int]:
     wave, sr = sf.read(io.BytesIO(base64.b64decode(output["audio_base64"])), dtype="float32")
     return wave, sr
-
-
-@pytest.fixture(scope="module")
-def short_ref(tmp_path_factory: pytest.TempPathFactory, ref_wav: Path) -> Path:
-    wave, sr = sf.read(ref_wav, dtype="float32")
-    path = tmp_path_factory.mktemp("serverless-ref") / "short.wav"
-    sf.write(path, wave[: int(SHORT_REF_S * sr)], sr, subtype="PCM_16")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +65,7 @@ def worker_engine(worker_env: dict[str, str]) -> Engine:
 @pytest.fixture
 def h(worker_engine: Engine, monkeypatch: pytest.MonkeyPatch):
     """serverless.handler, using the tiny-model engine, with the default payload limits."""
-    import serverless.handler as module
-
-    monkeypatch.setattr(module, "ENGINE", worker_engine)
-    for var in ("RUNPOD_MAX_PAYLOAD_MB", "RUNPOD_MAX_OUTPUT_MB"):
-        monkeypatch.delenv(var, raising=False)
-    return module
+    return serverless_with(worker_engine, monkeypatch)
 
 
 @pytest.fixture(scope="module")

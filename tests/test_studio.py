@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ import soundfile as sf
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REF_TEXT
-from tests.live import run_app
 from tests.test_browser import choose_fast_preset, generate_and_wait, open_app, player_audio, upload_reference
 from ui import history
 from ui.layout import example_rows
@@ -55,13 +53,6 @@ def test_examples_exist_and_generate(engine, tmp_path: Path) -> None:
             result = engine.synthesize(SynthesisRequest(text, Reference(Path(audio), ref_text),
                                                         SynthesisOptions(nfe_step=4, seed=1)))
             assert result.duration > 0.5
-
-
-@pytest.fixture(scope="module")
-def app_url(tiny, tmp_path_factory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("studio-app") / "app.log"
-    with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
-        yield base
 
 
 def new_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
