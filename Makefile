@@ -1,13 +1,14 @@
-# make run   - set up (first time) and serve the studio on http://127.0.0.1:7860
-# make test  - set up (first time) and run every test
-# make lint  - ruff
-# make bench - side-by-side benchmark against the official f5_tts pipeline
+# make run       - set up (first time) and serve the studio on http://127.0.0.1:7860
+# make test      - set up (first time) and run every test
+# make test-fast - the unit tests alone (no launched app, browser, container or load test): the edit-test loop
+# make lint      - ruff (lint and format), mypy, shellcheck, hadolint
+# make bench     - side-by-side benchmark against the official f5_tts pipeline
 
 PY      := .venv/bin/python
 APT_PKGS := ffmpeg chromium espeak-ng sox shellcheck
 STAMP   := .venv/.installed
 
-.PHONY: run test lint bench audit system install clean
+.PHONY: run test test-fast lint bench audit system install clean
 
 run: install
 	$(PY) app.py $(ARGS)
@@ -15,8 +16,15 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not browser and not slow and not container" $(PYTEST_ARGS)
+
 lint: install
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	shellcheck .ci/run deploy/*.sh bench/*.sh
+	.venv/bin/hadolint Dockerfile
 
 audit: install
 	$(PY) tools/audit.py
@@ -32,13 +40,15 @@ system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-serverless.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-serverless.txt pyproject.toml
 	@$(MAKE) --no-print-directory system
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-serverless.txt
 	# runpod 1.12.0 wants tomlkit>=0.15.1, gradio wants <0.15: see requirements-serverless.txt
 	$(PY) -m pip install -q --no-deps runpod==1.12.0
+	# the project itself, editable: `f5-studio` on the PATH, and its packages importable from anywhere
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)

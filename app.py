@@ -1,4 +1,4 @@
-"""F5 Voice Studio: `python app.py` serves the UI and REST API; `python app.py download` fetches the weights.
+"""F5 Voice Studio: `python app.py` (or `f5-studio serve`) serves the UI and REST API; `download` fetches the weights.
 
 The server answers within seconds: no model code is imported and no weights are loaded until the first
 generation (or in the background with --preload).
@@ -9,24 +9,60 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home: it also slows start-up offline
 
-from inference import Engine, Settings, StudioError  # noqa: E402  (light: no torch, no model code)
+from api.auth import Access
+from inference import Engine, EngineSettings, InputError, StudioError
+from inference.settings import env, from_env
 
 log = logging.getLogger("studio")
+
+
+def _user_password(name: str, raw: str) -> tuple[str, str]:
+    user, sep, password = raw.partition(":")
+    if not sep or not user or not password:
+        raise InputError(f"{name} must look like user:password.", "Set both, separated by a colon.")
+    return user, password
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The server's own concerns: where it listens, who may come in, what it exposes. The engine's are in
+    inference/settings.py."""
+
+    host: str = env("GRADIO_SERVER_NAME", "127.0.0.1")  # Gradio's own variable names, so its docs apply
+    port: int = env(("PORT", "GRADIO_SERVER_PORT"), 7860, low=1, high=65535)  # PORT: RunPod's load balancer
+    health_port: int | None = env("PORT_HEALTH", None, low=1, high=65535)  # /ping and /health on a port of their own
+    share: bool = env("F5_SHARE", False)  # create a public *.gradio.live link as well
+    mcp: bool = env("F5_MCP", False)  # expose the named endpoints as MCP tools (Gradio's MCP server)
+    queue_max: int = env("F5_QUEUE_MAX", 32, low=1, high=10_000)  # generations waiting at once, then "busy"
+    allow_remote_urls: bool = env("F5_ALLOW_REMOTE_URLS", False)  # let clients pass http(s) URLs for files
+    runpod_pod_id: str = env("RUNPOD_POD_ID", "")  # set by RunPod on a pod: the studio is public there
+    # Secrets: never printed (repr=False), never logged, never in /health.
+    auth: tuple[str, str] | None = env("STUDIO_AUTH", None, secret=True, parse=_user_password)  # UI login
+    api_token: str | None = env("STUDIO_API_TOKEN", None, secret=True)  # bearer token for REST
+
+    @property
+    def access(self) -> Access:
+        return Access(self.auth, self.api_token)
+
+    @property
+    def public(self) -> bool:
+        return self.share or self.host in ("0.0.0.0", "::") or bool(self.runpod_pod_id)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", nargs="?", choices=["serve", "download"], default="serve")
     p.add_argument("--host", help="address to listen on (GRADIO_SERVER_NAME, default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (GRADIO_SERVER_PORT, default 7860)")
+    p.add_argument("--port", type=int, help="port (PORT or GRADIO_SERVER_PORT, default 7860)")
     p.add_argument("--share", action="store_true", default=None, help="also create a public gradio.live link")
     p.add_argument("--preload", action="store_true", default=None, help="load the model in the background at start "
                    "(F5_PRELOAD=1)")
@@ -41,112 +77,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(host=args.host, port=args.port, share=args.share, preload=args.preload, mcp=args.mcp,
-                             compile=args.compile,
-                             model=args.model, ckpt=args.ckpt, vocab=args.vocab, vocoder=args.vocoder,
-                             device=args.device)
+def settings_from(args: argparse.Namespace) -> tuple[ServerSettings, EngineSettings]:
+    """Both settings, from the environment with the CLI flags on top."""
+    server = from_env(ServerSettings, host=args.host, port=args.port, share=args.share, mcp=args.mcp)
+    engine = EngineSettings.from_env(preload=args.preload, compile=args.compile, model=args.model, ckpt=args.ckpt,
+                                     vocab=args.vocab, vocoder=args.vocoder, device=args.device)
+    return server, engine
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> tuple[Any, Any]:
+def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
     """One FastAPI app: REST routes first, then the Gradio UI mounted at '/'. Returns (app, blocks)."""
     from ui.gradio_import import skip_stub_regeneration
 
     skip_stub_regeneration()  # before gradio is imported: about 1 s less before the UI answers
-    import gradio as gr
     from fastapi import FastAPI
 
     from api.auth import RestAuth
     from api.health import health_router
-    from api.openai_speech import openai_router
-    from ui import build_ui
+    from api.metrics import metrics_router
+    from api.openai import openai_router
+    from ui import build_ui, mount, queue_depth
 
-    engine = engine or Engine(settings)
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
-    app.add_middleware(RestAuth, settings=settings)
-    if settings.auth is not None:
-        app.add_middleware(HideApiInfoFromAnonymous)
-    app.include_router(health_router(engine))
-    app.include_router(openai_router(engine))
+    app.add_middleware(RestAuth, access=settings.access)
+    app.include_router(health_router(engine, settings.access))
+    app.include_router(openai_router(engine, max_in_progress=settings.queue_max))
     demo = build_ui(engine)
-    demo.queue(default_concurrency_limit=1, max_size=settings.queue_max)
-    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True, auth=settings.auth,
-                              max_file_size=settings.max_upload_mb * 1024 * 1024, mcp_server=settings.mcp,
-                              run_history=False)  # voices are personal data: keep no run history
-    # Gradio refuses a file path a client names (/etc/passwd...) unless it was uploaded, but only once the Blocks
-    # "has launched", which a mounted app never does: without this flag any server file could be read.
-    demo.has_launched = True
-    if not _flag("F5_ALLOW_REMOTE_URLS"):
-        refuse_remote_files()
+    # generations run at once, each taking turns in the engine; the queue holds the others, and says so
+    demo.queue(default_concurrency_limit=engine.concurrency(), max_size=settings.queue_max)
+    app.include_router(metrics_router(engine, queue_depth=lambda: queue_depth(demo)))
+    app = mount(app, demo, auth=settings.auth, max_file_size=engine.settings.max_upload_mb * 1024 * 1024,
+                mcp=settings.mcp, allow_remote_urls=settings.allow_remote_urls)
     app.state.engine = engine
     return app, demo
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def refuse_remote_files() -> None:
-    """Never fetch a URL given where a file is expected (gradio_client's handle_file(url)): the server would
-    otherwise download it (Gradio blocks private addresses, not the rest). F5_ALLOW_REMOTE_URLS=1 keeps Gradio's
-    behaviour."""
-    import gradio as gr
-    from gradio import processing_utils
-
-    async def refused(url: str, cache_dir: str) -> str:
-        raise gr.Error("This server does not fetch files from URLs: upload the file itself (with gradio_client, "
-                       "download it first and pass handle_file(local_path)).")
-
-    processing_utils.async_ssrf_protected_download = refused
-
-
-class HideApiInfoFromAnonymous:
-    """ASGI middleware. Gradio embeds its API description in the login page too, with example values taken from the
-    components (the saved voices' names among them): a visitor who has not logged in gets the page without it."""
-
-    LOGIN_PAGE = b'"auth_required":true'
-    API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"] != "/":
-            await self.app(scope, receive, send)
-            return
-        start: dict = {}
-        chunks: list[bytes] = []
-
-        async def rewrite(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            if message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
-            if self.LOGIN_PAGE in body:
-                body = self.API_INFO.sub(b"window.gradio_api_info = {};</script>", body, count=1)
-            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, rewrite)
-
-
-def warn_if_public(settings: Settings) -> None:
-    public = settings.share or settings.host in ("0.0.0.0", "::") or bool(os.environ.get("RUNPOD_POD_ID"))
-    if public and settings.auth is None:
+def warn_if_public(settings: ServerSettings) -> None:
+    if settings.public and settings.auth is None:
         log.warning("!" * 78)
         log.warning("THIS STUDIO IS PUBLICLY REACHABLE WITHOUT A LOGIN: anyone with the URL can clone voices with it")
         log.warning("and use your GPU. Set STUDIO_AUTH=user:password (and STUDIO_API_TOKEN for REST).")
         log.warning("!" * 78)
 
 
-def open_share_link(demo: Any, settings: Settings, server: Any) -> None:
+def open_share_link(demo: Any, settings: ServerSettings, server: Any) -> None:
     """Ask Gradio's share server for a public tunnel once uvicorn is up; offline, say so and keep serving."""
     from gradio import networking
 
@@ -163,30 +137,79 @@ def open_share_link(demo: Any, settings: Settings, server: Any) -> None:
                     settings.host, settings.port)
 
 
-def serve(settings: Settings) -> None:
+def health_server(settings: ServerSettings, engine: Engine) -> Any:
+    """RunPod's load balancer may probe /ping on a port of its own (PORT_HEALTH): a second small server for it."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from api.health import health_router
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(health_router(engine, settings.access))
+    return uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.health_port, log_level="warning"))
+
+
+def serve(settings: ServerSettings, engine_settings: EngineSettings) -> None:
     import uvicorn
 
-    app, demo = create_app(settings)
+    engine = Engine(engine_settings)
+    app, demo = create_app(settings, engine)
     warn_if_public(settings)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     if settings.share:
         threading.Thread(target=open_share_link, args=(demo, settings, server), daemon=True).start()
-    if settings.preload:
-        app.state.engine.preload()
+    if settings.health_port and settings.health_port != settings.port:
+        threading.Thread(target=health_server(settings, engine).run, name="health", daemon=True).start()
+        log.info("health checks on http://%s:%d/ping", settings.host, settings.health_port)
+    if engine_settings.preload:
+        engine.preload()
     log.info("serving on http://%s:%d", settings.host, settings.port)
     server.run()
+
+
+def download(settings: EngineSettings, say: Callable[[str], None] = print) -> int:
+    """`python app.py download`: fetch and verify every weight, saying how each went; returns the exit code (0 when
+    everything is present and sound). Once the hub proves unreachable, the remaining hub files are skipped rather than
+    each retried through huggingface_hub's retries (~25 s each)."""
+    from huggingface_hub import constants
+
+    from inference.model.download import jobs, unreachable
+
+    say(f"Hugging Face cache: {constants.HF_HUB_CACHE}")
+    todo = jobs(settings)
+    failures, hub_down = [], False
+    for label, job, on_hub in todo:
+        say(f"- {label} ...")
+        if hub_down and on_hub:
+            failures.append(label)
+            say("  skipped: the hub cannot be reached")
+            continue
+        try:
+            path = job()
+        except Exception as e:
+            failures.append(label)
+            say(f"  FAILED: {type(e).__name__}: {str(e)[:300]}")
+            if on_hub and unreachable(e):
+                hub_down = True
+                say(f"  The hub at {constants.ENDPOINT} cannot be reached: the other hub files are skipped.")
+            continue
+        say(f"  ok: {path}")
+    if failures:
+        say(f"{len(failures)} of {len(todo)} failed. Check the network (or HF_ENDPOINT / HF_TOKEN) and run "
+            "`python app.py download` again: finished files are kept.")
+        return 1
+    say(f"All {len(todo)} present and verified.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         args = parse_args(argv)
-        settings = settings_from(args)
+        server, engine = settings_from(args)
         if args.command == "download":
-            from inference.download import download_all
-
-            return download_all(settings)
-        serve(settings)
+            return download(engine)
+        serve(server, engine)
     except StudioError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

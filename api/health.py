@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from inference import Engine
+from inference import Engine, __version__
 
-from .auth import authorized
-
-VERSION = "0.1.0"
+from .auth import Access, authorized
 
 
-def health_router(engine: Engine) -> APIRouter:
+def health_router(engine: Engine, access: Access) -> APIRouter:
     router = APIRouter()
 
     @router.get("/health")
     def health(request: Request) -> dict:
         """Always 200 while serving. With auth on, details (model state, device, errors) need credentials."""
-        if not authorized(engine.settings, request.headers.get("authorization")):
+        if not authorized(access, request.headers.get("authorization")):
             return {"status": "ok"}
         s = engine.status()
-        return {"status": "ok", "model": s.state, "device": s.device, "version": VERSION, "error": s.error}
+        return {"status": "ok", "model": s.state, "device": s.device, "version": __version__, "error": s.error}
 
     @router.get("/ping")
     def ping() -> Response:

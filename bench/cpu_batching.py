@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from bench.common import reference
-    from inference import Engine, Settings
-    from inference.sampling import Item, frames_for, generate_mels, ref_text_for_model
+    from inference import Engine, EngineSettings
+    from inference.model.sampling import Item, frames_for, generate_mels, ref_text_for_model
 
-    engine = Engine(Settings.from_env(model=str(built["yaml"]), ckpt=str(built["ckpt"]), vocab=str(built["vocab"]),
+    engine = Engine(EngineSettings.from_env(model=str(built["yaml"]), ckpt=str(built["ckpt"]), vocab=str(built["vocab"]),
                                       vocoder=str(built["vocoder"]), device="cpu"))
     models = engine.load()
     ref_file, ref_text = reference(True)

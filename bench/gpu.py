@@ -130,12 +130,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from inference import Engine, Reference, Settings, SynthesisOptions, SynthesisRequest
-    from inference.sampling import Item, frames_for, generate_mels, ref_text_for_model
+    from inference import Engine, EngineSettings, Reference, SynthesisOptions, SynthesisRequest
+    from inference.model.sampling import Item, frames_for, generate_mels, ref_text_for_model
 
     model_name = "F5TTS_v1_Base"
     if args.tiny:
-        from tests.model_factory import build
+        from inference.model.random_weights import build
 
         built = build(root)
         model_name = str(built["yaml"])
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dev_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
     out.add("machine", f"{dev_name}, torch {torch.__version__}, CUDA {torch.version.cuda}", device=dev_name)
-    settings = Settings.from_env(model=model_name, device=device)
+    settings = EngineSettings.from_env(model=model_name, device=device)
     from importlib.resources import files
 
     ref = Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav")))
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     import torchaudio
     import vocos  # noqa: F401
 
-    from inference.loader import import_model_code
+    from inference.model.loader import import_model_code
 
     import_model_code()
     out.add("imports", f"{time.perf_counter() - start:.1f} s (f5_tts model code, vocos, torchaudio)")

@@ -3,7 +3,7 @@ Hugging Face cache the default settings resolve (SWivid/F5-TTS, charactr/vocos-m
 
 Built once (a few minutes on 2 cores) and reused; rebuilt only when a file is missing.
 
-Note: `tests.model_factory.build(root, arch=None)` swaps in the *tiny* arch for None (only `model_yaml(None, ...)`
+Note: `inference.model.random_weights.build(root, arch=None)` swaps in the *tiny* arch for None (only `model_yaml(None, ...)`
 keeps the real one), so the real F5TTS_v1_Base arch is read from f5_tts's config and passed explicitly.
 """
 
@@ -30,7 +30,7 @@ def real_arch() -> dict:
 
 
 def paths() -> dict[str, Path]:
-    from tests.model_factory import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO, hub_snapshot  # noqa: F401
+    from inference.model.random_weights import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO, hub_snapshot  # noqa: F401
 
     custom = CACHE / "custom"
     return {"root": CACHE, "hf_home": HF_HOME, "yaml": custom / "model.yaml", "ckpt": custom / "model.safetensors",
@@ -39,7 +39,7 @@ def paths() -> dict[str, Path]:
 
 def hub_files() -> list[Path]:
     """The files the default settings resolve in the HF cache (what both pipelines read)."""
-    from tests.model_factory import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO, hub_snapshot
+    from inference.model.random_weights import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO, hub_snapshot
 
     f5 = hub_snapshot(HF_HOME, F5_REPO)
     vocos = hub_snapshot(HF_HOME, VOCOS_REPO)
@@ -47,14 +47,14 @@ def hub_files() -> list[Path]:
 
 
 def ensure(log=print) -> dict[str, Path]:
-    """Build the weights if any file is missing; returns the paths (see tests.model_factory.build)."""
+    """Build the weights if any file is missing; returns the paths (see inference.model.random_weights.build)."""
     if sys.path[0] != str(REPO):
         sys.path.insert(0, str(REPO))
     p = paths()
     needed = [p["ckpt"], p["vocab"], p["vocoder"] / "config.yaml", p["vocoder"] / "pytorch_model.bin"]
     if STAMP.is_file() and all(f.is_file() for f in needed + hub_files()):
         return p
-    from tests.model_factory import FULL_VOCOS, build
+    from inference.model.random_weights import FULL_VOCOS, build
 
     log(f"building full-size random F5TTS_v1_Base + Vocos under {CACHE} (once; a few minutes)...")
     start = time.perf_counter()

@@ -76,16 +76,16 @@ def ours_imports() -> None:
     import vocos  # noqa: F401
     from vocos.feature_extractors import EncodecFeatures  # noqa: F401
 
-    from inference.loader import import_model_code
+    from inference.model.loader import import_model_code
 
     import_model_code()
     import f5_tts.model.utils  # noqa: F401
 
 
 def ours_engine() -> Any:
-    from inference import Engine, Settings
+    from inference import Engine, EngineSettings
 
-    return Engine(Settings.from_env())
+    return Engine(EngineSettings.from_env())
 
 
 def ours_request(text: str, ref_file: str, ref_text: str, nfe: int, seed: int) -> Any:
@@ -223,8 +223,8 @@ def long_text(args: dict, utils_infer: Any, engine: Any, off_model: Any, off_voc
               nfe: int, seed: int) -> None:
     import torchaudio
 
-    from inference import chunking
-    from inference.sampling import ref_text_for_model
+    from inference.model.sampling import ref_text_for_model
+    from inference.text import chunking
 
     from .common import FULL_LONG_SENTENCES, LONG_SENTENCES
 

@@ -2,8 +2,12 @@
 
 from .engine import Engine, EngineStatus
 from .errors import InputError, ModelUnavailable, StudioError
-from .settings import Settings
-from .types import PRESETS, AudioChunk, Reference, SynthesisOptions, SynthesisRequest, SynthesisResult
+from .options import MAX_SEED, PRESETS, SynthesisOptions
+from .settings import EngineSettings
+from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
 
-__all__ = ["PRESETS", "AudioChunk", "Engine", "EngineStatus", "InputError", "ModelUnavailable", "Reference",
-           "Settings", "StudioError", "SynthesisOptions", "SynthesisRequest", "SynthesisResult"]
+__version__ = "0.2.0"
+
+__all__ = ["MAX_SEED", "PRESETS", "AudioChunk", "Engine", "EngineSettings", "EngineStatus", "InputError",
+           "ModelUnavailable", "Reference", "StudioError", "SynthesisOptions", "SynthesisRequest", "SynthesisResult",
+           "__version__"]

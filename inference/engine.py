@@ -1,8 +1,8 @@
 """The one object that owns the models. UI, REST and serverless are thin adapters over it.
 
-    engine = Engine(Settings.from_env())      # cheap: imports no model code, loads nothing
+    engine = Engine(EngineSettings.from_env())  # cheap: imports no model code, loads nothing
     engine.preload()                          # optional: load in the background
-    result = engine.synthesize(SynthesisRequest(text, Reference(path, "")))
+    result = engine.synthesize(SynthesisRequest(text, engine.reference(audio=path)))
 
 The first call that needs the model loads it, once, under a lock; concurrent callers wait for that load. A failed
 load is reported (engine.status().error) and retried by the next call.
@@ -10,6 +10,7 @@ load is reported (engine.status().error) and retried by the next call.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -17,21 +18,25 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import chunking
-from .asr import Transcriber
-from .audio import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
-from .batcher import Batcher
+from .audio import SAMPLE_RATE, TARGET_RMS
+from .audio.postprocess import cross_fade_weights, shorten_silences
+from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
-from .postprocess import cross_fade_weights, shorten_silences
-from .sampling import SAMPLE_RATE, TARGET_RMS, Item, frames_for, generate_mels, ref_text_for_model, vocode
-from .settings import Settings
-from .types import MAX_SEED, AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
-from .voices import Voice, VoiceLibrary
+from .metrics import Metrics
+from .model.asr import Transcriber
+from .model.sampling import Item, Sampling, frames_for, generate_mels, ref_text_for_model, vocode
+from .options import MAX_SEED
+from .scheduler import Scheduler
+from .settings import EngineSettings
+from .studio.voices import Voice, VoiceLibrary
+from .text import chunking, clean_text, validate_text
+from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,13 @@ class _Models:
     device: str
 
 
+def likely_cuda(device: str) -> bool:
+    """Whether generation will run on a GPU, without importing torch: asked for, or auto with an NVIDIA driver."""
+    if device == "auto":
+        return Path("/proc/driver/nvidia/version").exists()
+    return device.startswith("cuda")
+
+
 def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
     """'auto' -> CUDA if present, else CPU; dtype 'auto' -> fp16 on CUDA, fp32 on CPU (bf16/fp16/fp32 to force)."""
     import torch
@@ -66,38 +78,21 @@ def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
     return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
 
 
-def clean_text(text: str | None) -> str:
-    """Control characters and lone surrogates (JSON can carry them, UTF-8 cannot encode them) become spaces:
-    clean_text(" a\x00b ") -> "a b"."""
-    return "".join(ch if ch.isprintable() else " " for ch in str(text or "")).strip()
-
-
-def validate_text(text: str, max_chars: int) -> str:
-    """Normalise whitespace and control characters; refuse text with nothing to say or beyond the limit."""
-    if not isinstance(text, str):
-        raise InputError("The text must be a string.", "Type what the voice should say.")
-    cleaned = clean_text(text)
-    if not cleaned:
-        raise InputError("There is no text to speak.", "Type what the voice should say.")
-    if len(cleaned) > max_chars:
-        raise InputError(
-            f"The text is {len(cleaned):,} characters long; the limit is {max_chars:,}.",
-            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
-        )
-    if not any(ch.isalnum() for ch in cleaned):
-        raise InputError("The text has no words to speak (only punctuation or symbols).", "Type some words.")
-    return cleaned
-
-
 class Engine:
-    def __init__(self, settings: Settings, transcriber: Transcriber | None = None) -> None:
+    def __init__(self, settings: EngineSettings, transcriber: Transcriber | None = None) -> None:
         self.settings = settings
         self.transcriber = transcriber or Transcriber(settings.asr_model, device=settings.device)
         self.load_count = 0  # how many times the models were actually loaded (tests check it stays 1)
         self._models: _Models | None = None
-        self._state, self._error, self._load_seconds = NOT_LOADED, None, None
+        self._state = NOT_LOADED
+        self._error: str | None = None  # why the last load failed
+        self._load_seconds: float | None = None
         self._load_lock = threading.Lock()
-        self._batcher = Batcher(self._run_batch, max_batch=max(1, settings.batch_size))  # auto: set at load
+        self._active, self._active_lock = 0, threading.Lock()  # generations in progress
+        self.metrics = Metrics()
+        self.metrics.model_state.state(NOT_LOADED)
+        # fair turns for every request's chunks, batched where batching pays (auto batch size: set at load)
+        self.scheduler = Scheduler(self._begin, max_batch=max(1, settings.batch_size), observer=self.metrics)
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
@@ -128,24 +123,31 @@ class Engine:
         with self._load_lock:
             if self._models is not None:
                 return self._models
-            self._state, self._error = LOADING, None
+            self._set_state(LOADING)
+            self._error = None
             start = time.perf_counter()
             try:
                 self._models = self._load_models()
             except Exception as e:
                 error = e if isinstance(e, ModelUnavailable) else ModelUnavailable(
                     f"The model failed to load: {type(e).__name__}: {e}", "See the server log for details.")
-                self._state, self._error = FAILED, str(error)
+                self._error = str(error)
+                self._set_state(FAILED)
                 log.error("model load failed: %s", error)
                 if error is e:
                     raise
                 raise error from e
             self._load_seconds = time.perf_counter() - start
-            self._batcher.max_batch = self._batch_size(self._models.device)
+            self.metrics.load_seconds.set(self._load_seconds)
+            self.scheduler.max_batch = self._batch_size(self._models.device)
             self.load_count += 1
-            self._state = READY
+            self._set_state(READY)
             log.info("model ready on %s in %.1f s", self._models.device, self._load_seconds)
             return self._models
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        self.metrics.model_state.state(state)
 
     def _batch_size(self, device: str) -> int:
         """F5_BATCH_SIZE, or auto: 8 on a GPU (batching pays there: launches, not arithmetic, bound a single
@@ -154,13 +156,22 @@ class Engine:
             return self.settings.batch_size
         return 8 if device.startswith("cuda") else 1
 
+    def concurrency(self) -> int:
+        """How many generations the adapters let in at once (F5_CONCURRENCY, or auto), known before the model loads:
+        on a GPU twice the batch size, so the next batch is ready while one runs; on a CPU a few, so that requests
+        take turns instead of waiting for each other (one chunk at a time runs anyway)."""
+        if self.settings.concurrency:
+            return self.settings.concurrency
+        return 2 * self._batch_size("cuda") if likely_cuda(self.settings.device) else 4
+
     def _load_models(self) -> _Models:
-        from .loader import load_tts, load_vocoder
-        from .weights import resolve
+        from .model.loader import load_tts, load_vocoder
+        from .model.weights import resolve
 
         files = resolve(self.settings)
         device, dtype = pick_device(self.settings.device, self.settings.dtype)
-        models = _Models(load_tts(files, device, dtype), load_vocoder(files, device), device)
+        models = _Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device),
+                         device)
         if self.settings.compile:
             self._compile(models)
         return models
@@ -225,20 +236,32 @@ class Engine:
         text = clean_text(text) or self._transcript(key, prepared)
         return self.voices.save(name, to_wav_bytes(prepared.wave, prepared.sample_rate), text, overwrite)
 
-    def voice_reference(self, name: str) -> Reference:
-        """A saved voice as a Reference (VoiceNotFound, an InputError, when there is none)."""
-        voice = self.voices.get(name)
-        return Reference(voice.audio, voice.text)
+    def reference(self, voice: str | None = None, audio: Any = None, text: str | None = "") -> Reference:
+        """The one rule for the voice to clone: a saved voice by name, or a recording (a path or its bytes), not both.
+        `text` is what the recording says ('' = transcribe it); for a saved voice, typed text replaces its saved
+        transcript. Raises VoiceNotFound (an InputError) for an unknown name, InputError when both or neither are
+        given."""
+        if isinstance(voice, str):
+            voice = voice.strip() or None
+        has_audio = audio is not None and not (isinstance(audio, (str, bytes)) and not audio)
+        typed = clean_text(text)  # a transcript of only control characters counts as none
+        if voice is not None and has_audio:
+            raise InputError("Both a saved voice and a recording were given.",
+                             "Send one of them: a saved voice's name, or a recording (with its transcript).")
+        if voice is not None:
+            if not isinstance(voice, str):
+                raise InputError(f"A voice name must be text, not {type(voice).__name__}.", "Send a saved voice's name.")
+            saved = self.voices.get(voice)
+            return Reference(saved.audio, typed or saved.text)
+        if has_audio:
+            return Reference(Path(audio) if isinstance(audio, str) else audio, typed)
+        raise InputError("No reference voice was given.",
+                         "Upload or record 5 to 12 seconds of clear speech, or pick a saved voice.")
 
     # ---- synthesis ------------------------------------------------------------------------------------------
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
         """Generate the whole text; the result carries the seed and transcript used and the timings."""
-        parts = list(self.stream(request, progress))
-        wave = np.concatenate([p.wave for p in parts]).astype(np.float32)
-        mel = np.concatenate([p.mel for p in parts if p.mel is not None], axis=1)
-        last = parts[-1]
-        return SynthesisResult(wave, SAMPLE_RATE, last.seed, last.ref_text, tuple(p.text for p in parts),
-                               last.timings or Timings(), mel)
+        return SynthesisResult.from_chunks(list(self.stream(request, progress)))
 
     def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Iterator[AudioChunk]:
         """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave.
@@ -270,14 +293,20 @@ class Engine:
                 chunks: list[str], seed: int, opts: Any, progress: Progress | None,
                 timings: Timings) -> Iterator[AudioChunk]:
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
+        owner = self.scheduler.open()
+        started = time.perf_counter()
 
         def submit(i: int) -> Future:
             frames = frames_for(ref_wave.shape[-1], model_ref_text, chunks[i], opts.speed)
-            return self._batcher.submit(key, (Item(ref_wave, model_ref_text + chunks[i], frames, seed + i), rms))
+            item = Item(ref_wave, model_ref_text + chunks[i], frames, seed + i)
+            return self.scheduler.submit(owner, i, key, (item, rms))
 
-        # The first chunk goes alone (first audio sooner); the rest are queued together, so they can share
-        # forward passes where batching pays. Closing the stream cancels whatever has not started.
+        # The first chunk goes alone (first audio sooner, and it takes its turn before every later chunk); the
+        # rest are queued together, taking turns with other requests' chunks and sharing runs where batching pays.
+        # Closing the stream cancels whatever has not started.
         futures = [submit(0)]
+        seconds = 0.0
+        self._count_active(+1)
         fade = int(opts.cross_fade * SAMPLE_RATE)
         held = np.zeros(0, dtype=np.float32)  # tail of the previous chunk, waiting to be cross-faded
         generate_s = 0.0
@@ -288,6 +317,7 @@ class Engine:
                 generate_s += time.perf_counter() - g0
                 if i == 0:
                     futures += [submit(j) for j in range(1, len(chunks))]
+                    self.metrics.first_audio.observe(time.perf_counter() - started)
                 if opts.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)
                 n = min(fade, len(held), len(wave))
@@ -302,10 +332,24 @@ class Engine:
                 if progress:
                     progress(i + 1, len(chunks))
                 done = Timings(timings.load_s, timings.prepare_s, generate_s) if last else None
+                seconds += len(out) / SAMPLE_RATE
+                if last:
+                    self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
                 yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done)
         finally:
+            self._count_active(-1)
             for future in futures:
                 future.cancel()
+
+    def _count_active(self, change: int) -> None:
+        with self._active_lock:
+            self._active += change
+            self.metrics.in_progress.set(self._active)
+
+    @property
+    def active(self) -> int:
+        """Generations in progress (streams started and not finished or closed)."""
+        return self._active
 
     @staticmethod
     def _ref_tensor(prepared: PreparedAudio, device: str) -> tuple[Any, float]:
@@ -318,30 +362,51 @@ class Engine:
             wave = wave * TARGET_RMS / rms
         return wave.to(device), rms
 
-    def _run_batch(self, key: tuple, jobs: list[tuple[Item, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """One forward pass for several chunks (the batcher's worker thread calls this)."""
-        import torch
+    def _begin(self, key: tuple, jobs: list[tuple[Item, float]]) -> _Generation:
+        """A sampling run for several chunks (the scheduler's worker thread calls this, then steps the run)."""
+        return _Generation(self, key, jobs)
 
+
+class _Generation:
+    """One sampling run of the engine's model, stepped by the scheduler: the results are (wave, mel) per chunk."""
+
+    def __init__(self, engine: Engine, key: tuple, jobs: list[tuple[Item, float]]) -> None:
         steps, cfg_strength, sway = key
-        models = self._models
+        self.models, self.rms = engine.load(), [rms for _, rms in jobs]
         items = [item for item, _ in jobs]
-        with torch.inference_mode():
-            try:
-                for item in items:
-                    if self.fault_hook:
-                        self.fault_hook(item)
-                mels = generate_mels(models.tts, items, steps, cfg_strength, sway)
-                waves = [vocode(models.vocoder, mel) for mel in mels]
-            except torch.OutOfMemoryError as e:
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()  # free what the failed step held; the engine stays usable
-                raise StudioError(
-                    "The GPU ran out of memory for this request.",
-                    "Try shorter text or a shorter reference, or wait for other generations to finish.",
-                ) from e
+        with _model_errors():
+            for item in items:
+                if engine.fault_hook:
+                    engine.fault_hook(item)
+            self.sampling = Sampling(self.models.tts, items, steps, cfg_strength, sway)
+
+    def step(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        with _model_errors():
+            self.sampling.step()
+            if not self.sampling.done:
+                return None
+            mels = self.sampling.mels()
+            waves = [vocode(self.models.vocoder, mel) for mel in mels]
         out = []
-        for (_, rms), mel, wave in zip(jobs, mels, waves, strict=True):
+        for rms, mel, wave in zip(self.rms, mels, waves, strict=True):
             if rms < TARGET_RMS:
                 wave = wave * rms / TARGET_RMS
             out.append((check_generated(wave.float().cpu().numpy()), mel.T.cpu().numpy()))
         return out
+
+
+@contextlib.contextmanager
+def _model_errors() -> Iterator[None]:
+    """Inference mode; a GPU out of memory becomes a message (and frees what the failed step held)."""
+    import torch
+
+    with torch.inference_mode():
+        try:
+            yield
+        except torch.OutOfMemoryError as e:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # the engine stays usable
+            raise StudioError(
+                "The GPU ran out of memory for this request.",
+                "Try shorter text or a shorter reference, or wait for other generations to finish.",
+            ) from e

@@ -1,4 +1,9 @@
-"""Typed settings, read once from the environment (and CLI flags in app.py), then passed down.
+"""Typed settings, read once from the environment (and CLI flags), then passed down.
+
+Each field names its environment variable next to it (`env("F5_MODEL", ...)`), and `from_env` is the one reader
+every settings class uses (the engine's here, the server's in app.py, the worker's in serverless/): the variable's
+text is converted by the field's type, checked against its range or choices, and refused with a message naming the
+variable and what it takes. `parse_bool` is the one yes/no parser.
 
 Defaults work on a laptop; the container entrypoint points HF_HOME and VOICES_DIR at the volume.
 """
@@ -7,8 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .errors import InputError
 
@@ -18,34 +26,36 @@ DEFAULT_VOCAB = "hf://SWivid/F5-TTS/F5TTS_v1_Base/vocab.txt"
 DEFAULT_VOCODER = "hf://charactr/vocos-mel-24khz"
 DEFAULT_ASR = "openai/whisper-large-v3-turbo"
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off", ""})
+T = TypeVar("T")
 
 
-def _bool(name: str, raw: str) -> bool:
+def parse_bool(name: str, raw: str) -> bool:
+    """'1', 'true', 'yes', 'on' -> True; '0', 'false', 'no', 'off', '' -> False; anything else is refused:
+    parse_bool("F5_SHARE", "maybe") -> InputError("F5_SHARE='maybe' is not a yes/no value.")."""
     value = raw.strip().lower()
-    if value in _TRUE:
+    if value in TRUE:
         return True
-    if value in _FALSE:
+    if value in FALSE:
         return False
     raise InputError(f"{name}={raw!r} is not a yes/no value.", "Use 1/0, true/false, yes/no or on/off.")
 
 
-def _int(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError as e:
-        raise InputError(f"{name}={raw!r} is not a whole number.", f"Use a number from {low} to {high}.") from e
-    if not low <= value <= high:
-        raise InputError(f"{name}={value} is out of range.", f"Use a number from {low} to {high}.")
-    return value
+def env(name: str | tuple[str, ...], default: Any = None, *, low: float | None = None, high: float | None = None,
+        choices: tuple[str, ...] = (), secret: bool = False, parse: Callable[[str, str], Any] | None = None,
+        **kwargs: Any) -> Any:
+    """A settings field read from the environment variable `name` (see from_env), or from the first of several names
+    that is set. `secret`: also NAME_FILE, never printed. `parse(name, raw)`: a converter instead of the field's type."""
+    meta = {"env": name, "low": low, "high": high, "choices": choices, "secret": secret, "parse": parse}
+    return field(default=default, metadata=meta, repr=not secret, **kwargs)
 
 
-def _secret(env: dict[str, str], name: str) -> str | None:
+def read_secret(env_map: Mapping[str, str], name: str) -> str | None:
     """A secret from NAME, or from the file named by NAME_FILE (Docker/RunPod secrets); None when unset."""
-    if env.get(name, "").strip():
-        return env[name].strip()
-    path = env.get(f"{name}_FILE", "").strip()
+    if env_map.get(name, "").strip():
+        return env_map[name].strip()
+    path = env_map.get(f"{name}_FILE", "").strip()
     if not path:
         return None
     try:
@@ -58,88 +68,91 @@ def _secret(env: dict[str, str], name: str) -> str | None:
     return value
 
 
+def _convert(name: str, raw: str, kind: Any, meta: Mapping[str, Any]) -> Any:
+    if meta["parse"] is not None:
+        return meta["parse"](name, raw)
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    kind = args[0] if args else kind
+    low, high, choices = meta["low"], meta["high"], meta["choices"]
+    if kind is bool:
+        return parse_bool(name, raw)
+    if kind in (int, float):
+        what = "a whole number" if kind is int else "a number"
+        span = f"from {low:g} to {high:g}" if low is not None and high is not None else ""
+        try:
+            value = kind(raw.strip())
+        except ValueError as e:
+            raise InputError(f"{name}={raw!r} is not {what}.", f"Use {what} {span}.".replace("  ", " ")) from e
+        if value != value or (low is not None and value < low) or (high is not None and value > high):
+            raise InputError(f"{name}={raw.strip()} is out of range.", f"Use {what} {span}.")
+        return value
+    value = raw.strip()
+    if choices and value not in choices:
+        raise InputError(f"{name}={value!r} is not one of the choices.", f"Use {', '.join(choices)}.")
+    return Path(value).expanduser() if kind is Path else value
+
+
+def from_env(cls: type[T], env_map: Mapping[str, str] | None = None, **overrides: Any) -> T:
+    """Build a settings dataclass from the environment (default os.environ): every field declared with env() whose
+    variable is set and not blank; `overrides` (CLI flags) win when not None."""
+    env_map = os.environ if env_map is None else env_map
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        meta = f.metadata
+        if "env" not in meta:
+            continue
+        for name in (meta["env"],) if isinstance(meta["env"], str) else meta["env"]:
+            raw = read_secret(env_map, name) if meta["secret"] else env_map.get(name)
+            if raw is not None and (raw.strip() or hints[f.name] is bool):
+                values[f.name] = _convert(name, raw, hints[f.name], meta)
+                break
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**values)
+
+
+def env_names(cls: type) -> dict[str, str | tuple[str, ...]]:
+    """field -> environment variable(s), for documentation and tests."""
+    return {f.name: f.metadata["env"] for f in dataclasses.fields(cls) if "env" in f.metadata}
+
+
+DTYPES = ("auto", "fp32", "fp16", "bf16")
+
+
 @dataclass(frozen=True)
-class Settings:
-    # Where the server listens. Gradio's own variable names, so its docs apply.
-    host: str = "127.0.0.1"
-    port: int = 7860
-    share: bool = False  # create a public *.gradio.live link as well
-    preload: bool = False  # start loading the model in the background once the server is up
+class EngineSettings:
+    """What the engine needs: the model, the device, the limits of one request, and where voices are kept."""
+
     # The model: a config name shipped with f5-tts or a YAML path; checkpoint and vocab as paths or hf:// URLs.
-    model: str = DEFAULT_MODEL
-    ckpt: str = DEFAULT_CKPT
-    vocab: str = DEFAULT_VOCAB
-    vocoder: str = DEFAULT_VOCODER  # a local Vocos folder (config.yaml + pytorch_model.bin) or hf:// repo
-    asr_model: str = DEFAULT_ASR  # Whisper repo id or local folder, loaded on the first empty transcript
-    device: str = "auto"  # auto = cuda if available, else cpu
-    dtype: str = "auto"  # model weights: auto = fp16 on CUDA, fp32 on CPU; or fp32, fp16, bf16
-    voices_dir: Path = Path("voices")
-    max_text_chars: int = 5000  # longer text is refused with a message, not truncated
+    model: str = env("F5_MODEL", DEFAULT_MODEL)
+    ckpt: str = env("F5_CKPT", DEFAULT_CKPT)
+    vocab: str = env("F5_VOCAB", DEFAULT_VOCAB)
+    vocoder: str = env("F5_VOCODER", DEFAULT_VOCODER)  # a local Vocos folder (config.yaml + pytorch_model.bin)
+    asr_model: str = env("F5_ASR_MODEL", DEFAULT_ASR)  # Whisper repo id or local folder, loaded on first use
+    device: str = env("F5_DEVICE", "auto")  # auto = cuda if available, else cpu; or cpu, cuda, cuda:N
+    dtype: str = env("F5_DTYPE", "auto")  # auto: fp16 on CUDA, fp32 on CPU; or fp32, fp16, bf16
+    voices_dir: Path = env("VOICES_DIR", Path("voices"))
+    preload: bool = env("F5_PRELOAD", False)  # start loading in the background as soon as the server is up
+    compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer at load (minutes on a GPU)
+    batch_size: int = env("F5_BATCH_SIZE", 0, low=0, high=64)  # chunks per forward pass; 0 = auto (8 CUDA, 1 CPU)
+    concurrency: int = env("F5_CONCURRENCY", 0, low=0, high=1024)  # generations let in at once; 0 = auto
+    mmap: bool = env("F5_MMAP", True)  # memory-map checkpoints (off: read them into memory)
+    max_text_chars: int = env("F5_MAX_TEXT_CHARS", 5000, low=1, high=10_000_000)  # longer text is refused
+    max_upload_mb: int = env("F5_MAX_UPLOAD_MB", 50, low=1, high=10_000)  # larger uploads refused before decoding
     max_ref_seconds: float = 12.0  # references are clipped to this at a pause
-    max_upload_mb: int = 50  # uploads larger than this are refused before decoding
     ref_cache_size: int = 32  # prepared references kept in memory (LRU, keyed by content hash)
     first_chunk_bytes: int = 60  # long text starts with a chunk this short, so the first audio comes sooner
-    batch_size: int = 0  # chunks per forward pass, across requests; 0 = auto (8 on CUDA, 1 on CPU)
-    compile: bool = False  # torch.compile the transformer at load: ~1 min more loading, then 2.7-5x faster on a GPU
-    queue_max: int = 32  # generations waiting at once; beyond this, visitors are told the studio is busy
-    mcp: bool = False  # expose synthesis as an MCP tool (Gradio's MCP server)
-    # Secrets: never printed (repr=False), never logged, never in /health.
-    auth: tuple[str, str] | None = field(default=None, repr=False)  # UI login (and HTTP Basic on REST)
-    api_token: str | None = field(default=None, repr=False)  # bearer token for REST
 
-    @property
-    def protected(self) -> bool:
-        return self.auth is not None or self.api_token is not None
+    def __post_init__(self) -> None:  # CLI flags are checked as well as the environment
+        d = self.device
+        if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
+            raise InputError(f"F5_DEVICE={d!r} is not a device.", "Use auto, cpu, cuda or cuda:N.")
+        if self.dtype not in DTYPES:
+            raise InputError(f"F5_DTYPE={self.dtype!r} is not a precision.", f"Use {', '.join(DTYPES)}.")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
-        """Read every setting from `env` (default os.environ); `overrides` (CLI flags) win when not None."""
-        env = dict(os.environ if env is None else env)
-        values: dict[str, object] = {}
-        text = {
-            "host": "GRADIO_SERVER_NAME",
-            "model": "F5_MODEL",
-            "ckpt": "F5_CKPT",
-            "vocab": "F5_VOCAB",
-            "vocoder": "F5_VOCODER",
-            "asr_model": "F5_ASR_MODEL",
-            "device": "F5_DEVICE",
-            "dtype": "F5_DTYPE",
-        }
-        for name, var in text.items():
-            if env.get(var, "").strip():
-                values[name] = env[var].strip()
-        if env.get("GRADIO_SERVER_PORT", "").strip():
-            values["port"] = _int("GRADIO_SERVER_PORT", env["GRADIO_SERVER_PORT"], 1, 65535)
-        if env.get("VOICES_DIR", "").strip():
-            values["voices_dir"] = Path(env["VOICES_DIR"]).expanduser()
-        for name, var in {"share": "F5_SHARE", "preload": "F5_PRELOAD", "compile": "F5_COMPILE"}.items():
-            if var in env:
-                values[name] = _bool(var, env[var])
-        if env.get("F5_MAX_TEXT_CHARS", "").strip():
-            values["max_text_chars"] = _int("F5_MAX_TEXT_CHARS", env["F5_MAX_TEXT_CHARS"], 1, 10_000_000)
-        if env.get("F5_MAX_UPLOAD_MB", "").strip():
-            values["max_upload_mb"] = _int("F5_MAX_UPLOAD_MB", env["F5_MAX_UPLOAD_MB"], 1, 10_000)
-        if env.get("F5_QUEUE_MAX", "").strip():
-            values["queue_max"] = _int("F5_QUEUE_MAX", env["F5_QUEUE_MAX"], 1, 10_000)
-        if env.get("F5_BATCH_SIZE", "").strip():
-            values["batch_size"] = _int("F5_BATCH_SIZE", env["F5_BATCH_SIZE"], 0, 64)
-        if "F5_MCP" in env:
-            values["mcp"] = _bool("F5_MCP", env["F5_MCP"])
-        auth = _secret(env, "STUDIO_AUTH")
-        if auth is not None:
-            user, sep, password = auth.partition(":")
-            if not sep or not user or not password:
-                raise InputError("STUDIO_AUTH must look like user:password.", "Set both, separated by a colon.")
-            values["auth"] = (user, password)
-        values["api_token"] = _secret(env, "STUDIO_API_TOKEN")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)  # type: ignore[arg-type]
-        if settings.dtype not in ("auto", "fp32", "fp16", "bf16"):
-            raise InputError(f"F5_DTYPE={settings.dtype!r} is not a precision.", "Use auto, fp32, fp16 or bf16.")
-        if settings.device not in ("auto", "cpu") and not settings.device.startswith("cuda"):
-            raise InputError(f"F5_DEVICE={settings.device!r} is not a device.", "Use auto, cpu, cuda or cuda:N.")
-        return settings
+    def from_env(cls, env_map: Mapping[str, str] | None = None, **overrides: Any) -> EngineSettings:
+        return from_env(cls, env_map, **overrides)
 
-    def replace(self, **changes: object) -> Settings:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> EngineSettings:
+        return dataclasses.replace(self, **changes)

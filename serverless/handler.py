@@ -6,9 +6,13 @@
                                                                     # local copy of RunPod's /run, /runsync, /status
     F5_SERVERLESS_STREAM=1 python serverless/handler.py             # the streaming worker (see "Streaming")
 
-Importing this module is cheap: it reads the settings and builds the Engine, which imports no torch and loads
-nothing. The model loads on the first job (or, with F5_PRELOAD=1, in the background as soon as the worker starts),
-and stays loaded for every later job on this worker.
+Importing this module builds nothing and changes nothing: `main()` reads the settings, builds the Engine (which
+imports no torch and loads nothing) and starts the SDK. The model loads on the first job (or, with F5_PRELOAD=1, in
+the background as soon as the worker starts), and stays loaded for every later job on this worker.
+
+Concurrency: one worker takes several jobs at once (the SDK's async handler with a `concurrency_modifier`), up to
+F5_CONCURRENCY (auto: twice the batch size on a GPU, 4 on a CPU). Their chunks take fair turns in the engine and are
+batched together on a GPU. Beyond that, RunPod's autoscaler adds workers.
 
 Volume: on RunPod serverless the network volume is mounted at /runpod-volume. When HF_HOME or VOICES_DIR is unset
 and that folder exists, they default to /runpod-volume/hf and /runpod-volume/voices (values already in the
@@ -21,28 +25,27 @@ Input (the job's "input" object; any other key is refused):
                       "data:audio/...;base64," prefix is accepted                                    } these two
     ref_text          str: what is said in ref_audio_base64; "" or absent = transcribed with Whisper (only with
                       ref_audio_base64: a saved voice carries its own transcript)
-    seed              int 0..2**31-1 (absent = random; the seed used is returned)
-    nfe_step          int 4..64 (default 32)        speed        number 0.3..3 (default 1)
-    cfg_strength      number 0..10 (default 2)      cross_fade   seconds 0..1 between chunks (default 0.15)
-    remove_silence    bool (default false): shorten pauses longer than ~1 s
-    response_format   "wav" (16-bit PCM, default), "mp3" or "flac"
+{options}
+    response_format   {formats} (default wav; wav and flac are 16-bit, pcm is raw 16-bit mono)
     stream            bool: see "Streaming"
 
 Output:
     {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str}
 
 Errors: bad input, a missing voice, a model that cannot load... return {"error": "<what went wrong> <what to do>"}
-(RunPod marks the job FAILED with that message); nothing the client sends crashes the worker. Unexpected failures
-return {"error": "Generation failed: <ExceptionType>. ..."} and are logged with their traceback.
+(RunPod marks the job FAILED with that message); nothing the client sends crashes the worker, and one job's error
+does not touch the others. Unexpected failures return {"error": "Generation failed: <ExceptionType>. ..."} and are
+logged with their traceback. A bad setting (e.g. F5_DEVICE=gpu) is reported by every job instead of crashing the
+worker in a restart loop.
 
 Streaming: RunPod decides per worker, not per job, whether a handler streams (a generator handler streams every
 job), so there are two handlers and the worker serves one of them:
   * `handler` (default): one job -> one output object as above. "stream": true is refused with a hint.
-  * `stream_handler` (F5_SERVERLESS_STREAM=1): a generator that yields one item per text chunk as soon as it is
-    generated: {"index", "total", "audio_base64" (that chunk alone, in response_format, wav by default),
-    "sample_rate", "duration", "seed", "ref_text"}; joined in order they are the whole speech (the cross-fade is
-    already applied). Read them from /stream/<job id>; with return_aggregate_stream the final job output (/status,
-    /runsync) is the list of all items. "stream": false makes it yield a single item, the whole output as above.
+  * `stream_handler` (F5_SERVERLESS_STREAM=1): yields one item per text chunk as soon as it is generated:
+    {"index", "total", "audio_base64" (that chunk alone, in response_format, wav by default), "sample_rate",
+    "duration", "seed", "ref_text"}; joined in order they are the whole speech (the cross-fade is already applied).
+    Read them from /stream/<job id>; with return_aggregate_stream the final job output (/status, /runsync) is the
+    list of all items. "stream": false makes it yield a single item, the whole output as above.
 
 Payload limits: RunPod accepts at most 10 MB per /run request and 20 MB per /runsync request. The worker cannot tell
 which route a job came by, so a reference over RUNPOD_MAX_PAYLOAD_MB (default 10, in MB of base64 text, which is
@@ -56,68 +59,61 @@ Sample job:
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
 import os
-import sys
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from inference import Engine, EngineSettings, InputError, StudioError, SynthesisOptions, SynthesisRequest
+from inference.audio.encode import FORMATS, check_format, encode_audio
+from inference.settings import env, from_env
+
+log = logging.getLogger("serverless")
 
 RUNPOD_VOLUME = Path("/runpod-volume")
+MB = 1_000_000  # RunPod states its limits in MB
+OPTION_KEYS = tuple(SynthesisOptions.specs())
+INPUT_KEYS = ("text", "voice", "ref_audio_base64", "ref_text", *OPTION_KEYS, "response_format", "stream")
 
 
-def use_runpod_volume(env: MutableMapping[str, str] = os.environ, volume: Path = RUNPOD_VOLUME) -> None:
+def _options_doc() -> str:
+    """The input keys of every synthesis option, from their one definition (inference/options.py)."""
+    defaults = SynthesisOptions.defaults()
+    lines = []
+    for name, spec in SynthesisOptions.specs().items():
+        default = "random" if name == "seed" else json.dumps(defaults[name])
+        lines.append(f"    {name:<17} {spec.describe()}: {spec.help} (default {default})")
+    return "\n".join(lines)
+
+
+__doc__ = __doc__.replace("{options}", _options_doc()).replace("{formats}", ", ".join(FORMATS))
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The worker's own limits (the engine's settings are in inference/settings.py)."""
+
+    max_payload_mb: float = env("RUNPOD_MAX_PAYLOAD_MB", 10.0, low=0.001, high=1e6)  # /run takes 10 MB, /runsync 20
+    max_output_mb: float = env("RUNPOD_MAX_OUTPUT_MB", 20.0, low=0.001, high=1e6)  # what RunPod returns per job
+    stream: bool = env("F5_SERVERLESS_STREAM", False)  # serve the streaming handler
+
+
+def use_runpod_volume(env_map: MutableMapping[str, str] = os.environ, volume: Path = RUNPOD_VOLUME) -> None:
     """Point HF_HOME and VOICES_DIR at the RunPod volume when it is mounted and they are unset (existing values win).
     Must run before huggingface_hub is imported: it reads HF_HOME once."""
     if not volume.is_dir():
         return
-    if not env.get("HF_HOME", "").strip():
-        env["HF_HOME"] = str(volume / "hf")
-    if not env.get("VOICES_DIR", "").strip():
-        env["VOICES_DIR"] = str(volume / "voices")
-
-
-use_runpod_volume()
-
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if _ROOT not in sys.path:  # `python serverless/handler.py` puts serverless/, not the repo, on the path
-    sys.path.insert(0, _ROOT)
-
-import base64  # noqa: E402
-import binascii  # noqa: E402
-import logging  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-from inference import (  # noqa: E402
-    Engine,
-    InputError,
-    Reference,
-    Settings,
-    StudioError,
-    SynthesisOptions,
-    SynthesisRequest,
-)
-from inference.encode import encode_audio  # noqa: E402
-
-log = logging.getLogger("serverless")
-
-MB = 1_000_000  # RunPod states its limits in MB
-DEFAULT_MAX_PAYLOAD_MB = 10.0  # /run accepts 10 MB, /runsync 20 MB: the smaller one, since we cannot tell which
-DEFAULT_MAX_OUTPUT_MB = 20.0
-FORMATS = ("wav", "mp3", "flac")
-OPTION_KEYS = ("seed", "nfe_step", "speed", "cfg_strength", "cross_fade", "remove_silence")
-INPUT_KEYS = ("text", "voice", "ref_audio_base64", "ref_text", *OPTION_KEYS, "response_format", "stream")
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
-
-# Built at import, both cheap. A bad setting (e.g. F5_DEVICE=gpu) is reported by every job instead of crashing
-# the worker in a restart loop.
-try:
-    SETTINGS: Settings | None = Settings.from_env()
-    ENGINE: Engine | None = Engine(SETTINGS)
-    CONFIG_ERROR: str | None = None
-except StudioError as _e:
-    SETTINGS, ENGINE, CONFIG_ERROR = None, None, str(_e)
-    log.error("worker settings are invalid: %s", _e)
+    if not env_map.get("HF_HOME", "").strip():
+        env_map["HF_HOME"] = str(volume / "hf")
+    if not env_map.get("VOICES_DIR", "").strip():
+        env_map["VOICES_DIR"] = str(volume / "voices")
 
 
 # ---- input ----------------------------------------------------------------------------------------------------------
@@ -126,20 +122,6 @@ class Job:
     request: SynthesisRequest
     response_format: str
     stream: bool | None  # None: not given
-
-
-def _limit_bytes(var: str, default_mb: float) -> int:
-    raw = os.environ.get(var, "").strip()
-    if not raw:
-        return int(default_mb * MB)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise StudioError(f"The worker setting {var}={raw!r} is not a positive number of megabytes.",
-                          "Fix the endpoint's environment variables.")
-    return int(value * MB)
 
 
 def _text_field(data: dict[str, Any], key: str, what: str) -> str | None:
@@ -170,74 +152,125 @@ def decode_reference(data: str, max_bytes: int) -> bytes:
     return audio
 
 
-def parse_input(raw: Any) -> Job:
-    """Validate a job's input object into a SynthesisRequest; InputError names whatever is wrong."""
-    if not isinstance(raw, dict):
-        raise InputError(f"The job input must be a JSON object, not {type(raw).__name__}.",
-                         'Send {"input": {"text": "...", "voice": "..."}}.')
-    unknown = sorted(str(k) for k in raw if k not in INPUT_KEYS)
-    if unknown:
-        raise InputError(f"Unknown input key{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
-                         f"Allowed keys: {', '.join(INPUT_KEYS)}.")
-    text = _text_field(raw, "text", "what the voice should say")
-    if text is None:
-        raise InputError("The input has no 'text'.", "Add 'text': what the voice should say.")
-    voice = _text_field(raw, "voice", "a saved voice's name")
-    audio_b64 = _text_field(raw, "ref_audio_base64", "the reference recording, base64-encoded")
-    ref_text = _text_field(raw, "ref_text", "the words spoken in the reference")
-    if voice is not None and audio_b64 is not None:
-        raise InputError("Both 'voice' and 'ref_audio_base64' were given.",
-                         "Send one: a saved voice's name, or a reference recording (with 'ref_text').")
-    if voice is None and audio_b64 is None:
-        raise InputError("No voice was given.",
-                         "Add 'voice' (a saved voice's name) or 'ref_audio_base64' (a recording, with 'ref_text').")
-    if voice is not None and ref_text is not None:
-        raise InputError("'ref_text' goes with 'ref_audio_base64'; a saved voice has its own transcript.",
-                         "Leave out 'ref_text' when using 'voice'.")
-    fmt = raw.get("response_format", "wav")
-    if not isinstance(fmt, str) or fmt.strip().lower() not in FORMATS:
-        raise InputError(f"Unknown response_format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
-    stream = raw.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise InputError(f"'stream' must be true or false, not {stream!r}.", "Send a JSON boolean.")
-    if "remove_silence" in raw and not isinstance(raw["remove_silence"], bool):
-        raise InputError(f"'remove_silence' must be true or false, not {raw['remove_silence']!r}.",
-                         "Send a JSON boolean.")
-    options = SynthesisOptions(**{k: raw[k] for k in OPTION_KEYS if k in raw and raw[k] is not None})
-    if voice is not None:
-        reference = _engine().voice_reference(voice)
-    else:
-        reference = Reference(decode_reference(audio_b64 or "", _limit_bytes("RUNPOD_MAX_PAYLOAD_MB",
-                                                                               DEFAULT_MAX_PAYLOAD_MB)),
-                              ref_text or "")  # the engine cleans it
-    return Job(SynthesisRequest(text, reference, options), fmt.strip().lower(), stream)
+class Worker:
+    """The job handlers over one engine. `config_error`: the worker's settings could not be read, and every job
+    says so (a crash would only make RunPod restart the worker, again and again)."""
 
+    def __init__(self, engine: Engine | None, settings: WorkerSettings | None = None,
+                 config_error: str | None = None) -> None:
+        self.engine, self.settings, self.config_error = engine, settings or WorkerSettings(), config_error
 
-# ---- output ---------------------------------------------------------------------------------------------------------
-def _check_output_size(b64_chars: int, seconds: float, fmt: str, streamed: bool = False) -> None:
-    limit = _limit_bytes("RUNPOD_MAX_OUTPUT_MB", DEFAULT_MAX_OUTPUT_MB)
-    if b64_chars > limit:
-        what = "The streamed audio so far" if streamed else "The generated audio"
-        smaller = "mp3 (about 10x smaller than wav) or flac" if fmt == "wav" else ("mp3" if fmt == "flac" else "")
-        hint = f"Ask for response_format {smaller}, or send" if smaller else "Send"
-        raise InputError(
-            f"{what} ({seconds:.0f} s as {fmt}) is {b64_chars / MB:.1f} MB as base64; RunPod returns at most "
-            f"{limit / MB:g} MB per job.", f"{hint} shorter text, split over several jobs.")
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise StudioError(f"The worker is misconfigured: {self.config_error}",
+                              "Fix the endpoint's environment variables.")
+        return self.engine
 
+    def parse_input(self, raw: Any) -> Job:
+        """Validate a job's input object into a SynthesisRequest; InputError names whatever is wrong."""
+        if not isinstance(raw, dict):
+            raise InputError(f"The job input must be a JSON object, not {type(raw).__name__}.",
+                             'Send {"input": {"text": "...", "voice": "..."}}.')
+        unknown = sorted(str(k) for k in raw if k not in INPUT_KEYS)
+        if unknown:
+            raise InputError(f"Unknown input key{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
+                             f"Allowed keys: {', '.join(INPUT_KEYS)}.")
+        text = _text_field(raw, "text", "what the voice should say")
+        if text is None:
+            raise InputError("The input has no 'text'.", "Add 'text': what the voice should say.")
+        voice = _text_field(raw, "voice", "a saved voice's name")
+        audio_b64 = _text_field(raw, "ref_audio_base64", "the reference recording, base64-encoded")
+        ref_text = _text_field(raw, "ref_text", "the words spoken in the reference")
+        if voice is not None and audio_b64 is not None:
+            raise InputError("Both 'voice' and 'ref_audio_base64' were given.",
+                             "Send one: a saved voice's name, or a reference recording (with 'ref_text').")
+        if voice is None and audio_b64 is None:
+            raise InputError("No voice was given.", "Add 'voice' (a saved voice's name) or 'ref_audio_base64' (a "
+                             "recording, with 'ref_text').")
+        if voice is not None and ref_text is not None:
+            raise InputError("'ref_text' goes with 'ref_audio_base64'; a saved voice has its own transcript.",
+                             "Leave out 'ref_text' when using 'voice'.")
+        fmt = check_format(raw.get("response_format", "wav"), what="response_format")
+        stream = raw.get("stream")
+        if stream is not None and not isinstance(stream, bool):
+            raise InputError(f"'stream' must be true or false, not {stream!r}.", "Send a JSON boolean.")
+        options = SynthesisOptions.from_loose({k: raw[k] for k in OPTION_KEYS if k in raw})
+        audio = None if audio_b64 is None else decode_reference(audio_b64, int(self.settings.max_payload_mb * MB))
+        reference = self._engine().reference(voice=voice, audio=audio, text=ref_text)
+        return Job(SynthesisRequest(text, reference, options), fmt, stream)
 
-def _engine() -> Engine:
-    if ENGINE is None:
-        raise StudioError(f"The worker is misconfigured: {CONFIG_ERROR}", "Fix the endpoint's environment variables.")
-    return ENGINE
+    # ---- output -----------------------------------------------------------------------------------------------------
+    def _check_output_size(self, b64_chars: int, seconds: float, fmt: str, streamed: bool = False) -> None:
+        limit = self.settings.max_output_mb * MB
+        if b64_chars > limit:
+            what = "The streamed audio so far" if streamed else "The generated audio"
+            smaller = "mp3 (about 10x smaller than wav) or flac" if fmt in ("wav", "pcm") else (
+                "mp3" if fmt == "flac" else "")
+            hint = f"Ask for response_format {smaller}, or send" if smaller else "Send"
+            raise InputError(
+                f"{what} ({seconds:.0f} s as {fmt}) is {b64_chars / MB:.1f} MB as base64; RunPod returns at most "
+                f"{limit / MB:g} MB per job.", f"{hint} shorter text, split over several jobs.")
 
+    def _synthesize(self, job: Job) -> dict[str, Any]:
+        result = self._engine().synthesize(job.request)
+        audio_b64 = base64.b64encode(encode_audio(result.wave, result.sample_rate, job.response_format)).decode()
+        self._check_output_size(len(audio_b64), result.duration, job.response_format)
+        return {"audio_base64": audio_b64, "sample_rate": result.sample_rate, "duration": round(result.duration, 3),
+                "seed": result.seed, "ref_text": result.ref_text}
 
-def _synthesize(job: Job) -> dict[str, Any]:
-    result = _engine().synthesize(job.request)
-    audio_b64 = base64.b64encode(encode_audio(result.wave, result.sample_rate,
-                                              job.response_format)).decode("ascii")
-    _check_output_size(len(audio_b64), result.duration, job.response_format)
-    return {"audio_base64": audio_b64, "sample_rate": result.sample_rate, "duration": round(result.duration, 3),
-            "seed": result.seed, "ref_text": result.ref_text}
+    # ---- handlers ---------------------------------------------------------------------------------------------------
+    async def handler(self, job: dict[str, Any]) -> dict[str, Any]:
+        """One job, one output object (see the module docstring); {"error": ...} instead of raising."""
+        job_id, raw = _job_parts(job)
+        try:
+            with self._track():
+                return await self._handle(raw)
+        except Exception as e:
+            return _failure(job_id, e)
+
+    async def _handle(self, raw: Any) -> dict[str, Any]:
+        parsed = await asyncio.to_thread(self.parse_input, raw)
+        if parsed.stream:
+            raise InputError("This endpoint does not stream: its worker runs the non-streaming handler.",
+                             "Leave out 'stream', or deploy the worker with F5_SERVERLESS_STREAM=1 and read the "
+                             "chunks from /stream/<job id>.")
+        return await asyncio.to_thread(self._synthesize, parsed)
+
+    def _track(self) -> Any:
+        return self.engine.metrics.track("serverless") if self.engine is not None else contextlib.nullcontext()
+
+    async def stream_handler(self, job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """One item per text chunk as it is generated (see "Streaming"); an error ends the stream as its last item."""
+        job_id, raw = _job_parts(job)
+        try:
+            with self._track():
+                async for item in self._stream(raw):
+                    yield item
+        except Exception as e:
+            yield _failure(job_id, e)
+
+    async def _stream(self, raw: Any) -> AsyncIterator[dict[str, Any]]:
+        parsed = await asyncio.to_thread(self.parse_input, raw)
+        if parsed.stream is False:
+            yield await asyncio.to_thread(self._synthesize, parsed)
+            return
+        chunks = await asyncio.to_thread(self._engine().stream, parsed.request)
+        try:
+            total_chars, total_seconds = 0, 0.0
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                audio = base64.b64encode(encode_audio(chunk.wave, chunk.sample_rate, parsed.response_format))
+                seconds = len(chunk.wave) / chunk.sample_rate
+                total_chars, total_seconds = total_chars + len(audio), total_seconds + seconds
+                self._check_output_size(total_chars, total_seconds, parsed.response_format, streamed=True)
+                yield {"index": chunk.index, "total": chunk.total, "audio_base64": audio.decode("ascii"),
+                       "sample_rate": chunk.sample_rate, "duration": round(seconds, 3), "seed": chunk.seed,
+                       "ref_text": chunk.ref_text}
+        finally:
+            chunks.close()  # the chunks not generated yet are cancelled
+
+    def concurrency(self, current: int = 1) -> int:
+        """RunPod's concurrency_modifier: how many jobs this worker takes at once."""
+        return self.engine.concurrency() if self.engine is not None else 1
 
 
 def _failure(job_id: Any, e: Exception) -> dict[str, str]:
@@ -255,60 +288,30 @@ def _job_parts(job: Any) -> tuple[Any, Any]:
     return job.get("id"), job.get("input")
 
 
-# ---- handlers -------------------------------------------------------------------------------------------------------
-def handler(job: dict[str, Any]) -> dict[str, Any]:
-    """One job, one output object (see the module docstring); {"error": ...} instead of raising."""
-    job_id, raw = _job_parts(job)
+def worker_from_env(env_map: MutableMapping[str, str] | None = None) -> Worker:
+    """The worker as the environment configures it; a bad setting gives a worker that reports it on every job."""
+    env_map = os.environ if env_map is None else env_map
     try:
-        parsed = parse_input(raw)
-        if parsed.stream:
-            raise InputError("This endpoint does not stream: its worker runs the non-streaming handler.",
-                             "Leave out 'stream', or deploy the worker with F5_SERVERLESS_STREAM=1 and read the "
-                             "chunks from /stream/<job id>.")
-        return _synthesize(parsed)
-    except Exception as e:
-        return _failure(job_id, e)
-
-
-def stream_handler(job: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Yield one item per text chunk as it is generated (see "Streaming"); an error ends the stream as its last item."""
-    job_id, raw = _job_parts(job)
-    try:
-        parsed = parse_input(raw)
-        if parsed.stream is False:
-            yield _synthesize(parsed)
-            return
-        total_chars, total_seconds = 0, 0.0
-        for chunk in _engine().stream(parsed.request):
-            audio = base64.b64encode(encode_audio(chunk.wave, chunk.sample_rate,
-                                                  parsed.response_format))
-            seconds = len(chunk.wave) / chunk.sample_rate
-            total_chars, total_seconds = total_chars + len(audio), total_seconds + seconds
-            _check_output_size(total_chars, total_seconds, parsed.response_format, streamed=True)
-            yield {"index": chunk.index, "total": chunk.total, "audio_base64": audio.decode("ascii"),
-                   "sample_rate": chunk.sample_rate, "duration": round(seconds, 3), "seed": chunk.seed,
-                   "ref_text": chunk.ref_text}
-    except Exception as e:
-        yield _failure(job_id, e)
-
-
-def _flag(var: str) -> bool:
-    raw = os.environ.get(var, "").strip().lower()
-    if raw not in _TRUE | _FALSE:
-        raise SystemExit(f"{var}={raw!r} is not a yes/no value: use 1/0, true/false, yes/no or on/off.")
-    return raw in _TRUE
+        return Worker(Engine(EngineSettings.from_env(env_map)), from_env(WorkerSettings, env_map))
+    except StudioError as e:
+        log.error("worker settings are invalid: %s", e)
+        return Worker(None, config_error=str(e))
 
 
 def main() -> None:
     import runpod
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    streaming = _flag("F5_SERVERLESS_STREAM")
-    log.info("serverless worker: %s handler; HF_HOME=%s, VOICES_DIR=%s", "streaming" if streaming else "plain",
-             os.environ.get("HF_HOME", "(default)"), SETTINGS.voices_dir if SETTINGS else "?")
-    if SETTINGS is not None and ENGINE is not None and SETTINGS.preload:
-        ENGINE.preload()
-    runpod.serverless.start({"handler": stream_handler if streaming else handler, "return_aggregate_stream": True})
+    use_runpod_volume()
+    worker = worker_from_env()
+    streaming = worker.settings.stream
+    log.info("serverless worker: %s handler, up to %d jobs at once; HF_HOME=%s, VOICES_DIR=%s",
+             "streaming" if streaming else "plain", worker.concurrency(), os.environ.get("HF_HOME", "(default)"),
+             worker.engine.settings.voices_dir if worker.engine else "?")
+    if worker.engine is not None and worker.engine.settings.preload:
+        worker.engine.preload()
+    runpod.serverless.start({"handler": worker.stream_handler if streaming else worker.handler,
+                             "concurrency_modifier": worker.concurrency, "return_aggregate_stream": True})
 
 
 if __name__ == "__main__":

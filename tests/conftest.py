@@ -33,10 +33,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
+# Tests that launch the app or another server, or drive a subprocess end to end, are `e2e`; those in a real
+# browser are `browser` too. `make test-fast` leaves them out; `make test` runs everything.
+E2E_FIXTURES = {"app_url", "rest", "live", "base", "protected", "locked", "hub", "fresh_hub", "downloaded",
+                "hub_down_run", "site", "recorder", "client", "worker_env"}
+E2E_MODULES = {"test_app_e2e", "test_browser", "test_download", "test_load", "test_bench", "test_gradio_import"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        if fixtures & {"browser", "pw", "page"}:
+            item.add_marker(pytest.mark.browser)
+        if fixtures & E2E_FIXTURES or module in E2E_MODULES or "subprocess" in item.name:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def tiny() -> dict[str, Path]:
     """A tiny random F5-TTS + Vocos (+ Whisper) in the HF cache at $HF_HOME and under ROOT/custom."""
-    from tests.model_factory import build
+    from inference.model.random_weights import build
     from tests.tiny_whisper import build_tiny_whisper, install_into_hf_cache
 
     paths = build(ROOT)
@@ -47,10 +64,10 @@ def tiny() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny: dict[str, Path]):
-    """Settings as production reads them (defaults: hf:// checkpoint, vocab, vocoder), with the tiny config."""
-    from inference import Settings
+    """EngineSettings as production reads them (defaults: hf:// checkpoint, vocab, vocoder), with the tiny config."""
+    from inference import EngineSettings
 
-    return Settings(model=str(tiny["yaml"]), voices_dir=ROOT / "voices")
+    return EngineSettings(model=str(tiny["yaml"]), voices_dir=ROOT / "voices")
 
 
 @pytest.fixture(scope="session")
@@ -92,14 +109,35 @@ def app_url(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, req
         yield base
 
 
-def serverless_with(engine, monkeypatch: pytest.MonkeyPatch):
-    """serverless.handler using `engine`, with the default payload limits."""
-    import serverless.handler as module
+class SyncWorker:
+    """A serverless Worker driven synchronously, as a test calls it: handler(job) -> output, stream_handler(job) ->
+    the list of items."""
 
-    monkeypatch.setattr(module, "ENGINE", engine)
-    for var in ("RUNPOD_MAX_PAYLOAD_MB", "RUNPOD_MAX_OUTPUT_MB"):
-        monkeypatch.delenv(var, raising=False)
-    return module
+    def __init__(self, worker) -> None:
+        self.worker = worker
+
+    def handler(self, job):
+        import asyncio
+
+        return asyncio.run(self.worker.handler(job))
+
+    def stream_handler(self, job) -> list:
+        import asyncio
+
+        async def collect() -> list:
+            return [item async for item in self.worker.stream_handler(job)]
+
+        return asyncio.run(collect())
+
+    def __getattr__(self, name: str):
+        return getattr(self.worker, name)
+
+
+def serverless_worker(engine, **settings) -> SyncWorker:
+    """serverless.handler's Worker on `engine`, with the default payload limits unless `settings` say otherwise."""
+    from serverless.handler import Worker, WorkerSettings
+
+    return SyncWorker(Worker(engine, WorkerSettings(**settings)))
 
 
 @pytest.fixture(scope="session")

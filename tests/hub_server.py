@@ -146,13 +146,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_hub: HubServer  # set on the subclass made by HubServer.start
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence the stderr access log
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch(head=True)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch(head=False)
 
     # ---- routing ----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""inference.asr: lazy Whisper transcription, offline, against a tiny random Whisper (tests/tiny_whisper.py).
+"""inference.model.asr: lazy Whisper transcription, offline, against a tiny random Whisper (tests/tiny_whisper.py).
 
 Cases that need another HF_HOME than the session's (conftest sets it before huggingface_hub is imported) patch
 huggingface_hub.constants, which holds the values read from the environment at import time; one case runs in a
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference import asr
-from inference.asr import Transcriber
 from inference.errors import InputError, ModelUnavailable
+from inference.model import asr
+from inference.model.asr import Transcriber
 from tests.tiny_whisper import build_tiny_whisper, install_into_hf_cache
 
 REPO = "openai/whisper-large-v3-turbo"
@@ -80,7 +80,7 @@ def noise(seconds: float, sample_rate: int = 24000, seed: int = 0) -> np.ndarray
 
 
 def test_import_is_light() -> None:
-    code = "import sys, inference.asr; print(sorted({'torch', 'transformers', 'torchaudio'} & set(sys.modules)))"
+    code = "import sys, inference.model.asr; print(sorted({'torch', 'transformers', 'torchaudio'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT_DIR,
                          timeout=60)
     assert out.stdout.strip() == "[]"
@@ -250,8 +250,8 @@ def test_hf_cache_layout_offline_subprocess(tmp_path: Path, tiny_whisper: Path) 
     install_into_hf_cache(tiny_whisper, home)
     code = (
         "import numpy as np\n"
-        "from inference import asr\n"
-        "from inference.asr import Transcriber\n"
+        "from inference.model import asr\n"
+        "from inference.model.asr import Transcriber\n"
         f"asr.MAX_NEW_TOKENS = {TEST_MAX_NEW_TOKENS}\n"
         "w = (np.random.default_rng(0).standard_normal(36000) * 0.1).astype(np.float32)\n"
         "print(repr(Transcriber('openai/whisper-large-v3-turbo').transcribe(w, 24000, language='en')))\n"
@@ -273,7 +273,7 @@ def test_concurrent_first_calls_load_once(tiny_whisper: Path, load_calls: list[d
         start.wait()
         try:
             results.append(t.transcribe(noise(1, seed=seed), 24000, language="en"))
-        except Exception as e:  # noqa: BLE001 - reported by the assertion below
+        except Exception as e:
             results.append(e)
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]

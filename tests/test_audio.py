@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from inference import audio
-from inference.audio import (
-    TARGET_SR,
+from inference.audio import prepare as audio
+from inference.audio.prepare import (
+    SAMPLE_RATE,
     PreparedAudio,
     clip_at_pause,
     content_hash,
@@ -53,7 +53,7 @@ FORMATS = {
 def speech() -> np.ndarray:
     """The shipped reference speech: 24 kHz mono float32, ~5.3 s."""
     wave, sr = sf.read(REF_WAV, dtype="float32")
-    assert sr == TARGET_SR
+    assert sr == SAMPLE_RATE
     return wave
 
 
@@ -72,7 +72,7 @@ def encoded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-def write_wav(path: Path, wave: np.ndarray, sr: int = TARGET_SR, subtype: str = "PCM_16") -> Path:
+def write_wav(path: Path, wave: np.ndarray, sr: int = SAMPLE_RATE, subtype: str = "PCM_16") -> Path:
     sf.write(path, wave, sr, subtype=subtype)
     return path
 
@@ -80,7 +80,7 @@ def write_wav(path: Path, wave: np.ndarray, sr: int = TARGET_SR, subtype: str = 
 def assert_prepared(prepared: PreparedAudio, max_seconds: float = 12.0) -> None:
     """The invariants every PreparedAudio must hold."""
     assert isinstance(prepared, PreparedAudio)
-    assert prepared.sample_rate == TARGET_SR
+    assert prepared.sample_rate == SAMPLE_RATE
     assert prepared.wave.dtype == np.float32
     assert prepared.wave.ndim == 1
     assert np.all(np.isfinite(prepared.wave))
@@ -120,7 +120,7 @@ def test_resampling_falls_back_to_scipy_without_soxr(tmp_path: Path, speech: np.
     with_soxr, _ = decode_audio(path)
     monkeypatch.setitem(sys.modules, "soxr", None)  # makes `import soxr` raise ImportError
     with_scipy, sr = decode_audio(path)
-    assert sr == TARGET_SR
+    assert sr == SAMPLE_RATE
     assert abs(len(with_scipy) - len(with_soxr)) <= 1
     n = min(len(with_scipy), len(with_soxr))
     assert rms(with_scipy[:n] - with_soxr[:n]) < 0.05 * rms(with_soxr)
@@ -138,8 +138,8 @@ def test_decode_stops_at_max_seconds(encoded: dict[str, Path], ext: str) -> None
 def test_shipped_reference_is_prepared(speech: np.ndarray) -> None:
     prepared = prepare_reference(REF_WAV)
     assert_prepared(prepared)
-    assert abs(prepared.seconds - len(speech) / TARGET_SR) < 0.4
-    tail = prepared.wave[-int(0.05 * TARGET_SR):]
+    assert abs(prepared.seconds - len(speech) / SAMPLE_RATE) < 0.4
+    tail = prepared.wave[-int(0.05 * SAMPLE_RATE):]
     assert not tail.any(), "50 ms of silence is appended at the end"
 
 
@@ -148,9 +148,9 @@ def test_espeak_speech_at_22k_is_prepared(tmp_path: Path) -> None:
     path = tmp_path / "espeak.wav"
     subprocess.run(["espeak-ng", "-w", str(path), "The quick brown fox jumps over the lazy dog. Then it rests."],
                    check=True, timeout=30)
-    assert sf.info(path).samplerate != TARGET_SR
+    assert sf.info(path).samplerate != SAMPLE_RATE
     wave, sr = decode_audio(path)
-    assert sr == TARGET_SR
+    assert sr == SAMPLE_RATE
     assert abs(len(wave) / sr - sf.info(path).duration) < 0.01
     prepared = prepare_reference(path)
     assert_prepared(prepared)
@@ -164,10 +164,10 @@ def test_every_format_decodes_to_24k_mono(encoded: dict[str, Path], speech: np.n
                                           as_bytes: bool) -> None:
     source = encoded[ext].read_bytes() if as_bytes else encoded[ext]
     wave, sr = decode_audio(source)
-    assert sr == TARGET_SR
+    assert sr == SAMPLE_RATE
     assert wave.dtype == np.float32
     assert wave.ndim == 1
-    assert abs(len(wave) - len(speech)) / TARGET_SR < 0.15
+    assert abs(len(wave) - len(speech)) / SAMPLE_RATE < 0.15
     assert rms(wave) > 0.3 * rms(speech)
     assert_prepared(prepare_reference(source))
 
@@ -187,21 +187,21 @@ def test_without_ffmpeg_m4a_fails_clearly_but_wav_works(encoded: dict[str, Path]
 
 def long_recording(speech: np.ndarray, seconds: float = 40.0, pause_s: float = 0.7) -> tuple[np.ndarray, list]:
     """Speech, pause, speech, ... until `seconds`; pauses hold faint noise (-66 dBFS). Returns (wave, pauses)."""
-    noise = np.random.default_rng(0).normal(0, 5e-4, int(pause_s * TARGET_SR)).astype(np.float32)
+    noise = np.random.default_rng(0).normal(0, 5e-4, int(pause_s * SAMPLE_RATE)).astype(np.float32)
     parts, pauses, t = [], [], 0
-    while t < seconds * TARGET_SR:
+    while t < seconds * SAMPLE_RATE:
         parts += [speech, noise]
         t += len(speech)
-        pauses.append((t / TARGET_SR, (t + len(noise)) / TARGET_SR))
+        pauses.append((t / SAMPLE_RATE, (t + len(noise)) / SAMPLE_RATE))
         t += len(noise)
     return np.concatenate(parts), pauses
 
 
 def test_long_recording_is_clipped_in_a_pause(tmp_path: Path, speech: np.ndarray) -> None:
     wave, pauses = long_recording(speech)
-    assert len(wave) / TARGET_SR > 38
-    clipped, how = clip_at_pause(wave, TARGET_SR, 12.0)
-    cut = len(clipped) / TARGET_SR
+    assert len(wave) / SAMPLE_RATE > 38
+    clipped, how = clip_at_pause(wave, SAMPLE_RATE, 12.0)
+    cut = len(clipped) / SAMPLE_RATE
     assert how == "at a pause"
     assert 4.0 <= cut <= 12.0
     assert any(start <= cut <= end for start, end in pauses), (cut, pauses)
@@ -211,12 +211,12 @@ def test_long_recording_is_clipped_in_a_pause(tmp_path: Path, speech: np.ndarray
     assert prepared.seconds > 6.0
     assert any("clipped from" in note and "at a pause" in note for note in prepared.notes), prepared.notes
     # The cut is not mid-word: just before the appended 50 ms, the signal is far quieter than the speech.
-    before_tail = prepared.wave[-int(0.1 * TARGET_SR): -int(0.05 * TARGET_SR)]
+    before_tail = prepared.wave[-int(0.1 * SAMPLE_RATE): -int(0.05 * SAMPLE_RATE)]
     assert rms(before_tail) < 0.05 * rms(prepared.wave)
 
 
 def test_recording_without_pauses_is_cut_hard(tmp_path: Path) -> None:
-    t = np.arange(int(20 * TARGET_SR)) / TARGET_SR
+    t = np.arange(int(20 * SAMPLE_RATE)) / SAMPLE_RATE
     tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     prepared = prepare_reference(write_wav(tmp_path / "tone.wav", tone), max_seconds=12.0)
     assert_prepared(prepared)
@@ -226,24 +226,24 @@ def test_recording_without_pauses_is_cut_hard(tmp_path: Path) -> None:
 
 def test_find_pauses_locates_gaps_in_real_speech(speech: np.ndarray) -> None:
     wave, pauses = long_recording(speech, seconds=10.0)
-    found = find_pauses(wave, TARGET_SR, min_pause_s=0.3)
+    found = find_pauses(wave, SAMPLE_RATE, min_pause_s=0.3)
     for start, end in pauses:
         assert any(abs(s - start) < 0.1 and abs(e - end) < 0.1 for s, e in found), (start, end, found)
 
 
 def test_edge_silence_is_trimmed(tmp_path: Path, speech: np.ndarray) -> None:
-    hiss = np.random.default_rng(1).normal(0, 3e-4, 3 * TARGET_SR).astype(np.float32)
-    wave = np.concatenate([np.zeros(2 * TARGET_SR, np.float32), speech, hiss])
+    hiss = np.random.default_rng(1).normal(0, 3e-4, 3 * SAMPLE_RATE).astype(np.float32)
+    wave = np.concatenate([np.zeros(2 * SAMPLE_RATE, np.float32), speech, hiss])
     prepared = prepare_reference(write_wav(tmp_path / "padded.wav", wave))
     assert_prepared(prepared)
-    assert prepared.seconds < len(speech) / TARGET_SR + 0.3
+    assert prepared.seconds < len(speech) / SAMPLE_RATE + 0.3
     assert any(note.startswith("trimmed") for note in prepared.notes), prepared.notes
 
 
 def test_quiet_input_is_normalised(tmp_path: Path, speech: np.ndarray) -> None:
     prepared = prepare_reference(write_wav(tmp_path / "quiet.wav", speech * 0.01, subtype="FLOAT"))
     assert_prepared(prepared)
-    body = prepared.wave[: -int(0.05 * TARGET_SR)]
+    body = prepared.wave[: -int(0.05 * SAMPLE_RATE)]
     assert 0.05 <= rms(body) <= 0.11
     assert float(np.max(np.abs(body))) <= 0.99 + 1e-6
     assert any(note.startswith("raised the volume") for note in prepared.notes)
@@ -261,14 +261,14 @@ def test_any_rate_and_channel_count_becomes_24k_mono(tmp_path: Path, speech: np.
                                                      channels: int) -> None:
     from scipy.signal import resample_poly
 
-    native = resample_poly(speech, sr, TARGET_SR).astype(np.float32)
+    native = resample_poly(speech, sr, SAMPLE_RATE).astype(np.float32)
     gains = np.linspace(1.0, 0.5, channels, dtype=np.float32)
     path = write_wav(tmp_path / f"{sr}_{channels}.wav", native[:, None] * gains[None, :], sr=sr)
     wave, out_sr = decode_audio(path)
-    assert out_sr == TARGET_SR
+    assert out_sr == SAMPLE_RATE
     assert wave.ndim == 1
     assert wave.dtype == np.float32
-    assert abs(len(wave) - len(speech)) / TARGET_SR < 0.01
+    assert abs(len(wave) - len(speech)) / SAMPLE_RATE < 0.01
     assert_prepared(prepare_reference(path))
 
 
@@ -334,8 +334,8 @@ def test_truncated_files_give_audio_or_a_clear_error(tmp_path: Path, encoded: di
 
 
 def test_silence_only(tmp_path: Path) -> None:
-    assert_input_error(write_wav(tmp_path / "zeros.wav", np.zeros(3 * TARGET_SR, np.float32)), "silent")
-    hum = np.random.default_rng(3).normal(0, 3e-4, 3 * TARGET_SR).astype(np.float32)  # about -70 dBFS
+    assert_input_error(write_wav(tmp_path / "zeros.wav", np.zeros(3 * SAMPLE_RATE, np.float32)), "silent")
+    hum = np.random.default_rng(3).normal(0, 3e-4, 3 * SAMPLE_RATE).astype(np.float32)  # about -70 dBFS
     err = assert_input_error(write_wav(tmp_path / "hum.wav", hum), "silent")
     assert "microphone" in err.hint
 
@@ -351,8 +351,8 @@ def test_too_large_is_refused_before_decoding(tmp_path: Path, monkeypatch: pytes
 
 
 def test_too_short(tmp_path: Path, speech: np.ndarray) -> None:
-    blip = np.zeros(2 * TARGET_SR, np.float32)
-    blip[TARGET_SR: TARGET_SR + int(0.1 * TARGET_SR)] = speech[TARGET_SR: TARGET_SR + int(0.1 * TARGET_SR)] * 5
+    blip = np.zeros(2 * SAMPLE_RATE, np.float32)
+    blip[SAMPLE_RATE: SAMPLE_RATE + int(0.1 * SAMPLE_RATE)] = speech[SAMPLE_RATE: SAMPLE_RATE + int(0.1 * SAMPLE_RATE)] * 5
     err = assert_input_error(write_wav(tmp_path / "blip.wav", blip), "too short")
     assert "1 second" in err.hint
     assert "5 to 12 seconds" in err.hint
@@ -442,9 +442,9 @@ def test_content_hash_is_stable_and_content_based(tmp_path: Path) -> None:
 
 
 def test_to_wav_bytes_round_trips(speech: np.ndarray) -> None:
-    data = to_wav_bytes(np.concatenate([speech, [1.5, -1.5, np.nan]]).astype(np.float32), TARGET_SR)
+    data = to_wav_bytes(np.concatenate([speech, [1.5, -1.5, np.nan]]).astype(np.float32), SAMPLE_RATE)
     info = sf.info(io.BytesIO(data))
-    assert (info.samplerate, info.channels, info.subtype, info.format) == (TARGET_SR, 1, "PCM_16", "WAV")
+    assert (info.samplerate, info.channels, info.subtype, info.format) == (SAMPLE_RATE, 1, "PCM_16", "WAV")
     back, _ = sf.read(io.BytesIO(data), dtype="float32")
     assert np.max(np.abs(back[: len(speech)] - speech)) < 1e-3
     assert back[-3] == pytest.approx(1.0, abs=1e-3)

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inference import Engine, InputError, StudioError, SynthesisOptions
-from inference.engine import validate_text
+from inference.text import validate_text
 from tests.badinputs import (
     BAD_SETTINGS,
     REFUSED_TEXT,
@@ -44,9 +44,9 @@ from tests.badinputs import (
     ten_minutes,
     tried,
 )
-from tests.conftest import REF_TEXT, serverless_with
+from tests.conftest import REF_TEXT, serverless_worker
 from tests.live import run_app
-from ui.handlers import make_handlers
+from ui.clone import CloneHandlers
 
 GOOD_TEXT = "Hello there, my friend."
 FEW_RATES = [(8000, 1), (11025, 2), (22050, 4), (44100, 6), (48000, 8), (96000, 2)]
@@ -77,7 +77,7 @@ def long_ref(work: Path, ref_wav: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def synth(engine: Engine):
-    return make_handlers(engine)["synthesize"]
+    return CloneHandlers(engine).synthesize
 
 
 def judge(audio: BadAudio, ok: bool, message: str | None) -> str | None:
@@ -155,7 +155,7 @@ def test_bad_text_through_the_ui_handler(synth, short_ref: Path) -> None:
 def test_one_megabyte_of_text_is_refused_before_anything_heavy(tiny_settings, short_ref: Path) -> None:
     fresh = Engine(tiny_settings)
     start = time.perf_counter()
-    ok, message = handler_outcome(make_handlers(fresh)["synthesize"], short_ref, REFUSED_TEXT["1mb"][0])
+    ok, message = handler_outcome(CloneHandlers(fresh).synthesize, short_ref, REFUSED_TEXT["1mb"][0])
     elapsed = time.perf_counter() - start
     assert not ok and assert_clear(message, "999,999 characters long; the limit is 5,000")
     assert fresh.load_count == 0 and len(fresh._refs) == 0, "refused only after loading or preparing"
@@ -173,22 +173,71 @@ def test_bad_settings_through_the_ui_handler(synth, short_ref: Path) -> None:
             assert_clear(e.message, field)
         else:
             pytest.fail(f"{name} was accepted")
-    for name, value in {"string": "fast", "none": None, "seven-and-a-half": 7.5, "bool": True}.items():
+    for name, value in {"string": "fast", "seven-and-a-half": 7.5, "bool": True, "nan": float("nan")}.items():
         tried("ui-handler", "settings", f"nfe-{name}")
         with pytest.raises(gr.Error, match="nfe_step must be a whole number") as info:
             synth(str(short_ref), REF_TEXT, GOOD_TEXT, 1, nfe_step=value)
         assert_clear(info.value.message)
     assert handler_outcome(synth, short_ref, nfe_step=7.0) == (True, None)  # Gradio may send 7.0 for 7
+    assert handler_outcome(synth, short_ref, nfe_step=None) == (True, None)  # null: the default
 
 
-def test_pick_seed_never_raises() -> None:
+DIALOGUE_SETTINGS = {
+    "dialogue-seed-nan": ("seed", float("nan"), "seed must be a whole number"),
+    "dialogue-seed-7.5": ("seed", 7.5, "seed must be a whole number"),  # was turned into 7 without a word
+    "dialogue-seed-text": ("seed", "x", "seed must be a whole number"),
+    "dialogue-seed-huge": ("seed", 2.0**40, "seed=.* is out of range"),
+    "dialogue-nfe-7.5": ("nfe_step", 7.5, "nfe_step must be a whole number"),
+    "dialogue-nfe-nan": ("nfe_step", float("nan"), "nfe_step must be a whole number"),
+    "dialogue-nfe-bool": ("nfe_step", True, "nfe_step must be a whole number"),
+    "dialogue-pause-nan": ("pause", float("nan"), "pause between turns"),
+    "dialogue-pause-negative": ("pause", -1.0, "pause between turns"),
+    "dialogue-pause-text": ("pause", "long", "pause between turns"),
+}
+
+
+def test_bad_settings_through_the_dialogue_tab(engine: Engine) -> None:
+    """The Dialogue tab's handler and its /synthesize_dialogue function refuse bad settings with the option's name
+    and range, through the same parser as every other interface (never a bare ValueError)."""
+    import gradio as gr
+
+    from ui.dialogue import ROWS, DialogueHandlers, Upload
+
+    h = DialogueHandlers(engine)
+    engine.voices.save("Matrix voice", ref_bytes(), REF_TEXT, overwrite=True)
+    try:
+        for name, (field, value, words) in DIALOGUE_SETTINGS.items():
+            args = {"pause": 0.2, "nfe_step": 4, "seed": 1, field: value}
+            tried("ui-handler", "settings", name)
+            with pytest.raises(InputError) as info:
+                h.generate("[Matrix voice] Hi.", [("", "")] * ROWS, [Upload(None, None, None)], args["pause"],
+                           args["nfe_step"], args["seed"], lambda *a, **k: None)
+            assert_clear(str(info.value), words)
+            tried("gradio_client", "settings", name)
+            with pytest.raises(gr.Error) as error:
+                h.synthesize_dialogue("[Matrix voice] Hi.", None, args["pause"], args["nfe_step"], args["seed"],
+                                      progress=lambda *a, **k: None)
+            assert_clear(error.value.message, words)
+    finally:
+        engine.voices.delete("Matrix voice")
+
+
+def ref_bytes() -> bytes:
+    from importlib.resources import files
+
+    return Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav"))).read_bytes()
+
+
+def test_pick_seed_gives_a_seed_or_says_why_not() -> None:
     from ui.handlers import pick_seed
 
-    assert 0 <= pick_seed(float("nan"), True) < 2**31
+    assert 0 <= pick_seed(float("nan"), True) < 2**31  # randomize: whatever is in the box is not used
     assert 0 <= pick_seed(-1.0, False) < 2**31 and pick_seed(None, False) >= 0
     assert pick_seed(42.0, False) == 42
-    tried("ui-handler", "settings", "pick-seed-nan")
-    assert math.isnan(pick_seed(float("nan"), False))  # refused, with the range, when the generation starts
+    for name, bad in {"nan": float("nan"), "half": 7.5, "huge": 2.0**31, "text": "x"}.items():
+        tried("ui-handler", "settings", f"pick-seed-{name}")
+        with pytest.raises(InputError, match="seed"):  # never NaN passed on: refused with the range
+            pick_seed(bad, False)
 
 
 # ---- properties: text and settings at the engine and handler level ------------------------------------------------
@@ -265,7 +314,7 @@ def test_any_settings_through_the_handler(synth, short_ref: Path, values: dict) 
 # ---- the serverless handler ---------------------------------------------------------------------------------------
 @pytest.fixture
 def worker(engine: Engine, monkeypatch: pytest.MonkeyPatch):
-    return serverless_with(engine, monkeypatch)
+    return serverless_worker(engine)
 
 
 def b64(data: bytes) -> str:

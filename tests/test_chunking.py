@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference.chunking import chunk_text, max_chunk_bytes, nbytes
+from inference.text.chunking import chunk_text, max_chunk_bytes, nbytes
 
 WORDS = st.lists(
     st.one_of(st.sampled_from(["Hello", "world", "你好", "世界", "ça", "va", "x" * 40]),
@@ -38,9 +38,23 @@ def test_chunks_join_back_and_respect_the_limit(text: str, limit: int) -> None:
 @settings(max_examples=100, deadline=None)
 @given(text=texts(), first=st.integers(min_value=10, max_value=60))
 def test_short_first_chunk(text: str, first: int) -> None:
+    """The first chunk keeps to its own, shorter limit, unless it is a single clause with no place to cut (then it
+    is that clause alone); the others keep to the general limit."""
+    from inference.text.chunking import _SENTENCE, _pieces, _units
+
     chunks = chunk_text(text, max_bytes=200, first_max_bytes=first)
-    if chunks:
-        assert nbytes(chunks[0]) <= max(first, 200) and squash("".join(chunks)) == squash(text)
+    if not chunks:
+        return
+    assert squash("".join(chunks)) == squash(text)
+    units = [u for s in _pieces(text.strip(), _SENTENCE) for u, _ in _units(" ".join(s.split()), 200)]
+    assert nbytes(chunks[0]) <= first or chunks[0] == units[0], (chunks[0], units[0])
+    assert all(nbytes(c) <= 200 for c in chunks[1:])
+
+
+def test_the_first_chunk_is_short_on_real_text() -> None:
+    text = "Hello there, my friend. " + "This sentence is one of many that make the text long enough. " * 8
+    chunks = chunk_text(text, max_bytes=200, first_max_bytes=30)
+    assert chunks[0] == "Hello there, my friend." and all(nbytes(c) <= 200 for c in chunks) and len(chunks) > 2
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
@@ -95,7 +109,7 @@ def test_among_equal_counts_it_cuts_at_sentence_ends() -> None:
 @given(text=texts(), limit=st.integers(min_value=4, max_value=200))
 def test_fewest_chunks(text: str, limit: int) -> None:
     """Greedy packing of the same units is optimal in count; ours must match it (and may cut elsewhere)."""
-    from inference.chunking import _SENTENCE, _joiner, _pieces, _units
+    from inference.text.chunking import _SENTENCE, _joiner, _pieces, _units
 
     units = [u for s in _pieces(text.strip(), _SENTENCE) for u, _ in _units(" ".join(s.split()), limit)]
     greedy, cur = 0, ""

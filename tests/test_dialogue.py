@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest
-from inference.dialogue import (
+from inference.studio.dialogue import (
     MAX_TURNS,
     Turn,
     parse_mapping,
@@ -143,9 +143,10 @@ def test_colon_scripts_round_trip(turns, data) -> None:
 def test_worked_examples_in_the_docstrings() -> None:
     import doctest
 
-    import inference.dialogue
+    import inference.studio.dialogue
 
-    assert doctest.testmod(inference.dialogue).failed == 0
+    result = doctest.testmod(inference.studio.dialogue)
+    assert result.failed == 0 and result.attempted > 0  # the examples exist, and they hold
 
 
 # ---- mapping and planning ---------------------------------------------------------------------------------------
@@ -292,23 +293,24 @@ def test_synthesize_script_uses_saved_and_uploaded_voices(engine: Engine, ref_wa
 def test_tab_rows_follow_the_script(engine: Engine) -> None:
     import gradio as gr
 
-    from ui.dialogue import ROWS, SLOTS, dialogue_handlers
+    from ui.dialogue import ROWS, SLOTS, DialogueHandlers, Upload
 
-    h = dialogue_handlers(engine)
+    h = DialogueHandlers(engine)
     names = ["Upload 1", "Mine", ""]
-    out = h["find_speakers"]("Intro. [Narrator] Hi. [mine] Yo. [narrator] Bye.", *[""] * ROWS, *[None] * ROWS, *names)
-    assert out[:ROWS] == ["default", "Narrator", "mine", gr.skip()]  # an empty row that stays empty: not sent
-    assert [u.get("value") for u in out[ROWS:]] == [None, None, "Mine", None]  # a tag named like a voice gets it
-    assert out[ROWS]["choices"][:SLOTS] == ["Upload 1", "Mine", "Upload 3"]
+    empty = [("", None)] * ROWS
+    out = h.find_speakers("Intro. [Narrator] Hi. [mine] Yo. [narrator] Bye.", empty, names)
+    assert [tag for tag, _ in out] == ["default", "Narrator", "mine", gr.skip()]  # an empty row that stays: not sent
+    assert [u.get("value") for _, u in out] == [None, None, "Mine", None]  # a tag named like a voice gets it
+    assert out[0][1]["choices"][:SLOTS] == ["Upload 1", "Mine", "Upload 3"]
     # Rows whose tag stays are not sent again, so a voice being picked meanwhile is kept.
-    again = h["find_speakers"]("[Narrator] Hi. [Guest] Yo.", "Narrator", "mine", "", "", "alice", None, None, None,
-                               *names)
-    assert again[:ROWS] == [gr.skip(), "Guest", gr.skip(), gr.skip()]
-    assert "value" not in again[ROWS] and again[ROWS + 1]["value"] is None
-    assert h["find_speakers"]("[broken", *[""] * ROWS, *[None] * ROWS, *names) == [gr.skip()] * (2 * ROWS)
-    with pytest.raises(gr.Error, match=re.escape("No voice is picked for the tag [Guest]")):
-        h["generate"]("[Guest] Hi.", "Guest", "", "", "", None, None, None, None, *[None] * SLOTS, *names,
-                      *[""] * SLOTS, 0.4, 7, 1)
+    again = h.find_speakers("[Narrator] Hi. [Guest] Yo.", [("Narrator", "alice"), ("mine", None), ("", None),
+                                                           ("", None)], names)
+    assert [tag for tag, _ in again] == [gr.skip(), "Guest", gr.skip(), gr.skip()]
+    assert "value" not in again[0][1] and again[1][1]["value"] is None
+    assert h.find_speakers("[broken", empty, names) is None
+    with pytest.raises(InputError, match=re.escape("No voice is picked for the tag [Guest]")):
+        h.generate("[Guest] Hi.", [("Guest", ""), *[("", "")] * (ROWS - 1)], [Upload(None, n, "") for n in names],
+                   0.4, 7, 1, lambda *a, **k: None)
 
 
 # ---- the launched app: gradio_client and the browser ------------------------------------------------------------

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
+from inference.model.random_weights import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO
 from tests.conftest import REF_TEXT
 from tests.hub_server import HubServer
 from tests.live import REPO, free_port
-from tests.model_factory import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO
 
 WHISPER_REPO = "openai/whisper-large-v3-turbo"
 CKPT_KEY = (F5_REPO, F5_CKPT)
@@ -178,8 +178,8 @@ def test_downloaded_cache_generates_offline(downloaded: dict, fresh_hub: HubServ
                                             ref_wav: Path) -> None:
     assert downloaded["proc"].returncode == 0
     script = textwrap.dedent(f"""
-        from inference import Engine, Reference, Settings, SynthesisOptions, SynthesisRequest
-        engine = Engine(Settings.from_env())
+        from inference import Engine, Reference, EngineSettings, SynthesisOptions, SynthesisRequest
+        engine = Engine(EngineSettings.from_env())
         for ref_text in ({REF_TEXT!r}, ""):  # "" transcribes the reference with the downloaded Whisper
             result = engine.synthesize(SynthesisRequest("Hello there.", Reference({str(ref_wav)!r}, ref_text),
                                                         SynthesisOptions(nfe_step=7, seed=1)))
@@ -262,12 +262,12 @@ def test_engine_with_an_empty_offline_cache_says_to_download(tiny: dict[str, Pat
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import constants
 
-    from inference import Engine, ModelUnavailable, Settings
+    from inference import Engine, EngineSettings, ModelUnavailable
 
     empty = tmp_path / "empty-hub"
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(empty))  # read at call time; this process is offline
     with pytest.raises(ModelUnavailable) as info:
-        Engine(Settings(model=str(tiny["yaml"]), voices_dir=tmp_path / "voices")).load()
+        Engine(EngineSettings(model=str(tiny["yaml"]), voices_dir=tmp_path / "voices")).load()
     message = str(info.value)
     assert f"hf://{F5_REPO}/{F5_CKPT}" in message and str(empty) in message
     assert "python app.py download" in message and "HF_HUB_OFFLINE=1" in message

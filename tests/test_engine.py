@@ -83,9 +83,9 @@ def test_truncated_checkpoint_is_reported_as_corrupt(tiny, tiny_settings, tmp_pa
 
 
 def test_custom_paths_layout_loads(tiny, ref_wav) -> None:
-    from inference import Settings
+    from inference import EngineSettings
 
-    s = Settings(model=str(tiny["yaml"]), ckpt=str(tiny["ckpt"]), vocab=str(tiny["vocab"]),
+    s = EngineSettings(model=str(tiny["yaml"]), ckpt=str(tiny["ckpt"]), vocab=str(tiny["vocab"]),
                  vocoder=str(tiny["vocoder"]))
     result = Engine(s).synthesize(request(ref_wav))
     assert result.sample_rate == 24000 and result.wave.ndim == 1
@@ -140,6 +140,21 @@ def test_progress_advances_per_chunk(engine: Engine, ref_wav: Path) -> None:
     result = engine.synthesize(request(ref_wav, "One sentence here. " * 6), progress=lambda d, t: seen.append((d, t)))
     n = len(result.chunks)
     assert seen == [(i, n) for i in range(1, n + 1)]
+
+
+def test_remove_silence_shortens_a_known_pause_and_nothing_else() -> None:
+    """1 s of tone, a 2 s pause, 1 s of tone: the pause becomes keep_s (0.5 s); the tones stay sample for sample."""
+    from inference.audio.postprocess import shorten_silences
+
+    sr = 24000
+    tone = (0.3 * np.sin(np.arange(sr) * 2 * np.pi * 220 / sr)).astype(np.float32)
+    wave = np.concatenate([tone, np.zeros(2 * sr, np.float32), tone])
+    out = shorten_silences(wave, sr, max_pause_s=1.0, keep_s=0.5)
+    assert len(out) / sr == pytest.approx(2.5, abs=0.02)
+    np.testing.assert_array_equal(out[: sr], tone)
+    np.testing.assert_array_equal(out[-sr:], tone)
+    short_pause = np.concatenate([tone, np.zeros(sr // 2, np.float32), tone])  # 0.5 s: under max_pause_s
+    np.testing.assert_array_equal(shorten_silences(short_pause, sr), short_pause)
 
 
 def test_remove_silence_never_lengthens(engine: Engine, ref_wav: Path) -> None:
@@ -250,7 +265,7 @@ def test_cross_request_batching_matches_one_at_a_time(tiny_settings, ref_wav: Pa
         t.start()
     for t in threads:
         t.join()
-    assert batched._batcher.largest_batch > 1  # they really shared a pass
+    assert batched.scheduler.largest_batch > 1  # they really shared a pass
     for i, want in enumerate(expected):
         got = results[i]
         assert got.wave.shape == want.wave.shape and got.seed == want.seed
@@ -260,11 +275,11 @@ def test_cross_request_batching_matches_one_at_a_time(tiny_settings, ref_wav: Pa
 def test_closing_a_stream_cancels_its_queued_chunks(engine: Engine, ref_wav: Path) -> None:
     stream = engine.stream(request(ref_wav, "One sentence here. " * 40))
     first = next(stream)
-    before = engine._batcher.batches_run
+    before = engine.scheduler.batches_run
     stream.close()
     time.sleep(0.5)
     assert first.total > 3
-    assert engine._batcher.batches_run - before < first.total - 1  # the rest did not all run
+    assert engine.scheduler.batches_run - before < first.total - 1  # the rest did not all run
 
 
 def test_bf16_on_request(tiny_settings, ref_wav: Path) -> None:

@@ -25,9 +25,9 @@ import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, Reference, SynthesisOptions, SynthesisRequest
 from tests.badinputs import assert_clear, report_tried, serve, tried  # noqa: F401 - report_tried: autouse
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, serverless_worker
 from tests.live import run_app
-from ui.handlers import make_handlers
+from ui.clone import CloneHandlers
 
 LONG_TEXT = " ".join(f"This is sentence number {i}, spoken by the cloned voice." for i in range(80))  # ~13 chunks
 VOICE = "faults-alice"
@@ -39,7 +39,7 @@ def request(ref: Path, text: str = "Hello there, my friend.", **options) -> Synt
 
 def ui_error(engine: Engine, ref: Path, text: str = "Hello there.") -> str | None:
     try:
-        make_handlers(engine)["synthesize"](str(ref), REF_TEXT, text, 1, nfe_step=4)
+        CloneHandlers(engine).synthesize(str(ref), REF_TEXT, text, 1, nfe_step=4)
     except gr.Error as e:
         return e.message
     return None
@@ -70,7 +70,6 @@ def test_checkpoint_with_a_good_header_and_garbage_tensors_is_reported(tiny, tin
     import base64
     import struct
 
-    import serverless.handler as worker
 
     data = bytearray(tiny["ckpt"].read_bytes())
     (header_len,) = struct.unpack("<Q", data[:8])
@@ -81,7 +80,7 @@ def test_checkpoint_with_a_good_header_and_garbage_tensors_is_reported(tiny, tin
     tried("engine", "fault", "checkpoint-garbage-tensors")
     e = Engine(tiny_settings.replace(ckpt=str(ckpt)))
     assert_clear(ui_error(e, short_ref), "invalid audio.*corrupt")
-    monkeypatch.setattr(worker, "ENGINE", e)
+    worker = serverless_worker(e)
     out = worker.handler({"id": "f", "input": {"text": "Hello.", "ref_text": REF_TEXT, "nfe_step": 4,
                                                "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode()}})
     assert_clear(out["error"], "invalid audio.*corrupt")
@@ -134,7 +133,7 @@ def test_unwritable_voices_folder_gives_a_message_and_the_rest_works(engine: Eng
     with pytest.raises(InputError, match="cannot be created") as info:
         e.save_voice("Alice", short_ref, REF_TEXT)
     assert "writable" in info.value.hint
-    assert e.voices.list() == [] and e.synthesize(request(short_ref)).duration > 0
+    assert e.voices.all() == [] and e.synthesize(request(short_ref)).duration > 0
 
 
 def test_read_only_volume_through_gradio_client(tiny, tmp_path: Path, short_ref: Path) -> None:
@@ -164,8 +163,8 @@ def test_disk_full_while_saving_through_gradio_client(tiny_settings, engine: Eng
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
-    from app import create_app
-    from inference.voices import VoiceLibrary
+    from app import ServerSettings, create_app
+    from inference.studio.voices import VoiceLibrary
 
     voices = tmp_path / "voices"
     e = Engine(tiny_settings.replace(voices_dir=voices))
@@ -178,7 +177,7 @@ def test_disk_full_while_saving_through_gradio_client(tiny_settings, engine: Eng
         return real_write(self, data)
 
     monkeypatch.setattr(VoiceLibrary, "_write_temp", write_temp)
-    app, _ = create_app(e.settings, e)
+    app, _ = create_app(ServerSettings(), e)
     tried("gradio_client", "fault", "disk-full-on-save")
     with serve(app) as base:
         client = Client(base, verbose=False)
@@ -218,15 +217,14 @@ def test_no_whisper_asks_for_the_transcript(tiny, tmp_path: Path, short_ref: Pat
 
 
 def test_no_whisper_in_the_handler_and_the_worker(engine: Engine, short_ref: Path, monkeypatch) -> None:
-    import serverless.handler as worker
-    from inference.asr import Transcriber
+    from inference.model.asr import Transcriber
 
     e = Engine(engine.settings, transcriber=Transcriber("nobody/whisper-not-cached", device="cpu"))
     tried("ui-handler", "fault", "no-whisper")
     with pytest.raises(gr.Error) as info:
-        make_handlers(e)["synthesize"](str(short_ref), "", "Hello there.", 1, nfe_step=4)
+        CloneHandlers(e).synthesize(str(short_ref), "", "Hello there.", 1, nfe_step=4)
     assert_clear(info.value.message, "Type the reference transcript")
-    monkeypatch.setattr(worker, "ENGINE", e)
+    worker = serverless_worker(e)
     tried("serverless", "fault", "no-whisper")
     import base64
 
@@ -273,9 +271,8 @@ def test_failures_inside_a_generation_through_the_ui_handler(engine: Engine, fau
 def test_failures_inside_a_generation_through_serverless(engine: Engine, faulty, short_ref: Path, monkeypatch) -> None:
     import base64
 
-    import serverless.handler as worker
 
-    monkeypatch.setattr(worker, "ENGINE", engine)
+    worker = serverless_worker(engine)
     inputs = {"text": "Hello there.", "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
               "ref_text": REF_TEXT, "nfe_step": 4, "seed": 1}
     tried("serverless", "fault", "cuda-oom")
@@ -294,15 +291,16 @@ def rest(engine: Engine, short_ref: Path):
     """The REST routes in this process, on the shared engine (so faults can be injected and chunks counted)."""
     from fastapi import FastAPI
 
+    from api.auth import Access
     from api.health import health_router
-    from api.openai_speech import openai_router
+    from api.openai import openai_router
 
     engine.settings.voices_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(short_ref, engine.settings.voices_dir / f"{VOICE}.wav")
     (engine.settings.voices_dir / f"{VOICE}.txt").write_text(REF_TEXT, encoding="utf-8")
     app = FastAPI()
-    app.include_router(health_router(engine))
-    app.include_router(openai_router(engine))
+    app.include_router(health_router(engine, Access()))
+    app.include_router(openai_router(engine, max_in_progress=32))
     with serve(app) as base:
         yield base
     for ext in (".wav", ".txt"):
@@ -379,8 +377,8 @@ class ChunkCounter:
 
 @pytest.mark.parametrize("fmt", ["pcm", "mp3"])
 def test_client_disconnect_stops_the_generation(rest: str, engine: Engine, faulty, short_ref: Path, fmt: str) -> None:
-    from inference import chunking
-    from inference.sampling import ref_text_for_model
+    from inference.model.sampling import ref_text_for_model
+    from inference.text import chunking
 
     limit = chunking.max_chunk_bytes(ref_text_for_model(REF_TEXT), engine.prepare(short_ref)[1].seconds)
     total = len(chunking.chunk_text(LONG_TEXT, limit, first_max_bytes=min(limit, engine.settings.first_chunk_bytes)))
@@ -404,21 +402,26 @@ def test_client_disconnect_stops_the_generation(rest: str, engine: Engine, fault
 
 def test_closing_the_streaming_worker_stops_the_generation(engine: Engine, faulty, short_ref: Path,
                                                            monkeypatch) -> None:
-    """What RunPod does when it cancels a streaming job: it stops iterating and closes the generator."""
+    """What RunPod does when it cancels a streaming job: it stops iterating and closes the (async) generator."""
+    import asyncio
     import base64
 
-    import serverless.handler as worker
+    from serverless.handler import Worker
 
-    monkeypatch.setattr(worker, "ENGINE", engine)
     counter = ChunkCounter(delay=0.3)
     faulty(counter)
     tried("serverless", "fault", "stream-cancelled")
-    items = worker.stream_handler({"id": "s", "input": {
-        "text": LONG_TEXT, "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
-        "ref_text": REF_TEXT, "nfe_step": 4, "seed": 1}})
-    first = next(items)
+
+    async def first_then_close() -> dict:
+        items = Worker(engine).stream_handler({"id": "s", "input": {
+            "text": LONG_TEXT, "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
+            "ref_text": REF_TEXT, "nfe_step": 4, "seed": 1}})
+        first = await anext(items)
+        await items.aclose()
+        return first
+
+    first = asyncio.run(first_then_close())
     assert "audio_base64" in first and first["total"] >= 8
-    items.close()
     stopped_at = counter.settle()
     assert stopped_at <= 3 < first["total"], f"{stopped_at} of {first['total']} chunks generated after the close"
 
@@ -428,18 +431,19 @@ def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(tiny_settin
     """More speech requests than F5_QUEUE_MAX: the extra ones get 429 at once; /health never waits for them."""
     from fastapi import FastAPI
 
+    from api.auth import Access
     from api.health import health_router
-    from api.openai_speech import openai_router
+    from api.openai import openai_router
 
     voices = engine.settings.voices_dir
-    e = Engine(tiny_settings.replace(queue_max=2, voices_dir=voices))
+    e = Engine(tiny_settings.replace(voices_dir=voices))
     e.fault_hook = ChunkCounter(delay=0.5)  # each generation takes a while: requests pile up
     voices.mkdir(parents=True, exist_ok=True)
     shutil.copy(short_ref, voices / f"{VOICE}.wav")
     (voices / f"{VOICE}.txt").write_text(REF_TEXT, encoding="utf-8")
     app = FastAPI()
-    app.include_router(health_router(e))
-    app.include_router(openai_router(e))
+    app.include_router(health_router(e, Access()))
+    app.include_router(openai_router(e, max_in_progress=2))
     tried("rest", "fault", "overload")
     statuses: list[int] = []
     health_s: list[float] = []

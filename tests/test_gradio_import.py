@@ -18,8 +18,8 @@ def run(code: str) -> str:
 def test_app_imports_gradio_with_the_stub_writer_replaced() -> None:
     code = """
 import app
-from inference import Settings
-app.create_app(Settings.from_env(env={}))
+from inference import Engine, EngineSettings
+app.create_app(app.ServerSettings(), Engine(EngineSettings()))
 import gradio.component_meta as cm, ui.gradio_import as gi
 print(cm.create_or_modify_pyi is gi._no_stub)
 """

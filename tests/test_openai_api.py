@@ -148,7 +148,7 @@ def test_unknown_voice_is_404(client: OpenAI) -> None:
     ({"voice": openai.omit}, "voice"),
     ({"voice": ""}, "voice"),
     ({"extra_body": {"nfe_step": 1000}}, "nfe_step"),
-    ({"extra_body": {"seed": -1}}, "seed"),
+    ({"extra_body": {"seed": -2}}, "seed"),
     ({"extra_body": {"cfg_strength": "lots"}}, "cfg_strength"),
     ({"stream_format": "sse"}, "stream_format"),
 ])
@@ -204,7 +204,7 @@ def test_model_unavailable_is_503(tiny, voices_dir: Path, tmp_path: Path) -> Non
 
 
 def test_unexpected_errors_are_500_without_details() -> None:
-    from api.openai_speech import to_error_response
+    from api.openai.protocol import to_error_response
 
     response = to_error_response(RuntimeError("secret /internal/path"))
     assert response.status_code == 500
@@ -216,14 +216,14 @@ def test_openai_error_shape_is_only_on_v1_routes() -> None:
     from fastapi.testclient import TestClient
     from pydantic import BaseModel
 
-    from api.openai_speech import openai_router
-    from inference import Engine, Settings
+    from api.openai import openai_router
+    from inference import Engine, EngineSettings
 
     class Body(BaseModel):
         x: int
 
     app = FastAPI()
-    app.include_router(openai_router(Engine(Settings())))  # nothing loads
+    app.include_router(openai_router(Engine(EngineSettings()), max_in_progress=4))  # nothing loads
 
     @app.post("/other")
     def other(body: Body) -> dict:

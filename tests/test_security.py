@@ -30,7 +30,7 @@ import pytest
 import soundfile as sf
 
 from tests.badinputs import assert_clear, report_tried, tried  # noqa: F401 - report_tried: autouse
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, serverless_worker
 from tests.live import run_app
 
 USER, PASSWORD, TOKEN = "studio-admin", "pw-S3cret-9f8e7d", "tok-S3cret-1a2b3c"
@@ -44,14 +44,14 @@ SECRETS = (PASSWORD, TOKEN, HF_SECRET, ENV_MARKER)
 class Recorder(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         Recorder.hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "audio/wav")
         self.end_headers()
         self.wfile.write(b"RIFF")
 
-    do_HEAD = do_GET  # noqa: N815
+    do_HEAD = do_GET
 
     def log_message(self, *args) -> None:
         pass
@@ -262,9 +262,8 @@ def test_voice_names_cannot_leave_the_voices_folder(site: dict, short_ref: Path,
     client.close()
     assert sorted(p.name for p in outside.iterdir()) == before  # nothing written next to the voices folder
 
-    import serverless.handler as worker
 
-    monkeypatch.setattr(worker, "ENGINE", engine)
+    worker = serverless_worker(engine)
     for name in ("../../x", "/etc/passwd", "../../../etc/passwd"):
         tried("serverless", "voice-name", name)
         out = worker.handler({"id": "s", "input": {"text": "Hello.", "voice": name}})
@@ -285,7 +284,7 @@ def test_uploads_over_the_limit_are_refused_before_they_are_read(tiny, tmp_path:
     with run_app(env=env) as (base, proc):
         tried("gradio_client", "upload", "3mb-over-1mb-limit")
         client = Client(base, verbose=False)
-        with pytest.raises(Exception) as info:  # noqa: B017 - gradio_client raises its upload error as it is
+        with pytest.raises(Exception) as info:
             client.predict(handle_file(str(big)), REF_TEXT, "Hello.", 1, api_name="/synthesize")
         client.close()
         assert_clear(str(info.value), "exceeds the maximum file size")  # gradio_client checks before sending
@@ -327,9 +326,8 @@ def test_uploads_over_the_limit_are_refused_before_they_are_read(tiny, tmp_path:
 
 
 def test_serverless_payload_limit_is_checked_before_decoding(engine, monkeypatch) -> None:
-    import serverless.handler as worker
 
-    monkeypatch.setattr(worker, "ENGINE", engine)
+    worker = serverless_worker(engine)
     monkeypatch.delenv("RUNPOD_MAX_PAYLOAD_MB", raising=False)
     huge = "A" * (40 * 1_000_000)
     tried("serverless", "upload", "40mb-base64")
@@ -384,10 +382,10 @@ def routes_of_the_app() -> list[tuple[str, str]]:
     """(method, path template) of every route the app serves, Gradio's and the MCP server's included."""
     from starlette.routing import Mount
 
-    from app import create_app
-    from inference import Settings
+    from app import ServerSettings, create_app
+    from inference import Engine, EngineSettings
 
-    app, _ = create_app(Settings(auth=(USER, PASSWORD), api_token=TOKEN, mcp=True))
+    app, _ = create_app(ServerSettings(auth=(USER, PASSWORD), api_token=TOKEN, mcp=True), Engine(EngineSettings()))
     found: set[tuple[str, str]] = set()
 
     def walk(routes, prefix: str) -> None:
@@ -423,7 +421,7 @@ def anonymous(locked: dict, method: str, path: str) -> httpx.Response | None:
                     body += block
                     if len(body) > 200_000:
                         break
-                r._content = body  # noqa: SLF001 - keep what was read, for the checks below
+                r._content = body
                 return r
         return httpx.request(method, locked["base"] + path, timeout=10, json=BODIES.get(path, {"data": []}))
     except httpx.ReadTimeout:
@@ -502,10 +500,10 @@ def test_no_secret_in_logs_errors_or_health(locked: dict) -> None:
 
 # ---- temporary files -------------------------------------------------------------------------------------------------
 def test_the_app_deletes_temporary_files_within_an_hour() -> None:
-    from inference import Engine, Settings
+    from inference import Engine, EngineSettings
     from ui import build_ui
 
-    frequency, age = build_ui(Engine(Settings())).delete_cache
+    frequency, age = build_ui(Engine(EngineSettings())).delete_cache
     assert 0 < frequency <= 900 and 0 < age <= 3600, (frequency, age)
 
 

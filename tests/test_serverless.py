@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine, Settings
-from tests.conftest import REF_TEXT, serverless_with
+from inference import Engine, EngineSettings
+from tests.conftest import REF_TEXT, serverless_worker
 
 REPO = Path(__file__).resolve().parent.parent
 HANDLER = REPO / "serverless" / "handler.py"
@@ -50,7 +50,7 @@ def voices_dir(tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> Pat
 
 @pytest.fixture(scope="module")
 def worker_env(tiny: dict[str, Path], voices_dir: Path) -> dict[str, str]:
-    """The environment a worker subprocess (or Settings.from_env) gets: the tiny model, offline, our voices."""
+    """The environment a worker subprocess (or EngineSettings.from_env) gets: the tiny model, offline, our voices."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "F5_"))}
     env.update(F5_MODEL=str(tiny["yaml"]), VOICES_DIR=str(voices_dir), HF_HUB_OFFLINE="1", F5_DEVICE="cpu",
                PYTHONPATH=str(REPO), UVICORN_LOG_LEVEL="warning")
@@ -59,13 +59,13 @@ def worker_env(tiny: dict[str, Path], voices_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def worker_engine(worker_env: dict[str, str]) -> Engine:
-    return Engine(Settings.from_env(worker_env))
+    return Engine(EngineSettings.from_env(worker_env))
 
 
 @pytest.fixture
-def h(worker_engine: Engine, monkeypatch: pytest.MonkeyPatch):
-    """serverless.handler, using the tiny-model engine, with the default payload limits."""
-    return serverless_with(worker_engine, monkeypatch)
+def h(worker_engine: Engine):
+    """The serverless worker on the tiny-model engine, with the default payload limits."""
+    return serverless_worker(worker_engine)
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +78,11 @@ def run(h, **inputs) -> dict:
 
 
 # ---- import and environment -------------------------------------------------------------------------------------
-def test_importing_the_handler_loads_no_model_code_and_no_runpod() -> None:
-    code = ("import serverless.handler as h, sys; assert h.ENGINE is not None and h.ENGINE.status().state == "
-            "'not_loaded'; print(sorted(m for m in ('torch', 'f5_tts', 'transformers', 'vocos', 'runpod') "
-            "if m in sys.modules))")
+def test_importing_the_handler_builds_nothing_and_loads_no_model_code() -> None:
+    code = ("import os, sys; before = dict(os.environ); import serverless.handler as h; "
+            "assert dict(os.environ) == before and not any(isinstance(v, h.Engine) for v in vars(h).values()); "
+            "w = h.worker_from_env(); assert w.engine.status().state == 'not_loaded'; "
+            "print(sorted(m for m in ('torch', 'f5_tts', 'transformers', 'vocos', 'runpod') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -142,12 +143,12 @@ def test_response_formats(h, fmt: str, magic: tuple[bytes, ...]) -> None:
 
 
 def test_mp3_falls_back_to_ffmpeg_without_libsndfile_mp3(h, monkeypatch: pytest.MonkeyPatch) -> None:
-    import inference.encode as encode
+    import inference.audio.encode as encode
 
     assert shutil.which("ffmpeg"), "ffmpeg is required (make test installs it)"
     monkeypatch.setattr(encode.sf, "available_formats", lambda: {"WAV": "", "FLAC": ""})
     tone = (0.3 * np.sin(np.arange(24000) * 0.05)).astype(np.float32)
-    wave, sr = sf.read(io.BytesIO(h.encode_audio(tone, 24000, "mp3")))
+    wave, sr = sf.read(io.BytesIO(encode.encode_audio(tone, 24000, "mp3")))
     assert sr == 24000 and abs(len(wave) / sr - 1.0) < 0.1
 
 
@@ -182,14 +183,16 @@ BAD_INPUTS = [
     ({"text": "Hi.", "ref_audio_base64": "", "ref_text": "x"}, "'ref_audio_base64' is empty"),
     ({"text": "Hi.", "ref_audio_base64": b64(b"junk" * 100), "ref_text": "x"}, "could not read this file as audio"),
     ({"text": "Hi.", "ref_audio_base64": ["UklGRg=="]}, "'ref_audio_base64' must be a string"),
-    ({"text": "Hi.", "voice": "bob", "response_format": "ogg"}, "Unknown response_format 'ogg'. Use one of: wav"),
+    ({"text": "Hi.", "voice": "bob", "response_format": "ogg"}, "Unknown response_format 'ogg'. Use one of: mp3, opus, aac, flac, wav, pcm"),
     ({"text": "Hi.", "voice": "bob", "response_format": 3}, "Unknown response_format 3"),
     ({"text": "Hi.", "voice": "bob", "nfe_step": "fast"}, "nfe_step must be a whole number from 4 to 64"),
     ({"text": "Hi.", "voice": "bob", "speed": 10}, "speed=10 is out of range"),
-    ({"text": "Hi.", "voice": "bob", "seed": -1}, "seed=-1 is out of range"),
+    ({"text": "Hi.", "voice": "bob", "seed": 2**31}, "seed=2147483648 is out of range"),
     ({"text": "Hi.", "voice": "bob", "seed": True}, "seed must be a whole number"),
     ({"text": "Hi.", "voice": "bob", "cfg_strength": "2"}, "cfg_strength must be a number"),
-    ({"text": "Hi.", "voice": "bob", "remove_silence": "yes"}, "'remove_silence' must be true or false"),
+    ({"text": "Hi.", "voice": "bob", "remove_silence": "yes"}, "remove_silence must be true or false"),
+    ({"text": "Hi.", "voice": "bob", "nfe_step": 7.5}, "nfe_step must be a whole number from 4 to 64, not 7.5"),
+    ({"text": "Hi.", "voice": "bob", "speed": float("nan")}, "speed must be a number from 0.3 to 3, not nan"),
     ({"text": "Hi.", "voice": "bob", "stream": "yes"}, "'stream' must be true or false"),
     ({"text": "Hi.", "voice": "bob", "stream": True}, "does not stream"),
 ]
@@ -216,25 +219,26 @@ def test_unexpected_failure_is_reported_by_type_and_logged(h, worker_engine: Eng
     assert "job test-job failed" in caplog.text and "secret internals" in caplog.text  # with the traceback
 
 
-def test_model_unavailable_and_bad_settings_are_messages(h, worker_env, tmp_path: Path, monkeypatch) -> None:
+def test_model_unavailable_and_bad_settings_are_messages(worker_env, tmp_path: Path) -> None:
+    from serverless.handler import worker_from_env
+
     missing = tmp_path / "missing.safetensors"
-    monkeypatch.setattr(h, "ENGINE", Engine(Settings.from_env({**worker_env, "F5_CKPT": str(missing)})))
-    out = run(h, text="Hi.", voice="bob", **FAST)
+    w = serverless_worker(Engine(EngineSettings.from_env({**worker_env, "F5_CKPT": str(missing)})))
+    out = run(w, text="Hi.", voice="bob", **FAST)
     assert set(out) == {"error"} and str(missing) in out["error"] and "does not exist" in out["error"]
-    monkeypatch.setattr(h, "ENGINE", None)
-    monkeypatch.setattr(h, "CONFIG_ERROR", "F5_DEVICE='gpu' is not a device.")
-    assert "worker is misconfigured: F5_DEVICE='gpu'" in run(h, text="Hi.", voice="bob")["error"]
+    for var, value, words in [("F5_DEVICE", "gpu", "F5_DEVICE='gpu' is not a device"),
+                              ("RUNPOD_MAX_PAYLOAD_MB", "ten", "RUNPOD_MAX_PAYLOAD_MB='ten' is not a number")]:
+        misconfigured = serverless_worker(None)
+        misconfigured.worker = worker_from_env({**worker_env, var: value})
+        assert f"worker is misconfigured: {words}" in run(misconfigured, text="Hi.", voice="bob")["error"]
 
 
 # ---- payload limits ---------------------------------------------------------------------------------------------
-def test_reference_over_the_payload_limit_is_refused(h, ref_b64: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNPOD_MAX_PAYLOAD_MB", "0.05")  # the reference is ~0.16 MB as base64
-    out = run(h, text="Hi.", ref_audio_base64=ref_b64, ref_text=REF_TEXT, **FAST)
+def test_reference_over_the_payload_limit_is_refused(worker_engine: Engine, ref_b64: str) -> None:
+    w = serverless_worker(worker_engine, max_payload_mb=0.05)  # the reference is ~0.16 MB as base64
+    out = run(w, text="Hi.", ref_audio_base64=ref_b64, ref_text=REF_TEXT, **FAST)
     assert "a request may carry at most 0.05 MB (RunPod: 10 MB for /run, 20 MB for /runsync)" in out["error"]
     assert "5 to 12 seconds" in out["error"]
-    monkeypatch.setenv("RUNPOD_MAX_PAYLOAD_MB", "ten")
-    assert "RUNPOD_MAX_PAYLOAD_MB='ten' is not a positive number" in run(h, text="Hi.", ref_audio_base64=ref_b64)[
-        "error"]
 
 
 def test_default_payload_limit_is_10_mb(h) -> None:
@@ -242,8 +246,8 @@ def test_default_payload_limit_is_10_mb(h) -> None:
     assert "at most 10 MB" in run(h, text="Hi.", ref_audio_base64=too_big)["error"]
 
 
-def test_output_over_the_limit_suggests_a_smaller_format(h, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNPOD_MAX_OUTPUT_MB", "0.001")
+def test_output_over_the_limit_suggests_a_smaller_format(worker_engine: Engine) -> None:
+    h = serverless_worker(worker_engine, max_output_mb=0.001)
     out = run(h, text="Hello world, this is a test.", voice="bob", **FAST)
     assert set(out) == {"error"} and "RunPod returns at most 0.001 MB per job" in out["error"]
     assert "response_format mp3" in out["error"] and "shorter text" in out["error"]
@@ -251,12 +255,12 @@ def test_output_over_the_limit_suggests_a_smaller_format(h, monkeypatch: pytest.
 
 # ---- streaming --------------------------------------------------------------------------------------------------
 def test_stream_handler_yields_one_item_per_chunk_that_join_into_the_whole(h, monkeypatch) -> None:
-    from inference import chunking
+    from inference.text import chunking
 
     text = "One two three four. Five six seven eight. Nine ten eleven twelve."
     expected = len(chunking.chunk_text(text, 20))
     monkeypatch.setattr(chunking, "max_chunk_bytes", lambda *args, **kwargs: 20)  # short text, several chunks
-    items = list(h.stream_handler({"id": "s", "input": {"text": text, "voice": "bob", **FAST}}))
+    items = h.stream_handler({"id": "s", "input": {"text": text, "voice": "bob", **FAST}})
     assert all("error" not in item for item in items), items[-1]
     assert len(items) == expected > 1
     assert [i["index"] for i in items] == list(range(len(items))) and {i["total"] for i in items} == {len(items)}
@@ -270,13 +274,13 @@ def test_stream_handler_yields_one_item_per_chunk_that_join_into_the_whole(h, mo
     np.testing.assert_array_equal(np.concatenate(pieces), whole)
 
 
-def test_stream_handler_without_streaming_and_with_errors(h, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_handler_without_streaming_and_with_errors(h, worker_engine: Engine) -> None:
     (single,) = h.stream_handler({"id": "s", "input": {"text": "Hi there.", "voice": "bob", "stream": False, **FAST}})
     assert set(single) == {"audio_base64", "sample_rate", "duration", "seed", "ref_text"}
-    assert list(h.stream_handler({"id": "s", "input": {"text": "Hi.", "voice": "nobody"}})) == [
+    assert h.stream_handler({"id": "s", "input": {"text": "Hi.", "voice": "nobody"}}) == [
         {"error": "There is no saved voice called 'nobody'. Saved voices: bob."}]
-    monkeypatch.setenv("RUNPOD_MAX_OUTPUT_MB", "0.001")
-    items = list(h.stream_handler({"id": "s", "input": {"text": "Hi there.", "voice": "bob", **FAST}}))
+    small = serverless_worker(worker_engine, max_output_mb=0.001)
+    items = small.stream_handler({"id": "s", "input": {"text": "Hi there.", "voice": "bob", **FAST}})
     assert set(items[-1]) == {"error"} and "The streamed audio so far" in items[-1]["error"]
 
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import REF_TEXT
 from tests.test_browser import choose_fast_preset, generate_and_wait, open_app, player_audio, upload_reference
 from ui import history
-from ui.layout import example_rows
+from ui.clone import example_rows
 
 
 def take(n: int, seconds: float = 1.0) -> history.Take:
@@ -122,12 +122,13 @@ def test_community_models_are_listed_with_a_matching_config() -> None:
 
 
 def test_story_example_fills_the_dialogue_tab() -> None:
-    from inference import dialogue
+    from inference.studio import dialogue
     from ui.dialogue import ROWS, SLOTS, STORY_VOICES, story_example
 
-    values = story_example()
-    assert len(values) == 1 + 3 * SLOTS + 2 * ROWS
-    script, audios = values[0], values[1 : 1 + SLOTS]
+    story = story_example()
+    assert len(story["audios"]) == len(story["names"]) == len(STORY_VOICES) <= SLOTS
+    assert story["tags"] == story["voices"] == list(STORY_VOICES) and len(STORY_VOICES) <= ROWS
+    script, audios = story["script"], story["audios"]
     turns = dialogue.parse_script(script)
     assert {t.speaker for t in turns} == set(STORY_VOICES) and len(turns) > 5
     assert any(t.speaker == "town" and t.speed == 0.8 for t in turns)

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError
-from inference.voices import VoiceLibrary, VoiceNotFound, sanitize_name
+from inference.studio.voices import VoiceLibrary, VoiceNotFound, sanitize_name
 from tests.conftest import REF_TEXT
 from tests.live import run_app
 
@@ -35,7 +35,7 @@ def test_sanitize_keeps_names_inside_the_folder(raw: str, safe: str | None) -> N
 
 def test_save_get_rename_delete(tmp_path: Path) -> None:
     lib = VoiceLibrary(tmp_path / "voices")
-    assert lib.list() == []
+    assert lib.all() == []
     voice = lib.save("../Alice", WAV, " Hello there. ")
     assert voice.name == "Alice" and voice.audio == tmp_path / "voices" / "Alice.wav"
     assert (tmp_path / "voices" / "Alice.txt").read_text() == "Hello there."
@@ -111,7 +111,7 @@ def test_engine_saves_a_prepared_voice_and_generates_with_it(engine: Engine, ref
     voice = engine.save_voice("Nature test", ref_wav, REF_TEXT, overwrite=True)
     wave, sr = sf.read(voice.audio)
     assert sr == 24000 and wave.ndim == 1 and len(wave) / sr <= 12.5
-    result = engine.synthesize(SynthesisRequest("Hello there.", engine.voice_reference("Nature test"),
+    result = engine.synthesize(SynthesisRequest("Hello there.", engine.reference(voice="Nature test"),
                                                 SynthesisOptions(nfe_step=7, seed=3)))
     assert result.ref_text == REF_TEXT and result.duration > 0
     engine.voices.delete("Nature test")

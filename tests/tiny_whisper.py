@@ -1,4 +1,4 @@
-"""A tiny random-weight Whisper, built fully offline, for tests of `inference.asr`.
+"""A tiny random-weight Whisper, built fully offline, for tests of `inference.model.asr`.
 
 `build_tiny_whisper(out_dir)` writes a folder that `transformers.pipeline("automatic-speech-recognition", model=...)`
 loads like a real checkpoint: config + safetensors weights, generation_config.json, a WhisperFeatureExtractor
@@ -123,6 +123,7 @@ def build_tiny_whisper(out_dir: Path) -> Path:
         begin_suppress_tokens=[byte_vocab["Ġ"], eot],
         suppress_tokens=[],
         return_timestamps=False,
+        alignment_heads=[[0, 0], [0, 1]],  # (layer, head) pairs whose cross-attention gives word times
     )
     model.save_pretrained(out_dir)
 

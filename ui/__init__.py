@@ -1,9 +1,11 @@
-"""Gradio UI: layout in layout.py, handlers (Gradio values <-> engine types) in handlers.py."""
+"""Gradio UI: the Blocks in layout.py, one module per tab (clone.py, dialogue.py, voices.py), shared handler helpers
+in handlers.py, option controls in options.py, and mounting on the FastAPI app in mount.py."""
 
 from .gradio_import import skip_stub_regeneration
 
 skip_stub_regeneration()  # before anything imports gradio: about 1 s less before the UI answers
 
 from .layout import API_NAMES, build_ui  # noqa: E402
+from .mount import mount, queue_depth  # noqa: E402
 
-__all__ = ["API_NAMES", "build_ui"]
+__all__ = ["API_NAMES", "build_ui", "mount", "queue_depth"]

@@ -6,22 +6,22 @@ slots for voices that are not saved. The API takes the script and a tag -> voice
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
-from gradio.context import Context
 
 from inference import Engine, InputError, Reference, SynthesisOptions
-from inference import dialogue as dlg
+from inference.studio import dialogue as dlg
 
-from .handlers import user_errors
+from .handlers import preparing, user_errors
+from .options import control, seed_box
 
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
-PRESETS = [("Fast (7 steps)", 7), ("Balanced (16 steps)", 16), ("Best (32 steps)", 32)]
 TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)"]
 HELP = """Write a script with several voices. Tag each turn with its speaker:
 **[Narrator] It was late. [Guest] Hello?**, or put one speaker per line: **Narrator: It was late.**
@@ -30,25 +30,40 @@ A tag may carry its own speed and seed: **[Guest speed=1.2 seed=7] Hello?**. Tex
 the voice mapped to the tag **default**. Each turn's seed is listed with the result: put it in its tag to keep a take.
 """
 EXAMPLE = "[Narrator] It was late, and the house was quiet.\n[Guest] Hello? Is anyone there?"
+STORY_VOICES = ("main", "town", "country")  # f5-tts's infer/examples/multi: story.txt, story.toml, *.flac
 
 
 def slot_name(name: str | None, index: int) -> str:
     return " ".join((name or "").split()) or f"Upload {index + 1}"
 
 
-def dialogue_handlers(engine: Engine) -> dict[str, Any]:
-    def options(nfe_step: Any, seed: Any) -> SynthesisOptions:
-        base = None if seed is None or seed == "" or int(seed) < 0 else int(seed)
-        return SynthesisOptions(nfe_step=int(nfe_step), seed=base)
+@dataclass(frozen=True)
+class Upload:
+    audio: str | None
+    name: str | None
+    text: str | None
 
-    def speak(script: str, mapping: Any, uploads: dict[str, Reference], pause: Any, nfe_step: Any, seed: Any,
+
+class DialogueHandlers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def speak(self, script: str, mapping: Any, uploads: dict[str, Reference], pause: Any, nfe_step: Any, seed: Any,
               progress: gr.Progress) -> dlg.DialogueResult:
-        progress(0.0, desc="Preparing (the first generation also loads the model)…")
-        return dlg.synthesize_script(engine, script, mapping, uploads, float(pause), options(nfe_step, seed),
+        options = SynthesisOptions.from_loose({"nfe_step": nfe_step, "seed": seed})  # NaN, 7.5: refused, named
+        if isinstance(pause, bool) or not isinstance(pause, (int, float)):
+            try:
+                pause = float(pause)
+            except (TypeError, ValueError):
+                raise InputError(f"The pause between turns must be a number of seconds, not {pause!r}.",
+                                 f"Use 0 to {dlg.MAX_PAUSE_S:g}.") from None
+        progress(0.0, desc=preparing(self.engine))
+        return dlg.synthesize_script(self.engine, script, mapping, uploads, pause, options,
                                      progress=lambda d, t: progress(d / t, desc=f"Turn {d}/{t}"))
 
     @user_errors
     def synthesize_dialogue(
+        self,
         script: str,
         voices: Any = None,
         pause: float = dlg.DEFAULT_PAUSE_S,
@@ -70,77 +85,63 @@ def dialogue_handlers(engine: Engine) -> dict[str, Any]:
             the audio (WAV); the turns as [{"turn", "speaker", "voice", "text", "seed", "speed", "start",
             "duration"}]; and the base seed used.
         """
-        result = speak(script, voices, {}, pause, nfe_step, seed, progress)
+        with self.engine.metrics.track("gradio_api"):
+            result = self.speak(script, voices, {}, pause, nfe_step, seed, progress)
         return (result.sample_rate, result.wave), result.table(), result.base_seed
 
-    @user_errors
-    def generate(script: str, *values: Any, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        """The tab's button: rows of tag -> voice, upload slots, then pause, quality and seed."""
-        tags, voices = values[:ROWS], values[ROWS:2 * ROWS]
-        audios, names, texts = (values[2 * ROWS + i * SLOTS:2 * ROWS + (i + 1) * SLOTS] for i in range(3))
-        pause, nfe_step, seed = values[2 * ROWS + 3 * SLOTS:]
-        uploads: dict[str, Reference] = {}
-        for i, (audio, name, text) in enumerate(zip(audios, names, texts, strict=True)):
-            if audio:
-                uploads[slot_name(name, i)] = Reference(Path(audio), (text or "").strip())
-        mapping = [(tag or "", voice or "") for tag, voice in zip(tags, voices, strict=True)]
+    def generate(self, script: str, rows: Sequence[tuple[str, str]], uploads: Sequence[Upload], pause: Any,
+                 nfe_step: Any, seed: Any, progress: gr.Progress) -> tuple[tuple[int, np.ndarray], list[list], int]:
+        """The tab's button: rows of (tag, voice), the upload slots, then pause, quality and seed."""
+        refs = {slot_name(u.name, i): self.engine.reference(audio=u.audio, text=u.text)
+                for i, u in enumerate(uploads) if u.audio}
+        mapping = [(tag or "", voice or "") for tag, voice in rows]
         used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(dlg.parse_script(script or ""))}
-        known = {n.casefold() for n in [*uploads, *engine.voices.names()]}
+        known = {n.casefold() for n in [*refs, *self.engine.voices.names()]}
         for tag, voice in mapping:
             tag = " ".join(tag.split())
             if tag.casefold() in used - known and not voice.strip():
                 raise InputError(f"No voice is picked for the tag [{tag}].", "Pick one in its row.")
-        result = speak(script, mapping, uploads, pause, nfe_step, seed, progress)
-        rows = [[t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"]]
-                for t in result.table()]
-        return (result.sample_rate, result.wave), rows, result.base_seed
+        result = self.speak(script, mapping, refs, pause, nfe_step, seed, progress)
+        table = [[t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"]]
+                 for t in result.table()]
+        return (result.sample_rate, result.wave), table, result.base_seed
 
-    def choices(*names: str) -> list[str]:
+    def choices(self, names: Sequence[str | None]) -> list[str]:
         slots = [slot_name(n, i) for i, n in enumerate(names)]
-        return [*slots, *(n for n in engine.voices.names() if n not in slots)]
+        return [*slots, *(n for n in self.engine.voices.names() if n not in slots)]
 
-    def refresh(*names: str) -> list[Any]:
-        """Voice pickers offer the saved voices as they are now, plus the upload slots (picked values are kept)."""
-        return [gr.update(choices=choices(*names))] * ROWS
-
-    def find_speakers(script: str, *values: Any) -> list[Any]:
-        """Fill the rows with the script's tags: a row whose tag stays keeps its voice (nothing is sent for it, so a
-        voice being picked meanwhile is not undone); a new tag named like a voice gets that voice."""
-        tags, picked, names = values[:ROWS], values[ROWS:2 * ROWS], values[2 * ROWS:]
+    def find_speakers(self, script: str, rows: Sequence[tuple[str | None, str | None]],
+                      names: Sequence[str | None]) -> list[tuple[Any, Any]] | None:
+        """(tag, picker update) per row, filled with the script's tags; None when the script has none (or is
+        malformed: the error is shown when generating). A row whose tag stays keeps its voice (nothing is sent for
+        it, so a voice being picked meanwhile is not undone); a new tag named like a voice gets that voice."""
         try:
             found = [s or dlg.DEFAULT_SPEAKER for s in dlg.speakers(dlg.parse_script(script or ""))]
         except InputError:
-            found = []  # the error is shown when generating
+            found = []
         if not found:
-            return [gr.skip()] * (2 * ROWS)
-        options = choices(*names)
+            return None
+        options = self.choices(names)
         by_key = {o.casefold(): o for o in options}
-        kept = {(t or "").strip().casefold(): v for t, v in zip(tags, picked, strict=True) if (t or "").strip()}
+        kept = {(t or "").strip().casefold(): v for t, v in rows if (t or "").strip()}
         new_tags = [*found[:ROWS], *[""] * (ROWS - min(ROWS, len(found)))]
-        out_tags, out_pickers, changed = [], [], False
-        for old, new in zip(tags, new_tags, strict=True):
+        out, changed = [], False
+        for (old, _), new in zip(rows, new_tags, strict=True):
             if (old or "").strip().casefold() == new.casefold():
-                out_tags.append(gr.skip())
-                out_pickers.append(gr.update(choices=options))
+                out.append((gr.skip(), gr.update(choices=options)))
             else:
                 changed = True
-                out_tags.append(new)
-                out_pickers.append(gr.update(choices=options, value=kept.get(new.casefold())
-                                             or by_key.get(new.casefold()) if new else None))
+                value = kept.get(new.casefold()) or by_key.get(new.casefold()) if new else None
+                out.append((new, gr.update(choices=options, value=value)))
         if len(found) > ROWS and changed:
             gr.Warning(f"The script has {len(found)} speakers; the rows show the first {ROWS}. Name the other "
                        "tags after saved voices to voice them.")
-        return [*out_tags, *out_pickers]
-
-    return {"synthesize_dialogue": synthesize_dialogue, "generate": generate, "refresh": refresh,
-            "find_speakers": find_speakers, "choices": choices}
+        return out
 
 
-STORY_VOICES = ("main", "town", "country")  # f5-tts's infer/examples/multi: story.txt, story.toml, *.flac
-
-
-def story_example() -> list[Any]:
-    """f5-tts's multi-voice story: its script (the town mouse speaks at 0.8x, as story.toml says) and voices."""
+def story_example() -> dict[str, Any]:
+    """f5-tts's multi-voice story: its script (the town mouse speaks at 0.8x, as story.toml says), one upload slot
+    per voice (audio data and name), and a row per voice mapping its tag to its slot."""
     import soundfile as sf
 
     folder = files("f5_tts").joinpath("infer/examples/multi")
@@ -149,69 +150,119 @@ def story_example() -> list[Any]:
     for name in STORY_VOICES:
         data, sr = sf.read(str(folder.joinpath(f"{name}.flac")), dtype="float32", always_2d=False)
         audios.append((sr, data))
-    pad = SLOTS - len(STORY_VOICES)
-    rows = ROWS - len(STORY_VOICES)
-    return [script, *audios, *[None] * pad, *STORY_VOICES, *[gr.skip()] * pad, *[""] * SLOTS,
-            *STORY_VOICES, *[""] * rows, *STORY_VOICES, *[None] * rows]
+    return {"script": script, "audios": audios, "names": list(STORY_VOICES), "tags": list(STORY_VOICES),
+            "voices": list(STORY_VOICES)}
 
 
-def build_dialogue_tab(engine: Engine) -> None:
-    """Lay out the tab inside the current Blocks context (a gr.Tab) and wire its events."""
-    h = dialogue_handlers(engine)
-    gr.Markdown(HELP)
-    with gr.Row():
-        with gr.Column(scale=3):
-            script = gr.Textbox(label="Script", lines=9, elem_id="dialogue-script", placeholder=EXAMPLE)
-        with gr.Column(scale=2):
-            tags, pickers = [], []
-            initial = h["choices"](*[slot_name(None, i) for i in range(SLOTS)])
-            for i in range(ROWS):
-                with gr.Row(equal_height=True):
-                    tags.append(gr.Textbox(label=f"Tag {i + 1}", placeholder="e.g. Narrator", min_width=100,
-                                           elem_id=f"dialogue-tag-{i}"))
-                    pickers.append(gr.Dropdown(choices=initial, value=None, label="Voice", allow_custom_value=True,
-                                               min_width=120, elem_id=f"dialogue-voice-{i}"))
-            find = gr.Button("Find speakers in the script", size="sm", elem_id="dialogue-find")
-    with gr.Accordion("Voices uploaded for this dialogue (optional)", open=False, elem_id="dialogue-uploads"):
+class DialogueTab:
+    """The tab's components; handlers read them by name, in dicts of component values."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.h = DialogueHandlers(engine)
+        gr.Markdown(HELP)
         with gr.Row():
-            audios, names, texts = [], [], []
-            for i in range(SLOTS):
-                with gr.Column(min_width=200):
-                    audios.append(gr.Audio(label=f"Upload {i + 1}", sources=["upload", "microphone"], type="filepath",
-                                           elem_id=f"dialogue-ref-{i}"))
-                    names.append(gr.Textbox(label="Its name (pick it as a voice above)", value=slot_name(None, i),
-                                            elem_id=f"dialogue-ref-name-{i}"))
-                    texts.append(gr.Textbox(label="Transcript (optional)", placeholder="Leave empty to transcribe",
-                                            elem_id=f"dialogue-ref-text-{i}"))
-    with gr.Row():
-        pause = gr.Slider(0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)")
-        nfe_step = gr.Radio(PRESETS, value=32, label="Quality", elem_id="dialogue-quality")
-        seed = gr.Number(value=-1, precision=0, minimum=-1, label="Base seed (-1 = random)", elem_id="dialogue-seed")
-    story = gr.Button("Load the story example (the three voices f5-tts ships)", size="sm", elem_id="dialogue-story")
-    generate = gr.Button("Generate dialogue", variant="primary", elem_id="dialogue-generate")
-    out_audio = gr.Audio(label="Dialogue", type="numpy", format="wav", interactive=False, elem_id="dialogue-result")
-    table = gr.Dataframe(headers=TABLE_HEADERS, label="Turns (put a seed in its tag, seed=…, to keep that take)",
-                         interactive=False, wrap=True, elem_id="dialogue-turns")
-    seed_used = gr.Number(label="Base seed used", precision=0, interactive=False, elem_id="dialogue-seed-used")
-    # The public endpoint: script + a JSON mapping, on a hidden button (the tab's rows are not an API).
-    api_button = gr.Button(visible=False)
-    api_voices = gr.JSON(value=None, label="Voices (tag -> saved voice)", visible=False)
-    api_turns = gr.JSON(value=None, label="Turns", visible=False)
+            with gr.Column(scale=3):
+                self.script = gr.Textbox(label="Script", lines=9, elem_id="dialogue-script", placeholder=EXAMPLE)
+            with gr.Column(scale=2):
+                self.tags, self.pickers = [], []
+                initial = self.h.choices([None] * SLOTS)
+                for i in range(ROWS):
+                    with gr.Row(equal_height=True):
+                        self.tags.append(gr.Textbox(label=f"Tag {i + 1}", placeholder="e.g. Narrator", min_width=100,
+                                                    elem_id=f"dialogue-tag-{i}"))
+                        self.pickers.append(gr.Dropdown(choices=initial, value=None, label="Voice", min_width=120,
+                                                        allow_custom_value=True, elem_id=f"dialogue-voice-{i}"))
+                self.find = gr.Button("Find speakers in the script", size="sm", elem_id="dialogue-find")
+        with gr.Accordion("Voices uploaded for this dialogue (optional)", open=False, elem_id="dialogue-uploads"):
+            with gr.Row():
+                self.audios, self.names, self.texts = [], [], []
+                for i in range(SLOTS):
+                    with gr.Column(min_width=200):
+                        self.audios.append(gr.Audio(label=f"Upload {i + 1}", sources=["upload", "microphone"],
+                                                    type="filepath", elem_id=f"dialogue-ref-{i}"))
+                        self.names.append(gr.Textbox(label="Its name (pick it as a voice above)",
+                                                     value=slot_name(None, i), elem_id=f"dialogue-ref-name-{i}"))
+                        self.texts.append(gr.Textbox(label="Transcript (optional)", elem_id=f"dialogue-ref-text-{i}",
+                                                     placeholder="Leave empty to transcribe"))
+        with gr.Row():
+            self.pause = gr.Slider(0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05,
+                                   label="Pause between turns (s)")
+            self.nfe_step = control("nfe_step", elem_id="dialogue-quality")
+            self.seed = seed_box("Base seed (-1 = random)", elem_id="dialogue-seed")
+        self.story = gr.Button("Load the story example (the three voices f5-tts ships)", size="sm",
+                               elem_id="dialogue-story")
+        self.generate_btn = gr.Button("Generate dialogue", variant="primary", elem_id="dialogue-generate")
+        self.out_audio = gr.Audio(label="Dialogue", type="numpy", format="wav", interactive=False,
+                                  elem_id="dialogue-result")
+        self.table = gr.Dataframe(headers=TABLE_HEADERS, label="Turns (put a seed in its tag, seed=…, to keep that "
+                                  "take)", interactive=False, wrap=True, elem_id="dialogue-turns")
+        self.seed_used = gr.Number(label="Base seed used", precision=0, interactive=False,
+                                   elem_id="dialogue-seed-used")
+        # The public endpoint: script + a JSON mapping, on a hidden button (the tab's rows are not an API).
+        self.api_button = gr.Button(visible=False)
+        self.api_voices = gr.JSON(value=None, label="Voices (tag -> saved voice)", visible=False)
+        self.api_turns = gr.JSON(value=None, label="Turns", visible=False)
 
-    generate.click(h["generate"], [script, *tags, *pickers, *audios, *names, *texts, pause, nfe_step, seed],
-                   [out_audio, table, seed_used], api_visibility="private", concurrency_id="gpu")
-    api_button.click(h["synthesize_dialogue"], [script, api_voices, pause, nfe_step, seed],
-                     [out_audio, api_turns, seed_used], api_name="synthesize_dialogue", concurrency_id="gpu")
-    fill = {"fn": h["find_speakers"], "inputs": [script, *tags, *pickers, *names], "outputs": [*tags, *pickers],
-            "api_visibility": "private", "queue": False}
-    find.click(**fill)
-    story.click(story_example, None, [script, *audios, *names, *texts, *tags, *pickers], api_visibility="private")
-    script.blur(**fill)
-    refresh = {"fn": h["refresh"], "inputs": names, "outputs": pickers, "api_visibility": "private",
-               "queue": False, "show_progress": "hidden"}
-    for name in names:
-        name.blur(**refresh)
-    if isinstance(Context.block, gr.Tab):
-        Context.block.select(**refresh)  # saved voices as they are when the tab is opened
-    if Context.root_block is not None:
-        Context.root_block.load(**refresh)
+    # ---- handlers over dicts of component values ----------------------------------------------------------------
+    @user_errors
+    def generate(self, data: dict, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        rows = [(data[t], data[p]) for t, p in zip(self.tags, self.pickers, strict=True)]
+        uploads = [Upload(data[a], data[n], data[t]) for a, n, t in zip(self.audios, self.names, self.texts,
+                                                                          strict=True)]
+        with self.h.engine.metrics.track("ui"):
+            return self.h.generate(data[self.script], rows, uploads, data[self.pause], data[self.nfe_step],
+                                   data[self.seed], progress)
+
+    def find_speakers(self, data: dict) -> dict:
+        found = self.h.find_speakers(data[self.script], [(data[t], data[p]) for t, p in zip(self.tags, self.pickers,
+                                                                                          strict=True)],
+                                     [data[n] for n in self.names])
+        if found is None:
+            return {}
+        out: dict = {}
+        for (tag, picker), (tag_value, picker_update) in zip(zip(self.tags, self.pickers, strict=True), found,
+                                                             strict=True):
+            out[tag], out[picker] = tag_value, picker_update
+        return out
+
+    def refresh(self, data: dict) -> dict:
+        """Voice pickers offer the saved voices as they are now, plus the upload slots (picked values are kept)."""
+        options = self.h.choices([data[n] for n in self.names])
+        return {picker: gr.update(choices=options) for picker in self.pickers}
+
+    def load_story(self) -> dict:
+        story = story_example()
+        out: dict = {self.script: story["script"]}
+        for i in range(SLOTS):
+            has = i < len(story["audios"])
+            out[self.audios[i]] = story["audios"][i] if has else None
+            out[self.names[i]] = story["names"][i] if has else gr.skip()
+            out[self.texts[i]] = ""
+        for i in range(ROWS):
+            has = i < len(story["tags"])
+            out[self.tags[i]] = story["tags"][i] if has else ""
+            out[self.pickers[i]] = story["voices"][i] if has else None
+        return out
+
+    def wire(self, tab: gr.Tab, root: gr.Blocks) -> None:
+        """Wire the tab's events (after every tab is laid out)."""
+        inputs = {self.script, *self.tags, *self.pickers, *self.audios, *self.names, *self.texts, self.pause,
+                  self.nfe_step, self.seed}
+        self.generate_btn.click(self.generate, inputs, [self.out_audio, self.table, self.seed_used],
+                                api_visibility="private", concurrency_id="gpu")
+        self.api_button.click(self.h.synthesize_dialogue, [self.script, self.api_voices, self.pause, self.nfe_step,
+                                                           self.seed],
+                              [self.out_audio, self.api_turns, self.seed_used], api_name="synthesize_dialogue",
+                              concurrency_id="gpu")
+        fill = {"fn": self.find_speakers, "inputs": {self.script, *self.tags, *self.pickers, *self.names},
+                "outputs": [*self.tags, *self.pickers], "api_visibility": "private", "queue": False}
+        self.find.click(**fill)
+        self.script.blur(**fill)
+        self.story.click(self.load_story, None, [self.script, *self.audios, *self.names, *self.texts, *self.tags,
+                                                 *self.pickers], api_visibility="private")
+        refresh = {"fn": self.refresh, "inputs": set(self.names), "outputs": self.pickers,
+                   "api_visibility": "private", "queue": False, "show_progress": "hidden"}
+        for name in self.names:
+            name.blur(**refresh)
+        tab.select(**refresh)  # saved voices as they are when the tab is opened
+        root.load(**refresh)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.encode import FORMATS, encode_audio
+from inference.audio.encode import FORMATS, encode_audio
 
 HISTORY_MAX = 10  # takes kept per browser session
 EXPORT_DIR = Path(tempfile.gettempdir()) / "f5-studio-exports"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from inference import Settings
+from inference import EngineSettings
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def community_models(shared_md: str | None = None) -> list[CommunityModel]:
     return out
 
 
-def current_model_markdown(settings: Settings) -> str:
+def current_model_markdown(settings: EngineSettings) -> str:
     return (f"**Running:** `F5_MODEL={settings.model}` · `F5_CKPT={settings.ckpt}` · `F5_VOCAB={settings.vocab}` · "
             f"`F5_VOCODER={settings.vocoder}` · device `{settings.device}`\n\n"
             "To switch, the operator restarts the studio with other values (env vars or `--model/--ckpt/--vocab`); "

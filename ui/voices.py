@@ -13,22 +13,17 @@ from inference import Engine, InputError
 from .handlers import user_errors
 
 
-@dataclass
-class VoicePanel:
-    dropdown: gr.Dropdown
-    name: gr.Textbox
-    listing: gr.JSON
-    refresh: Any  # () -> dropdown update with the voices as they are now
+class VoiceHandlers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-
-def voice_handlers(engine: Engine) -> dict[str, Any]:
     @user_errors
-    def list_voices() -> list[dict]:
+    def list_voices(self) -> list[dict]:
         """Every saved voice: [{"name": ..., "transcript": ...}]."""
-        return [{"name": v.name, "transcript": v.text} for v in engine.voices.list()]
+        return [{"name": v.name, "transcript": v.text} for v in self.engine.voices.all()]
 
     @user_errors
-    def save_voice(ref_audio: str | None, name: str, ref_text: str = "") -> str:
+    def save_voice(self, ref_audio: str | None, name: str, ref_text: str = "") -> str:
         """Save `ref_audio` as a named voice (prepared: clipped to ~12 s, trimmed, normalised).
 
         Args:
@@ -40,42 +35,47 @@ def voice_handlers(engine: Engine) -> dict[str, Any]:
         """
         if not ref_audio:
             raise InputError("There is no reference to save.", "Upload or record a voice first.")
-        voice = engine.save_voice(name, ref_audio, ref_text or "")
+        voice = self.engine.save_voice(name, ref_audio, ref_text or "")
         gr.Info(f"Saved voice {voice.name!r}.")
         return voice.name
 
     @user_errors
-    def rename_voice(name: str, new_name: str) -> str:
+    def rename_voice(self, name: str, new_name: str) -> str:
         """Rename a saved voice; returns its new name."""
-        return engine.voices.rename(name or "", new_name or "").name
+        return self.engine.voices.rename(name or "", new_name or "").name
 
     @user_errors
-    def delete_voice(name: str) -> str:
+    def delete_voice(self, name: str) -> str:
         """Delete a saved voice (its audio and transcript); returns the deleted name."""
-        engine.voices.delete(name or "")
+        self.engine.voices.delete(name or "")
         gr.Info(f"Deleted voice {name!r}.")
         return name
 
-    def refresh(selected: str | None = None) -> Any:
-        names = engine.voices.names()
+    def refresh(self, selected: str | None = None) -> Any:
+        names = self.engine.voices.names()
         return gr.update(choices=names, value=selected if selected in names else None)
 
     @user_errors
-    def use_voice(name: str | None) -> tuple[Any, Any]:
+    def use_voice(self, name: str | None) -> tuple[Any, Any]:
         """Show a picked voice in the reference box (as audio data: the voices folder is not served directly)."""
         if not name:
             return gr.skip(), gr.skip()
-        voice = engine.voices.get(name)
+        voice = self.engine.voices.get(name)
         data, sr = sf.read(voice.audio, dtype="float32", always_2d=False)
         return (sr, data), voice.text
 
-    return {"list_voices": list_voices, "save_voice": save_voice, "rename_voice": rename_voice,
-            "delete_voice": delete_voice, "refresh": refresh, "use_voice": use_voice}
+
+@dataclass
+class VoicePanel:
+    dropdown: gr.Dropdown
+    name: gr.Textbox
+    listing: gr.JSON
+    refresh: Any  # () -> dropdown update with the voices as they are now
 
 
 def build_voice_panel(engine: Engine, ref_audio: gr.Audio, ref_text: gr.Textbox) -> VoicePanel:
     """Lay out the panel inside the current Blocks context and wire its events."""
-    h = voice_handlers(engine)
+    h = VoiceHandlers(engine)
     with gr.Accordion("Saved voices", open=False):
         with gr.Row():
             dropdown = gr.Dropdown(choices=engine.voices.names(), value=None, label="Use a saved voice",
@@ -88,14 +88,14 @@ def build_voice_panel(engine: Engine, ref_audio: gr.Audio, ref_text: gr.Textbox)
             show = gr.Button("List voices", size="sm")
         listing = gr.JSON(label="Saved voices", value=None)
 
-    dropdown.input(h["use_voice"], [dropdown], [ref_audio, ref_text], api_visibility="private")
+    dropdown.input(h.use_voice, [dropdown], [ref_audio, ref_text], api_visibility="private")
     ref_audio.upload(lambda: None, None, dropdown, api_visibility="private", queue=False)
     ref_audio.stop_recording(lambda: None, None, dropdown, api_visibility="private", queue=False)
-    save.click(h["save_voice"], [ref_audio, name, ref_text], [name], api_name="save_voice").success(
-        h["refresh"], [name], [dropdown], api_visibility="private")
-    rename.click(h["rename_voice"], [dropdown, name], [name], api_name="rename_voice").success(
-        h["refresh"], [name], [dropdown], api_visibility="private")
-    delete.click(h["delete_voice"], [dropdown], [name], api_name="delete_voice").success(
-        h["refresh"], None, [dropdown], api_visibility="private")
-    show.click(h["list_voices"], None, [listing], api_name="list_voices", queue=False)  # cheap: never "busy"
-    return VoicePanel(dropdown, name, listing, h["refresh"])
+    save.click(h.save_voice, [ref_audio, name, ref_text], [name], api_name="save_voice").success(
+        h.refresh, [name], [dropdown], api_visibility="private")
+    rename.click(h.rename_voice, [dropdown, name], [name], api_name="rename_voice").success(
+        h.refresh, [name], [dropdown], api_visibility="private")
+    delete.click(h.delete_voice, [dropdown], [name], api_name="delete_voice").success(
+        h.refresh, None, [dropdown], api_visibility="private")
+    show.click(h.list_voices, None, [listing], api_name="list_voices", queue=False)  # cheap: never "busy"
+    return VoicePanel(dropdown, name, listing, h.refresh)

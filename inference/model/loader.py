@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailable
+from ..errors import ModelUnavailable
 from .weights import ModelFiles
 
 MEL_KEYS_DROPPED = ("mel_spec.mel_stft.mel_scale.fb", "mel_spec.mel_stft.spectrogram.window")  # old releases
@@ -72,8 +72,9 @@ def no_weight_init() -> Iterator[None]:
             setattr(init, name, fn)
 
 
-def read_safetensors(path: Path) -> dict[str, Any]:
-    """Memory-map a .safetensors file: tensors share pages with the file (copy-on-write), nothing is read yet."""
+def read_safetensors(path: Path, mmap_file: bool = True) -> dict[str, Any]:
+    """Memory-map a .safetensors file: tensors share pages with the file (copy-on-write), nothing is read yet.
+    `mmap_file=False` reads it into memory instead (F5_MMAP=0)."""
     import torch
 
     size = path.stat().st_size
@@ -85,7 +86,7 @@ def read_safetensors(path: Path) -> dict[str, Any]:
         if header_len > min(size - 8, 100_000_000):
             raise ValueError("header length beyond the end of the file")
         header = json.loads(f.read(header_len))
-        if os.environ.get("F5_NO_MMAP"):
+        if not mmap_file:
             buffer: Any = bytearray(f.read())
             base = 0
         else:
@@ -104,13 +105,13 @@ def read_safetensors(path: Path) -> dict[str, Any]:
     return tensors
 
 
-def read_checkpoint(path: Path) -> dict[str, Any]:
+def read_checkpoint(path: Path, mmap_file: bool = True) -> dict[str, Any]:
     """State dict of an F5-TTS checkpoint (.safetensors or .pt), EMA keys as released -> model keys."""
     import torch
 
     try:
         if path.suffix == ".safetensors":
-            raw = read_safetensors(path)
+            raw = read_safetensors(path, mmap_file)
         else:
             raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
             raw = raw.get("ema_model_state_dict", raw.get("model_state_dict", raw))
@@ -125,7 +126,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
-def load_tts(files: ModelFiles, device: str, dtype: Any) -> Any:
+def load_tts(files: ModelFiles, device: str, dtype: Any, mmap: bool = True) -> Any:
     """CFM with its backbone, weights from the checkpoint, eval mode, on `device` in `dtype`."""
     package = import_model_code()
     from f5_tts.model.utils import get_tokenizer
@@ -145,7 +146,7 @@ def load_tts(files: ModelFiles, device: str, dtype: Any) -> Any:
             odeint_kwargs=dict(method="euler"),
             vocab_char_map=vocab_char_map,
         )
-    state = read_checkpoint(files.ckpt)
+    state = read_checkpoint(files.ckpt, mmap)
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:

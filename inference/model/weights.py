@@ -6,15 +6,14 @@ cached. Every failure is a ModelUnavailable that says what was missing, where we
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import yaml
 
-from .errors import ModelUnavailable
-from .settings import DEFAULT_VOCAB, Settings
+from ..errors import ModelUnavailable
+from ..settings import DEFAULT_VOCAB, EngineSettings
 
 FIX_DOWNLOAD = "Run `python app.py download` while online (or generate once online), or point {var} at a local file."
 
@@ -28,7 +27,36 @@ class ModelFiles:
     vocoder_weights: Path
 
 
+@dataclass(frozen=True)
+class WeightFile:
+    """One file a model needs: what it is (for messages), where (a local path or hf://owner/repo/path), and the
+    setting that points at it."""
+
+    what: str
+    spec: str
+    var: str
+
+    @property
+    def on_hub(self) -> bool:
+        return self.spec.startswith("hf://")
+
+
+def weight_files(settings: EngineSettings) -> list[WeightFile]:
+    """The files the settings point at: checkpoint, vocab, and the vocoder's config and weights. The one list that
+    both loading (resolve) and `python app.py download` use."""
+    files = [WeightFile("F5-TTS checkpoint", settings.ckpt, "F5_CKPT"), WeightFile("vocab", settings.vocab, "F5_VOCAB")]
+    if settings.vocoder.startswith("hf://"):
+        repo, _ = split_hf_url(settings.vocoder)
+        folder = f"hf://{repo}"
+    else:
+        folder = str(Path(settings.vocoder).expanduser())
+    files += [WeightFile("vocoder config", f"{folder}/config.yaml", "F5_VOCODER"),
+              WeightFile("vocoder weights", f"{folder}/pytorch_model.bin", "F5_VOCODER")]
+    return files
+
+
 def hub_cache_dir() -> str:
+    """The hub cache folder huggingface_hub and transformers read (HF_HUB_CACHE, by default <HF_HOME>/hub)."""
     from huggingface_hub import constants
 
     return str(constants.HF_HUB_CACHE)
@@ -44,12 +72,12 @@ def split_hf_url(url: str) -> tuple[str, str]:
 
 def hf_file(repo_id: str, filename: str, what: str, var: str) -> Path:
     """Download (or find in the cache) one file of a hub repo."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
 
     try:
         return Path(hf_hub_download(repo_id=repo_id, filename=filename))
     except Exception as e:  # offline, not cached, repo or file missing, network down: all end the same way
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        offline = constants.HF_HUB_OFFLINE
         why = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else f"the download failed ({type(e).__name__})"
         raise ModelUnavailable(
             f"The {what} hf://{repo_id}/{filename} is not in the Hugging Face cache at {hub_cache_dir()}, "
@@ -82,42 +110,31 @@ def model_config(name_or_path: str) -> dict:
         )
     try:
         model = yaml.safe_load(path.read_text())["model"]
-        model["arch"], model["backbone"]  # noqa: B018 - both are required
+        model["arch"], model["backbone"]
     except Exception as e:
         raise ModelUnavailable(f"The model config {path} is not an f5-tts model YAML.", "Compare it with "
                                "f5_tts/configs/F5TTS_v1_Base.yaml (model.backbone, model.arch, model.mel_spec).") from e
     return model
 
 
-def resolve_vocoder(spec: str) -> tuple[Path, Path]:
-    """config.yaml and pytorch_model.bin of a Vocos: a local folder or hf://owner/repo."""
-    if spec.startswith("hf://"):
-        repo_id, _ = split_hf_url(spec)
-        return (
-            hf_file(repo_id, "config.yaml", "vocoder config", "F5_VOCODER"),
-            hf_file(repo_id, "pytorch_model.bin", "vocoder weights", "F5_VOCODER"),
-        )
-    folder = Path(spec).expanduser()
-    found = [folder / "config.yaml", folder / "pytorch_model.bin"]
-    missing = [p.name for p in found if not p.is_file()]
-    if missing:
-        raise ModelUnavailable(
-            f"The vocoder folder {folder} lacks {' and '.join(missing)}.",
-            "F5_VOCODER must be a Vocos folder holding config.yaml and pytorch_model.bin "
-            "(as charactr/vocos-mel-24khz).",
-        )
-    return found[0], found[1]
-
-
-def resolve(settings: Settings) -> ModelFiles:
+def resolve(settings: EngineSettings) -> ModelFiles:
     """Everything the engine needs, resolved (and downloaded when online) before any model code runs."""
     config = model_config(settings.model)
-    ckpt = resolve_file(settings.ckpt, "F5-TTS checkpoint", "F5_CKPT")
+    ckpt, vocab, vocoder_config, vocoder_weights = weight_files(settings)
+    ckpt_path = resolve_file(ckpt.spec, ckpt.what, ckpt.var)
     try:
-        vocab = resolve_file(settings.vocab, "vocab", "F5_VOCAB")
+        vocab_path = resolve_file(vocab.spec, vocab.what, vocab.var)
     except ModelUnavailable:
         if settings.vocab != DEFAULT_VOCAB:
             raise
-        vocab = Path(str(files("f5_tts").joinpath("infer/examples/vocab.txt")))  # the same vocab, shipped
-    vocoder_config, vocoder_weights = resolve_vocoder(settings.vocoder)
-    return ModelFiles(config, ckpt, vocab, vocoder_config, vocoder_weights)
+        vocab_path = Path(str(files("f5_tts").joinpath("infer/examples/vocab.txt")))  # the same vocab, shipped
+    vocoder = (vocoder_config, vocoder_weights)
+    missing = [Path(f.spec).name for f in vocoder if not f.on_hub and not Path(f.spec).is_file()]
+    if missing:
+        raise ModelUnavailable(
+            f"The vocoder folder {Path(vocoder_config.spec).parent} lacks {' and '.join(missing)}.",
+            "F5_VOCODER must be a Vocos folder holding config.yaml and pytorch_model.bin "
+            "(as charactr/vocos-mel-24khz).",
+        )
+    config_path, weights_path = (resolve_file(f.spec, f.what, f.var) for f in vocoder)
+    return ModelFiles(config, ckpt_path, vocab_path, config_path, weights_path)

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
 MAX_NAME = 64  # characters
@@ -49,7 +49,7 @@ class VoiceLibrary:
         self.root = Path(root)
         self._lock = threading.Lock()
 
-    def list(self) -> list[Voice]:
+    def all(self) -> list[Voice]:
         """Every voice in the folder, by name (hidden files and stray names ignored)."""
         if not self.root.is_dir():
             return []
@@ -64,7 +64,7 @@ class VoiceLibrary:
         return [voices[k] for k in sorted(voices, key=str.casefold)]
 
     def names(self) -> list[str]:
-        return [v.name for v in self.list()]
+        return [v.name for v in self.all()]
 
     def get(self, name: str) -> Voice:
         safe = sanitize_name(name)

@@ -26,7 +26,7 @@ the same script, voices and base seed give the same audio, and the first turn us
 
     turns = parse_script("[Narrator] It was late. [Guest] Hello?")
     planned = plan(turns, {"Narrator": "alice", "Guest": "bob"}, engine.voices.names())
-    refs = {v: engine.voice_reference(v) for v in {t.voice for t in planned}}
+    refs = {v: engine.reference(voice=v) for v in {t.voice for t in planned}}
     result = synthesize_dialogue(engine, planned, refs, pause_s=0.4, options=SynthesisOptions(seed=42))
 """
 
@@ -43,11 +43,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InputError
-from .types import MAX_SEED, Reference, SynthesisOptions, SynthesisRequest
+from ..errors import InputError
+from ..options import MAX_SEED, SynthesisOptions
+from ..types import Reference, SynthesisRequest
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from ..engine import Engine
 
 DEFAULT_SPEAKER = "default"  # the mapping key for text before the first tag
 MAX_TURNS = 200  # turns in one dialogue
@@ -302,7 +303,8 @@ def parse_mapping(value: Any) -> dict[str, str]:
             elif isinstance(item, (list, tuple)) and len(item) == 2:
                 pairs.append((item[0], item[1]))
             elif isinstance(item, str) and "=" in item:
-                pairs.append(tuple(p.strip() for p in item.split("=", 1)))
+                tag, _, voice = item.partition("=")
+                pairs.append((tag.strip(), voice.strip()))
             else:
                 raise InputError(f"The voices mapping entry {item!r} is not a tag and a voice.", hint)
     else:
@@ -409,7 +411,7 @@ def synthesize_dialogue(engine: Engine, turns: list[Turn], references: Mapping[s
     applies to every turn; a turn's own speed and seed replace it; options.seed is the base seed (None = random).
     Everything is checked (texts, references, options) before the first turn is generated.
     """
-    from .engine import validate_text
+    from ..text import validate_text
 
     options = options or SynthesisOptions()
     if not turns:
@@ -462,6 +464,6 @@ def synthesize_script(engine: Engine, script: str, mapping: Any = None, uploads:
     turns = parse_script(script if script is not None else "")
     known = [*uploads, *(n for n in engine.voices.names() if n not in uploads)]
     planned = plan(turns, parse_mapping(mapping), known)
-    references = {voice: uploads[voice] if voice in uploads else engine.voice_reference(voice)
+    references = {voice: uploads[voice] if voice in uploads else engine.reference(voice=voice)
                   for voice in dict.fromkeys(t.voice for t in planned)}
     return synthesize_dialogue(engine, planned, references, pause_s, options, progress)

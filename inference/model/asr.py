@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from inference.errors import InputError, ModelUnavailable
+from ..errors import InputError, ModelUnavailable
+from ..settings import DEFAULT_ASR
+from .weights import hub_cache_dir
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/whisper-large-v3-turbo"
 # Whisper decodes at most 448 positions, 4 of them taken by the prompt tokens. Reference clips are short (a sentence
 # or two); the cap also keeps a broken or random model from generating for long.
 MAX_NEW_TOKENS = 224
@@ -28,23 +30,25 @@ LONG_FORM_S = 29.5
 UNAVAILABLE_HINT = "Type the reference transcript yourself, or run `python app.py download` while online."
 
 
-def _hub_cache_dir() -> str:
-    """The hub cache folder transformers reads from (HF_HUB_CACHE, by default <HF_HOME>/hub)."""
-    from huggingface_hub import constants
-
-    return str(constants.HF_HUB_CACHE)
-
-
 def _looks_like_path(model: str) -> bool:
     """A local folder (or meant as one) rather than a hub repo id such as "openai/whisper-large-v3-turbo"."""
     path = Path(model).expanduser()
     return path.exists() or path.is_absolute() or model.startswith((".", "~"))
 
 
+@dataclass(frozen=True)
+class Word:
+    """One recognised word and when it is said, in seconds from the start of the audio."""
+
+    text: str
+    start: float
+    end: float
+
+
 class Transcriber:
     """Whisper speech-to-text. Construction is free; the pipeline loads on the first `transcribe` call, once."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_ASR, device: str = "cpu") -> None:
         """`model`: hub repo id or local folder. `device`: "cpu", "cuda", "cuda:N" or "auto" (CUDA when visible)."""
         self.model = str(model)
         self.device = str(device)
@@ -62,6 +66,23 @@ class Transcriber:
         `language` (e.g. "en" or "english") skips Whisper's language detection. Raises InputError for unusable audio
         and ModelUnavailable when the model cannot be loaded (the next call tries again).
         """
+        result = self._run(wave, sample_rate, language, words=False)
+        return str(result.get("text", "") if isinstance(result, dict) else result).strip()
+
+    def words(self, wave: np.ndarray, sample_rate: int, language: str | None = None) -> list[Word]:
+        """The words of float32 mono `wave`, each with its start and end (Whisper's cross-attention alignment),
+        in order; the same lazy model as `transcribe`. Raises as `transcribe` does."""
+        result = self._run(wave, sample_rate, language, words=True)
+        out = []
+        for chunk in result.get("chunks", []) if isinstance(result, dict) else []:
+            text, (start, end) = str(chunk.get("text", "")).strip(), chunk.get("timestamp", (None, None))
+            if not text or start is None:
+                continue
+            end = start if end is None else end
+            out.append(Word(text, float(start), max(float(start), float(end))))
+        return out
+
+    def _run(self, wave: np.ndarray, sample_rate: int, language: str | None, words: bool) -> Any:
         audio = np.asarray(wave, dtype=np.float32)
         if audio.ndim != 1:
             raise InputError(
@@ -80,7 +101,9 @@ class Transcriber:
         if language:
             generate_kwargs["language"] = language
         call_kwargs: dict[str, Any] = {}
-        if audio.size / int(sample_rate) > LONG_FORM_S:
+        if words:
+            call_kwargs["return_timestamps"] = "word"
+        elif audio.size / int(sample_rate) > LONG_FORM_S:
             call_kwargs["return_timestamps"] = True  # the text is still the whole transcript
         with self._run_lock:  # one inference at a time per model: bounded memory, no shared-state surprises
             try:
@@ -97,7 +120,7 @@ class Transcriber:
                         "Use a language code such as en, zh or fr, or leave it empty to detect it.",
                     ) from e
                 raise
-        return str(result.get("text", "") if isinstance(result, dict) else result).strip()
+        return result
 
     def _ensure_loaded(self) -> Any:
         pipe = self._pipeline
@@ -138,6 +161,6 @@ class Transcriber:
                 return f"{prefix} the Whisper model folder '{folder}' does not exist."
             return f"{prefix} the Whisper model folder '{folder}' could not be loaded (files missing or broken)."
         return (
-            f"{prefix} the Whisper model '{self.model}' is not in the Hugging Face cache at {_hub_cache_dir()} "
+            f"{prefix} the Whisper model '{self.model}' is not in the Hugging Face cache at {hub_cache_dir()} "
             "and it could not be downloaded."
         )

@@ -19,15 +19,15 @@ import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from .errors import InputError, ModelUnavailable
+from ..errors import InputError, ModelUnavailable
+from . import FFMPEG_TIMEOUT_S, SAMPLE_RATE, TARGET_RMS
 
-TARGET_SR = 24000  # Hz, the rate F5-TTS and its vocoder work at
 DECODE_MAX_S = 600.0  # s, decode_audio never returns more than this much audio
-FFMPEG_TIMEOUT_S = 120  # s, wall-clock limit for one ffmpeg decode
 HOP_S = 0.010  # s, analysis frame hop for energy measurements
 SMOOTH_FRAMES = 3  # frames, moving average over the frame energies (3 x 10 ms = 30 ms window)
 LOUD_PERCENTILE = 95  # the frame RMS at this percentile is the clip's "loud" level
@@ -42,7 +42,6 @@ EDGE_MARGIN_S = 0.05  # s, silence kept before the first and after the last loud
 TRIM_NOTE_S = 0.25  # s, trimming less than this in total is not worth a note
 MIN_SPEECH_S = 0.3  # s, shorter than this after trimming is refused
 SHORT_SPEECH_S = 3.0  # s, shorter than this gets a note suggesting a longer recording
-TARGET_RMS = 0.1  # linear RMS, same as F5-TTS's target_rms
 PEAK_LIMIT = 0.99  # linear, peaks are scaled down to at most this
 GAIN_NOTE_DB = 1.0  # dB, smaller volume changes are not worth a note
 TAIL_SILENCE_S = 0.05  # s, silence appended at the end, as F5-TTS's own preprocessing does
@@ -54,8 +53,8 @@ _SOUNDFILE_MAGIC = {b"RIFF", b"RIFX", b"RF64", b"BW64", b"fLaC", b"OggS", b"FORM
 
 @dataclass(frozen=True)
 class PreparedAudio:
-    wave: np.ndarray  # float32, mono, 1-D, at TARGET_SR, peak <= 1
-    sample_rate: int  # always TARGET_SR
+    wave: np.ndarray  # float32, mono, 1-D, at SAMPLE_RATE, peak <= 1
+    sample_rate: int  # always SAMPLE_RATE
     notes: tuple[str, ...]  # what was done, e.g. "clipped from 30.2 s to 11.4 s at a pause"
 
     @property
@@ -81,19 +80,19 @@ def _check_source(source: str | os.PathLike | bytes, max_bytes: int | None) -> i
 
 
 def _resample(mono: np.ndarray, sr: int) -> np.ndarray:
-    """Resample 1-D audio from `sr` to TARGET_SR (soxr, else scipy's polyphase filter), as float32."""
-    if sr != TARGET_SR and len(mono):
+    """Resample 1-D audio from `sr` to SAMPLE_RATE (soxr, else scipy's polyphase filter), as float32."""
+    if sr != SAMPLE_RATE and len(mono):
         try:
             import soxr
 
-            mono = soxr.resample(mono, sr, TARGET_SR, quality="HQ")
+            mono = soxr.resample(mono, sr, SAMPLE_RATE, quality="HQ")
         except ImportError:
             from math import gcd
 
             from scipy.signal import resample_poly
 
-            g = gcd(int(sr), TARGET_SR)
-            mono = resample_poly(mono, TARGET_SR // g, int(sr) // g)
+            g = gcd(int(sr), SAMPLE_RATE)
+            mono = resample_poly(mono, SAMPLE_RATE // g, int(sr) // g)
     return mono.astype(np.float32)
 
 
@@ -102,7 +101,8 @@ def _decode_soundfile(source: str | os.PathLike | bytes, max_seconds: float) -> 
     libsndfile decoder is slow and noisy on junk) or is corrupt; an empty array when it holds no frames."""
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
-            target, magic = io.BytesIO(bytes(source)), bytes(source[:4])
+            target: Any = io.BytesIO(bytes(source))
+            magic = bytes(source[:4])
         else:
             with open(source, "rb") as f:
                 target, magic = source, f.read(4)
@@ -127,7 +127,7 @@ def _decode_ffmpeg(source: str | os.PathLike | bytes, max_seconds: float) -> np.
             tmp.flush()
             return _decode_ffmpeg(tmp.name, max_seconds)
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", os.fspath(source), "-t", f"{max_seconds:.3f}",
-           "-vn", "-sn", "-dn", "-f", "f32le", "-ac", "1", "-ar", str(TARGET_SR), "pipe:1"]
+           "-vn", "-sn", "-dn", "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except FileNotFoundError:
@@ -143,7 +143,7 @@ def _decode_ffmpeg(source: str | os.PathLike | bytes, max_seconds: float) -> np.
 
 def decode_audio(source: str | os.PathLike | bytes, max_bytes: int | None = None,
                  max_seconds: float = DECODE_MAX_S) -> tuple[np.ndarray, int]:
-    """Decode any common format to float32 mono at TARGET_SR; returns (wave, TARGET_SR).
+    """Decode any common format to float32 mono at SAMPLE_RATE; returns (wave, SAMPLE_RATE).
 
     Only the first `max_seconds` are decoded. Non-finite samples become 0 and float files louder than full scale are
     scaled down, so the result is always finite with peak <= 1. A truncated file decodes as far as it is readable.
@@ -167,14 +167,14 @@ def decode_audio(source: str | os.PathLike | bytes, max_bytes: int | None = None
     peak = float(np.max(np.abs(wave)))
     if peak > 1.0:
         wave = wave / peak
-    return wave.astype(np.float32), TARGET_SR
+    return wave.astype(np.float32), SAMPLE_RATE
 
 
 def _hop(sr: int) -> int:
     return max(1, round(HOP_S * sr))
 
 
-def frame_rms(wave: np.ndarray, sr: int = TARGET_SR) -> np.ndarray:
+def frame_rms(wave: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     """RMS per 10 ms hop (the lower of the frame and its 30 ms neighbourhood); the last frame is zero-padded.
 
     >>> frame_rms(np.ones(480, dtype=np.float32), 24000).round(3).tolist()
@@ -207,7 +207,7 @@ def quiet_frames(rms: np.ndarray) -> np.ndarray:
     return rms <= threshold
 
 
-def find_pauses(wave: np.ndarray, sr: int = TARGET_SR, min_pause_s: float = SHORT_PAUSE_S) -> list[tuple[float, float]]:
+def find_pauses(wave: np.ndarray, sr: int = SAMPLE_RATE, min_pause_s: float = SHORT_PAUSE_S) -> list[tuple[float, float]]:
     """Runs of quiet frames lasting at least `min_pause_s`, as (start_s, end_s), including any at the edges.
 
     >>> tone = np.sin(np.arange(24000) * 0.1).astype(np.float32)
@@ -247,7 +247,7 @@ def clip_at_pause(wave: np.ndarray, sr: int, max_seconds: float) -> tuple[np.nda
     return wave[: int(max_seconds * sr)], "mid-speech (no pause found)"
 
 
-def trim_silence(wave: np.ndarray, sr: int = TARGET_SR, margin_s: float = EDGE_MARGIN_S) -> tuple[np.ndarray, float]:
+def trim_silence(wave: np.ndarray, sr: int = SAMPLE_RATE, margin_s: float = EDGE_MARGIN_S) -> tuple[np.ndarray, float]:
     """Drop quiet frames at both ends, keeping `margin_s`; returns (wave, seconds removed). Empty if all quiet.
 
     >>> tone = np.sin(np.arange(24000) * 0.1).astype(np.float32)
@@ -339,7 +339,7 @@ def content_hash(source: str | os.PathLike | bytes) -> str:
     return digest.hexdigest()
 
 
-def to_wav_bytes(wave: np.ndarray, sr: int = TARGET_SR) -> bytes:
+def to_wav_bytes(wave: np.ndarray, sr: int = SAMPLE_RATE) -> bytes:
     """Encode (frames,) or (frames, channels) float audio as 16-bit PCM WAV in memory; samples are clipped to [-1, 1].
 
     >>> to_wav_bytes(np.zeros(10, np.float32), 24000)[:4]

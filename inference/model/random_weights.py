@@ -1,6 +1,7 @@
 """Random-weight F5-TTS and Vocos, built from the real classes and written in the layouts production reads.
 
-Tiny (dim 64, depth 2) for tests; full size (F5TTS_v1_Base dims, 337 M params) for benchmarks.
+Tiny (dim 64, depth 2) for tests; full size (F5TTS_v1_Base dims, 337 M params) for benchmarks and the container
+tests. Shared by tests/ and bench/ (neither imports the other).
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from pathlib import Path
 
 import yaml
 
+from ..settings import DEFAULT_CKPT, DEFAULT_VOCAB, DEFAULT_VOCODER
+from .weights import split_hf_url
+
 TINY_ARCH = dict(dim=64, depth=2, heads=2, dim_head=32, ff_mult=2, text_dim=32, text_mask_padding=True,
                  qk_norm=None, conv_layers=1, pe_attn_head=None, attn_backend="torch", attn_mask_enabled=False,
                  checkpoint_activations=False)
 TINY_VOCOS = dict(dim=32, intermediate_dim=64, num_layers=1)
 FULL_VOCOS = dict(dim=512, intermediate_dim=1536, num_layers=8)
-F5_REPO, F5_CKPT, F5_VOCAB = "SWivid/F5-TTS", "F5TTS_v1_Base/model_1250000.safetensors", "F5TTS_v1_Base/vocab.txt"
-VOCOS_REPO = "charactr/vocos-mel-24khz"
+F5_REPO, F5_CKPT = split_hf_url(DEFAULT_CKPT)  # where the default model's files are, in its hub repo
+F5_VOCAB = split_hf_url(DEFAULT_VOCAB)[1]
+VOCOS_REPO = split_hf_url(DEFAULT_VOCODER)[0]
 
 
 def vocab_path() -> Path:
@@ -53,7 +58,7 @@ def write_checkpoint(path: Path, arch: dict, seed: int = 0) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from inference.loader import import_model_code
+    from .loader import import_model_code
 
     package = import_model_code()
     from f5_tts.model.utils import get_tokenizer

@@ -1,0 +1,179 @@
+"""Serving speech: validate a request into an engine request, admit it, and stream its audio.
+
+pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header has unknown sizes, as OpenAI's); flac
+comes whole. Everything that can fail before the first byte (validation, voice, model load, the first chunk) is
+answered in OpenAI's error JSON.
+
+Bounds: at most `max_in_progress` (F5_QUEUE_MAX) speech requests are in progress at once (more get 429 "busy, try
+again" with Retry-After), and a request body may be at most about six bytes per allowed text character
+(F5_MAX_TEXT_CHARS) plus 64 KiB (more get 413, before the body is read whole).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from inference import Engine, InputError, SynthesisOptions, SynthesisRequest
+from inference.audio.encode import CONTENT_TYPES, check_format, encode_audio, stream_audio
+from inference.text import validate_text
+
+from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
+
+INTERFACE = "openai"  # how the metrics name this way in
+
+
+def body_limit(max_text_chars: int) -> int:
+    """The largest request body worth reading: the longest allowed text, every character JSON-escaped as \\uXXXX
+    (6 bytes), plus room for the other fields."""
+    return 6 * max_text_chars + 64 * 1024
+
+
+def _too_large(size: int, limit: int) -> HTTPException:
+    return HTTPException(413, f"The request body is too large ({size:,} bytes; this server reads at most "
+                              f"{limit:,}). Send shorter text: the limit is set by F5_MAX_TEXT_CHARS.")
+
+
+def limited(request: Request, limit: int) -> Request:
+    """The request, refused (413) as soon as its body is known to exceed `limit`: by its Content-Length, or while
+    a chunked body streams in, so an oversized body is never read into memory whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    received = 0
+
+    async def receive() -> Any:
+        nonlocal received
+        message = await request.receive()
+        if message.get("type") == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(received, limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
+class Admission:
+    """At most `limit` speech requests in progress (waiting or generating). Beyond it, a request is answered at once
+    with 429 instead of queueing without bound: each waiting request holds one of the server's worker threads, and
+    once they are all taken even /health stops answering."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.active, self._lock = limit, 0, threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+class ReleaseWhenSent:
+    """A response that frees its admission slot once it has been sent, failed, or its client has gone away."""
+
+    def __init__(self, response: Response, release: Callable[[], None]) -> None:
+        self.response, self.release = response, release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.response(scope, receive, send)
+        finally:
+            self.release()
+
+
+def _checked(param: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call fn; an InputError becomes a 400 (a VoiceNotFound a 404) naming `param`."""
+    try:
+        return fn(*args, **kwargs)
+    except InputError as e:
+        raise as_api_error(e, param) from e  # type: ignore[misc]
+
+
+def build_request(engine: Engine, req: _SpeechRequest) -> SynthesisRequest:
+    """Validate everything and resolve the voice, before any audio is made (blocking: run in a thread)."""
+    if req.stream_format != "audio":
+        raise ApiError(400, "Only stream_format='audio' is supported.", "stream_format", "unsupported_value")
+    _checked("response_format", check_format, req.response_format)
+    given = {k: v for k, v in req.options().items() if v is not None}
+    for name, value in given.items():  # one at a time, so the error names its field
+        _checked(name, SynthesisOptions.from_loose, {name: value})
+    options = SynthesisOptions.from_loose(given)
+    text = _checked("input", validate_text, req.input, engine.settings.max_text_chars)
+    name = req.voice.id if isinstance(req.voice, VoiceId) else req.voice
+    return SynthesisRequest(text, _checked("voice", engine.reference, voice=name), options)
+
+
+def _close(generator: Any) -> None:
+    """Close a generator now (its `finally` runs: the engine's cancels the chunks not generated yet). One running in
+    another thread cannot be closed from here; that thread closes it when it stops (see encode._feed)."""
+    try:
+        generator.close()
+    except ValueError:  # "generator already executing"
+        pass
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A streaming response that, however sending ends (finished, failed, or the client went away), closes its body
+    and calls `on_end` at once, instead of whenever the garbage collector gets to them. So a client that hangs up
+    stops the generation after the chunk in progress."""
+
+    def __init__(self, content: Iterator[bytes], on_end: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.content, self.on_end = content, on_end
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _close(self.content)
+            self.on_end()
+
+
+async def speech_response(engine: Engine, req: _SpeechRequest) -> Response:
+    """The audio for one request; counted in the engine's metrics by its outcome (a streamed one once it ends)."""
+    try:
+        return await _speech_response(engine, req)
+    except Exception as e:
+        engine.metrics.count(INTERFACE, e)
+        raise
+
+
+def _counted(engine: Engine, body: Iterator[bytes]) -> Iterator[bytes]:
+    with engine.metrics.track(INTERFACE):
+        yield from body
+
+
+async def _speech_response(engine: Engine, req: _SpeechRequest) -> Response:
+    synthesis = await run_in_threadpool(build_request, engine, req)
+    chunks = engine.stream(synthesis)
+    try:
+        first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
+        if first is None:
+            raise ApiError(500, "No audio was generated.", None, "internal_error")
+        fmt, rate, waves = req.response_format, first.sample_rate, chain([first.wave], (c.wave for c in chunks))
+        headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(rate)}
+        if fmt == "flac":  # whole: its header needs the length
+            import numpy as np
+
+            audio = await run_in_threadpool(lambda: encode_audio(np.concatenate(list(waves)), rate, fmt))
+            engine.metrics.count(INTERFACE)
+            return Response(audio, media_type=CONTENT_TYPES[fmt], headers=headers)
+    except BaseException:
+        _close(chunks)  # nothing will be sent: cancel the chunks already queued
+        raise
+    stop = functools.partial(_close, chunks)
+    body = _counted(engine, stream_audio(fmt, waves, rate, on_end=stop))
+    return ClosingStreamingResponse(body, on_end=stop, media_type=CONTENT_TYPES[fmt], headers=headers)

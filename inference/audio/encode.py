@@ -1,0 +1,148 @@
+"""Every audio encoding the studio does, for every interface: whole files (UI downloads, serverless) and streams
+(the OpenAI endpoint), in one table of formats.
+
+    encode_audio(wave, 24000, "mp3")            -> the bytes of an mp3 file
+    stream_audio("opus", waves, 24000)          -> an iterator of bytes, one ffmpeg process fed as chunks arrive
+
+wav and flac are 16-bit PCM; pcm is raw 16-bit little-endian mono; mp3, opus (in Ogg) and aac (ADTS) go through
+ffmpeg (mp3 through libsndfile when it has it, >= 1.1).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import InputError, StudioError
+from . import FFMPEG_TIMEOUT_S
+from .prepare import to_wav_bytes
+
+FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+CONTENT_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
+                 "wav": "audio/wav", "pcm": "audio/pcm"}
+FFMPEG_CODECS = {"mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
+                 "opus": ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"],
+                 "aac": ["-c:a", "aac", "-b:a", "96k", "-f", "adts"]}
+
+
+def check_format(fmt: object, allowed: Iterable[str] = FORMATS, what: str = "audio format") -> str:
+    """'MP3 ' -> 'mp3'; an unknown format, or one that needs the missing ffmpeg, is an InputError naming the choices
+    (`what`: how the caller's interface names the field)."""
+    allowed = tuple(allowed)
+    name = fmt.strip().lower() if isinstance(fmt, str) else fmt
+    if name not in allowed:
+        raise InputError(f"Unknown {what} {fmt!r}.", f"Use one of: {', '.join(allowed)}.")
+    if needs_ffmpeg(name) and shutil.which("ffmpeg") is None:
+        others = ", ".join(f for f in allowed if not needs_ffmpeg(f))
+        raise InputError(f"{name} needs ffmpeg, which this server lacks.", f"Use {others}.")
+    return name
+
+
+def needs_ffmpeg(fmt: str) -> bool:
+    return fmt in FFMPEG_CODECS and not (fmt == "mp3" and "MP3" in sf.available_formats())
+
+
+def pcm16(wave: np.ndarray) -> bytes:
+    """float samples -> 16-bit little-endian PCM, clipped; NaN becomes silence."""
+    return np.rint(np.clip(np.nan_to_num(wave), -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def wav_stream_header(sample_rate: int) -> bytes:
+    """16-bit mono WAV header for a stream of unknown length: RIFF and data sizes 0xFFFFFFFF (as OpenAI's)."""
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, 1, sample_rate,
+                       sample_rate * 2, 2, 16, b"data", 0xFFFFFFFF)
+
+
+def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
+    """One whole file in `fmt` (see FORMATS)."""
+    fmt = check_format(fmt)
+    if fmt == "wav":
+        return to_wav_bytes(wave, sample_rate)
+    if fmt == "pcm":
+        return pcm16(wave)
+    clean = np.clip(np.nan_to_num(np.asarray(wave, dtype=np.float32)), -1.0, 1.0)
+    buf = io.BytesIO()
+    if fmt == "flac":
+        sf.write(buf, clean, sample_rate, format="FLAC", subtype="PCM_16")
+        return buf.getvalue()
+    if not needs_ffmpeg(fmt):  # mp3 through libsndfile
+        sf.write(buf, clean, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
+        return buf.getvalue()
+    try:
+        proc = subprocess.run(_ffmpeg(fmt, sample_rate), input=pcm16(clean), capture_output=True,
+                              timeout=FFMPEG_TIMEOUT_S, check=False)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        proc = None
+    if proc is None or proc.returncode != 0 or not proc.stdout:
+        raise StudioError(f"This server could not encode {fmt} (ffmpeg failed or is missing).", "Ask for wav or flac.")
+    return proc.stdout
+
+
+def _ffmpeg(fmt: str, sample_rate: int) -> list[str]:
+    return ["ffmpeg", "-nostdin", "-v", "error", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+            *FFMPEG_CODECS[fmt], "-flush_packets", "1", "pipe:1"]
+
+
+def stream_audio(fmt: str, waves: Iterator[np.ndarray], sample_rate: int,
+                 on_end: Callable[[], None] = lambda: None) -> Iterator[bytes]:
+    """Bytes as the chunks arrive: pcm and wav (with a header of unknown length) chunk by chunk; mp3, opus and aac
+    from one ffmpeg process that a thread feeds; flac whole at the end (its header needs the length). `on_end` is
+    called once feeding stops (finished, failed, or the reader went away)."""
+    fmt = check_format(fmt)
+    if fmt in FFMPEG_CODECS:
+        return _ffmpeg_stream(fmt, waves, sample_rate, on_end)
+
+    def plain() -> Iterator[bytes]:
+        try:
+            if fmt == "flac":
+                yield encode_audio(np.concatenate(list(waves)), sample_rate, "flac")
+                return
+            yield from chain([wav_stream_header(sample_rate)] if fmt == "wav" else [], map(pcm16, waves))
+        finally:
+            on_end()
+
+    return plain()
+
+
+def _ffmpeg_stream(fmt: str, waves: Iterator[np.ndarray], sample_rate: int,
+                   on_end: Callable[[], None]) -> Iterator[bytes]:
+    proc = subprocess.Popen(_ffmpeg(fmt, sample_rate), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    failures: list[Exception] = []
+    threading.Thread(target=_feed, args=(proc, waves, failures, on_end), name="ffmpeg-feed", daemon=True).start()
+    try:
+        while block := proc.stdout.read1(1 << 16):  # type: ignore[union-attr]
+            yield block
+        if proc.wait() != 0:
+            raise RuntimeError(f"ffmpeg failed: {proc.stderr.read().decode(errors='replace')[-500:]}")  # type: ignore
+        if failures:
+            raise failures[0]
+    finally:
+        if proc.poll() is None:  # the reader went away: stop encoding (the feeder then stops too)
+            proc.kill()
+            proc.wait()
+
+
+def _feed(proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Exception],
+          on_end: Callable[[], None]) -> None:
+    try:
+        for wave in waves:
+            proc.stdin.write(pcm16(wave))  # type: ignore[union-attr]
+    except (BrokenPipeError, ValueError):
+        pass  # ffmpeg was stopped
+    except Exception as e:  # synthesis failed mid-stream: re-raised by the reader, so the body ends in an error
+        failures.append(e)
+    finally:
+        try:
+            proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        on_end()

@@ -1,0 +1,1 @@
+"""Studio operations over the engine: the saved-voice library (voices.py) and multi-voice dialogue (dialogue.py)."""

@@ -1,0 +1,28 @@
+"""Text before the model sees it: cleaned and checked here, split into chunks in chunking.py."""
+
+from __future__ import annotations
+
+from ..errors import InputError
+
+
+def clean_text(text: str | None) -> str:
+    """Control characters and lone surrogates (JSON can carry them, UTF-8 cannot encode them) become spaces:
+    clean_text(" a\x00b ") -> "a b"."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text or "")).strip()
+
+
+def validate_text(text: str, max_chars: int) -> str:
+    """Normalise whitespace and control characters; refuse text with nothing to say or beyond the limit."""
+    if not isinstance(text, str):
+        raise InputError("The text must be a string.", "Type what the voice should say.")
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise InputError("There is no text to speak.", "Type what the voice should say.")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"The text is {len(cleaned):,} characters long; the limit is {max_chars:,}.",
+            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
+        )
+    if not any(ch.isalnum() for ch in cleaned):
+        raise InputError("The text has no words to speak (only punctuation or symbols).", "Type some words.")
+    return cleaned

@@ -1,0 +1,282 @@
+"""The "Clone a voice" tab: reference, text, settings, Generate; this session's takes; and the public /synthesize,
+/transcribe endpoints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, SynthesisResult
+
+from . import history
+from .handlers import pick_seed, preparing, spectrogram_image, status_markdown, user_errors
+from .options import control, seed_box
+from .voices import build_voice_panel
+
+MAX_TEXT_FILE_BYTES = 2_000_000  # a .txt upload larger than this is refused
+OPTION_NAMES = ("nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence")  # offered in this tab
+
+
+def example_rows() -> list[list[str]]:
+    """One-click examples from the voices f5-tts ships, with their transcripts (empty = transcribed)."""
+    ex = files("f5_tts").joinpath("infer/examples")
+    return [
+        [str(ex / "basic/basic_ref_en.wav"), "Some call me nature, others call me mother nature.",
+         "I don't really care what you call me. I've been a silent spectator, watching species evolve, empires rise "
+         "and fall. But always remember, I am mighty and enduring."],
+        [str(ex / "basic/basic_ref_zh.wav"), "对，这就是我，万人敬仰的太乙真人。",
+         "突然，身边一阵笑声。我看着他们，意气风发地挺直了胸膛，甩了甩那稍显肉感的双臂，轻笑道。"],
+        [str(ex / "multi/main.flac"), "", "A Town Mouse and a Country Mouse were acquaintances."],
+        [str(ex / "multi/town.flac"), "", "My poor dear friend, you live here no better than the ants!"],
+        [str(ex / "multi/country.flac"), "", "No, no, I have a very good life here."],
+    ]
+
+
+@dataclass(frozen=True)
+class Form:
+    """What a Generate reads, whether it comes from the tab's components or from /synthesize's parameters."""
+
+    ref_audio: str | None
+    ref_text: str | None
+    text: str | None
+    seed: Any
+    options: dict[str, Any]
+    voice: str | None
+
+
+class CloneHandlers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def request(self, form: Form) -> SynthesisRequest:
+        """The engine request for a form: its voice (a picked saved voice wins over the reference box, which then
+        shows that voice), text and options, each checked with a message naming what is wrong."""
+        reference = self.engine.reference(voice=form.voice, audio=None if form.voice else form.ref_audio,
+                                          text=form.ref_text)
+        options = SynthesisOptions.from_loose({**form.options, "seed": form.seed})
+        return SynthesisRequest(form.text or "", reference, options)
+
+    @user_errors
+    def synthesize(
+        self,
+        ref_audio: str | None,
+        ref_text: str = "",
+        text: str = "",
+        seed: int = -1,
+        nfe_step: int = 32,
+        speed: float = 1.0,
+        cross_fade: float = 0.15,
+        cfg_strength: float = 2.0,
+        remove_silence: bool = False,
+        voice: str | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
+    ) -> tuple[tuple[int, np.ndarray], np.ndarray | None, int, str]:
+        """Speak `text` in the voice of `ref_audio`.
+
+        Args:
+            ref_audio: a recording of the voice to clone, 5 to 12 s of clear speech (wav, mp3, flac, ogg, m4a, webm).
+            ref_text: what is said in ref_audio; leave empty to transcribe it automatically.
+            text: what the cloned voice should say. Long text is split at sentences.
+            seed: the random seed; -1 picks one. The same seed and inputs give the same audio.
+            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
+            speed: speaking rate, 0.3 to 3.
+            cross_fade: seconds of overlap between sentences, 0 to 1.
+            cfg_strength: how closely to follow the text and voice, 0 to 10.
+            remove_silence: shorten pauses longer than 1 s.
+            voice: the name of a saved voice to use instead of ref_audio (its saved transcript unless ref_text is set).
+        Returns:
+            the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
+        """
+        options = {"nfe_step": nfe_step, "speed": speed, "cross_fade": cross_fade, "cfg_strength": cfg_strength,
+                   "remove_silence": remove_silence}
+        with self.engine.metrics.track("gradio_api"):
+            request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
+            progress(0.0, desc=preparing(self.engine))
+            result = self.engine.synthesize(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
+        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+
+    @user_errors
+    def transcribe(self, ref_audio: str | None) -> str:
+        """The words spoken in `ref_audio` (Whisper). Returns the transcript text."""
+        if not ref_audio:
+            raise InputError("No reference voice was given.", "Upload or record a few seconds of speech first.")
+        return self.engine.transcribe(Path(ref_audio))
+
+    @user_errors
+    def read_text_file(self, path: str | None) -> str:
+        if not path:
+            return gr.skip()
+        file = Path(path)
+        if file.stat().st_size > MAX_TEXT_FILE_BYTES:
+            raise InputError("That text file is too large.", f"Use a file under {MAX_TEXT_FILE_BYTES // 1_000_000} MB.")
+        try:
+            return file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise InputError("That file is not UTF-8 text.", "Save it as plain UTF-8 text and upload it again.") from e
+
+    @user_errors
+    def use_example(self, row: list[str]) -> tuple[tuple[int, np.ndarray], str, str]:
+        """An example's voice (as audio data: the examples live inside the f5-tts package), transcript and text."""
+        import soundfile as sf
+
+        data, sr = sf.read(row[0], dtype="float32", always_2d=False)
+        return (sr, data), row[1], row[2]
+
+
+class CloneTab:
+    """The tab's components, and the handlers that read and fill them by name (never by position)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.h = engine, CloneHandlers(engine)
+        with gr.Row():
+            with gr.Column():
+                self.ref_audio = gr.Audio(label="Reference voice", sources=["upload", "microphone"], type="filepath",
+                                          editable=True, elem_id="ref-audio")
+                self.ref_text = gr.Textbox(label="Reference transcript (optional)", lines=2, elem_id="ref-text",
+                                           placeholder="Leave empty to transcribe automatically")
+                self.transcribe_btn = gr.Button("Transcribe reference", size="sm")
+                self.voices = build_voice_panel(engine, self.ref_audio, self.ref_text)
+            with gr.Column():
+                self.text = gr.Textbox(label="Text to speak", lines=6, elem_id="gen-text",
+                                       placeholder="Type what the cloned voice should say…")
+                self.text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=130)
+        self.rows = example_rows()
+        self.examples = gr.Dataset(  # plain text: no audio is probed at start-up (gr.Examples runs ffprobe)
+            components=[gr.Textbox(visible=False, label="voice"), gr.Textbox(visible=False, label="transcript"),
+                        gr.Textbox(visible=False, label="text")],
+            samples=[[Path(audio).name, ref, gen] for audio, ref, gen in self.rows], type="index",
+            label="Examples: click one, then Generate", elem_id="examples")
+        with gr.Accordion("Settings", open=False):
+            with gr.Row():
+                self.options = {name: control(name) for name in OPTION_NAMES[:3]}
+            with gr.Row():
+                self.options |= {name: control(name) for name in OPTION_NAMES[3:]}
+                self.seed = seed_box()
+                self.randomize = gr.Checkbox(value=True, label="Randomize seed each time")
+        self.generate = gr.Button("Generate", variant="primary", elem_id="generate")
+        self.api_synthesize = gr.Button(visible=False)  # carries the public /synthesize endpoint (no streaming)
+        self.live = gr.Audio(label="Live playback (long text plays while the rest is generated)", streaming=True,
+                             autoplay=True, interactive=False, elem_id="live")
+        with gr.Row():
+            self.out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
+            self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
+        with gr.Row():
+            self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
+            self.info = gr.Markdown(elem_id="take-info")
+        self.takes = gr.State([])  # this session's takes (ui/history.py): per visitor, gone when the session ends
+        with gr.Accordion("This session's takes", open=False):
+            self.table = gr.Dataframe(headers=["#", "text", "voice", "seed", "seconds", "RTF"], interactive=False,
+                                      elem_id="takes-table")
+            with gr.Row():
+                self.pick = gr.Dropdown(choices=[], label="Take", elem_id="take-pick", scale=3)
+                self.fmt = gr.Radio(["wav", "mp3", "flac"], value="wav", label="Download format", scale=2)
+                self.reuse = gr.Button("Reuse its text, seed and settings", size="sm", scale=1)
+            with gr.Row():
+                self.take_audio = gr.Audio(label="Replay", type="numpy", interactive=False, elem_id="take-audio")
+                self.take_file = gr.File(label="Download", interactive=False, elem_id="take-file")
+        self.seed_state = gr.State(-1)  # the seed this Generate uses (the seed box keeps what the visitor typed)
+
+    def form(self, data: dict) -> Form:
+        """The Form in a dict of component values (what Gradio passes for a set of inputs)."""
+        return Form(data[self.ref_audio], data[self.ref_text], data[self.text], data[self.seed_state],
+                    {name: data[c] for name, c in self.options.items()}, data[self.voices.dropdown])
+
+    def form_inputs(self) -> set:
+        return {self.ref_audio, self.ref_text, self.text, self.seed_state, *self.options.values(),
+                self.voices.dropdown}
+
+    def stream(self, data: dict, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:  # noqa: B008
+        """The Generate button: play each chunk as soon as it is ready, then show the whole take."""
+        start = time.perf_counter()
+        with self.engine.metrics.track("ui"):
+            request, parts = self._generate(data, progress)
+            for part in parts:
+                if part.total > 1:
+                    yield {self.live: (part.sample_rate, part.wave)}
+        result = SynthesisResult.from_chunks(parts.done)
+        takes = data[self.takes]
+        take = history.Take(history.next_number(takes), request.text.strip(), data[self.voices.dropdown]
+                            or "uploaded reference", result.seed, _settings(request.options), result.sample_rate,
+                            result.wave, time.perf_counter() - start)
+        takes = history.add_take(takes, take)
+        yield {self.out_audio: (take.sample_rate, take.wave), self.spectrogram: spectrogram_image(result.mel),
+               self.seed_used: take.seed, self.ref_text: result.ref_text, self.info: history.summary(take),
+               self.takes: takes, self.pick: gr.update(choices=[t.label() for t in takes], value=take.label()),
+               self.table: history.rows(takes)}
+
+    @user_errors
+    def _generate(self, data: dict, progress: gr.Progress) -> tuple[SynthesisRequest, _Parts]:
+        request = self.h.request(self.form(data))
+        progress(0.0, desc=preparing(self.engine))
+        chunks = self.engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
+        return request, _Parts(chunks)
+
+    @user_errors
+    def pick_take(self, takes: list[history.Take] | None, label: str | None, fmt: str) -> tuple[Any, Any]:
+        """Replay a take and offer it for download in the chosen format."""
+        take = history.find(takes, label)
+        if take is None:
+            return None, None
+        return (take.sample_rate, take.wave), str(history.export(take, fmt))
+
+    @user_errors
+    def reuse_take(self, takes: list[history.Take] | None, label: str | None) -> dict:
+        """Put a take's text, seed and settings back into the form (and stop randomising the seed)."""
+        take = history.find(takes, label)
+        if take is None:
+            return {}
+        gr.Info(f"Restored take #{take.number}: same text, seed and settings.")
+        restored = {self.options[name]: value for name, value in take.settings.items() if name in self.options}
+        return {self.text: take.text, self.seed: take.seed, self.randomize: False, **restored}
+
+    def wire(self, status: gr.Markdown) -> None:
+        outputs = [self.live, self.out_audio, self.spectrogram, self.seed_used, self.ref_text, self.info, self.takes,
+                   self.pick, self.table]
+        self.generate.click(user_errors(pick_seed), [self.seed, self.randomize], [self.seed_state],
+                            api_visibility="private", queue=False).then(
+            self.stream, {*self.form_inputs(), self.takes}, outputs, api_visibility="private", concurrency_id="gpu",
+        ).then(lambda: status_markdown(self.engine), None, status, api_visibility="private", queue=False,
+               show_progress="hidden")
+        self.api_synthesize.click(
+            self.h.synthesize, [self.ref_audio, self.ref_text, self.text, self.seed, *self.options.values(),
+                                self.voices.dropdown],
+            [self.out_audio, self.spectrogram, self.seed_used, self.ref_text], api_name="synthesize",
+            concurrency_id="gpu")
+        self.transcribe_btn.click(self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe",
+                                  concurrency_id="gpu")
+        self.text_file.upload(self.h.read_text_file, [self.text_file], [self.text], api_visibility="private")
+        self.examples.click(lambda i: self.h.use_example(self.rows[i]), [self.examples],
+                            [self.ref_audio, self.ref_text, self.text], api_visibility="private")
+        gr.on([self.pick.change, self.fmt.change], self.pick_take, [self.takes, self.pick, self.fmt],
+              [self.take_audio, self.take_file], api_visibility="private")
+        self.reuse.click(self.reuse_take, [self.takes, self.pick],
+                         [self.text, self.seed, self.randomize, *self.options.values()], api_visibility="private")
+
+
+class _Parts:
+    """The chunks of one stream, kept as they are read: iterate to read them, `done` holds what was read."""
+
+    def __init__(self, chunks: Iterator) -> None:
+        self.chunks, self.done = chunks, []
+
+    def __iter__(self) -> Iterator:
+        try:
+            for part in self.chunks:
+                self.done.append(part)
+                yield part
+        except Exception as e:
+            from .handlers import as_gr_error
+
+            raise as_gr_error(e, "synthesize_stream") from e
+
+
+def _settings(options: SynthesisOptions) -> dict[str, Any]:
+    """What a take records to be reused: the tab's options."""
+    return {name: getattr(options, name) for name in OPTION_NAMES}

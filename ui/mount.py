@@ -1,0 +1,83 @@
+"""Mounting the Blocks on the FastAPI app, with the Gradio-specific guards that go with it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gradio as gr
+
+
+def mount(app: Any, demo: gr.Blocks, *, auth: tuple[str, str] | None, max_file_size: int, mcp: bool,
+          allow_remote_urls: bool) -> Any:
+    """Mount `demo` at '/' of `app` (returns the app). Uploads are capped at `max_file_size` bytes, no run history is
+    kept (voices are personal data), and server files and URLs are never read where a client names a file."""
+    if auth is not None:
+        app.add_middleware(HideApiInfoFromAnonymous)
+    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True, auth=auth,
+                              max_file_size=max_file_size, mcp_server=mcp, run_history=False)
+    # Gradio refuses a file path a client names (/etc/passwd...) unless it was uploaded, but only once the Blocks
+    # "has launched", which a mounted app never does: without this flag any server file could be read.
+    demo.has_launched = True
+    if not allow_remote_urls:
+        refuse_remote_files()
+    return app
+
+
+def queue_depth(demo: gr.Blocks) -> int:
+    """Generations waiting in the Blocks' queue for a turn (0 before the queue starts)."""
+    queue = getattr(demo, "_queue", None)
+    try:
+        return int(queue.get_status().queue_size) if queue is not None else 0
+    except Exception:  # a Gradio without get_status: the gauge reads 0 rather than breaking /metrics
+        return 0
+
+
+def refuse_remote_files() -> None:
+    """Never fetch a URL given where a file is expected (gradio_client's handle_file(url)): the server would
+    otherwise download it (Gradio blocks private addresses, not the rest). F5_ALLOW_REMOTE_URLS=1 keeps Gradio's
+    behaviour."""
+    from gradio import processing_utils
+
+    async def refused(url: str, cache_dir: str) -> str:
+        raise gr.Error("This server does not fetch files from URLs: upload the file itself (with gradio_client, "
+                       "download it first and pass handle_file(local_path)).")
+
+    processing_utils.async_ssrf_protected_download = refused
+
+
+class HideApiInfoFromAnonymous:
+    """ASGI middleware. Gradio embeds its API description in the login page too, with example values taken from the
+    components (the saved voices' names among them): a visitor who has not logged in gets the page without it."""
+
+    LOGIN_PAGE = b'"auth_required":true'
+    API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def rewrite(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            if self.LOGIN_PAGE in body:
+                body = self.API_INFO.sub(b"window.gradio_api_info = {};</script>", body, count=1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
