@@ -64,10 +64,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", help="address to listen on (GRADIO_SERVER_NAME, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (PORT or GRADIO_SERVER_PORT, default 7860)")
     p.add_argument("--share", action="store_true", default=None, help="also create a public gradio.live link")
-    p.add_argument("--preload", action="store_true", default=None, help="load the model in the background at start "
-                   "(F5_PRELOAD=1)")
-    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model when it loads "
-                   "(F5_COMPILE=1): about a minute more loading, then much faster generation on a GPU")
+    p.add_argument(
+        "--preload", action="store_true", default=None, help="load the model in the background at start (F5_PRELOAD=1)"
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        default=None,
+        help="torch.compile the model when it loads "
+        "(F5_COMPILE=1): about a minute more loading, then much faster generation on a GPU",
+    )
     p.add_argument("--mcp", action="store_true", default=None, help="expose synthesis as an MCP tool (F5_MCP=1)")
     p.add_argument("--model", help="f5-tts config name or YAML path (F5_MODEL, default F5TTS_v1_Base)")
     p.add_argument("--ckpt", help="checkpoint path or hf:// URL (F5_CKPT)")
@@ -80,8 +86,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def settings_from(args: argparse.Namespace) -> tuple[ServerSettings, EngineSettings]:
     """Both settings, from the environment with the CLI flags on top."""
     server = from_env(ServerSettings, host=args.host, port=args.port, share=args.share, mcp=args.mcp)
-    engine = EngineSettings.from_env(preload=args.preload, compile=args.compile, model=args.model, ckpt=args.ckpt,
-                                     vocab=args.vocab, vocoder=args.vocoder, device=args.device)
+    engine = EngineSettings.from_env(
+        preload=args.preload,
+        compile=args.compile,
+        model=args.model,
+        ckpt=args.ckpt,
+        vocab=args.vocab,
+        vocoder=args.vocoder,
+        device=args.device,
+    )
     return server, engine
 
 
@@ -106,8 +119,14 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so
     demo.queue(default_concurrency_limit=engine.concurrency(), max_size=settings.queue_max)
     app.include_router(metrics_router(engine, queue_depth=lambda: queue_depth(demo)))
-    app = mount(app, demo, auth=settings.auth, max_file_size=engine.settings.max_upload_mb * 1024 * 1024,
-                mcp=settings.mcp, allow_remote_urls=settings.allow_remote_urls)
+    app = mount(
+        app,
+        demo,
+        auth=settings.auth,
+        max_file_size=engine.settings.max_upload_mb * 1024 * 1024,
+        mcp=settings.mcp,
+        allow_remote_urls=settings.allow_remote_urls,
+    )
     app.state.engine = engine
     return app, demo
 
@@ -127,14 +146,24 @@ def open_share_link(demo: Any, settings: ServerSettings, server: Any) -> None:
     while not server.started:
         time.sleep(0.1)
     try:
-        url = networking.setup_tunnel(local_host="127.0.0.1", local_port=settings.port, share_token=demo.share_token,
-                                      share_server_address=None, share_server_tls_certificate=None)
+        url = networking.setup_tunnel(
+            local_host="127.0.0.1",
+            local_port=settings.port,
+            share_token=demo.share_token,
+            share_server_address=None,
+            share_server_tls_certificate=None,
+        )
         demo.share_url = url
         log.info("public share link: %s (temporary, up to 1 week)", url)
     except Exception as e:
-        log.warning("Could not create a share link (%s: %s). The studio is still serving locally on "
-                    "http://%s:%d; check the internet connection to get a public link.", type(e).__name__, e,
-                    settings.host, settings.port)
+        log.warning(
+            "Could not create a share link (%s: %s). The studio is still serving locally on "
+            "http://%s:%d; check the internet connection to get a public link.",
+            type(e).__name__,
+            e,
+            settings.host,
+            settings.port,
+        )
 
 
 def health_server(settings: ServerSettings, engine: Engine) -> Any:
@@ -195,8 +224,10 @@ def download(settings: EngineSettings, say: Callable[[str], None] = print) -> in
             continue
         say(f"  ok: {path}")
     if failures:
-        say(f"{len(failures)} of {len(todo)} failed. Check the network (or HF_ENDPOINT / HF_TOKEN) and run "
-            "`python app.py download` again: finished files are kept.")
+        say(
+            f"{len(failures)} of {len(todo)} failed. Check the network (or HF_ENDPOINT / HF_TOKEN) and run "
+            "`python app.py download` again: finished files are kept."
+        )
         return 1
     say(f"All {len(todo)} present and verified.")
     return 0

@@ -42,7 +42,8 @@ def authorized(access: Access, header: str | None) -> bool:
         except (ValueError, UnicodeDecodeError):
             return False
         return hmac.compare_digest(user.encode(), access.auth[0].encode()) & hmac.compare_digest(
-            password.encode(), access.auth[1].encode())
+            password.encode(), access.auth[1].encode()
+        )
     return False
 
 
@@ -57,9 +58,15 @@ class RestAuth:
             headers = dict(scope.get("headers") or [])
             header = headers.get(b"authorization", b"").decode("latin-1")
             if not authorized(self.access, header):
-                body = {"error": {"message": "Authentication required: send 'Authorization: Bearer <token>' "
-                                             "(STUDIO_API_TOKEN) or HTTP Basic with the studio's user and password.",
-                                  "type": "authentication_error", "param": None, "code": "unauthorized"}}
+                body = {
+                    "error": {
+                        "message": "Authentication required: send 'Authorization: Bearer <token>' "
+                        "(STUDIO_API_TOKEN) or HTTP Basic with the studio's user and password.",
+                        "type": "authentication_error",
+                        "param": None,
+                        "code": "unauthorized",
+                    }
+                }
                 await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
                 return
         await self.app(scope, receive, send)

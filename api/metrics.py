@@ -19,7 +19,8 @@ def metrics_router(engine: Engine, queue_depth: Callable[[], int] | None = None)
     if queue_depth is not None:
         extra = CollectorRegistry()
         Gauge("studio_queue_depth", "Generations waiting in the UI's queue for a turn", registry=extra).set_function(
-            lambda: float(queue_depth()))
+            lambda: float(queue_depth())
+        )
     else:
         extra = None
 

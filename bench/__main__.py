@@ -48,21 +48,31 @@ FIGURES = ["ui", "load", "first", "warm", "long", "presets", "concurrency", "bf1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small and cheap: NFE 4, ~1 s texts, a 2.45 s reference, "
-                   "2 runs (presets 1), 4-way concurrency, no long text unless --only asks (then 8 one-sentence "
-                   "chunks); cut to a 570 s budget")
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small and cheap: NFE 4, ~1 s texts, a 2.45 s reference, "
+        "2 runs (presets 1), 4-way concurrency, no long text unless --only asks (then 8 one-sentence "
+        "chunks); cut to a 570 s budget",
+    )
     p.add_argument("--nfe", type=int, help="flow-matching steps for figures 3, 4, 5, 7, 8 (quick 4, full 8)")
     p.add_argument("--text-chars", type=int, help="length of the single-chunk text (quick 14, full 100)")
     p.add_argument("--runs", type=int, help="runs per side (quick 2, full 3)")
     p.add_argument("--only", help="comma-separated figures: " + ",".join(FIGURES) + " (or 1-8)")
-    p.add_argument("--ref", choices=["short", "full"], help="reference: basic_ref_en.wav whole (full, 5.3 s) or its "
-                   "first 2.45 s (short); quick uses short, full uses full")
+    p.add_argument(
+        "--ref",
+        choices=["short", "full"],
+        help="reference: basic_ref_en.wav whole (full, 5.3 s) or its "
+        "first 2.45 s (short); quick uses short, full uses full",
+    )
     p.add_argument("--long-runs", type=int, help="runs per side of figure 5 (default 2)")
     p.add_argument("--concurrency", help="comma-separated levels for figure 7 (quick 4, full 1,4,8)")
-    p.add_argument("--budget", type=float, help="seconds for the whole run; jobs are cut to fit "
-                   "(quick 570, full unlimited)")
+    p.add_argument(
+        "--budget", type=float, help="seconds for the whole run; jobs are cut to fit (quick 570, full unlimited)"
+    )
     p.add_argument("--no-write", action="store_true", help="do not append to bench/RESULTS.md")
     return p.parse_args(argv)
 
@@ -111,7 +121,7 @@ def fig_ui(cfg: dict, rep: report.Report, budget: Budget, raw: dict) -> None:
     times = {"official": Series(), "ours": Series()}
     rss = {"official": Series(), "ours": Series()}
     for i in range(cfg["runs"]):
-        for side in (("official", "ours") if i % 2 == 0 else ("ours", "official")):
+        for side in ("official", "ours") if i % 2 == 0 else ("ours", "official"):
             limit = budget.timeout(300 if side == "official" else 120)
             if limit < 10:
                 rep.notes.append(f"figure 1: {side} run {i + 1} skipped (time budget)")
@@ -125,10 +135,13 @@ def fig_ui(cfg: dict, rep: report.Report, budget: Budget, raw: dict) -> None:
             else:
                 rep.notes.append(f"figure 1: {side} run {i + 1}: {res.get('error')}")
                 log(f"1 ui {side} run {i + 1}: {res.get('error')}")
-    rep.row("1", "UI ready: start -> HTTP 200 on / (s)", "official", times["official"].values, "ours",
-            times["ours"].values)
-    rep.details.append(f"1: RSS when / first answered: ours {gb(rss['ours'].median)} (median), official "
-                       f"{gb(rss['official'].median)} (the official app has loaded its models by then, ours has not)")
+    rep.row(
+        "1", "UI ready: start -> HTTP 200 on / (s)", "official", times["official"].values, "ours", times["ours"].values
+    )
+    rep.details.append(
+        f"1: RSS when / first answered: ours {gb(rss['ours'].median)} (median), official "
+        f"{gb(rss['official'].median)} (the official app has loaded its models by then, ours has not)"
+    )
     cfg["_ui"] = (times, rss)
 
 
@@ -140,17 +153,19 @@ def fig_cold(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
     first = {"official": Series(), "ours": Series()}
     peak = {"official": Series(), "ours": Series()}
     delta = {"official": Series(), "ours": Series()}
-    parts: dict[str, dict[str, Series]] = {s: {"imports": Series(), "synth": Series(), "after": Series()}
-                                           for s in ("official", "ours")}
+    parts: dict[str, dict[str, Series]] = {
+        s: {"imports": Series(), "synth": Series(), "after": Series()} for s in ("official", "ours")
+    }
     for i in range(cfg["runs"]):
-        for side in (("official", "ours") if i % 2 == 0 else ("ours", "official")):
+        for side in ("official", "ours") if i % 2 == 0 else ("ours", "official"):
             limit = budget.timeout(900)
             if limit < 20:
                 rep.notes.append(f"figures 2/3: {side} run {i + 1} skipped (time budget)")
                 continue
             res = run_worker(f"cold_{side}", args, limit, f"cold_{side}_{i}")
-            raw.setdefault("cold", []).append({"side": side, "spawned": res.spawned, "events": res.events,
-                                               "rc": res.rc, "timed_out": res.timed_out})
+            raw.setdefault("cold", []).append(
+                {"side": side, "spawned": res.spawned, "events": res.events, "rc": res.rc, "timed_out": res.timed_out}
+            )
             ld, sy = res.first("load"), res.first("synth")
             imports = next((e for e in res.all("phase") if e.get("phase") == "imports"), None)
             if ld:
@@ -168,26 +183,40 @@ def fig_cold(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
                 err = res.first("error")
                 detail = f"{why}: {err['error']}" if err else why
                 rep.notes.append(f"figures 2/3: {side} run {i + 1} incomplete ({detail}; log {res.log})")
-            log(f"2/3 cold {side} run {i + 1}: imports {fmt_s(parts[side]['imports'].values[-1:])}, load "
+            log(
+                f"2/3 cold {side} run {i + 1}: imports {fmt_s(parts[side]['imports'].values[-1:])}, load "
                 f"{fmt_s([ld['seconds']] if ld else [])}, peak {gb(ld['peak'] if ld else None)}, first audio "
-                f"{fmt_s([sy['t'] - res.spawned] if sy else [])}")
+                f"{fmt_s([sy['t'] - res.spawned] if sy else [])}"
+            )
     ckpt = weights.ckpt_bytes()
     if "load" in figs:
-        rep.row("2", "model load, imports excluded (s)", "official", load["official"].values, "ours",
-                load["ours"].values)
+        rep.row(
+            "2", "model load, imports excluded (s)", "official", load["official"].values, "ours", load["ours"].values
+        )
         for side in ("official", "ours"):
             p, d = peak[side].median, delta[side].median
             rep.details.append(
                 f"2: {side} peak RSS during load {gb(p)} = {p / ckpt:.2f}x the checkpoint ({gb(ckpt)}); growth during "
-                f"load {gb(d)} = {d / ckpt:.2f}x" if p is not None and d is not None else f"2: {side}: no data")
+                f"load {gb(d)} = {d / ckpt:.2f}x"
+                if p is not None and d is not None
+                else f"2: {side}: no data"
+            )
     if synth:
-        rep.row("3", f"first generate: start -> audio, NFE {cfg['nfe']} (s)", "official", first["official"].values,
-                "ours", first["ours"].values)
+        rep.row(
+            "3",
+            f"first generate: start -> audio, NFE {cfg['nfe']} (s)",
+            "official",
+            first["official"].values,
+            "ours",
+            first["ours"].values,
+        )
         for side in ("official", "ours"):
             part = parts[side]
-            rep.details.append(f"3: {side} breakdown (medians): start+imports {fmt_s(part['imports'].values)}, "
-                               f"load {fmt_s(load[side].values)}, prepare+synthesis {fmt_s(part['synth'].values)}; "
-                               f"RSS after the first audio {gb(part['after'].median)}")
+            rep.details.append(
+                f"3: {side} breakdown (medians): start+imports {fmt_s(part['imports'].values)}, "
+                f"load {fmt_s(load[side].values)}, prepare+synthesis {fmt_s(part['synth'].values)}; "
+                f"RSS after the first audio {gb(part['after'].median)}"
+            )
     cfg["_cold"] = (load, first, peak, delta, ckpt)
 
 
@@ -195,8 +224,9 @@ def fmt_s(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} s" if values else "-"
 
 
-def run_figures(kind: str, what: str, args: dict, timeout: float, rep: report.Report, budget: Budget, raw: dict,
-                figs: list[str]) -> WorkerResult | None:
+def run_figures(
+    kind: str, what: str, args: dict, timeout: float, rep: report.Report, budget: Budget, raw: dict, figs: list[str]
+) -> WorkerResult | None:
     """Run one worker process for several figures within the budget; None when the budget has no room left. A
     worker that times out or fails is noted in the report, and what it measured before is kept."""
     limit = budget.timeout(timeout)
@@ -208,45 +238,64 @@ def run_figures(kind: str, what: str, args: dict, timeout: float, rep: report.Re
     raw.setdefault(kind, []).append({"figures": figs, "events": res.events, "rc": res.rc, "timed_out": res.timed_out})
     if res.timed_out or res.rc:
         err = res.first("error")
-        rep.notes.append(f"figures {'/'.join(figs)}: worker {'timed out' if res.timed_out else f'exit {res.rc}'}"
-                         f"{': ' + err['error'] if err else ''} (partial results kept; log {res.log})")
+        rep.notes.append(
+            f"figures {'/'.join(figs)}: worker {'timed out' if res.timed_out else f'exit {res.rc}'}"
+            f"{': ' + err['error'] if err else ''} (partial results kept; log {res.log})"
+        )
     return res
 
 
 def fig_pair(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: list[str]) -> None:
     ref, ref_text = common.reference(cfg["ref"] == "short")
-    args = {"ref": str(ref), "ref_text": ref_text, "text": cfg["text"], "nfe": cfg["nfe"], "runs": cfg["runs"],
-            "figures": figs, "warm_full": cfg["warm_full"], "long_runs": cfg["long_runs"],
-            "long_chunk_bytes": cfg["long_chunk_bytes"], "long_chunks": 8, "long_timeout": cfg["long_timeout"]}
-    res = run_figures("pair", "both pipelines loaded, alternating", args, cfg["pair_timeout"], rep, budget, raw,
-                      figs)
+    args = {
+        "ref": str(ref),
+        "ref_text": ref_text,
+        "text": cfg["text"],
+        "nfe": cfg["nfe"],
+        "runs": cfg["runs"],
+        "figures": figs,
+        "warm_full": cfg["warm_full"],
+        "long_runs": cfg["long_runs"],
+        "long_chunk_bytes": cfg["long_chunk_bytes"],
+        "long_chunks": 8,
+        "long_timeout": cfg["long_timeout"],
+    }
+    res = run_figures("pair", "both pipelines loaded, alternating", args, cfg["pair_timeout"], rep, budget, raw, figs)
     if res is None:
         return
     if "warm" in figs:
         warm = {s: [e["seconds"] for e in res.all("warm") if e["side"] == s] for s in ("official", "ours")}
         audio = [e["audio_s"] for e in res.all("warm")]
-        rep.row("4", f"warm synthesis, 1 chunk, NFE {cfg['nfe']} (s)", "official", warm["official"], "ours",
-                warm["ours"])
+        rep.row(
+            "4", f"warm synthesis, 1 chunk, NFE {cfg['nfe']} (s)", "official", warm["official"], "ours", warm["ours"]
+        )
         cpu = {s: [e["cpu_s"] for e in res.all("warm") if e["side"] == s] for s in ("official", "ours")}
         rep.row("4", "warm synthesis: CPU time, all threads (s)", "official", cpu["official"], "ours", cpu["ours"])
         if audio:
-            rep.details.append(f"4: {statistics.median(audio):.2f} s of audio per run; RTF official "
-                               f"{(med(warm['official']) or 0) / statistics.median(audio):.1f}, ours "
-                               f"{(med(warm['ours']) or 0) / statistics.median(audio):.1f}")
+            rep.details.append(
+                f"4: {statistics.median(audio):.2f} s of audio per run; RTF official "
+                f"{(med(warm['official']) or 0) / statistics.median(audio):.1f}, ours "
+                f"{(med(warm['ours']) or 0) / statistics.median(audio):.1f}"
+            )
         parity = res.all("parity")
         if parity:
             worst = max((p["max_abs"] for p in parity if p["max_abs"] is not None), default=None)
             same = all(p["same_shape"] for p in parity)
-            rep.details.append(f"4: parity (same prepared reference, text, NFE {cfg['nfe']}, seed {common.SEED}): max "
-                               f"abs difference {worst:.3g} over {len(parity)} pair(s), output peak "
-                               f"{parity[0]['peak']:.3g}, same length: {same}" if worst is not None else
-                               "4: parity: no comparable output")
+            rep.details.append(
+                f"4: parity (same prepared reference, text, NFE {cfg['nfe']}, seed {common.SEED}): max "
+                f"abs difference {worst:.3g} over {len(parity)} pair(s), output peak "
+                f"{parity[0]['peak']:.3g}, same length: {same}"
+                if worst is not None
+                else "4: parity: no comparable output"
+            )
             cfg["_parity"] = (worst, same)
         for w in res.all("phase"):
             if w.get("phase") == "warm":
-                rep.details.append(f"4: warm-up before timing: {'one full synthesis per side' if w.get('full') else ''}"
-                                   f"{' + ' if w.get('full') else ''}jieba, weights paged in, one small forward "
-                                   f"({w['seconds']:.1f} s)")
+                rep.details.append(
+                    f"4: warm-up before timing: {'one full synthesis per side' if w.get('full') else ''}"
+                    f"{' + ' if w.get('full') else ''}jieba, weights paged in, one small forward "
+                    f"({w['seconds']:.1f} s)"
+                )
     if "long" in figs:
         setup = res.first("long_setup")
         for e in res.all("long"):
@@ -254,31 +303,64 @@ def fig_pair(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
                 rep.notes.append(f"figure 5: {e['side']} run {e['run'] + 1}: {e['error']}")
         long = {s: [e for e in res.all("long") if e["side"] == s and not e.get("hung")] for s in ("official", "ours")}
         cfg["_long_hung"] = [e["side"] for e in res.all("long") if e.get("hung")]
-        rep.row("5", f"long text total, NFE {cfg['nfe']} (s)", "official", [e["total"] for e in long["official"]],
-                "ours", [e["total"] for e in long["ours"]])
-        rep.row("5", "long text total: CPU time, all threads (s)", "official",
-                [e["cpu_s"] for e in long["official"]], "ours", [e["cpu_s"] for e in long["ours"]])
+        rep.row(
+            "5",
+            f"long text total, NFE {cfg['nfe']} (s)",
+            "official",
+            [e["total"] for e in long["official"]],
+            "ours",
+            [e["total"] for e in long["ours"]],
+        )
+        rep.row(
+            "5",
+            "long text total: CPU time, all threads (s)",
+            "official",
+            [e["cpu_s"] for e in long["official"]],
+            "ours",
+            [e["cpu_s"] for e in long["ours"]],
+        )
         firsts = [e["first"] for e in res.all("long") if e["side"] == "ours" and e["first"] is not None]
-        rep.row("5", "long text: time to first audio (s)", "official", [e["first"] for e in long["official"]],
-                "ours", firsts)
+        rep.row(
+            "5",
+            "long text: time to first audio (s)",
+            "official",
+            [e["first"] for e in long["official"]],
+            "ours",
+            firsts,
+        )
         cfg["_long_first"] = firsts
         if setup:
-            how = (f"chunks capped at {setup['limit']} bytes in both pipelines (quick)" if setup["limit"] else
-                   f"natural chunking (official max {setup['official_max_chars']} chars, ours "
-                   f"{setup['ours_max_bytes']} bytes)")
+            how = (
+                f"chunks capped at {setup['limit']} bytes in both pipelines (quick)"
+                if setup["limit"]
+                else f"natural chunking (official max {setup['official_max_chars']} chars, ours "
+                f"{setup['ours_max_bytes']} bytes)"
+            )
             audio = [e["audio_s"] for e in long["ours"]]
-            rep.details.append(f"5: {setup['chars']} characters -> {setup['chunks_official']} chunks (official), "
-                               f"{setup['chunks_ours']} (ours); {how}; {fmt_s(audio)} of audio. The official "
-                               f"infer_process runs all chunks at once in a thread pool and returns at the end, so its "
-                               f"first audio = its total")
+            rep.details.append(
+                f"5: {setup['chars']} characters -> {setup['chunks_official']} chunks (official), "
+                f"{setup['chunks_ours']} (ours); {how}; {fmt_s(audio)} of audio. The official "
+                f"infer_process runs all chunks at once in a thread pool and returns at the end, so its "
+                f"first audio = its total"
+            )
         cfg["_long"] = long
 
 
 def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: list[str]) -> None:
     ref, ref_text = common.reference(cfg["ref"] == "short")
-    args = {"ref": str(ref), "ref_text": ref_text, "text": cfg["text"], "nfe": cfg["nfe"], "figures": figs,
-            "warm_full": cfg["warm_full"], "presets_runs": cfg["presets_runs"], "conc_levels": cfg["conc_levels"],
-            "conc_text": cfg["conc_text"], "bf16_runs": cfg["runs"], "conc_timeout": cfg["conc_timeout"]}
+    args = {
+        "ref": str(ref),
+        "ref_text": ref_text,
+        "text": cfg["text"],
+        "nfe": cfg["nfe"],
+        "figures": figs,
+        "warm_full": cfg["warm_full"],
+        "presets_runs": cfg["presets_runs"],
+        "conc_levels": cfg["conc_levels"],
+        "conc_text": cfg["conc_text"],
+        "bf16_runs": cfg["runs"],
+        "conc_timeout": cfg["conc_timeout"],
+    }
     res = run_figures("ours", "our engine", args, cfg["ours_timeout"], rep, budget, raw, figs)
     if res is None:
         return
@@ -298,12 +380,15 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
             for e in events:
                 if e["n"] == n and e.get("hung"):
                     rep.notes.append(f"figure 7: {n} {e['mode']} requests: {'; '.join(e['errors'])}")
-            lat = [max(e["latencies"]) for e in events if e["n"] == n and e["mode"] == "concurrent"
-                   and not e.get("hung")]
+            lat = [
+                max(e["latencies"]) for e in events if e["n"] == n and e["mode"] == "concurrent" and not e.get("hung")
+            ]
             if lat and n > 1:
                 first_done = [min(e["latencies"]) for e in events if e["n"] == n and e["mode"] == "concurrent"]
-                rep.details.append(f"7: {n} simultaneous: first request done after {fmt_s(first_done)}, last after "
-                                   f"{fmt_s(lat)} (the engine runs one generation at a time)")
+                rep.details.append(
+                    f"7: {n} simultaneous: first request done after {fmt_s(first_done)}, last after "
+                    f"{fmt_s(lat)} (the engine runs one generation at a time)"
+                )
         if events:
             errors = [x for e in events for x in e["errors"]]
             rss = max(e["rss"] for e in events)
@@ -311,14 +396,20 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
             failed = "; errors: " + "; ".join(errors) if errors else ""
             setup = res.first("concurrency_setup")
             before = f"{gb(setup['rss'])} before, " if setup else ""
-            rep.details.append(f"7: process RSS {before}{gb(rss)} after the concurrency runs = {rss / ckpt:.2f}x the "
-                               f"checkpoint (imports alone take ~1.1 GB, the mapped weights 1.35 GB); "
-                               f"engine.load_count {loads}: one model copy{failed}")
+            rep.details.append(
+                f"7: process RSS {before}{gb(rss)} after the concurrency runs = {rss / ckpt:.2f}x the "
+                f"checkpoint (imports alone take ~1.1 GB, the mapped weights 1.35 GB); "
+                f"engine.load_count {loads}: one model copy{failed}"
+            )
             ok = [e for e in events if not e.get("hung")]
-            cfg["_conc"] = {n: ([e["wall"] for e in ok if e["n"] == n and e["mode"] == "sequential"],
-                                [e["wall"] for e in ok if e["n"] == n and e["mode"] == "concurrent"],
-                                any(e.get("hung") for e in events if e["n"] == n))
-                            for n in cfg["conc_levels"]}
+            cfg["_conc"] = {
+                n: (
+                    [e["wall"] for e in ok if e["n"] == n and e["mode"] == "sequential"],
+                    [e["wall"] for e in ok if e["n"] == n and e["mode"] == "concurrent"],
+                    any(e.get("hung") for e in events if e["n"] == n),
+                )
+                for n in cfg["conc_levels"]
+            }
     if "bf16" in figs:
         setup = res.first("bf16_setup")
         if setup and setup.get("skipped"):
@@ -333,9 +424,11 @@ def fig_ours(cfg: dict, rep: report.Report, budget: Budget, raw: dict, figs: lis
             diffs = res.all("bf16_diff")
             if diffs:
                 worst = max((d["max_abs"] for d in diffs if d["max_abs"] is not None), default=None)
-                rep.details.append(f"8: bf16 vs fp32 output at the same seed: max abs difference "
-                                   f"{worst if worst is None else f'{worst:.3g}'} (fp32 output peak "
-                                   f"{diffs[0]['fp32_peak']:.3g}); CPU flags {','.join(setup.get('flags', []))}")
+                rep.details.append(
+                    f"8: bf16 vs fp32 output at the same seed: max abs difference "
+                    f"{worst if worst is None else f'{worst:.3g}'} (fp32 output peak "
+                    f"{diffs[0]['fp32_peak']:.3g}); CPU flags {','.join(setup.get('flags', []))}"
+                )
                 cfg["_bf16"] = (b, worst, diffs[0]["fp32_peak"])
 
 
@@ -358,28 +451,44 @@ def targets(cfg: dict, rep: report.Report) -> None:
     if "_ui" in cfg:
         times, _ = cfg["_ui"]
         r = ratio_of(times["official"].values, times["ours"].values)
-        t.append(("UI ready >= 5x faster than official", f"{r:.2f}x" if r else "-", verdict(None if r is None
-                                                                                          else r >= 5)))
+        t.append(
+            ("UI ready >= 5x faster than official", f"{r:.2f}x" if r else "-", verdict(None if r is None else r >= 5))
+        )
     if "_cold" in cfg:
         load, _, peak, _, ckpt = cfg["_cold"]
         r = ratio_of(load["official"].values, load["ours"].values)
         if load["ours"].values:
             t.append(("model load >= 3x faster", f"{r:.2f}x" if r else "-", verdict(None if r is None else r >= 3)))
             p = peak["ours"].median
-            t.append(("ours: peak RSS during load <= 1.3x checkpoint bytes",
-                      f"{p / ckpt:.2f}x ({gb(p)} / {gb(ckpt)})" if p else "-", verdict(None if p is None
-                                                                                       else p <= 1.3 * ckpt)))
+            t.append(
+                (
+                    "ours: peak RSS during load <= 1.3x checkpoint bytes",
+                    f"{p / ckpt:.2f}x ({gb(p)} / {gb(ckpt)})" if p else "-",
+                    verdict(None if p is None else p <= 1.3 * ckpt),
+                )
+            )
     if "_parity" in cfg or any(r.fig == "4" for r in rep.rows):
         row = next((r for r in rep.rows if r.fig == "4"), None)
         cpu_row = next((r for r in rep.rows if r.fig == "4" and "CPU" in r.metric), None)
         if row and row.a and row.b:
             r = row.ratio or 0
             within = r >= 0.95 or statistics.median(row.b) <= max(row.a)
-            t.append(("warm synthesis no slower than official (within noise: ratio >= 0.95 or ours' median <= "
-                      "official's max)", f"{r:.2f}x{cpu_note(cpu_row)}", verdict(within)))
+            t.append(
+                (
+                    "warm synthesis no slower than official (within noise: ratio >= 0.95 or ours' median <= "
+                    "official's max)",
+                    f"{r:.2f}x{cpu_note(cpu_row)}",
+                    verdict(within),
+                )
+            )
         worst, same = cfg.get("_parity", (None, False))
-        t.append(("parity: max abs diff < 1e-4", "-" if worst is None else f"{worst:.3g} (same length: {same})",
-                  verdict(None if worst is None else (worst < 1e-4 and same))))
+        t.append(
+            (
+                "parity: max abs diff < 1e-4",
+                "-" if worst is None else f"{worst:.3g} (same length: {same})",
+                verdict(None if worst is None else (worst < 1e-4 and same)),
+            )
+        )
     if "_long" in cfg:
         long = cfg["_long"]
         r_total = ratio_of([e["total"] for e in long["official"]], [e["total"] for e in long["ours"]])
@@ -389,28 +498,52 @@ def targets(cfg: dict, rep: report.Report) -> None:
             t.append(("long text total >= 1.3x faster", f"{', '.join(hung)} hung (stream never finished)", "MISSED"))
         else:
             cpu_row = next((r for r in rep.rows if r.fig == "5" and "CPU" in r.metric), None)
-            t.append(("long text total >= 1.3x faster", f"{r_total:.2f}x{cpu_note(cpu_row)}" if r_total else "-",
-                      verdict(None if r_total is None else r_total >= 1.3)))
-        t.append(("long text time to first audio >= 4x sooner", f"{r_first:.2f}x" if r_first else "-",
-                  verdict(None if r_first is None else r_first >= 4)))
+            t.append(
+                (
+                    "long text total >= 1.3x faster",
+                    f"{r_total:.2f}x{cpu_note(cpu_row)}" if r_total else "-",
+                    verdict(None if r_total is None else r_total >= 1.3),
+                )
+            )
+        t.append(
+            (
+                "long text time to first audio >= 4x sooner",
+                f"{r_first:.2f}x" if r_first else "-",
+                verdict(None if r_first is None else r_first >= 4),
+            )
+        )
     if "_presets" in cfg:
         p = cfg["_presets"]
         r = ratio_of(p["best"], p["fast"])
         cpu_row = next((r for r in rep.rows if r.fig == "6" and "CPU" in r.metric), None)
-        t.append(("Fast preset >= 4x faster than 32 steps", f"{r:.2f}x{cpu_note(cpu_row)}" if r else "-",
-                  verdict(None if r is None else r >= 4)))
+        t.append(
+            (
+                "Fast preset >= 4x faster than 32 steps",
+                f"{r:.2f}x{cpu_note(cpu_row)}" if r else "-",
+                verdict(None if r is None else r >= 4),
+            )
+        )
     if "_conc" in cfg:
         for n, (seq, conc, hung) in cfg["_conc"].items():
             if n == 4 or (4 not in cfg["_conc"] and n == max(cfg["_conc"])):
                 r = ratio_of(seq, conc)
-                t.append((f"{n} simultaneous requests no worse than sequential (within 5%)",
-                          "hung (requests never finished)" if hung else (f"{r:.2f}x" if r else "-"),
-                          verdict(False if hung else (None if r is None else r >= 0.95))))
+                t.append(
+                    (
+                        f"{n} simultaneous requests no worse than sequential (within 5%)",
+                        "hung (requests never finished)" if hung else (f"{r:.2f}x" if r else "-"),
+                        verdict(False if hung else (None if r is None else r >= 0.95)),
+                    )
+                )
     if "_bf16" in cfg:
         b, worst, peak = cfg["_bf16"]
         r = ratio_of(b["fp32"], b["bf16"])
-        t.append(("(info) CPU bf16 speed-up over fp32", f"{r:.2f}x, max abs diff {worst:.3g} (peak {peak:.3g})"
-                  if r and worst is not None else "-", "info"))
+        t.append(
+            (
+                "(info) CPU bf16 speed-up over fp32",
+                f"{r:.2f}x, max abs diff {worst:.3g} (peak {peak:.3g})" if r and worst is not None else "-",
+                "info",
+            )
+        )
 
 
 # ---- main --------------------------------------------------------------------------------------------------------
@@ -463,27 +596,45 @@ def main(argv: list[str] | None = None) -> int:
     common.SCRATCH.mkdir(parents=True, exist_ok=True)
     common.short_ref_wav()
     common.prewarm_page_cache(weights.hub_files())
-    header = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), **common.machine(),
-              "load average at start": common.loadavg()}
-    log(f"machine: {header['cpu']}, {header['cores']} cores, torch {header['torch']}; "
-        f"load {header['load average at start']}")
-    ref_desc = {"short": f"first {common.SHORT_REF_SECONDS} s of basic_ref_en.wav (\"{common.SHORT_REF_TEXT}\")",
-                "full": f"basic_ref_en.wav (5.3 s, \"{common.REF_TEXT}\")"}
-    settings = {"mode": "quick" if cfg["quick"] else "full", "NFE": str(cfg["nfe"]), "runs per side": str(cfg["runs"]),
-                "text": f"\"{cfg['text']}\" ({len(cfg['text'])} chars)", "reference": ref_desc[cfg["ref"]],
-                "seed": str(common.SEED),
-                "weights": f"random F5TTS_v1_Base arch, {weights.param_count() / 1e6:.0f} M params, "
-                           f"{weights.ckpt_bytes() / 1e9:.2f} GB safetensors + full-size Vocos, in {built['hf_home']}",
-                "presets runs": str(cfg["presets_runs"]), "concurrency levels": str(cfg["conc_levels"]),
-                "concurrency text": f"\"{cfg['conc_text']}\"",
-                "long text": (f"8 chunks capped at {cfg['long_chunk_bytes']} bytes, {cfg['long_runs']} run(s)/side"
-                              if cfg["long_chunk_bytes"] else f"8+ natural chunks, {cfg['long_runs']} run(s)/side"),
-                "torch threads": "default (one per core)"}
+    header = {
+        "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        **common.machine(),
+        "load average at start": common.loadavg(),
+    }
+    log(
+        f"machine: {header['cpu']}, {header['cores']} cores, torch {header['torch']}; "
+        f"load {header['load average at start']}"
+    )
+    ref_desc = {
+        "short": f'first {common.SHORT_REF_SECONDS} s of basic_ref_en.wav ("{common.SHORT_REF_TEXT}")',
+        "full": f'basic_ref_en.wav (5.3 s, "{common.REF_TEXT}")',
+    }
+    settings = {
+        "mode": "quick" if cfg["quick"] else "full",
+        "NFE": str(cfg["nfe"]),
+        "runs per side": str(cfg["runs"]),
+        "text": f'"{cfg["text"]}" ({len(cfg["text"])} chars)',
+        "reference": ref_desc[cfg["ref"]],
+        "seed": str(common.SEED),
+        "weights": f"random F5TTS_v1_Base arch, {weights.param_count() / 1e6:.0f} M params, "
+        f"{weights.ckpt_bytes() / 1e9:.2f} GB safetensors + full-size Vocos, in {built['hf_home']}",
+        "presets runs": str(cfg["presets_runs"]),
+        "concurrency levels": str(cfg["conc_levels"]),
+        "concurrency text": f'"{cfg["conc_text"]}"',
+        "long text": (
+            f"8 chunks capped at {cfg['long_chunk_bytes']} bytes, {cfg['long_runs']} run(s)/side"
+            if cfg["long_chunk_bytes"]
+            else f"8+ natural chunks, {cfg['long_runs']} run(s)/side"
+        ),
+        "torch threads": "default (one per core)",
+    }
     log("settings: " + "; ".join(f"{k}: {v}" for k, v in settings.items()))
     rep = report.Report()
     if skipped_long:
-        rep.notes.append("figure 5 (long text) is left out of --quick by default: run `python -m bench --quick "
-                         "--only long` (8 one-sentence chunks, 2 runs per side, about 6 minutes) or full mode")
+        rep.notes.append(
+            "figure 5 (long text) is left out of --quick by default: run `python -m bench --quick "
+            "--only long` (8 one-sentence chunks, 2 runs per side, about 6 minutes) or full mode"
+        )
     raw: dict = {"config": {k: v for k, v in cfg.items() if not k.startswith("_")}}
     try:
         if "ui" in figs:

@@ -36,9 +36,18 @@ PASSAGE = (
 
 # Long text: sentences without commas, so both pipelines' chunkers split them the same way.
 LONG_SENTENCES = [  # each under the quick chunk cap (24 bytes) and two never fit together
-    "The sun is warm today.", "Birds sing in the trees.", "We walk to the lake.", "The water is calm.",
-    "A boat drifts past us.", "Children laugh and play.", "The wind turns cold.", "We head back home.",
-    "Dinner is on the table.", "The lamps glow softly.", "Night falls on the hill.", "Stars fill the sky.",
+    "The sun is warm today.",
+    "Birds sing in the trees.",
+    "We walk to the lake.",
+    "The water is calm.",
+    "A boat drifts past us.",
+    "Children laugh and play.",
+    "The wind turns cold.",
+    "We head back home.",
+    "Dinner is on the table.",
+    "The lamps glow softly.",
+    "Night falls on the hill.",
+    "Stars fill the sky.",
 ]
 FULL_LONG_SENTENCES = [
     "The morning began quietly, with a pale light spreading slowly across the fields and the river below.",
@@ -92,9 +101,16 @@ def reference(short: bool) -> tuple[Path, str]:
 def bench_env(**extra: str) -> dict[str, str]:
     """The environment of every subprocess: the bench HF cache, offline, no analytics, no F5_* overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("F5_") and k not in ("GRADIO_SERVER_PORT",)}
-    env.update(HF_HOME=str(HF_HOME), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               VOICES_DIR=str(SCRATCH / "voices"), PYTHONPATH=str(REPO), TOKENIZERS_PARALLELISM="false",
-               PYTHONUNBUFFERED="1")
+    env.update(
+        HF_HOME=str(HF_HOME),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        VOICES_DIR=str(SCRATCH / "voices"),
+        PYTHONPATH=str(REPO),
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra)
     return env
 
@@ -136,9 +152,16 @@ def run_worker(kind: str, args: dict, timeout: float, name: str) -> WorkerResult
     events: list[dict] = []
     with open(log, "w") as log_file:
         spawned = time.time()
-        proc = subprocess.Popen([PY, "-m", "bench.workers", kind, json.dumps(args)], cwd=str(SCRATCH),
-                                env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", start_new_session=True)
+        proc = subprocess.Popen(
+            [PY, "-m", "bench.workers", kind, json.dumps(args)],
+            cwd=str(SCRATCH),
+            env=bench_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
         killed: list[bool] = []
         timer = threading.Timer(max(1.0, timeout), lambda: (killed.append(True), _kill(proc)))
         timer.start()
@@ -146,7 +169,7 @@ def run_worker(kind: str, args: dict, timeout: float, name: str) -> WorkerResult
             for line in proc.stdout:  # type: ignore[union-attr]
                 if line.startswith(EVENT):
                     try:
-                        events.append(json.loads(line[len(EVENT):]))
+                        events.append(json.loads(line[len(EVENT) :]))
                     except json.JSONDecodeError:
                         log_file.write(line)
                 else:
@@ -273,9 +296,18 @@ def machine() -> dict[str, str]:
     except (ValueError, OSError):
         mem = 0.0
     bf16 = [f for f in ("avx512_bf16", "amx_bf16", "amx_tile") if f in flags.split()]
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{mem:.0f} GiB", "python": platform.python_version(),
-            "torch": versions["torch"], "f5-tts": versions["f5-tts"], "gradio": versions["gradio"],
-            "vocos": versions["vocos"], "bf16 flags": ",".join(bf16) or "none", "kernel": platform.release()}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": f"{mem:.0f} GiB",
+        "python": platform.python_version(),
+        "torch": versions["torch"],
+        "f5-tts": versions["f5-tts"],
+        "gradio": versions["gradio"],
+        "vocos": versions["vocos"],
+        "bf16 flags": ",".join(bf16) or "none",
+        "kernel": platform.release(),
+    }
 
 
 def cpu_bf16_flags() -> list[str]:

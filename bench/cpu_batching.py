@@ -17,8 +17,12 @@ import time
 
 from bench.weights import REPO, ensure
 
-TEXTS = ["The cat sat on the mat today.", "It was a sunny day outside.", "Birds sang in the old tree.",
-         "Then it rained for an hour."]
+TEXTS = [
+    "The cat sat on the mat today.",
+    "It was a sunny day outside.",
+    "Birds sang in the old tree.",
+    "Then it rained for an hour.",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     from inference import Engine, EngineSettings
     from inference.model.sampling import Item, frames_for, generate_mels, ref_text_for_model
 
-    engine = Engine(EngineSettings.from_env(model=str(built["yaml"]), ckpt=str(built["ckpt"]), vocab=str(built["vocab"]),
-                                      vocoder=str(built["vocoder"]), device="cpu"))
+    engine = Engine(
+        EngineSettings.from_env(
+            model=str(built["yaml"]),
+            ckpt=str(built["ckpt"]),
+            vocab=str(built["vocab"]),
+            vocoder=str(built["vocoder"]),
+            device="cpu",
+        )
+    )
     models = engine.load()
     ref_file, ref_text = reference(True)
     _, prepared = engine.prepare(ref_file)
@@ -61,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     peak = max(float(a.abs().max()) for a in single)
     mo, mb = statistics.median(one), statistics.median(batched)
     co, cb = statistics.median(cpu_one), statistics.median(cpu_batched)
-    print(f"4 chunks ({[it.frames for it in items]} frames), NFE {args.nfe}, {torch.get_num_threads()} threads, "
-          f"{args.runs} runs per side")
+    print(
+        f"4 chunks ({[it.frames for it in items]} frames), NFE {args.nfe}, {torch.get_num_threads()} threads, "
+        f"{args.runs} runs per side"
+    )
     print(f"one by one: wall {mo:.2f} s (min {min(one):.2f}, max {max(one):.2f}), CPU {co:.2f} s")
     print(f"batched:    wall {mb:.2f} s (min {min(batched):.2f}, max {max(batched):.2f}), CPU {cb:.2f} s")
     print(f"one by one / batched: wall {mo / mb:.2f}x, CPU {co / cb:.2f}x")

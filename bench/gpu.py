@@ -22,24 +22,29 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-TEXT = ("The quick brown fox jumps over the lazy dog near the quiet river bank while the evening sun sets slowly "
-        "behind the hills.")  # ~10 s of speech: one chunk
+TEXT = (
+    "The quick brown fox jumps over the lazy dog near the quiet river bank while the evening sun sets slowly "
+    "behind the hills."
+)  # ~10 s of speech: one chunk
 SHORT = "Hello there, this is a short request."
-LONG = " ".join([  # ~1400 characters: 9 official chunks with this reference (max ~160 bytes each)
-    "The old lighthouse stood at the edge of the cliff, its white paint peeling after a hundred winters of salt.",
-    "Every evening the keeper climbed the narrow stairs, counted the steps out loud, and lit the great lamp.",
-    "Ships far out at sea would see the beam sweep across the water and know that the rocks were near.",
-    "One night a storm came in from the west, louder than any the keeper could remember from his childhood.",
-    "The wind howled through the railings, and the rain struck the glass so hard that it seemed to shake the tower.",
-    "Still the lamp turned, slow and steady, throwing its light into the dark as it had always done before.",
-    "Near midnight he heard a horn, faint at first and then closer, the sound of a fishing boat lost in the waves.",
-    "He rang the bell with all his strength, again and again, until his arms ached and his hands were numb.",
-    "At dawn the sea grew calm, and the small boat rested safely in the harbor below the sleeping town.",
-    "The fishermen climbed the hill to thank him, carrying bread, fresh fish, and a bottle of warm cider.",
-    "He smiled, poured a cup for each of them, and went back up the stairs to polish the glass once more.",
-    "Years later the children of the village still told the story, each time with a taller wave and a darker sky.",
-    "And on quiet nights, when the beam crossed the water, they would say the old keeper was still counting steps.",
-])
+LONG = " ".join(
+    [  # ~1400 characters: 9 official chunks with this reference (max ~160 bytes each)
+        "The old lighthouse stood at the edge of the cliff, its white paint peeling after a hundred winters of salt.",
+        "Every evening the keeper climbed the narrow stairs, counted the steps out loud, and lit the great lamp.",
+        "Ships far out at sea would see the beam sweep across the water and know that the rocks were near.",
+        "One night a storm came in from the west, louder than any the keeper could remember from his childhood.",
+        "The wind howled through the railings, and the rain struck the glass so hard that it seemed to shake the "
+        "tower.",
+        "Still the lamp turned, slow and steady, throwing its light into the dark as it had always done before.",
+        "Near midnight he heard a horn, faint at first and then closer, the sound of a fishing boat lost in the waves.",
+        "He rang the bell with all his strength, again and again, until his arms ached and his hands were numb.",
+        "At dawn the sea grew calm, and the small boat rested safely in the harbor below the sleeping town.",
+        "The fishermen climbed the hill to thank him, carrying bread, fresh fish, and a bottle of warm cider.",
+        "He smiled, poured a cup for each of them, and went back up the stairs to polish the glass once more.",
+        "Years later the children of the village still told the story, each time with a taller wave and a darker sky.",
+        "And on quiet nights, when the beam crossed the water, they would say the old keeper was still counting steps.",
+    ]
+)
 REF_TEXT = "Some call me nature, others call me mother nature."
 
 
@@ -109,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=os.environ.get("OUT") or str(REPO / "bench" / ".cache" / "gpu"))
     p.add_argument("--tiny", action="store_true", help="CPU smoke test on tiny random weights")
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--only", help="comma-separated sections: rtf, official, load, batching, bf16, throughput, "
-                   "compile, compile_engine (default: all)")
+    p.add_argument(
+        "--only",
+        help="comma-separated sections: rtf, official, load, batching, bf16, throughput, "
+        "compile, compile_engine (default: all)",
+    )
     args = p.parse_args(argv)
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
     if only - set(SECTIONS):
@@ -168,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     models = engine.load()
     load_s = time.perf_counter() - start
-    out.add("load", f"{load_s:.2f} s to load on {models.device} ({next(models.tts.parameters()).dtype})",
-            seconds=load_s)
+    out.add(
+        "load", f"{load_s:.2f} s to load on {models.device} ({next(models.tts.parameters()).dtype})", seconds=load_s
+    )
 
     def synth(eng: Engine, text: str, nfe: int, seed: int = 1) -> Any:
-        return eng.synthesize(SynthesisRequest(text, Reference(ref, REF_TEXT), SynthesisOptions(nfe_step=nfe,
-                                                                                                  seed=seed)))
+        return eng.synthesize(
+            SynthesisRequest(text, Reference(ref, REF_TEXT), SynthesisOptions(nfe_step=nfe, seed=seed))
+        )
 
     start = time.perf_counter()
     for nfe in (16, 7, 32, 7):  # warm-up: cuBLAS/cuDNN heuristics, jieba, allocator, clocks up
@@ -183,10 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     def rtf() -> None:  # 7, 16, 32 NFE in the engine's dtype (fp16 on CUDA)
         for nfe in (7, 16, 32):
             t = timed(lambda nfe=nfe: synth(engine, TEXT, nfe), runs)
-            out.add(f"RTF NFE {nfe} ({next(models.tts.parameters()).dtype})",
-                    f"median {statistics.median(t):.3f} s for {audio_s:.1f} s of audio = RTF "
-                    f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})", nfe=nfe, seconds=t,
-                    audio_s=audio_s)
+            out.add(
+                f"RTF NFE {nfe} ({next(models.tts.parameters()).dtype})",
+                f"median {statistics.median(t):.3f} s for {audio_s:.1f} s of audio = RTF "
+                f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})",
+                nfe=nfe,
+                seconds=t,
+                audio_s=audio_s,
+            )
 
     def official_api() -> tuple[Any, Any]:
         """f5_tts.infer.utils_infer, imported as on the bench machine it can be, and its load_model + load_vocoder
@@ -200,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         from f5_tts.model.backbones.dit import DiT
 
         if importlib.util.find_spec("torchcodec") is None:  # torchaudio.load needs torchcodec + ffmpeg
+
             def sf_load(path: Any, *_: Any, **__: Any) -> tuple[Any, int]:
                 data, sr = sf.read(str(path), dtype="float32", always_2d=True)
                 return torch.from_numpy(data.T.copy()), sr
@@ -236,27 +251,45 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         model, vocoder = official_load()
         off_load = time.perf_counter() - start
-        out.add("official load vs ours", f"official {off_load:.2f} s (load_model + load_vocoder, "
-                f"{next(model.parameters()).dtype}), ours {load_s:.2f} s = {off_load / load_s:.2f}x; both after CUDA "
-                f"init, weights in the page cache", official=off_load, ours=load_s)
+        out.add(
+            "official load vs ours",
+            f"official {off_load:.2f} s (load_model + load_vocoder, "
+            f"{next(model.parameters()).dtype}), ours {load_s:.2f} s = {off_load / load_s:.2f}x; both after CUDA "
+            f"init, weights in the page cache",
+            official=off_load,
+            ours=load_s,
+        )
 
         def off(nfe: int, seed: int = 1, text: str = TEXT) -> Any:
             torch.manual_seed(seed)
-            wave, _, _ = utils_infer.infer_process(str(prepared), REF_TEXT + " ", text, model, vocoder, nfe_step=nfe,
-                                                   show_info=lambda *a, **k: None, progress=None, device=device)
+            wave, _, _ = utils_infer.infer_process(
+                str(prepared),
+                REF_TEXT + " ",
+                text,
+                model,
+                vocoder,
+                nfe_step=nfe,
+                show_info=lambda *a, **k: None,
+                progress=None,
+                device=device,
+            )
             return wave
 
         def mine(nfe: int, seed: int = 1) -> Any:
-            return engine.synthesize(SynthesisRequest(TEXT, Reference(prepared, REF_TEXT),
-                                                      SynthesisOptions(nfe_step=nfe, seed=seed)))
+            return engine.synthesize(
+                SynthesisRequest(TEXT, Reference(prepared, REF_TEXT), SynthesisOptions(nfe_step=nfe, seed=seed))
+            )
 
         off(16)  # warm-up
         mine(16)
         a, b = off(7, seed=5), mine(7, seed=5).wave
         n = min(len(a), len(b))
-        out.add("official vs ours, same seed, NFE 7", f"max abs diff {float(abs(a[:n] - b[:n]).max()):.3g} (peak "
-                f"{float(abs(a).max()):.3g}); lengths {len(a)} / {len(b)}; GPU kernels in fp16 are not bitwise "
-                f"reproducible, the CPU bench checks exact parity")
+        out.add(
+            "official vs ours, same seed, NFE 7",
+            f"max abs diff {float(abs(a[:n] - b[:n]).max()):.3g} (peak "
+            f"{float(abs(a).max()):.3g}); lengths {len(a)} / {len(b)}; GPU kernels in fp16 are not bitwise "
+            f"reproducible, the CPU bench checks exact parity",
+        )
         for nfe in (7, 16, 32):
             t_off: list[float] = []
             t_ours: list[float] = []
@@ -264,9 +297,15 @@ def main(argv: list[str] | None = None) -> int:
                 t_off += timed(lambda nfe=nfe: off(nfe), 1)
                 t_ours += timed(lambda nfe=nfe: mine(nfe), 1)
             mo, mb = statistics.median(t_off), statistics.median(t_ours)
-            out.add(f"official vs ours, NFE {nfe}", f"official {mo:.3f} s (RTF {mo / audio_s:.4f}), ours {mb:.3f} s "
-                    f"(RTF {mb / audio_s:.4f}) = {mo / mb:.2f}x; official min/max {min(t_off):.3f}/{max(t_off):.3f}, "
-                    f"ours {min(t_ours):.3f}/{max(t_ours):.3f}", nfe=nfe, official=t_off, ours=t_ours)
+            out.add(
+                f"official vs ours, NFE {nfe}",
+                f"official {mo:.3f} s (RTF {mo / audio_s:.4f}), ours {mb:.3f} s "
+                f"(RTF {mb / audio_s:.4f}) = {mo / mb:.2f}x; official min/max {min(t_off):.3f}/{max(t_off):.3f}, "
+                f"ours {min(t_ours):.3f}/{max(t_ours):.3f}",
+                nfe=nfe,
+                official=t_off,
+                ours=t_ours,
+            )
 
         # Long text: the official infer_process chunks it and runs the chunks in a thread pool, returning at the end;
         # ours streams the first (short) chunk alone, then batches the rest in one forward pass per batch.
@@ -284,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 got = 0.0
                 n_ours = 0
-                for chunk in engine.stream(SynthesisRequest(LONG, Reference(prepared, REF_TEXT),
-                                                            SynthesisOptions(nfe_step=nfe, seed=1))):
+                for chunk in engine.stream(
+                    SynthesisRequest(LONG, Reference(prepared, REF_TEXT), SynthesisOptions(nfe_step=nfe, seed=1))
+                ):
                     if n_ours == 0:
                         first.append(time.perf_counter() - start)
                     n_ours += 1
@@ -294,12 +334,20 @@ def main(argv: list[str] | None = None) -> int:
                 t_ours.append(time.perf_counter() - start)
                 audio = got
             mo, mb, mf = statistics.median(t_off), statistics.median(t_ours), statistics.median(first)
-            out.add(f"long text ({len(LONG)} chars, {audio:.0f} s of audio), NFE {nfe}",
-                    f"total: official {mo:.2f} s ({n_off} chunks in a thread pool), ours {mb:.2f} s ({n_ours} chunks, "
-                    f"batched) = {mo / mb:.2f}x; first audio: official {mo:.2f} s (at the end), ours {mf:.2f} s = "
-                    f"{mo / mf:.1f}x; official min/max {min(t_off):.2f}/{max(t_off):.2f}, ours "
-                    f"{min(t_ours):.2f}/{max(t_ours):.2f}", nfe=nfe, official=t_off, ours=t_ours, first=first,
-                    chunks_official=n_off, chunks_ours=n_ours, audio_s=audio)
+            out.add(
+                f"long text ({len(LONG)} chars, {audio:.0f} s of audio), NFE {nfe}",
+                f"total: official {mo:.2f} s ({n_off} chunks in a thread pool), ours {mb:.2f} s ({n_ours} chunks, "
+                f"batched) = {mo / mb:.2f}x; first audio: official {mo:.2f} s (at the end), ours {mf:.2f} s = "
+                f"{mo / mf:.1f}x; official min/max {min(t_off):.2f}/{max(t_off):.2f}, ours "
+                f"{min(t_ours):.2f}/{max(t_ours):.2f}",
+                nfe=nfe,
+                official=t_off,
+                ours=t_ours,
+                first=first,
+                chunks_official=n_off,
+                chunks_ours=n_ours,
+                audio_s=audio,
+            )
 
     def batching() -> None:  # 4 chunks: one generate_mels call each vs one batched call
         import soundfile as sf
@@ -311,14 +359,19 @@ def main(argv: list[str] | None = None) -> int:
             ref_wave = ref_wave * 0.1 / rms
         rt = ref_text_for_model(REF_TEXT)
         chunks = [TEXT[:60], TEXT[20:80], TEXT[40:110], TEXT[:90]]
-        items = [Item(ref_wave, rt + c, frames_for(ref_wave.shape[-1], rt, c, 1.0), seed=i)
-                 for i, c in enumerate(chunks)]
+        items = [
+            Item(ref_wave, rt + c, frames_for(ref_wave.shape[-1], rt, c, 1.0), seed=i) for i, c in enumerate(chunks)
+        ]
         with torch.inference_mode():
             one = timed(lambda: [generate_mels(models.tts, [it], 16, 2.0, -1.0) for it in items], runs)
             batched = timed(lambda: generate_mels(models.tts, items, 16, 2.0, -1.0), runs)
-        out.add("chunk batching, 4 chunks, NFE 16", f"one by one {statistics.median(one):.3f} s, batched "
-                f"{statistics.median(batched):.3f} s = {statistics.median(one) / statistics.median(batched):.2f}x",
-                one=one, batched=batched)
+        out.add(
+            "chunk batching, 4 chunks, NFE 16",
+            f"one by one {statistics.median(one):.3f} s, batched "
+            f"{statistics.median(batched):.3f} s = {statistics.median(one) / statistics.median(batched):.2f}x",
+            one=one,
+            batched=batched,
+        )
 
     def bf16() -> None:  # a second engine on the same weights, cast to bf16, alternating with the first
         other = Engine(settings)
@@ -332,9 +385,14 @@ def main(argv: list[str] | None = None) -> int:
                 n = min(len(a), len(b))
                 diff = float(abs(a[:n] - b[:n]).max())
                 ma, mb = statistics.median(t_a), statistics.median(t_b)
-                out.add(f"default dtype vs bf16, NFE {nfe}", f"default {ma:.3f} s, bf16 {mb:.3f} s (default/bf16 "
-                        f"{ma / mb:.2f}x); max abs diff {diff:.3g}, peak {float(abs(a).max()):.3g}", default=t_a,
-                        bf16=t_b, max_abs=diff)
+                out.add(
+                    f"default dtype vs bf16, NFE {nfe}",
+                    f"default {ma:.3f} s, bf16 {mb:.3f} s (default/bf16 "
+                    f"{ma / mb:.2f}x); max abs diff {diff:.3g}, peak {float(abs(a).max()):.3g}",
+                    default=t_a,
+                    bf16=t_b,
+                    max_abs=diff,
+                )
             except Exception as e:
                 out.add(f"default dtype vs bf16, NFE {nfe}", f"bf16 failed: {type(e).__name__}: {str(e)[:200]}")
 
@@ -347,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             short_audio = synth(eng, SHORT, 16).duration
             synth(eng, SHORT, 16)
             rate: dict[int, float] = {}
-            for n in ((1, 4, 8, 16) if batch != 1 else (1, 8)):
+            for n in (1, 4, 8, 16) if batch != 1 else (1, 8):
                 try:
                     concurrent(lambda k, eng=eng: synth(eng, SHORT, 16, seed=k), n)  # warm this batch shape
                     walls = []
@@ -360,10 +418,15 @@ def main(argv: list[str] | None = None) -> int:
                 wall = statistics.median(walls)
                 rate[n] = n / wall
                 gain = f"; {rate[n] / rate[1]:.2f}x concurrency 1" if n > 1 else ""
-                out.add(f"throughput ({label}), concurrency {n}, NFE 16",
-                        f"{n / wall:.2f} requests/s, {n * short_audio / wall:.1f} s of audio per s{gain}; last run's "
-                        f"latency median {statistics.median(lat):.2f} s, max {max(lat):.2f} s", n=n, walls=walls,
-                        latencies=lat, batch=batch)
+                out.add(
+                    f"throughput ({label}), concurrency {n}, NFE 16",
+                    f"{n / wall:.2f} requests/s, {n * short_audio / wall:.1f} s of audio per s{gain}; last run's "
+                    f"latency median {statistics.median(lat):.2f} s, max {max(lat):.2f} s",
+                    n=n,
+                    walls=walls,
+                    latencies=lat,
+                    batch=batch,
+                )
 
     def loads() -> None:
         """Model load, weights on disk (page cache) to ready, imports and CUDA init excluded: official load_model +
@@ -386,9 +449,13 @@ def main(argv: list[str] | None = None) -> int:
             if device == "cuda":
                 torch.cuda.empty_cache()
         mo, mb = statistics.median(t_off), statistics.median(t_ours)
-        out.add("model load, official vs ours", f"official {mo:.2f} s, ours {mb:.2f} s = {mo / mb:.2f}x (official "
-                f"min/max {min(t_off):.2f}/{max(t_off):.2f}, ours {min(t_ours):.2f}/{max(t_ours):.2f})",
-                official=t_off, ours=t_ours)
+        out.add(
+            "model load, official vs ours",
+            f"official {mo:.2f} s, ours {mb:.2f} s = {mo / mb:.2f}x (official "
+            f"min/max {min(t_off):.2f}/{max(t_off):.2f}, ours {min(t_ours):.2f}/{max(t_ours):.2f})",
+            official=t_off,
+            ours=t_ours,
+        )
 
     def compile_engine() -> None:
         """F5_COMPILE=1 through the engine: load (with the compile warm-up), then RTF and other text lengths and
@@ -396,25 +463,42 @@ def main(argv: list[str] | None = None) -> int:
         eng = Engine(settings.replace(compile=True))
         start = time.perf_counter()
         eng.load()
-        out.add("F5_COMPILE load", f"{time.perf_counter() - start:.1f} s (load + compile warm-up: one chunk and a "
-                f"batch)")
+        out.add(
+            "F5_COMPILE load", f"{time.perf_counter() - start:.1f} s (load + compile warm-up: one chunk and a batch)"
+        )
         firsts = []
         for text in (TEXT, SHORT, TEXT[:70], LONG[:400]):
             start = time.perf_counter()
             synth(eng, text, 16)
             firsts.append(round(time.perf_counter() - start, 3))
-        out.add("F5_COMPILE first calls, 4 text lengths, NFE 16", f"{firsts} s (a recompile would take a minute)",
-                firsts=firsts)
+        out.add(
+            "F5_COMPILE first calls, 4 text lengths, NFE 16",
+            f"{firsts} s (a recompile would take a minute)",
+            firsts=firsts,
+        )
         for nfe in (7, 16, 32):
             t = timed(lambda nfe=nfe: synth(eng, TEXT, nfe), runs)
-            out.add(f"F5_COMPILE RTF NFE {nfe}", f"median {statistics.median(t):.3f} s = RTF "
-                    f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})", nfe=nfe, seconds=t)
+            out.add(
+                f"F5_COMPILE RTF NFE {nfe}",
+                f"median {statistics.median(t):.3f} s = RTF "
+                f"{statistics.median(t) / audio_s:.4f} (min {min(t):.3f}, max {max(t):.3f})",
+                nfe=nfe,
+                seconds=t,
+            )
         wall, lat = concurrent(lambda k: synth(eng, SHORT, 16, seed=k), 8, timeout=120)
-        out.add("F5_COMPILE throughput, concurrency 8, NFE 16", f"{8 / wall:.2f} requests/s (first batched call, "
-                f"latency max {max(lat):.2f} s)", wall=wall, latencies=lat)
+        out.add(
+            "F5_COMPILE throughput, concurrency 8, NFE 16",
+            f"{8 / wall:.2f} requests/s (first batched call, latency max {max(lat):.2f} s)",
+            wall=wall,
+            latencies=lat,
+        )
         wall, lat = concurrent(lambda k: synth(eng, SHORT, 16, seed=k), 8, timeout=120)
-        out.add("F5_COMPILE throughput, concurrency 8, NFE 16, again", f"{8 / wall:.2f} requests/s, latency max "
-                f"{max(lat):.2f} s", wall=wall, latencies=lat)
+        out.add(
+            "F5_COMPILE throughput, concurrency 8, NFE 16, again",
+            f"{8 / wall:.2f} requests/s, latency max {max(lat):.2f} s",
+            wall=wall,
+            latencies=lat,
+        )
 
     def compiled() -> None:  # last: it changes the engine's model
         eager = timed(lambda: synth(engine, TEXT, 16), runs)
@@ -423,20 +507,38 @@ def main(argv: list[str] | None = None) -> int:
         synth(engine, TEXT, 16)
         first = time.perf_counter() - start
         comp = timed(lambda: synth(engine, TEXT, 16), runs)
-        out.add("torch.compile, NFE 16", f"eager {statistics.median(eager):.3f} s, compiled "
-                f"{statistics.median(comp):.3f} s (= {statistics.median(eager) / statistics.median(comp):.2f}x); "
-                f"first compiled call {first:.1f} s", eager=eager, compiled=comp, first=first)
+        out.add(
+            "torch.compile, NFE 16",
+            f"eager {statistics.median(eager):.3f} s, compiled "
+            f"{statistics.median(comp):.3f} s (= {statistics.median(eager) / statistics.median(comp):.2f}x); "
+            f"first compiled call {first:.1f} s",
+            eager=eager,
+            compiled=comp,
+            first=first,
+        )
         # What a server would meet: other text lengths. Each new shape may recompile (dynamic shapes after the 2nd).
         for label, text in (("2nd length", SHORT), ("3rd length", TEXT[:70]), ("4th length", TEXT[:40])):
             start = time.perf_counter()
             synth(engine, text, 16)
             new_shape = time.perf_counter() - start
             again = timed(lambda text=text: synth(engine, text, 16), 2)
-            out.add(f"torch.compile, {label} ({len(text)} chars)", f"first call {new_shape:.1f} s, then "
-                    f"{statistics.median(again):.3f} s", first=new_shape, again=again)
+            out.add(
+                f"torch.compile, {label} ({len(text)} chars)",
+                f"first call {new_shape:.1f} s, then {statistics.median(again):.3f} s",
+                first=new_shape,
+                again=again,
+            )
 
-    sections = {"rtf": rtf, "official": official, "load": loads, "batching": batching, "bf16": bf16,
-                "throughput": throughput, "compile_engine": compile_engine, "compile": compiled}
+    sections = {
+        "rtf": rtf,
+        "official": official,
+        "load": loads,
+        "batching": batching,
+        "bf16": bf16,
+        "throughput": throughput,
+        "compile_engine": compile_engine,
+        "compile": compiled,
+    }
     assert set(sections) == set(SECTIONS)
     for name, section in sections.items():
         if name not in only:

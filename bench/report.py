@@ -58,15 +58,19 @@ def stats(values: list[float]) -> tuple[str, str, str, str]:
 
 
 def table(report: Report) -> str:
-    head = ("| # | figure | A | A median | A min | A max | n | B | B median | B min | B max | n | A/B |\n"
-            "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    head = (
+        "| # | figure | A | A median | A min | A max | n | B | B median | B min | B max | n | A/B |\n"
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+    )
     lines = [head]
     for r in report.rows:
         am, amin, amax, an = stats(r.a)
         bm, bmin, bmax, bn = stats(r.b)
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
-        lines.append(f"| {r.fig} | {r.metric} | {r.a_name} | {am} | {amin} | {amax} | {an} | {r.b_name} | {bm} | "
-                     f"{bmin} | {bmax} | {bn} | **{ratio}** |")
+        lines.append(
+            f"| {r.fig} | {r.metric} | {r.a_name} | {am} | {amin} | {amax} | {an} | {r.b_name} | {bm} | "
+            f"{bmin} | {bmax} | {bn} | **{ratio}** |"
+        )
     return "\n".join(lines)
 
 
@@ -82,9 +86,11 @@ def render(report: Report, header: dict[str, str], command: str, settings: dict[
     out.append("")
     out.append("Settings: " + ", ".join(f"{k} {v}" for k, v in settings.items()))
     out.append("")
-    out.append("Times in seconds. A/B = median(A) / median(B): for official-vs-ours rows, >1 means ours is faster. "
-               "Verdicts use wall time; CPU-time rows (process CPU seconds, all threads) are less sensitive to other "
-               "jobs on the machine: where wall and CPU ratios disagree, the wall figure met background load.")
+    out.append(
+        "Times in seconds. A/B = median(A) / median(B): for official-vs-ours rows, >1 means ours is faster. "
+        "Verdicts use wall time; CPU-time rows (process CPU seconds, all threads) are less sensitive to other "
+        "jobs on the machine: where wall and CPU ratios disagree, the wall figure met background load."
+    )
     out.append("")
     out.append(table(report))
     if report.details:
@@ -97,9 +103,11 @@ def render(report: Report, header: dict[str, str], command: str, settings: dict[
 
 
 def append_results(text: str, path: Path = RESULTS) -> None:
-    intro = ("# Benchmark results\n\n"
-             "Written by `python -m bench` (see bench/__main__.py): the official f5_tts pipeline (A) against this "
-             "studio's engine (B) on the same full-size random weights (F5TTS_v1_Base arch, 337 M params, and a "
-             "full-size Vocos), alternating the two sides run by run. Newest run last.\n\n")
+    intro = (
+        "# Benchmark results\n\n"
+        "Written by `python -m bench` (see bench/__main__.py): the official f5_tts pipeline (A) against this "
+        "studio's engine (B) on the same full-size random weights (F5TTS_v1_Base arch, 337 M params, and a "
+        "full-size Vocos), alternating the two sides run by run. Newest run last.\n\n"
+    )
     existing = path.read_text() if path.is_file() else intro
     path.write_text(existing.rstrip("\n") + "\n\n" + text)

@@ -36,8 +36,14 @@ def measure(side: str, timeout: float, name: str) -> dict:
     with open(log_path, "wb") as log:
         start_wall = time.time()
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=bench_env(GRADIO_SERVER_NAME="127.0.0.1"), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=bench_env(GRADIO_SERVER_NAME="127.0.0.1"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         result: dict = {"side": side, "spawned": start_wall, "log": str(log_path)}
         try:
             while True:

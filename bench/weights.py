@@ -3,8 +3,9 @@ Hugging Face cache the default settings resolve (SWivid/F5-TTS, charactr/vocos-m
 
 Built once (a few minutes on 2 cores) and reused; rebuilt only when a file is missing.
 
-Note: `inference.model.random_weights.build(root, arch=None)` swaps in the *tiny* arch for None (only `model_yaml(None, ...)`
-keeps the real one), so the real F5TTS_v1_Base arch is read from f5_tts's config and passed explicitly.
+Note: `inference.model.random_weights.build(root, arch=None)` swaps in the *tiny* arch for None (only
+`model_yaml(None, ...)` keeps the real one), so the real F5TTS_v1_Base arch is read from f5_tts's config and passed
+explicitly.
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ def paths() -> dict[str, Path]:
     from inference.model.random_weights import F5_CKPT, F5_REPO, F5_VOCAB, VOCOS_REPO, hub_snapshot  # noqa: F401
 
     custom = CACHE / "custom"
-    return {"root": CACHE, "hf_home": HF_HOME, "yaml": custom / "model.yaml", "ckpt": custom / "model.safetensors",
-            "vocab": custom / "vocab.txt", "vocoder": custom / "vocos"}
+    return {
+        "root": CACHE,
+        "hf_home": HF_HOME,
+        "yaml": custom / "model.yaml",
+        "ckpt": custom / "model.safetensors",
+        "vocab": custom / "vocab.txt",
+        "vocoder": custom / "vocos",
+    }
 
 
 def hub_files() -> list[Path]:

@@ -57,13 +57,15 @@ def official_load() -> tuple[Any, Any]:
     return model, vocoder
 
 
-def official_synth(utils_infer: Any, model: Any, vocoder: Any, ref_file: str, ref_text: str, text: str, nfe: int,
-                   seed: int) -> tuple[Any, int]:
+def official_synth(
+    utils_infer: Any, model: Any, vocoder: Any, ref_file: str, ref_text: str, text: str, nfe: int, seed: int
+) -> tuple[Any, int]:
     import torch
 
     torch.manual_seed(seed)
-    wave, sr, _ = utils_infer.infer_process(ref_file, ref_text, text, model, vocoder, nfe_step=nfe, show_info=noop,
-                                            progress=None, device="cpu")
+    wave, sr, _ = utils_infer.infer_process(
+        ref_file, ref_text, text, model, vocoder, nfe_step=nfe, show_info=noop, progress=None, device="cpu"
+    )
     return wave, sr
 
 
@@ -109,8 +111,15 @@ def warm_up(tts: Any, vocoder: Any) -> float:
             for p in module.parameters():
                 p.sum()
         x = torch.randn(1, 48, 100, dtype=dtype)
-        tts.transformer(x=x, cond=torch.zeros_like(x), text=torch.zeros(1, 12, dtype=torch.long),
-                        time=torch.tensor(0.5, dtype=dtype), mask=None, cfg_infer=True, cache=True)
+        tts.transformer(
+            x=x,
+            cond=torch.zeros_like(x),
+            text=torch.zeros(1, 12, dtype=torch.long),
+            time=torch.tensor(0.5, dtype=dtype),
+            mask=None,
+            cfg_infer=True,
+            cache=True,
+        )
         tts.transformer.clear_cache()
         vocoder.decode(torch.randn(1, 100, 24))
     return time.perf_counter() - start
@@ -144,8 +153,14 @@ def timed_load(load: Any) -> Any:
         start = time.perf_counter()
         loaded = load()
         load_s = time.perf_counter() - start
-    emit(kind="load", seconds=load_s, rss_before=rss.before, peak=rss.peak, sampled_peak=rss.sampled_peak,
-         rss_after=rss.after)
+    emit(
+        kind="load",
+        seconds=load_s,
+        rss_before=rss.before,
+        peak=rss.peak,
+        sampled_peak=rss.sampled_peak,
+        rss_after=rss.after,
+    )
     return loaded
 
 
@@ -158,8 +173,9 @@ def cold_official(args: dict) -> None:
         return
     start = time.perf_counter()
     ref_file, ref_text = utils_infer.preprocess_ref_audio_text(args["ref"], args["ref_text"], show_info=noop)
-    wave, sr = official_synth(utils_infer, model, vocoder, ref_file, ref_text, args["text"], args["nfe"],
-                              args.get("seed", SEED))
+    wave, sr = official_synth(
+        utils_infer, model, vocoder, ref_file, ref_text, args["text"], args["nfe"], args.get("seed", SEED)
+    )
     emit(kind="synth", seconds=time.perf_counter() - start, audio_s=len(wave) / sr, rss_after=rss_now())
 
 
@@ -175,8 +191,9 @@ def cold_ours(args: dict) -> None:
     if not args.get("synth", True):
         return
     start = time.perf_counter()
-    result = engine.synthesize(ours_request(args["text"], args["ref"], args["ref_text"], args["nfe"],
-                                            args.get("seed", SEED)))
+    result = engine.synthesize(
+        ours_request(args["text"], args["ref"], args["ref_text"], args["nfe"], args.get("seed", SEED))
+    )
     emit(kind="synth", seconds=time.perf_counter() - start, audio_s=result.duration, rss_after=rss_now())
 
 
@@ -199,28 +216,49 @@ def pair(args: dict) -> None:
     if "warm" in args["figures"]:
         for i in range(args["runs"]):
             outputs = {}
-            for side in (("official", "ours") if i % 2 == 0 else ("ours", "official")):
+            for side in ("official", "ours") if i % 2 == 0 else ("ours", "official"):
                 start, cpu = time.perf_counter(), time.process_time()
                 if side == "official":  # as tests/test_parity.py lines them up: same prepared wav, text, seed
-                    wave, sr = official_synth(utils_infer, off_model, off_vocoder, ref, ref_text + " ", args["text"],
-                                              nfe, seed)
+                    wave, sr = official_synth(
+                        utils_infer, off_model, off_vocoder, ref, ref_text + " ", args["text"], nfe, seed
+                    )
                 else:
                     result = engine.synthesize(ours_request(args["text"], ref, ref_text, nfe, seed))
                     wave, sr = result.wave, result.sample_rate
-                emit(kind="warm", side=side, run=i, seconds=time.perf_counter() - start,
-                     cpu_s=time.process_time() - cpu, audio_s=len(wave) / sr)
+                emit(
+                    kind="warm",
+                    side=side,
+                    run=i,
+                    seconds=time.perf_counter() - start,
+                    cpu_s=time.process_time() - cpu,
+                    audio_s=len(wave) / sr,
+                )
                 outputs[side] = wave
             diff, same_shape = max_abs_diff(outputs["official"], outputs["ours"])
-            emit(kind="parity", run=i, max_abs=diff, same_shape=same_shape,
-                 shapes=[len(outputs["official"]), len(outputs["ours"])],
-                 peak=float(max(abs(outputs["ours"]).max(), 1e-12)))
+            emit(
+                kind="parity",
+                run=i,
+                max_abs=diff,
+                same_shape=same_shape,
+                shapes=[len(outputs["official"]), len(outputs["ours"])],
+                peak=float(max(abs(outputs["ours"]).max(), 1e-12)),
+            )
 
     if "long" in args["figures"]:
         long_text(args, utils_infer, engine, off_model, off_vocoder, ref, ref_text, nfe, seed)
 
 
-def long_text(args: dict, utils_infer: Any, engine: Any, off_model: Any, off_vocoder: Any, ref: str, ref_text: str,
-              nfe: int, seed: int) -> None:
+def long_text(
+    args: dict,
+    utils_infer: Any,
+    engine: Any,
+    off_model: Any,
+    off_vocoder: Any,
+    ref: str,
+    ref_text: str,
+    nfe: int,
+    seed: int,
+) -> None:
     import torchaudio
 
     from inference.model.sampling import ref_text_for_model
@@ -249,17 +287,31 @@ def long_text(args: dict, utils_infer: Any, engine: Any, off_model: Any, off_voc
         n_ours = len(chunking.chunk_text(text, ours_max, first_max_bytes=first))
         if min(n_off, n_ours) >= want or len(sentences) > 200:
             break
-    emit(kind="long_setup", chars=len(text), chunks_official=n_off, chunks_ours=n_ours, limit=limit,
-         official_max_chars=official_max, ours_max_bytes=ours_max)
+    emit(
+        kind="long_setup",
+        chars=len(text),
+        chunks_official=n_off,
+        chunks_ours=n_ours,
+        limit=limit,
+        official_max_chars=official_max,
+        ours_max_bytes=ours_max,
+    )
     request = ours_request(text, ref, ref_text, nfe, seed)
     for i in range(args.get("long_runs", 1)):
-        for side in (("official", "ours") if i % 2 == 0 else ("ours", "official")):
+        for side in ("official", "ours") if i % 2 == 0 else ("ours", "official"):
             start, cpu = time.perf_counter(), time.process_time()
             if side == "official":
                 wave, sr = official_synth(utils_infer, off_model, off_vocoder, ref, ref_text + " ", text, nfe, seed)
                 total = time.perf_counter() - start
-                emit(kind="long", side=side, run=i, total=total, first=total, audio_s=len(wave) / sr,
-                     cpu_s=time.process_time() - cpu)
+                emit(
+                    kind="long",
+                    side=side,
+                    run=i,
+                    total=total,
+                    first=total,
+                    audio_s=len(wave) / sr,
+                    cpu_s=time.process_time() - cpu,
+                )
             else:
                 got: dict[str, Any] = {"first": None, "samples": 0, "n": 0}
 
@@ -275,15 +327,32 @@ def long_text(args: dict, utils_infer: Any, engine: Any, off_model: Any, off_voc
                 worker.join(args.get("long_timeout"))
                 total = time.perf_counter() - start
                 if worker.is_alive():
-                    emit(kind="long", side=side, run=i, total=None, first=got["first"], chunks=got["n"], hung=True,
-                         error=f"stream stopped after {got['n']} chunk(s): nothing for {total:.0f} s (hung?)")
+                    emit(
+                        kind="long",
+                        side=side,
+                        run=i,
+                        total=None,
+                        first=got["first"],
+                        chunks=got["n"],
+                        hung=True,
+                        error=f"stream stopped after {got['n']} chunk(s): nothing for {total:.0f} s (hung?)",
+                    )
                     return
-                emit(kind="long", side=side, run=i, total=total, first=got["first"], audio_s=got["samples"] / 24000,
-                     chunks=got["n"], cpu_s=time.process_time() - cpu)
+                emit(
+                    kind="long",
+                    side=side,
+                    run=i,
+                    total=total,
+                    first=got["first"],
+                    audio_s=got["samples"] / 24000,
+                    chunks=got["n"],
+                    cpu_s=time.process_time() - cpu,
+                )
 
 
-def run_requests(engine: Any, requests: list[Any], concurrent: bool,
-                 timeout: float | None = None) -> tuple[float, list[float], list[str]]:
+def run_requests(
+    engine: Any, requests: list[Any], concurrent: bool, timeout: float | None = None
+) -> tuple[float, list[float], list[str]]:
     """Total wall time, per-request latencies and errors: one thread per request released together, or a loop.
     Requests still running after `timeout` seconds are reported as hung (their threads are left behind)."""
     latencies: list[float] = [0.0] * len(requests)
@@ -343,18 +412,35 @@ def ours(args: dict) -> None:
             for i, (name, steps) in enumerate(order):
                 start, cpu = time.perf_counter(), time.process_time()
                 result = engine.synthesize(ours_request(text, ref, ref_text, steps, seed))
-                emit(kind="preset", preset=name, nfe=steps, run=i, seconds=time.perf_counter() - start,
-                     cpu_s=time.process_time() - cpu, audio_s=result.duration)
+                emit(
+                    kind="preset",
+                    preset=name,
+                    nfe=steps,
+                    run=i,
+                    seconds=time.perf_counter() - start,
+                    cpu_s=time.process_time() - cpu,
+                    audio_s=result.duration,
+                )
         elif figure == "concurrency":
             conc_text = args.get("conc_text", text)
             emit(kind="concurrency_setup", rss=rss_now(), load_count=engine.load_count)
             for n in args["conc_levels"]:
                 requests = [ours_request(conc_text, ref, ref_text, nfe, seed + k) for k in range(n)]
                 for mode in ("sequential", "concurrent"):  # sequential first: a hang must not cost both figures
-                    wall, latencies, errors = run_requests(engine, requests, mode == "concurrent",
-                                                           args.get("conc_timeout"))
-                    emit(kind="concurrency", n=n, mode=mode, wall=wall, latencies=latencies, errors=errors,
-                         rss=rss_now(), load_count=engine.load_count, hung=any("hung" in e for e in errors))
+                    wall, latencies, errors = run_requests(
+                        engine, requests, mode == "concurrent", args.get("conc_timeout")
+                    )
+                    emit(
+                        kind="concurrency",
+                        n=n,
+                        mode=mode,
+                        wall=wall,
+                        latencies=latencies,
+                        errors=errors,
+                        rss=rss_now(),
+                        load_count=engine.load_count,
+                        hung=any("hung" in e for e in errors),
+                    )
                     if any("hung" in e for e in errors):
                         break
                 else:
@@ -391,11 +477,17 @@ def bf16_runs(args: dict, engine: Any, other: Any, text: str, ref: str, ref_text
 
     for i in range(args["bf16_runs"]):
         waves = {}
-        for name, eng in ((("fp32", engine), ("bf16", other)) if i % 2 == 0 else (("bf16", other), ("fp32", engine))):
+        for name, eng in (("fp32", engine), ("bf16", other)) if i % 2 == 0 else (("bf16", other), ("fp32", engine)):
             start, cpu = time.perf_counter(), time.process_time()
             result = eng.synthesize(ours_request(text, ref, ref_text, nfe, seed))
-            emit(kind="bf16", dtype=name, run=i, seconds=time.perf_counter() - start, cpu_s=time.process_time() - cpu,
-                 audio_s=result.duration)
+            emit(
+                kind="bf16",
+                dtype=name,
+                run=i,
+                seconds=time.perf_counter() - start,
+                cpu_s=time.process_time() - cpu,
+                audio_s=result.duration,
+            )
             waves[name] = result.wave
         diff, same = max_abs_diff(waves["fp32"], waves["bf16"])
         peak = float(np.max(np.abs(waves["fp32"]))) if len(waves["fp32"]) else 0.0

@@ -8,6 +8,19 @@ from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
 
 __version__ = "0.2.0"
 
-__all__ = ["MAX_SEED", "PRESETS", "AudioChunk", "Engine", "EngineSettings", "EngineStatus", "InputError",
-           "ModelUnavailable", "Reference", "StudioError", "SynthesisOptions", "SynthesisRequest", "SynthesisResult",
-           "__version__"]
+__all__ = [
+    "MAX_SEED",
+    "PRESETS",
+    "AudioChunk",
+    "Engine",
+    "EngineSettings",
+    "EngineStatus",
+    "InputError",
+    "ModelUnavailable",
+    "Reference",
+    "StudioError",
+    "SynthesisOptions",
+    "SynthesisRequest",
+    "SynthesisResult",
+    "__version__",
+]

@@ -129,8 +129,13 @@ class Engine:
             try:
                 self._models = self._load_models()
             except Exception as e:
-                error = e if isinstance(e, ModelUnavailable) else ModelUnavailable(
-                    f"The model failed to load: {type(e).__name__}: {e}", "See the server log for details.")
+                error = (
+                    e
+                    if isinstance(e, ModelUnavailable)
+                    else ModelUnavailable(
+                        f"The model failed to load: {type(e).__name__}: {e}", "See the server log for details."
+                    )
+                )
                 self._error = str(error)
                 self._set_state(FAILED)
                 log.error("model load failed: %s", error)
@@ -170,8 +175,7 @@ class Engine:
 
         files = resolve(self.settings)
         device, dtype = pick_device(self.settings.device, self.settings.dtype)
-        models = _Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device),
-                         device)
+        models = _Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device), device)
         if self.settings.compile:
             self._compile(models)
         return models
@@ -191,10 +195,12 @@ class Engine:
             tone = torch.arange(SAMPLE_RATE, device=models.device) * (2 * torch.pi * 220 / SAMPLE_RATE)
             ref = (torch.sin(tone) * TARGET_RMS * 1.4).unsqueeze(0)  # 1 s of a 220 Hz tone as the reference
             ref_text = ref_text_for_model("Warm up the compiled model.")
-            items = [Item(ref, ref_text + text, frames_for(ref.shape[-1], ref_text, text, 1.0), seed=i)
-                     for i, text in enumerate(["One short line to speak.", "And a second, longer one, to pad."])]
+            items = [
+                Item(ref, ref_text + text, frames_for(ref.shape[-1], ref_text, text, 1.0), seed=i)
+                for i, text in enumerate(["One short line to speak.", "And a second, longer one, to pad."])
+            ]
             with torch.inference_mode():
-                for n in ([1, 2] if self._batch_size(models.device) > 1 else [1]):
+                for n in [1, 2] if self._batch_size(models.device) > 1 else [1]:
                     generate_mels(models.tts, items[:n], 2, 2.0, -1.0)
         except Exception as e:  # an unsupported platform or compiler: slower, never broken
             models.tts.transformer = eager
@@ -246,17 +252,22 @@ class Engine:
         has_audio = audio is not None and not (isinstance(audio, (str, bytes)) and not audio)
         typed = clean_text(text)  # a transcript of only control characters counts as none
         if voice is not None and has_audio:
-            raise InputError("Both a saved voice and a recording were given.",
-                             "Send one of them: a saved voice's name, or a recording (with its transcript).")
+            raise InputError(
+                "Both a saved voice and a recording were given.",
+                "Send one of them: a saved voice's name, or a recording (with its transcript).",
+            )
         if voice is not None:
             if not isinstance(voice, str):
-                raise InputError(f"A voice name must be text, not {type(voice).__name__}.", "Send a saved voice's name.")
+                raise InputError(
+                    f"A voice name must be text, not {type(voice).__name__}.", "Send a saved voice's name."
+                )
             saved = self.voices.get(voice)
             return Reference(saved.audio, typed or saved.text)
         if has_audio:
             return Reference(Path(audio) if isinstance(audio, str) else audio, typed)
-        raise InputError("No reference voice was given.",
-                         "Upload or record 5 to 12 seconds of clear speech, or pick a saved voice.")
+        raise InputError(
+            "No reference voice was given.", "Upload or record 5 to 12 seconds of clear speech, or pick a saved voice."
+        )
 
     # ---- synthesis ------------------------------------------------------------------------------------------
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
@@ -286,12 +297,32 @@ class Engine:
         chunks = chunking.chunk_text(text, limit, first_max_bytes=first)
         ref_wave, rms = self._ref_tensor(prepared, models.device)
         prepare_s = (t1 - t0) + (t3 - t2)
-        return self._chunks(models, ref_wave, rms, model_ref_text, ref_text, chunks, seed, opts, progress,
-                            Timings(load_s=t2 - t1, prepare_s=prepare_s))
+        return self._chunks(
+            models,
+            ref_wave,
+            rms,
+            model_ref_text,
+            ref_text,
+            chunks,
+            seed,
+            opts,
+            progress,
+            Timings(load_s=t2 - t1, prepare_s=prepare_s),
+        )
 
-    def _chunks(self, models: _Models, ref_wave: Any, rms: float, model_ref_text: str, ref_text: str,
-                chunks: list[str], seed: int, opts: Any, progress: Progress | None,
-                timings: Timings) -> Iterator[AudioChunk]:
+    def _chunks(
+        self,
+        models: _Models,
+        ref_wave: Any,
+        rms: float,
+        model_ref_text: str,
+        ref_text: str,
+        chunks: list[str],
+        seed: int,
+        opts: Any,
+        progress: Progress | None,
+        timings: Timings,
+    ) -> Iterator[AudioChunk]:
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
         owner = self.scheduler.open()
         started = time.perf_counter()

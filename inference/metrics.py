@@ -44,23 +44,34 @@ def outcome(error: BaseException | None) -> str:
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
-        self.requests = Counter("studio_requests", "Generation requests, by interface and outcome",
-                                ["interface", "outcome"], registry=r)
-        self.in_progress = Gauge("studio_generations_in_progress", "Generations started in the engine and not "
-                                 "finished", registry=r)
+        self.requests = Counter(
+            "studio_requests", "Generation requests, by interface and outcome", ["interface", "outcome"], registry=r
+        )
+        self.in_progress = Gauge(
+            "studio_generations_in_progress", "Generations started in the engine and not finished", registry=r
+        )
         self.waiting = Gauge("studio_chunks_waiting", "Chunks waiting for their turn in the engine", registry=r)
-        self.running = Gauge("studio_runs_active", "Sampling runs started and not finished (one steps at a time)",
-                             registry=r)
-        self.chunk_wait = Histogram("studio_chunk_wait_seconds", "From a chunk's submission to the start of its run",
-                                    buckets=SECONDS, registry=r)
-        self.chunk_run = Histogram("studio_chunk_run_seconds", "From the start of a chunk's run to its audio",
-                                   buckets=SECONDS, registry=r)
-        self.batch_size = Histogram("studio_batch_size", "Chunks per sampling run", buckets=(1, 2, 4, 8, 16, 32, 64),
-                                    registry=r)
-        self.first_audio = Histogram("studio_time_to_first_audio_seconds", "From a request to its first audio",
-                                     buckets=SECONDS, registry=r)
-        self.rtf = Histogram("studio_real_time_factor", "Generation time / audio duration, per request",
-                             buckets=RATIOS, registry=r)
+        self.running = Gauge(
+            "studio_runs_active", "Sampling runs started and not finished (one steps at a time)", registry=r
+        )
+        self.chunk_wait = Histogram(
+            "studio_chunk_wait_seconds",
+            "From a chunk's submission to the start of its run",
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.chunk_run = Histogram(
+            "studio_chunk_run_seconds", "From the start of a chunk's run to its audio", buckets=SECONDS, registry=r
+        )
+        self.batch_size = Histogram(
+            "studio_batch_size", "Chunks per sampling run", buckets=(1, 2, 4, 8, 16, 32, 64), registry=r
+        )
+        self.first_audio = Histogram(
+            "studio_time_to_first_audio_seconds", "From a request to its first audio", buckets=SECONDS, registry=r
+        )
+        self.rtf = Histogram(
+            "studio_real_time_factor", "Generation time / audio duration, per request", buckets=RATIOS, registry=r
+        )
         self.model_state = Enum("studio_model_state", "The model's state", states=list(STATES), registry=r)
         self.load_seconds = Gauge("studio_model_load_seconds", "How long the model took to load", registry=r)
 

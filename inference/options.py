@@ -45,11 +45,14 @@ class Spec:
         kind = "a whole number" if self.whole else "a number"
         ok_type = isinstance(value, int) if self.whole else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or (isinstance(value, float) and not math.isfinite(value)):
-            raise InputError(f"{name} must be {kind} from {_num(self.low)} to {_num(self.high)}, not {value!r}.",
-                             f"Set {name} in range.")
+            raise InputError(
+                f"{name} must be {kind} from {_num(self.low)} to {_num(self.high)}, not {value!r}.",
+                f"Set {name} in range.",
+            )
         if not self.low <= value <= self.high:
-            raise InputError(f"{name}={value} is out of range.",
-                             f"Use {kind} from {_num(self.low)} to {_num(self.high)}.")
+            raise InputError(
+                f"{name}={value} is out of range.", f"Use {kind} from {_num(self.low)} to {_num(self.high)}."
+            )
 
     def describe(self) -> str:
         """'4 to 64, whole' / '0 to 1' / 'true or false', for documentation."""
@@ -73,20 +76,42 @@ PRESETS = {"Fast (7 steps)": 7, "Balanced (16 steps)": 16, "Best (32 steps)": 32
 
 @dataclass(frozen=True)
 class SynthesisOptions:
-    nfe_step: int = option(32, Spec(
-        "Quality", "flow-matching steps: more is slower and cleaner; 7 and 16 use F5-TTS v1's EPSS schedule",
-        4, 64, 1, whole=True, presets=tuple(PRESETS.items())))
-    cfg_strength: float = option(2.0, Spec(
-        "CFG strength", "classifier-free guidance: how closely to follow the text and the voice", 0.0, 10.0, 0.1))
-    sway_sampling_coef: float = option(-1.0, Spec(
-        "Sway sampling", "F5-TTS sway sampling; -1 spends more steps early", -1.0, 1.0, 0.1))
+    nfe_step: int = option(
+        32,
+        Spec(
+            "Quality",
+            "flow-matching steps: more is slower and cleaner; 7 and 16 use F5-TTS v1's EPSS schedule",
+            4,
+            64,
+            1,
+            whole=True,
+            presets=tuple(PRESETS.items()),
+        ),
+    )
+    cfg_strength: float = option(
+        2.0,
+        Spec("CFG strength", "classifier-free guidance: how closely to follow the text and the voice", 0.0, 10.0, 0.1),
+    )
+    sway_sampling_coef: float = option(
+        -1.0, Spec("Sway sampling", "F5-TTS sway sampling; -1 spends more steps early", -1.0, 1.0, 0.1)
+    )
     speed: float = option(1.0, Spec("Speed", "speaking rate multiplier", 0.3, 3.0, 0.05))
-    cross_fade: float = option(0.15, Spec(
-        "Cross-fade between sentences (s)", "seconds of overlap between chunks", 0.0, 1.0, 0.01))
+    cross_fade: float = option(
+        0.15, Spec("Cross-fade between sentences (s)", "seconds of overlap between chunks", 0.0, 1.0, 0.01)
+    )
     remove_silence: bool = option(False, Spec("Remove long silences", "shorten pauses longer than ~1 s"))
-    seed: int | None = option(None, Spec(
-        "Seed", "the random seed (none or -1 = pick one; the one used is returned): the same seed and inputs give "
-        "the same audio", 0, MAX_SEED, 1, whole=True))
+    seed: int | None = option(
+        None,
+        Spec(
+            "Seed",
+            "the random seed (none or -1 = pick one; the one used is returned): the same seed and inputs give "
+            "the same audio",
+            0,
+            MAX_SEED,
+            1,
+            whole=True,
+        ),
+    )
 
     def __post_init__(self) -> None:
         for name, spec in self.specs().items():
@@ -112,8 +137,10 @@ class SynthesisOptions:
         specs = cls.specs()
         unknown = sorted(str(k) for k in values if k not in specs)
         if unknown:
-            raise InputError(f"Unknown option{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
-                             f"Options: {', '.join(specs)}.")
+            raise InputError(
+                f"Unknown option{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
+                f"Options: {', '.join(specs)}.",
+            )
         given: dict[str, Any] = {}
         for name, raw in values.items():
             if raw is None or (isinstance(raw, str) and not raw.strip()):

@@ -42,11 +42,20 @@ def parse_bool(name: str, raw: str) -> bool:
     raise InputError(f"{name}={raw!r} is not a yes/no value.", "Use 1/0, true/false, yes/no or on/off.")
 
 
-def env(name: str | tuple[str, ...], default: Any = None, *, low: float | None = None, high: float | None = None,
-        choices: tuple[str, ...] = (), secret: bool = False, parse: Callable[[str, str], Any] | None = None,
-        **kwargs: Any) -> Any:
-    """A settings field read from the environment variable `name` (see from_env), or from the first of several names
-    that is set. `secret`: also NAME_FILE, never printed. `parse(name, raw)`: a converter instead of the field's type."""
+def env(
+    name: str | tuple[str, ...],
+    default: Any = None,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+    parse: Callable[[str, str], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A settings field read from the environment variable `name` (see from_env), or from the first of several
+    names that is set. `secret`: also NAME_FILE, never printed. `parse(name, raw)`: a converter instead of the
+    field's type."""
     meta = {"env": name, "low": low, "high": high, "choices": choices, "secret": secret, "parse": parse}
     return field(default=default, metadata=meta, repr=not secret, **kwargs)
 
@@ -61,8 +70,9 @@ def read_secret(env_map: Mapping[str, str], name: str) -> str | None:
     try:
         value = Path(path).expanduser().read_text(encoding="utf-8").strip()
     except OSError as e:
-        raise InputError(f"{name}_FILE points at {path}, which cannot be read ({e.strerror}).",
-                         "Check the path and its permissions.") from e
+        raise InputError(
+            f"{name}_FILE points at {path}, which cannot be read ({e.strerror}).", "Check the path and its permissions."
+        ) from e
     if not value:
         raise InputError(f"{name}_FILE points at an empty file.", f"Write the {name} value into {path}.")
     return value

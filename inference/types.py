@@ -53,8 +53,15 @@ class SynthesisResult:
         wave = np.concatenate([p.wave for p in parts]).astype(np.float32)
         mels = [p.mel for p in parts if p.mel is not None]
         last = parts[-1]
-        return cls(wave, last.sample_rate, last.seed, last.ref_text, tuple(p.text for p in parts),
-                   last.timings or Timings(), np.concatenate(mels, axis=1) if mels else None)
+        return cls(
+            wave,
+            last.sample_rate,
+            last.seed,
+            last.ref_text,
+            tuple(p.text for p in parts),
+            last.timings or Timings(),
+            np.concatenate(mels, axis=1) if mels else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -140,13 +140,16 @@ def decode_reference(data: str, max_bytes: int) -> bytes:
             f"The reference audio is {len(data) / MB:.1f} MB as base64 (about {len(data) * 3 / 4 / MB:.1f} MB of "
             f"audio); a request may carry at most {max_bytes / MB:g} MB (RunPod: 10 MB for /run, 20 MB for /runsync).",
             "Send a shorter or compressed reference: 5 to 12 seconds of speech is enough (12 s of WAV is about 0.6 MB, "
-            "MP3 much less), or save it as a voice on the volume and pass its name as 'voice'.")
+            "MP3 much less), or save it as a voice on the volume and pass its name as 'voice'.",
+        )
     data = "".join(data.split())
     try:
         audio = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise InputError(f"'ref_audio_base64' is not valid base64 ({e}).",
-                         "Encode the audio file's bytes with standard base64, e.g. `base64 -w0 voice.wav`.") from e
+        raise InputError(
+            f"'ref_audio_base64' is not valid base64 ({e}).",
+            "Encode the audio file's bytes with standard base64, e.g. `base64 -w0 voice.wav`.",
+        ) from e
     if not audio:
         raise InputError("'ref_audio_base64' is empty.", "Send the recording's bytes, base64-encoded.")
     return audio
@@ -156,25 +159,31 @@ class Worker:
     """The job handlers over one engine. `config_error`: the worker's settings could not be read, and every job
     says so (a crash would only make RunPod restart the worker, again and again)."""
 
-    def __init__(self, engine: Engine | None, settings: WorkerSettings | None = None,
-                 config_error: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine | None, settings: WorkerSettings | None = None, config_error: str | None = None
+    ) -> None:
         self.engine, self.settings, self.config_error = engine, settings or WorkerSettings(), config_error
 
     def _engine(self) -> Engine:
         if self.engine is None:
-            raise StudioError(f"The worker is misconfigured: {self.config_error}",
-                              "Fix the endpoint's environment variables.")
+            raise StudioError(
+                f"The worker is misconfigured: {self.config_error}", "Fix the endpoint's environment variables."
+            )
         return self.engine
 
     def parse_input(self, raw: Any) -> Job:
         """Validate a job's input object into a SynthesisRequest; InputError names whatever is wrong."""
         if not isinstance(raw, dict):
-            raise InputError(f"The job input must be a JSON object, not {type(raw).__name__}.",
-                             'Send {"input": {"text": "...", "voice": "..."}}.')
+            raise InputError(
+                f"The job input must be a JSON object, not {type(raw).__name__}.",
+                'Send {"input": {"text": "...", "voice": "..."}}.',
+            )
         unknown = sorted(str(k) for k in raw if k not in INPUT_KEYS)
         if unknown:
-            raise InputError(f"Unknown input key{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
-                             f"Allowed keys: {', '.join(INPUT_KEYS)}.")
+            raise InputError(
+                f"Unknown input key{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
+                f"Allowed keys: {', '.join(INPUT_KEYS)}.",
+            )
         text = _text_field(raw, "text", "what the voice should say")
         if text is None:
             raise InputError("The input has no 'text'.", "Add 'text': what the voice should say.")
@@ -182,14 +191,20 @@ class Worker:
         audio_b64 = _text_field(raw, "ref_audio_base64", "the reference recording, base64-encoded")
         ref_text = _text_field(raw, "ref_text", "the words spoken in the reference")
         if voice is not None and audio_b64 is not None:
-            raise InputError("Both 'voice' and 'ref_audio_base64' were given.",
-                             "Send one: a saved voice's name, or a reference recording (with 'ref_text').")
+            raise InputError(
+                "Both 'voice' and 'ref_audio_base64' were given.",
+                "Send one: a saved voice's name, or a reference recording (with 'ref_text').",
+            )
         if voice is None and audio_b64 is None:
-            raise InputError("No voice was given.", "Add 'voice' (a saved voice's name) or 'ref_audio_base64' (a "
-                             "recording, with 'ref_text').")
+            raise InputError(
+                "No voice was given.",
+                "Add 'voice' (a saved voice's name) or 'ref_audio_base64' (a recording, with 'ref_text').",
+            )
         if voice is not None and ref_text is not None:
-            raise InputError("'ref_text' goes with 'ref_audio_base64'; a saved voice has its own transcript.",
-                             "Leave out 'ref_text' when using 'voice'.")
+            raise InputError(
+                "'ref_text' goes with 'ref_audio_base64'; a saved voice has its own transcript.",
+                "Leave out 'ref_text' when using 'voice'.",
+            )
         fmt = check_format(raw.get("response_format", "wav"), what="response_format")
         stream = raw.get("stream")
         if stream is not None and not isinstance(stream, bool):
@@ -204,19 +219,29 @@ class Worker:
         limit = self.settings.max_output_mb * MB
         if b64_chars > limit:
             what = "The streamed audio so far" if streamed else "The generated audio"
-            smaller = "mp3 (about 10x smaller than wav) or flac" if fmt in ("wav", "pcm") else (
-                "mp3" if fmt == "flac" else "")
+            smaller = (
+                "mp3 (about 10x smaller than wav) or flac"
+                if fmt in ("wav", "pcm")
+                else ("mp3" if fmt == "flac" else "")
+            )
             hint = f"Ask for response_format {smaller}, or send" if smaller else "Send"
             raise InputError(
                 f"{what} ({seconds:.0f} s as {fmt}) is {b64_chars / MB:.1f} MB as base64; RunPod returns at most "
-                f"{limit / MB:g} MB per job.", f"{hint} shorter text, split over several jobs.")
+                f"{limit / MB:g} MB per job.",
+                f"{hint} shorter text, split over several jobs.",
+            )
 
     def _synthesize(self, job: Job) -> dict[str, Any]:
         result = self._engine().synthesize(job.request)
         audio_b64 = base64.b64encode(encode_audio(result.wave, result.sample_rate, job.response_format)).decode()
         self._check_output_size(len(audio_b64), result.duration, job.response_format)
-        return {"audio_base64": audio_b64, "sample_rate": result.sample_rate, "duration": round(result.duration, 3),
-                "seed": result.seed, "ref_text": result.ref_text}
+        return {
+            "audio_base64": audio_b64,
+            "sample_rate": result.sample_rate,
+            "duration": round(result.duration, 3),
+            "seed": result.seed,
+            "ref_text": result.ref_text,
+        }
 
     # ---- handlers ---------------------------------------------------------------------------------------------------
     async def handler(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -231,9 +256,11 @@ class Worker:
     async def _handle(self, raw: Any) -> dict[str, Any]:
         parsed = await asyncio.to_thread(self.parse_input, raw)
         if parsed.stream:
-            raise InputError("This endpoint does not stream: its worker runs the non-streaming handler.",
-                             "Leave out 'stream', or deploy the worker with F5_SERVERLESS_STREAM=1 and read the "
-                             "chunks from /stream/<job id>.")
+            raise InputError(
+                "This endpoint does not stream: its worker runs the non-streaming handler.",
+                "Leave out 'stream', or deploy the worker with F5_SERVERLESS_STREAM=1 and read the "
+                "chunks from /stream/<job id>.",
+            )
         return await asyncio.to_thread(self._synthesize, parsed)
 
     def _track(self) -> Any:
@@ -262,9 +289,15 @@ class Worker:
                 seconds = len(chunk.wave) / chunk.sample_rate
                 total_chars, total_seconds = total_chars + len(audio), total_seconds + seconds
                 self._check_output_size(total_chars, total_seconds, parsed.response_format, streamed=True)
-                yield {"index": chunk.index, "total": chunk.total, "audio_base64": audio.decode("ascii"),
-                       "sample_rate": chunk.sample_rate, "duration": round(seconds, 3), "seed": chunk.seed,
-                       "ref_text": chunk.ref_text}
+                yield {
+                    "index": chunk.index,
+                    "total": chunk.total,
+                    "audio_base64": audio.decode("ascii"),
+                    "sample_rate": chunk.sample_rate,
+                    "duration": round(seconds, 3),
+                    "seed": chunk.seed,
+                    "ref_text": chunk.ref_text,
+                }
         finally:
             chunks.close()  # the chunks not generated yet are cancelled
 
@@ -278,8 +311,10 @@ def _failure(job_id: Any, e: Exception) -> dict[str, str]:
         log.info("job %s refused: %s", job_id, e)
         return {"error": str(e)}
     log.exception("job %s failed", job_id)
-    return {"error": f"Generation failed: {type(e).__name__}. The details are in the worker log; try again, and "
-                     "report it if it keeps failing."}
+    return {
+        "error": f"Generation failed: {type(e).__name__}. The details are in the worker log; try again, and "
+        "report it if it keeps failing."
+    }
 
 
 def _job_parts(job: Any) -> tuple[Any, Any]:
@@ -305,13 +340,22 @@ def main() -> None:
     use_runpod_volume()
     worker = worker_from_env()
     streaming = worker.settings.stream
-    log.info("serverless worker: %s handler, up to %d jobs at once; HF_HOME=%s, VOICES_DIR=%s",
-             "streaming" if streaming else "plain", worker.concurrency(), os.environ.get("HF_HOME", "(default)"),
-             worker.engine.settings.voices_dir if worker.engine else "?")
+    log.info(
+        "serverless worker: %s handler, up to %d jobs at once; HF_HOME=%s, VOICES_DIR=%s",
+        "streaming" if streaming else "plain",
+        worker.concurrency(),
+        os.environ.get("HF_HOME", "(default)"),
+        worker.engine.settings.voices_dir if worker.engine else "?",
+    )
     if worker.engine is not None and worker.engine.settings.preload:
         worker.engine.preload()
-    runpod.serverless.start({"handler": worker.stream_handler if streaming else worker.handler,
-                             "concurrency_modifier": worker.concurrency, "return_aggregate_stream": True})
+    runpod.serverless.start(
+        {
+            "handler": worker.stream_handler if streaming else worker.handler,
+            "concurrency_modifier": worker.concurrency,
+            "return_aggregate_stream": True,
+        }
+    )
 
 
 if __name__ == "__main__":

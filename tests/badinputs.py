@@ -42,8 +42,10 @@ def tally() -> str:
         kinds[kind] = kinds.get(kind, 0) + 1
     surfaces = sorted({s for s, _, _ in TRIED_ON})
     detail = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-    return (f"bad inputs tried so far: {len(TRIED)} distinct ({detail}); {len(TRIED_ON)} (input, surface) pairs over "
-            f"{', '.join(surfaces)}")
+    return (
+        f"bad inputs tried so far: {len(TRIED)} distinct ({detail}); {len(TRIED_ON)} (input, surface) pairs over "
+        f"{', '.join(surfaces)}"
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,8 +60,14 @@ def report_tried(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 # ---- messages -----------------------------------------------------------------------------------------------------
-UNEXPECTED = ("Traceback", 'File "', "Something went wrong", "Generation failed", "had an error while processing",
-              "internal_error")
+UNEXPECTED = (
+    "Traceback",
+    'File "',
+    "Something went wrong",
+    "Generation failed",
+    "had an error while processing",
+    "internal_error",
+)
 
 
 def assert_clear(message: str, match: str | None = None) -> str:
@@ -94,8 +102,7 @@ def wav_bytes(wave: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
 
 
 def _ffmpeg(src: Path, dst: Path, *args: str) -> bytes:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True,
-                   timeout=60)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True, timeout=60)
     return dst.read_bytes()
 
 
@@ -110,9 +117,22 @@ def _corrupt(data: bytes, seed: int, keep: int = 64) -> bytes:
 
 def _wav_header(rate: int, channels: int, data_bytes: int, riff_bytes: int | None = None) -> bytes:
     riff = 36 + data_bytes if riff_bytes is None else riff_bytes
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", riff & 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, channels,
-                       rate & 0xFFFFFFFF, (rate * channels * 2) & 0xFFFFFFFF, (channels * 2) & 0xFFFF, 16, b"data",
-                       data_bytes & 0xFFFFFFFF)
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        riff & 0xFFFFFFFF,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        rate & 0xFFFFFFFF,
+        (rate * channels * 2) & 0xFFFFFFFF,
+        (channels * 2) & 0xFFFF,
+        16,
+        b"data",
+        data_bytes & 0xFFFFFFFF,
+    )
 
 
 def ten_minutes(ref_wav: Path) -> bytes:
@@ -152,11 +172,19 @@ def bad_audio(ref_wav: Path, workdir: Path) -> list[BadAudio]:
         BadAudio("claims-65535-channels.wav", _wav_header(24000, 65535, len(pcm)) + pcm, unreadable),
         BadAudio("silence.wav", wav_bytes(np.zeros(3 * sr, np.float32), sr), "silent"),
         BadAudio("near-silence.wav", wav_bytes(np.full(3 * sr, 1e-4, np.float32), sr), "silent"),
-        BadAudio("0.2s.wav", wav_bytes(speech[sr // 2: sr // 2 + sr // 5], sr), "too short"),
+        BadAudio("0.2s.wav", wav_bytes(speech[sr // 2 : sr // 2 + sr // 5], sr), "too short"),
         BadAudio("clipping-square-noise.wav", wav_bytes(rng.choice([-1.0, 1.0], 5 * sr).astype(np.float32), sr), "ok"),
-        BadAudio("nan-and-inf-float.wav", wav_bytes(np.where(rng.random(len(speech)) < 0.05,
-                                                             rng.choice([np.nan, np.inf, -np.inf], len(speech)),
-                                                             speech).astype(np.float32), sr, "FLOAT"), "ok"),
+        BadAudio(
+            "nan-and-inf-float.wav",
+            wav_bytes(
+                np.where(
+                    rng.random(len(speech)) < 0.05, rng.choice([np.nan, np.inf, -np.inf], len(speech)), speech
+                ).astype(np.float32),
+                sr,
+                "FLOAT",
+            ),
+            "ok",
+        ),
     ]
 
 
@@ -173,8 +201,9 @@ def rate_channel_audio(ref_wav: Path, pairs: list[tuple[int, int]] | None = None
     out = []
     for rate, channels in pairs or [(r, c) for r in RATES for c in CHANNELS]:
         wave = resample_poly(speech, rate, sr).astype(np.float32)
-        out.append(BadAudio(f"{rate}hz-{channels}ch.wav", wav_bytes(np.repeat(wave[:, None], channels, axis=1), rate),
-                            "ok"))
+        out.append(
+            BadAudio(f"{rate}hz-{channels}ch.wav", wav_bytes(np.repeat(wave[:, None], channels, axis=1), rate), "ok")
+        )
     return out
 
 
@@ -199,14 +228,24 @@ SPOKEN_TEXT = {  # accepted: the model speaks something (characters outside its 
 }
 # name -> (field, value): every one is out of range or not a number; the message must name the field
 BAD_SETTINGS = {
-    "nfe-0": ("nfe_step", 0), "nfe-10000": ("nfe_step", 10_000), "nfe-negative": ("nfe_step", -4),
+    "nfe-0": ("nfe_step", 0),
+    "nfe-10000": ("nfe_step", 10_000),
+    "nfe-negative": ("nfe_step", -4),
     "nfe-nan": ("nfe_step", float("nan")),
-    "speed-0": ("speed", 0), "speed-100": ("speed", 100), "speed-negative": ("speed", -1.0),
-    "speed-nan": ("speed", float("nan")), "speed-inf": ("speed", float("inf")),
-    "seed-2^63": ("seed", 2**63), "seed-2^64+1": ("seed", 2**64 + 1), "seed-nan": ("seed", float("nan")),
-    "cfg-nan": ("cfg_strength", float("nan")), "cfg-negative": ("cfg_strength", -1.0),
-    "cfg-1e308": ("cfg_strength", 1e308), "cfg-inf": ("cfg_strength", float("inf")),
-    "cross-fade-negative": ("cross_fade", -0.5), "cross-fade-5": ("cross_fade", 5.0),
+    "speed-0": ("speed", 0),
+    "speed-100": ("speed", 100),
+    "speed-negative": ("speed", -1.0),
+    "speed-nan": ("speed", float("nan")),
+    "speed-inf": ("speed", float("inf")),
+    "seed-2^63": ("seed", 2**63),
+    "seed-2^64+1": ("seed", 2**64 + 1),
+    "seed-nan": ("seed", float("nan")),
+    "cfg-nan": ("cfg_strength", float("nan")),
+    "cfg-negative": ("cfg_strength", -1.0),
+    "cfg-1e308": ("cfg_strength", 1e308),
+    "cfg-inf": ("cfg_strength", float("inf")),
+    "cross-fade-negative": ("cross_fade", -0.5),
+    "cross-fade-5": ("cross_fade", 5.0),
 }
 
 

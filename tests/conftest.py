@@ -15,8 +15,15 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 ROOT = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ["HF_HOME"] = str(ROOT / "hf")
@@ -35,8 +42,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 # Tests that launch the app or another server, or drive a subprocess end to end, are `e2e`; those in a real
 # browser are `browser` too. `make test-fast` leaves them out; `make test` runs everything.
-E2E_FIXTURES = {"app_url", "rest", "live", "base", "protected", "locked", "hub", "fresh_hub", "downloaded",
-                "hub_down_run", "site", "recorder", "client", "worker_env"}
+E2E_FIXTURES = {
+    "app_url",
+    "rest",
+    "live",
+    "base",
+    "protected",
+    "locked",
+    "hub",
+    "fresh_hub",
+    "downloaded",
+    "hub_down_run",
+    "site",
+    "recorder",
+    "client",
+    "worker_env",
+}
 E2E_MODULES = {"test_app_e2e", "test_browser", "test_download", "test_load", "test_bench", "test_gradio_import"}
 
 
@@ -46,8 +67,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
         if fixtures & {"browser", "pw", "page"}:
             item.add_marker(pytest.mark.browser)
-        if fixtures & E2E_FIXTURES or module in E2E_MODULES or "subprocess" in item.name:
+        if fixtures & E2E_FIXTURES or module in E2E_MODULES or "subprocess" in item.name or _launches(item):
             item.add_marker(pytest.mark.e2e)
+
+
+def _launches(item: pytest.Item) -> bool:
+    """Whether the test's own code starts the app, a server or a subprocess."""
+    import inspect
+
+    try:
+        source = inspect.getsource(item.function)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, TypeError):
+        return False
+    return any(word in source for word in ("run_app(", "serve(", "subprocess.", "_worker("))
 
 
 @pytest.fixture(scope="session")

@@ -129,8 +129,13 @@ class HubServer:
         """GETs of file content (/resolve/), optionally only those of `filename` (path in the repo)."""
         with self._lock:
             entries = list(self.log)
-        return [e for e in entries if e[0] == "GET" and "/resolve/" in e[1]
-                and (filename is None or unquote(e[1]).split("?")[0].endswith("/" + filename))]
+        return [
+            e
+            for e in entries
+            if e[0] == "GET"
+            and "/resolve/" in e[1]
+            and (filename is None or unquote(e[1]).split("?")[0].endswith("/" + filename))
+        ]
 
     def take_cut(self, key: tuple[str, str]) -> int | None:
         with self._lock:
@@ -182,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _match_resolve(self, path: str) -> tuple[str, str, str] | None:
         for prefix in ("/models/", "/"):  # /models/{repo} is accepted too, as on the Hub
             if path.startswith(prefix):
-                m = _RESOLVE.match("/" + path[len(prefix):])
+                m = _RESOLVE.match("/" + path[len(prefix) :])
                 if m:
                     return m["repo"], m["rev"], m["file"]
         return None
@@ -203,12 +208,25 @@ class _Handler(BaseHTTPRequestHandler):
         if files is None:
             return
         sha = self.server_hub.commits[repo_id]
-        self._json({
-            "_id": sha[:24], "id": repo_id, "modelId": repo_id, "author": repo_id.split("/")[0], "sha": sha,
-            "private": False, "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-            "lastModified": "2024-01-01T00:00:00.000Z", "createdAt": "2024-01-01T00:00:00.000Z",
-            "siblings": [{"rfilename": name} for name in sorted(files)],
-        }, head)
+        self._json(
+            {
+                "_id": sha[:24],
+                "id": repo_id,
+                "modelId": repo_id,
+                "author": repo_id.split("/")[0],
+                "sha": sha,
+                "private": False,
+                "gated": False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "lastModified": "2024-01-01T00:00:00.000Z",
+                "createdAt": "2024-01-01T00:00:00.000Z",
+                "siblings": [{"rfilename": name} for name in sorted(files)],
+            },
+            head,
+        )
 
     def _tree(self, repo_id: str, revision: str, sub: str, query: dict[str, list[str]], head: bool) -> None:
         files = self._repo(repo_id, revision, head)
@@ -223,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name in sorted(files):
             if not name.startswith(prefix):
                 continue
-            rest = name[len(prefix):]
+            rest = name[len(prefix) :]
             if "/" in rest and not recursive:
                 folders.add(prefix + rest.split("/")[0])
                 continue
@@ -235,8 +253,10 @@ class _Handler(BaseHTTPRequestHandler):
             if f.lfs:
                 entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
             entries.append(entry)
-        dirs = [{"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d}
-                for d in sorted(folders)]
+        dirs = [
+            {"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d}
+            for d in sorted(folders)
+        ]
         self._json(dirs + entries, head)
 
     def _resolve(self, repo_id: str, revision: str, filename: str, head: bool) -> None:
@@ -247,8 +267,13 @@ class _Handler(BaseHTTPRequestHandler):
         commit = hub.commits[repo_id]
         f = files.get(filename)
         if f is None:
-            self._error(404, "EntryNotFound", f"{filename} does not exist on {revision}", head=head,
-                        extra={"X-Repo-Commit": commit})
+            self._error(
+                404,
+                "EntryNotFound",
+                f"{filename} does not exist on {revision}",
+                head=head,
+                extra={"X-Repo-Commit": commit},
+            )
             return
         key = (repo_id, filename)
         cut = None if head else hub.take_cut(key)
@@ -312,8 +337,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    def _error(self, status: int, code: str | None, message: str, head: bool,
-               extra: Mapping[str, str] | None = None) -> None:
+    def _error(
+        self, status: int, code: str | None, message: str, head: bool, extra: Mapping[str, str] | None = None
+    ) -> None:
         body = json.dumps({"error": message}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -38,14 +38,16 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
 
 
 @contextmanager
-def run_app(args: list[str] | None = None, env: dict[str, str] | None = None,
-            log_path: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def run_app(
+    args: list[str] | None = None, env: dict[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yields (base URL, process); the process is stopped afterwards."""
     port = free_port()
     full_env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **(env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "app.py", *(args or [])], cwd=REPO, env=full_env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", *(args or [])], cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/health", proc=proc)

@@ -106,13 +106,15 @@ def test_busy_queue_says_try_again(tiny, ref_wav: Path, tmp_path: Path) -> None:
     for i in range(5):  # one recording per visitor, as in real use
         copies.append(tmp_path / f"ref{i}.wav")
         copies[-1].write_bytes(ref_wav.read_bytes() + bytes(2 * i))
-    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "F5_QUEUE_MAX": "1"}) as (base, _):
+    # one generation at a time and one waiting: the other visitors are told the studio is busy
+    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "F5_QUEUE_MAX": "1", "F5_CONCURRENCY": "1"}) as (base, _):
         outcomes: list[str] = []
 
         def call(ref: Path) -> None:
             try:
-                Client(base, verbose=False).predict(handle_file(str(ref)), REF_TEXT, "Hello there. " * 3, 1,
-                                                    nfe_step=16, api_name="/synthesize")
+                Client(base, verbose=False).predict(
+                    handle_file(str(ref)), REF_TEXT, "Hello there. " * 3, 1, nfe_step=16, api_name="/synthesize"
+                )
                 outcomes.append("ok")
             except Exception as e:
                 outcomes.append(str(e))

@@ -42,8 +42,9 @@ def test_named_endpoints_are_pinned(client) -> None:
     assert not info["unnamed_endpoints"]
     params = [p["parameter_name"] for p in info["named_endpoints"]["/synthesize"]["parameters"]]
     assert params[:4] == ["ref_audio", "ref_text", "text", "seed"]
-    optional = {p["parameter_name"] for p in info["named_endpoints"]["/synthesize"]["parameters"]
-                if p["parameter_has_default"]}
+    optional = {
+        p["parameter_name"] for p in info["named_endpoints"]["/synthesize"]["parameters"] if p["parameter_has_default"]
+    }
     assert {"nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence"} <= optional
 
 
@@ -53,16 +54,18 @@ def test_synthesize_through_gradio_client(app_url: str, client, ref_wav: Path) -
     assert health(app_url)["model"] == "not_loaded"  # nothing loaded until someone generates
     assert ping(app_url) == 204  # RunPod's load balancer: not ready yet
     start = time.perf_counter()
-    audio, image, seed, ref_text = client.predict(handle_file(str(ref_wav)), REF_TEXT, "Hello from the client.", 42,
-                                                  nfe_step=7, api_name="/synthesize")
+    audio, image, seed, ref_text = client.predict(
+        handle_file(str(ref_wav)), REF_TEXT, "Hello from the client.", 42, nfe_step=7, api_name="/synthesize"
+    )
     first = time.perf_counter() - start
     wave, sr = sf.read(audio)
     assert sr == 24000 and wave.ndim == 1 and len(wave) > 0
     assert seed == 42 and ref_text == REF_TEXT and Path(image).exists()
     assert health(app_url)["model"] == "ready" and ping(app_url) == 200
     start = time.perf_counter()
-    again, *_ = client.predict(handle_file(str(ref_wav)), REF_TEXT, "Hello from the client.", 42, nfe_step=7,
-                               api_name="/synthesize")
+    again, *_ = client.predict(
+        handle_file(str(ref_wav)), REF_TEXT, "Hello from the client.", 42, nfe_step=7, api_name="/synthesize"
+    )
     second = time.perf_counter() - start
     np.testing.assert_allclose(sf.read(again)[0], wave, atol=1e-4)  # same seed, same audio (16-bit WAV)
     print(f"\nfirst Generate {first:.2f} s, second {second:.2f} s")
@@ -76,13 +79,16 @@ def test_empty_transcript_is_transcribed_and_returned(client, ref_wav: Path) -> 
     assert client.predict(handle_file(str(ref_wav)), api_name="/transcribe") == ref_text
 
 
-@pytest.mark.parametrize(("text", "ref", "words"), [
-    ("", "ok", "no text"),
-    ("Hello.", None, "No reference"),
-    ("Hello.", "empty", "empty"),
-    ("Hello.", "notaudio", "could not read"),
-    ("Hello.", "silent", "silent"),
-])
+@pytest.mark.parametrize(
+    ("text", "ref", "words"),
+    [
+        ("", "ok", "no text"),
+        ("Hello.", None, "No reference"),
+        ("Hello.", "empty", "empty"),
+        ("Hello.", "notaudio", "could not read"),
+        ("Hello.", "silent", "silent"),
+    ],
+)
 def test_errors_reach_the_client_as_sentences(client, app_url, ref_wav, tmp_path, text, ref, words) -> None:
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
@@ -105,5 +111,6 @@ def test_text_over_the_limit(tiny, ref_wav: Path) -> None:
 
     with run_app(env={"F5_MODEL": str(tiny["yaml"]), "F5_MAX_TEXT_CHARS": "20"}) as (base, _):
         with pytest.raises(AppError, match="limit is 20"):
-            Client(base, verbose=False).predict(handle_file(str(ref_wav)), REF_TEXT, "word " * 10, 1,
-                                                api_name="/synthesize")
+            Client(base, verbose=False).predict(
+                handle_file(str(ref_wav)), REF_TEXT, "word " * 10, 1, api_name="/synthesize"
+            )

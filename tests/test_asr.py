@@ -81,8 +81,9 @@ def noise(seconds: float, sample_rate: int = 24000, seed: int = 0) -> np.ndarray
 
 def test_import_is_light() -> None:
     code = "import sys, inference.model.asr; print(sorted({'torch', 'transformers', 'torchaudio'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT_DIR,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT_DIR, timeout=60
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -113,8 +114,9 @@ def test_unusable_audio_is_an_input_error_before_any_load(wave, sample_rate, loa
 # --- model unavailable ------------------------------------------------------------------------------------------
 
 
-def test_empty_cache_offline_is_unavailable_and_retried(hf_home: Path, tiny_whisper: Path,
-                                                         load_calls: list[dict]) -> None:
+def test_empty_cache_offline_is_unavailable_and_retried(
+    hf_home: Path, tiny_whisper: Path, load_calls: list[dict]
+) -> None:
     t = Transcriber(REPO)
     with pytest.raises(ModelUnavailable) as info:
         t.transcribe(noise(1), 24000)
@@ -176,8 +178,9 @@ def test_cuda_without_gpu_is_unavailable() -> None:
 # --- real (tiny, random) model ----------------------------------------------------------------------------------
 
 
-def test_local_folder_transcribes_24k_input(tiny_whisper: Path, monkeypatch: pytest.MonkeyPatch,
-                                            load_calls: list[dict]) -> None:
+def test_local_folder_transcribes_24k_input(
+    tiny_whisper: Path, monkeypatch: pytest.MonkeyPatch, load_calls: list[dict]
+) -> None:
     from torchaudio import functional as F
 
     real_resample = F.resample
@@ -203,12 +206,15 @@ def test_local_folder_transcribes_24k_input(tiny_whisper: Path, monkeypatch: pyt
     assert resampled == [(24000, 16000)] and len(load_calls) == 1
 
 
-@pytest.mark.parametrize(("device", "cuda", "expected"), [
-    ("cpu", True, ("cpu", "float32")),
-    ("auto", False, ("cpu", "float32")),
-    ("auto", True, ("cuda", "float16")),
-    ("cuda:1", True, ("cuda:1", "float16")),
-])
+@pytest.mark.parametrize(
+    ("device", "cuda", "expected"),
+    [
+        ("cpu", True, ("cpu", "float32")),
+        ("auto", False, ("cpu", "float32")),
+        ("auto", True, ("cuda", "float16")),
+        ("cuda:1", True, ("cuda:1", "float16")),
+    ],
+)
 def test_device_and_dtype(device: str, cuda: bool, expected: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
     import transformers
@@ -258,8 +264,9 @@ def test_hf_cache_layout_offline_subprocess(tmp_path: Path, tiny_whisper: Path) 
     )
     env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     env.pop("HF_HUB_CACHE", None)
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT_DIR,
-                         env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT_DIR, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().startswith("'"), out.stdout
 
@@ -322,10 +329,14 @@ def test_pipeline_call(seconds: float, long_form: bool) -> None:
     t = Transcriber("unused")
     fake = t._pipeline = FakePipeline()
     assert t.transcribe(noise(seconds, 22050).astype(np.float64), 22050, language="en") == "Some call me nature."
-    (inputs, kwargs), = fake.calls
+    ((inputs, kwargs),) = fake.calls
     assert inputs["sampling_rate"] == 22050 and inputs["raw"].dtype == np.float32
-    assert kwargs["generate_kwargs"] == {"task": "transcribe", "language": "en",
-                                         "max_new_tokens": TEST_MAX_NEW_TOKENS, "num_beams": 1}
+    assert kwargs["generate_kwargs"] == {
+        "task": "transcribe",
+        "language": "en",
+        "max_new_tokens": TEST_MAX_NEW_TOKENS,
+        "num_beams": 1,
+    }
     assert kwargs.get("return_timestamps", False) is long_form, "Whisper's long-form decoding needs timestamps"
 
     t.transcribe(noise(1, 22050), 22050)

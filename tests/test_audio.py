@@ -67,8 +67,11 @@ def encoded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for ext, args in FORMATS.items():
         extra = ["-ac", "2", "-ar", "44100"] if ext == "m4a" else []
         paths[ext] = out / f"speech.{ext}"
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(REF_WAV), *extra, *args,
-                        str(paths[ext])], check=True, timeout=60)
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(REF_WAV), *extra, *args, str(paths[ext])],
+            check=True,
+            timeout=60,
+        )
     return paths
 
 
@@ -112,8 +115,9 @@ def test_module_imports_only_numpy_soundfile_and_stdlib_at_top_level() -> None:
     assert third_party == {"numpy", "soundfile", "."}
 
 
-def test_resampling_falls_back_to_scipy_without_soxr(tmp_path: Path, speech: np.ndarray,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resampling_falls_back_to_scipy_without_soxr(
+    tmp_path: Path, speech: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from scipy.signal import resample_poly
 
     path = write_wav(tmp_path / "44k.wav", resample_poly(speech, 147, 80), sr=44100)
@@ -139,15 +143,18 @@ def test_shipped_reference_is_prepared(speech: np.ndarray) -> None:
     prepared = prepare_reference(REF_WAV)
     assert_prepared(prepared)
     assert abs(prepared.seconds - len(speech) / SAMPLE_RATE) < 0.4
-    tail = prepared.wave[-int(0.05 * SAMPLE_RATE):]
+    tail = prepared.wave[-int(0.05 * SAMPLE_RATE) :]
     assert not tail.any(), "50 ms of silence is appended at the end"
 
 
 @needs_espeak
 def test_espeak_speech_at_22k_is_prepared(tmp_path: Path) -> None:
     path = tmp_path / "espeak.wav"
-    subprocess.run(["espeak-ng", "-w", str(path), "The quick brown fox jumps over the lazy dog. Then it rests."],
-                   check=True, timeout=30)
+    subprocess.run(
+        ["espeak-ng", "-w", str(path), "The quick brown fox jumps over the lazy dog. Then it rests."],
+        check=True,
+        timeout=30,
+    )
     assert sf.info(path).samplerate != SAMPLE_RATE
     wave, sr = decode_audio(path)
     assert sr == SAMPLE_RATE
@@ -160,8 +167,9 @@ def test_espeak_speech_at_22k_is_prepared(tmp_path: Path) -> None:
 @needs_ffmpeg
 @pytest.mark.parametrize("ext", sorted(FORMATS))
 @pytest.mark.parametrize("as_bytes", [False, True], ids=["path", "bytes"])
-def test_every_format_decodes_to_24k_mono(encoded: dict[str, Path], speech: np.ndarray, ext: str,
-                                          as_bytes: bool) -> None:
+def test_every_format_decodes_to_24k_mono(
+    encoded: dict[str, Path], speech: np.ndarray, ext: str, as_bytes: bool
+) -> None:
     source = encoded[ext].read_bytes() if as_bytes else encoded[ext]
     wave, sr = decode_audio(source)
     assert sr == SAMPLE_RATE
@@ -173,8 +181,9 @@ def test_every_format_decodes_to_24k_mono(encoded: dict[str, Path], speech: np.n
 
 
 @needs_ffmpeg
-def test_without_ffmpeg_m4a_fails_clearly_but_wav_works(encoded: dict[str, Path],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_ffmpeg_m4a_fails_clearly_but_wav_works(
+    encoded: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", "")
     with pytest.raises(InputError) as err:
         decode_audio(encoded["m4a"])
@@ -211,7 +220,7 @@ def test_long_recording_is_clipped_in_a_pause(tmp_path: Path, speech: np.ndarray
     assert prepared.seconds > 6.0
     assert any("clipped from" in note and "at a pause" in note for note in prepared.notes), prepared.notes
     # The cut is not mid-word: just before the appended 50 ms, the signal is far quieter than the speech.
-    before_tail = prepared.wave[-int(0.1 * SAMPLE_RATE): -int(0.05 * SAMPLE_RATE)]
+    before_tail = prepared.wave[-int(0.1 * SAMPLE_RATE) : -int(0.05 * SAMPLE_RATE)]
     assert rms(before_tail) < 0.05 * rms(prepared.wave)
 
 
@@ -257,8 +266,9 @@ def test_over_full_scale_float_input_is_limited(tmp_path: Path, speech: np.ndarr
 
 @pytest.mark.parametrize("sr", [8000, 22050, 44100, 96000])
 @pytest.mark.parametrize("channels", [1, 2, 6, 8])
-def test_any_rate_and_channel_count_becomes_24k_mono(tmp_path: Path, speech: np.ndarray, sr: int,
-                                                     channels: int) -> None:
+def test_any_rate_and_channel_count_becomes_24k_mono(
+    tmp_path: Path, speech: np.ndarray, sr: int, channels: int
+) -> None:
     from scipy.signal import resample_poly
 
     native = resample_poly(speech, sr, SAMPLE_RATE).astype(np.float32)
@@ -318,8 +328,9 @@ def test_wav_header_only(tmp_path: Path, speech: np.ndarray) -> None:
 
 @pytest.mark.parametrize("ext", ["wav", "mp3", "flac", "ogg", "m4a", "webm"])
 @pytest.mark.parametrize("fraction", [0.5, 0.02])
-def test_truncated_files_give_audio_or_a_clear_error(tmp_path: Path, encoded: dict[str, Path], ext: str,
-                                                     fraction: float) -> None:
+def test_truncated_files_give_audio_or_a_clear_error(
+    tmp_path: Path, encoded: dict[str, Path], ext: str, fraction: float
+) -> None:
     data = REF_WAV.read_bytes() if ext == "wav" else encoded[ext].read_bytes()
     path = tmp_path / f"cut.{ext}"
     path.write_bytes(data[: int(len(data) * fraction)])
@@ -352,7 +363,9 @@ def test_too_large_is_refused_before_decoding(tmp_path: Path, monkeypatch: pytes
 
 def test_too_short(tmp_path: Path, speech: np.ndarray) -> None:
     blip = np.zeros(2 * SAMPLE_RATE, np.float32)
-    blip[SAMPLE_RATE: SAMPLE_RATE + int(0.1 * SAMPLE_RATE)] = speech[SAMPLE_RATE: SAMPLE_RATE + int(0.1 * SAMPLE_RATE)] * 5
+    blip[SAMPLE_RATE : SAMPLE_RATE + int(0.1 * SAMPLE_RATE)] = (
+        speech[SAMPLE_RATE : SAMPLE_RATE + int(0.1 * SAMPLE_RATE)] * 5
+    )
     err = assert_input_error(write_wav(tmp_path / "blip.wav", blip), "too short")
     assert "1 second" in err.hint
     assert "5 to 12 seconds" in err.hint
@@ -391,8 +404,9 @@ def float_wav(wave: np.ndarray, sr: int) -> bytes:
     max_seconds=st.sampled_from([3.0, 8.0, 12.0]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_prepare_random_signals(seconds: float, sr: int, channels: int, amplitude_db: float, kind: str,
-                                poison: bool, max_seconds: float, seed: int) -> None:
+def test_prepare_random_signals(
+    seconds: float, sr: int, channels: int, amplitude_db: float, kind: str, poison: bool, max_seconds: float, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     t = np.arange(n) / sr
@@ -413,8 +427,10 @@ def test_prepare_random_signals(seconds: float, sr: int, channels: int, amplitud
 
 
 @settings(max_examples=60, deadline=None)
-@given(wave=hnp.arrays(np.float32, st.integers(0, 4000), elements=st.floats(width=32)),
-       sr=st.sampled_from([8000, 24000, 96000]))
+@given(
+    wave=hnp.arrays(np.float32, st.integers(0, 4000), elements=st.floats(width=32)),
+    sr=st.sampled_from([8000, 24000, 96000]),
+)
 def test_prepare_arbitrary_float_arrays(wave: np.ndarray, sr: int) -> None:
     event(check_prepare(float_wav(wave, sr), 12.0))
 

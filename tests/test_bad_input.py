@@ -53,8 +53,11 @@ FEW_RATES = [(8000, 1), (11025, 2), (22050, 4), (44100, 6), (48000, 8), (96000, 
 
 
 def hypo(examples: int) -> settings:
-    return settings(deadline=None, max_examples=examples,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    return settings(
+        deadline=None,
+        max_examples=examples,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 # ---- fixtures -------------------------------------------------------------------------------------------------------
@@ -93,8 +96,9 @@ def judge(audio: BadAudio, ok: bool, message: str | None) -> str | None:
     return None
 
 
-def handler_outcome(synth, path: Path | str | None, text: str = GOOD_TEXT, ref_text: str = REF_TEXT,
-                    **settings_) -> tuple[bool, str | None]:
+def handler_outcome(
+    synth, path: Path | str | None, text: str = GOOD_TEXT, ref_text: str = REF_TEXT, **settings_
+) -> tuple[bool, str | None]:
     try:
         (sr, wave), _, _, _ = synth(str(path) if path else None, ref_text, text, 1, **{"nfe_step": 4, **settings_})
     except gr.Error as e:
@@ -104,8 +108,9 @@ def handler_outcome(synth, path: Path | str | None, text: str = GOOD_TEXT, ref_t
 
 
 # ---- the UI handler, called directly ----------------------------------------------------------------------------
-def test_bad_audio_through_the_ui_handler(synth, audios: list[BadAudio], ref_wav: Path, work: Path,
-                                          short_ref: Path) -> None:
+def test_bad_audio_through_the_ui_handler(
+    synth, audios: list[BadAudio], ref_wav: Path, work: Path, short_ref: Path
+) -> None:
     problems = []
     for audio in audios + rate_channel_audio(ref_wav):
         tried("ui-handler", "audio", audio.name)
@@ -130,8 +135,10 @@ def test_ten_minute_reference_is_clipped_quickly(engine: Engine, synth, long_ref
     tried("ui-handler", "audio", "10-minutes.wav")
     start = time.perf_counter()
     assert handler_outcome(synth, long_ref) == (True, None)
-    print(f"\n10-minute reference ({long_ref.stat().st_size / 1e6:.1f} MB): prepared in {prepare_s:.2f} s, "
-          f"clipped to {prepared.seconds:.1f} s; cached handler call {time.perf_counter() - start:.2f} s")
+    print(
+        f"\n10-minute reference ({long_ref.stat().st_size / 1e6:.1f} MB): prepared in {prepare_s:.2f} s, "
+        f"clipped to {prepared.seconds:.1f} s; cached handler call {time.perf_counter() - start:.2f} s"
+    )
 
 
 def test_bad_text_through_the_ui_handler(synth, short_ref: Path) -> None:
@@ -144,9 +151,12 @@ def test_bad_text_through_the_ui_handler(synth, short_ref: Path) -> None:
     for name, text in {**SPOKEN_TEXT, "lone-surrogate": "Hello \ud800 there, friend."}.items():
         tried("ui-handler", "text", name)
         assert handler_outcome(synth, short_ref, text) == (True, None), name
-    for name, ref_text in {"ref-text-control-chars": "Some call\x00 me\x1b nature.",
-                           "ref-text-lone-surrogate": "Some call \udc80 me nature.",
-                           "ref-text-punctuation-only": "?!...", "ref-text-emoji-only": "🙂🙂"}.items():
+    for name, ref_text in {
+        "ref-text-control-chars": "Some call\x00 me\x1b nature.",
+        "ref-text-lone-surrogate": "Some call \udc80 me nature.",
+        "ref-text-punctuation-only": "?!...",
+        "ref-text-emoji-only": "🙂🙂",
+    }.items():
         tried("ui-handler", "text", name)
         ok, message = handler_outcome(synth, short_ref, ref_text=ref_text)
         assert ok or assert_clear(message, "transcript"), (name, message)
@@ -210,13 +220,26 @@ def test_bad_settings_through_the_dialogue_tab(engine: Engine) -> None:
             args = {"pause": 0.2, "nfe_step": 4, "seed": 1, field: value}
             tried("ui-handler", "settings", name)
             with pytest.raises(InputError) as info:
-                h.generate("[Matrix voice] Hi.", [("", "")] * ROWS, [Upload(None, None, None)], args["pause"],
-                           args["nfe_step"], args["seed"], lambda *a, **k: None)
+                h.generate(
+                    "[Matrix voice] Hi.",
+                    [("", "")] * ROWS,
+                    [Upload(None, None, None)],
+                    args["pause"],
+                    args["nfe_step"],
+                    args["seed"],
+                    lambda *a, **k: None,
+                )
             assert_clear(str(info.value), words)
             tried("gradio_client", "settings", name)
             with pytest.raises(gr.Error) as error:
-                h.synthesize_dialogue("[Matrix voice] Hi.", None, args["pause"], args["nfe_step"], args["seed"],
-                                      progress=lambda *a, **k: None)
+                h.synthesize_dialogue(
+                    "[Matrix voice] Hi.",
+                    None,
+                    args["pause"],
+                    args["nfe_step"],
+                    args["seed"],
+                    progress=lambda *a, **k: None,
+                )
             assert_clear(error.value.message, words)
     finally:
         engine.voices.delete("Matrix voice")
@@ -264,17 +287,27 @@ def test_any_text_through_the_handler_speaks_or_is_refused_clearly(synth, short_
         assert_clear(message, "text|words")
 
 
-WILD_NUMBER = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=4),
-                        st.floats(allow_nan=True, allow_infinity=True))
+WILD_NUMBER = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=4),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
 
 
 def _field(valid: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(valid, valid, WILD_NUMBER)  # two thirds valid: some examples reach generation
 
 
-FIELDS = {"nfe_step": _field(st.integers(4, 64)), "speed": _field(st.floats(0.3, 3.0)),
-          "cfg_strength": _field(st.floats(0.0, 10.0)), "cross_fade": _field(st.floats(0.0, 1.0)),
-          "seed": _field(st.integers(0, 2**31 - 1)), "sway_sampling_coef": _field(st.floats(-1.0, 1.0))}
+FIELDS = {
+    "nfe_step": _field(st.integers(4, 64)),
+    "speed": _field(st.floats(0.3, 3.0)),
+    "cfg_strength": _field(st.floats(0.0, 10.0)),
+    "cross_fade": _field(st.floats(0.0, 1.0)),
+    "seed": _field(st.integers(0, 2**31 - 1)),
+    "sway_sampling_coef": _field(st.floats(-1.0, 1.0)),
+}
 
 
 @hypo(400)
@@ -335,8 +368,9 @@ def test_bad_audio_through_serverless(worker, audios: list[BadAudio], ref_wav: P
             audio = BadAudio(audio.name, b"", "is empty")  # the worker refuses empty base64 before decoding
         problems.append(judge(audio, ok, out.get("error")))
     assert not [p for p in problems if p], "\n".join(p for p in problems if p)
-    assert "audio_base64" in job(worker, text=GOOD_TEXT, ref_audio_base64=b64(short_ref.read_bytes()),
-                                 ref_text=REF_TEXT)
+    assert "audio_base64" in job(
+        worker, text=GOOD_TEXT, ref_audio_base64=b64(short_ref.read_bytes()), ref_text=REF_TEXT
+    )
 
 
 def test_ten_minute_reference_through_serverless_is_over_the_payload_limit(worker, long_ref: Path) -> None:
@@ -356,8 +390,10 @@ def test_bad_text_and_settings_through_serverless(worker, short_ref: Path) -> No
     for name, text in SPOKEN_TEXT.items():
         tried("serverless", "text", name)
         assert "audio_base64" in job(worker, text=text, ref_audio_base64=ref, ref_text=REF_TEXT), name
-    for name, ref_text in {"ref-text-lone-surrogate": "Some call \udc80 me nature.",
-                           "ref-text-controls": "\x00\x1b"}.items():
+    for name, ref_text in {
+        "ref-text-lone-surrogate": "Some call \udc80 me nature.",
+        "ref-text-controls": "\x00\x1b",
+    }.items():
         tried("serverless", "text", name)
         out = job(worker, text=GOOD_TEXT, ref_audio_base64=ref, ref_text=ref_text)
         assert "audio_base64" in out or assert_clear(out["error"], "transcri"), out.get("error")
@@ -368,15 +404,33 @@ def test_bad_text_and_settings_through_serverless(worker, short_ref: Path) -> No
     assert "audio_base64" in job(worker, text=GOOD_TEXT, ref_audio_base64=ref, ref_text=REF_TEXT)
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                max_size=3), max_leaves=6)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @hypo(300)
-@given(st.fixed_dictionaries({"text": st.one_of(st.text(ANY_CHAR, max_size=20), JSON)},
-                              optional={k: JSON for k in ("seed", "nfe_step", "speed", "cfg_strength", "cross_fade",
-                                                          "remove_silence", "response_format", "stream", "ref_text")}))
+@given(
+    st.fixed_dictionaries(
+        {"text": st.one_of(st.text(ANY_CHAR, max_size=20), JSON)},
+        optional={
+            k: JSON
+            for k in (
+                "seed",
+                "nfe_step",
+                "speed",
+                "cfg_strength",
+                "cross_fade",
+                "remove_silence",
+                "response_format",
+                "stream",
+                "ref_text",
+            )
+        },
+    )
+)
 def test_any_serverless_input_parses_or_is_refused(worker, short_ref: Path, raw: dict) -> None:
     raw = {**raw, "ref_audio_base64": b64(short_ref.read_bytes()[:2000])}
     try:
@@ -413,8 +467,9 @@ def healthy(live: dict, client) -> None:
     from gradio_client import handle_file
 
     assert httpx.get(live["base"] + "/health", timeout=10).json()["status"] == "ok"
-    audio, *_ = client.predict(handle_file(str(live["voices"] / "alice.wav")), REF_TEXT, GOOD_TEXT, 1, nfe_step=7,
-                               api_name="/synthesize")
+    audio, *_ = client.predict(
+        handle_file(str(live["voices"] / "alice.wav")), REF_TEXT, GOOD_TEXT, 1, nfe_step=7, api_name="/synthesize"
+    )
     assert sf.read(audio)[1] == 24000
     assert len(speak(live, "alice").content) > 1000
 
@@ -429,8 +484,7 @@ def gradio_outcome(client, *args, api_name: str = "/synthesize", **kwargs) -> tu
     return True, None
 
 
-def test_bad_audio_through_gradio_client(live: dict, client, audios: list[BadAudio], ref_wav: Path,
-                                         work: Path) -> None:
+def test_bad_audio_through_gradio_client(live: dict, client, audios: list[BadAudio], ref_wav: Path, work: Path) -> None:
     from gradio_client import handle_file
 
     problems = []
@@ -488,15 +542,26 @@ def test_bad_text_and_settings_through_gradio_client(live: dict, client, short_r
     healthy(live, client)
 
 
-PARAMS = ("ref_audio", "ref_text", "text", "seed", "nfe_step", "speed", "cross_fade", "cfg_strength",
-          "remove_silence", "voice")
+PARAMS = (
+    "ref_audio",
+    "ref_text",
+    "text",
+    "seed",
+    "nfe_step",
+    "speed",
+    "cross_fade",
+    "cfg_strength",
+    "remove_silence",
+    "voice",
+)
 
 
 def gradio_raw(base: str, api: str, data: list) -> tuple[bool, str]:
     """Call a named endpoint over plain HTTP (Gradio's /call API); (succeeded, the error message or the output)."""
     body = json.dumps({"data": data})  # allow_nan: NaN and Infinity go out as JavaScript literals
-    start = httpx.post(f"{base}/gradio_api/call/{api}", content=body, timeout=30,
-                       headers={"Content-Type": "application/json"})
+    start = httpx.post(
+        f"{base}/gradio_api/call/{api}", content=body, timeout=30, headers={"Content-Type": "application/json"}
+    )
     if start.status_code != 200:
         return False, start.text
     events = httpx.get(f"{base}/gradio_api/call/{api}/{start.json()['event_id']}", timeout=120).text
@@ -515,16 +580,34 @@ def test_non_finite_settings_through_gradio_http(live: dict, client) -> None:
         if not (isinstance(value, float) and not math.isfinite(value)):
             continue
         tried("gradio-http", "settings", name)
-        values = {"ref_audio": None, "ref_text": "", "text": GOOD_TEXT, "seed": 1, "nfe_step": 7, "speed": 1.0,
-                  "cross_fade": 0.15, "cfg_strength": 2.0, "remove_silence": False, "voice": "alice", field: value}
+        values = {
+            "ref_audio": None,
+            "ref_text": "",
+            "text": GOOD_TEXT,
+            "seed": 1,
+            "nfe_step": 7,
+            "speed": 1.0,
+            "cross_fade": 0.15,
+            "cfg_strength": 2.0,
+            "remove_silence": False,
+            "voice": "alice",
+            field: value,
+        }
         ok, message = gradio_raw(live["base"], "synthesize", [values[p] for p in PARAMS])
         assert not ok and assert_clear(message), (name, message)
     healthy(live, client)
 
 
 def speak(live: dict, voice: str, **fields) -> httpx.Response:
-    body = {"model": "f5-tts", "voice": voice, "input": GOOD_TEXT, "response_format": "pcm", "nfe_step": 4,
-            "seed": 1, **fields}
+    body = {
+        "model": "f5-tts",
+        "voice": voice,
+        "input": GOOD_TEXT,
+        "response_format": "pcm",
+        "nfe_step": 4,
+        "seed": 1,
+        **fields,
+    }
     return httpx.post(live["base"] + "/v1/audio/speech", json=body, timeout=120)
 
 
@@ -567,17 +650,24 @@ def test_bad_text_and_settings_through_rest(live: dict, client) -> None:
             continue  # not a field of this API
         tried("rest", "settings", name)
         body = json.dumps({"voice": "alice", "input": GOOD_TEXT, "nfe_step": 4, field: value})  # NaN as JSON's NaN
-        response = httpx.post(live["base"] + "/v1/audio/speech", content=body, timeout=60,
-                              headers={"Content-Type": "application/json"})
+        response = httpx.post(
+            live["base"] + "/v1/audio/speech", content=body, timeout=60, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400, (name, response.text)
         assert_clear(rest_error(response), field)
         assert response.json()["error"]["param"] == field
-    for name, body in {"not-json": b"{nope", "json-array": b"[1, 2]", "json-string": b'"hi"',
-                       "input-number": b'{"voice": "alice", "input": 5}', "voice-null": b'{"input": "hi"}',
-                       "deep-nesting": b'{"input": ' + b"[" * 5000 + b"]" * 5000 + b', "voice": "alice"}'}.items():
+    for name, body in {
+        "not-json": b"{nope",
+        "json-array": b"[1, 2]",
+        "json-string": b'"hi"',
+        "input-number": b'{"voice": "alice", "input": 5}',
+        "voice-null": b'{"input": "hi"}',
+        "deep-nesting": b'{"input": ' + b"[" * 5000 + b"]" * 5000 + b', "voice": "alice"}',
+    }.items():
         tried("rest", "body", name)
-        response = httpx.post(live["base"] + "/v1/audio/speech", content=body, timeout=60,
-                              headers={"Content-Type": "application/json"})
+        response = httpx.post(
+            live["base"] + "/v1/audio/speech", content=body, timeout=60, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400, (name, response.text[:300])
         assert_clear(rest_error(response))
     healthy(live, client)
@@ -598,8 +688,9 @@ def test_oversized_rest_body_is_refused_while_it_streams_in(live: dict, client) 
     tried("rest", "body", "200mb-chunked")
     start = time.perf_counter()
     try:
-        response = httpx.post(live["base"] + "/v1/audio/speech", content=body(), timeout=60,
-                              headers={"Content-Type": "application/json"})
+        response = httpx.post(
+            live["base"] + "/v1/audio/speech", content=body(), timeout=60, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 413 and assert_clear(rest_error(response), "too large")
     except httpx.HTTPError:
         pass  # the server may close the connection while the client is still sending: also a refusal

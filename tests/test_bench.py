@@ -25,20 +25,33 @@ def test_bench_scripts_pass_shellcheck(script: str) -> None:
 
 
 def test_bench_cli_documents_its_options() -> None:
-    out = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=REPO, capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     assert "--quick" in out and "--only" in out
 
 
 def test_gpu_script_runs_and_records_each_figure(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path), "GPU_BUDGET": "400"}
-    proc = subprocess.run(["bash", "bench/gpu.sh", "--tiny", "--only", "rtf,load,batching"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=420)
+    proc = subprocess.run(
+        ["bash", "bench/gpu.sh", "--tiny", "--only", "rtf,load,batching"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=420,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     rows = [json.loads(line) for line in (tmp_path / "gpu_results.jsonl").read_text().splitlines()]
     names = [r["name"] for r in rows]
-    for expected in ("machine", "load", "RTF NFE 7 (torch.float32)", "RTF NFE 32 (torch.float32)",
-                     "model load, official vs ours", "chunk batching, 4 chunks, NFE 16"):
+    for expected in (
+        "machine",
+        "load",
+        "RTF NFE 7 (torch.float32)",
+        "RTF NFE 32 (torch.float32)",
+        "model load, official vs ours",
+        "chunk batching, 4 chunks, NFE 16",
+    ):
         assert expected in names, names
     assert not [r for r in rows if "failed" in r["summary"]], rows
     rtf = next(r for r in rows if r["name"].startswith("RTF NFE 7"))
@@ -48,6 +61,12 @@ def test_gpu_script_runs_and_records_each_figure(tmp_path: Path) -> None:
 
 def test_gpu_script_refuses_an_unknown_section(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "bench.gpu", "--tiny", "--only", "rtff"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.gpu", "--tiny", "--only", "rtff"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0 and "unknown sections ['rtff']" in proc.stdout + proc.stderr

@@ -95,7 +95,8 @@ def player_audio(page: Page, elem_id: str) -> dict:
 def generate_and_wait(page: Page) -> dict:
     page.locator("#generate").click()
     expect(page.locator("#result a[data-testid=download-link]")).to_have_attribute(
-        "href", re.compile(r"/file="), timeout=GENERATE_TIMEOUT_MS)
+        "href", re.compile(r"/file="), timeout=GENERATE_TIMEOUT_MS
+    )
     info = player_audio(page, "result")
     expect(page.locator("#model-status")).to_contain_text("Model ready", timeout=10_000)
     return info
@@ -150,15 +151,38 @@ def test_generate_without_reference_shows_error(page: tuple[Page, list[str]], re
 def mic_wav(ref_wav: Path, tmp_path: Path) -> Path:
     """The reference as Chromium's fake microphone likes it best: 48 kHz stereo 16-bit WAV."""
     out = tmp_path / "mic.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(ref_wav), "-ar", "48000", "-ac", "2",
-                    "-c:a", "pcm_s16le", str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(ref_wav),
+            "-ar",
+            "48000",
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s16le",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
 def test_record_with_microphone_then_generate(pw: Playwright, app_url: str, mic_wav: Path) -> None:
-    browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-        *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic_wav}"])
+    browser = pw.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic_wav}",
+        ],
+    )
     try:
         context = browser.new_context(permissions=["microphone"], viewport={"width": 1280, "height": 900})
         page, errors = open_app(context, app_url)

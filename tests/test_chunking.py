@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from inference.text.chunking import chunk_text, max_chunk_bytes, nbytes
 
 WORDS = st.lists(
-    st.one_of(st.sampled_from(["Hello", "world", "你好", "世界", "ça", "va", "x" * 40]),
-              st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=12)),
+    st.one_of(
+        st.sampled_from(["Hello", "world", "你好", "世界", "ça", "va", "x" * 40]),
+        st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=12),
+    ),
     max_size=60,
 )
 PUNCT = st.sampled_from(["", "", ".", ",", "!", "?", ";", "。", "，", "！"])
@@ -78,12 +80,14 @@ def test_max_chunk_bytes_follows_the_reference_rate() -> None:
     assert max_chunk_bytes("x", 21.9) == 20  # never below a useful floor
 
 
-STORY = ("The old lighthouse stood at the edge of the cliff, its white paint peeling after a hundred winters of salt. "
-         "Every evening the keeper climbed the narrow stairs, counted the steps out loud, and lit the great lamp. "
-         "Ships far out at sea would see the beam sweep across the water and know that the rocks were near. "
-         "One night a storm came in from the west, louder than any the keeper could remember from his childhood. "
-         "The wind howled through the railings, and the rain struck the glass so hard that it seemed to shake. "
-         "Still the lamp turned, slow and steady, throwing its light into the dark as it had always done.")
+STORY = (
+    "The old lighthouse stood at the edge of the cliff, its white paint peeling after a hundred winters of salt. "
+    "Every evening the keeper climbed the narrow stairs, counted the steps out loud, and lit the great lamp. "
+    "Ships far out at sea would see the beam sweep across the water and know that the rocks were near. "
+    "One night a storm came in from the west, louder than any the keeper could remember from his childhood. "
+    "The wind howled through the railings, and the rain struck the glass so hard that it seemed to shake. "
+    "Still the lamp turned, slow and steady, throwing its light into the dark as it had always done."
+)
 
 
 @pytest.mark.parametrize("limit", [80, 120, 160, 200, 300])

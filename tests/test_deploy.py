@@ -268,8 +268,13 @@ def test_read_only_volume_by_permissions_is_fatal(tmp_path):
         volume.chmod(0o555)
         env = {"PATH": BASE_PATH, "VOLUME_DIR": str(volume), "MIN_FREE_GB": "0", "FALLBACK_DIR": str(base / "fb")}
         drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
-        proc = subprocess.run([*drop, "env", "-i", *[f"{k}={v}" for k, v in env.items()], "bash", str(ENTRYPOINT),
-                               "env"], capture_output=True, text=True, timeout=30, cwd=base)
+        proc = subprocess.run(
+            [*drop, "env", "-i", *[f"{k}={v}" for k, v in env.items()], "bash", str(ENTRYPOINT), "env"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=base,
+        )
     finally:
         shutil.rmtree(base, ignore_errors=True)
     assert proc.returncode != 0

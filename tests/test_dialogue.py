@@ -38,38 +38,53 @@ def said(script: str) -> list[tuple]:
 
 
 # ---- parsing ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("script", "turns"), [
-    ("[Narrator] It was late. [Guest] Hello?", [("Narrator", "It was late."), ("Guest", "Hello?")]),
-    ("[Narrator]It was late.[Guest]Hello?[Narrator] Silence.",
-     [("Narrator", "It was late."), ("Guest", "Hello?"), ("Narrator", "Silence.")]),
-    ("  [ Old \t  Man ]\n  It was\n\n   late.  \n[Guest]\nHello?\n",
-     [("Old Man", "It was late."), ("Guest", "Hello?")]),
-    ("Narrator: It was late.\nGuest: Hello?\nIs anyone there?\n\nNarrator: No answer.",
-     [("Narrator", "It was late."), ("Guest", "Hello? Is anyone there?"), ("Narrator", "No answer.")]),
-    ("Narrator:\nIt was late.\n  Guest :  Hello?", [("Narrator", "It was late."), ("Guest", "Hello?")]),
-    ("[Zoë] Bonjour ! [Ελένη] Γειά σου. [旁白] 夜深了。",
-     [("Zoë", "Bonjour !"), ("Ελένη", "Γειά σου."), ("旁白", "夜深了。")]),
-    ("旁白：夜深了。\n客人：你好？", [("旁白", "夜深了。"), ("客人", "你好？")]),
-    ("Once upon a time. [Guest] Hello?", [("", "Once upon a time."), ("Guest", "Hello?")]),
-    ("Once upon a time.\nGuest: Hello?", [("", "Once upon a time."), ("Guest", "Hello?")]),
-    # with [tags], colons are plain text; a colon not followed by a space never starts a turn
-    ("[Guest] Time: five. Note: late.", [("Guest", "Time: five. Note: late.")]),
-    ("Guest: Meet at 10:30, see https://example.com", [("Guest", "Meet at 10:30, see https://example.com")]),
-    # more than three words before a colon is prose, not a name
-    ("The reason was simple, really: nobody came.", [("", "The reason was simple, really: nobody came.")]),
-    ("", []), ("  \n\t ", []),
-])
+@pytest.mark.parametrize(
+    ("script", "turns"),
+    [
+        ("[Narrator] It was late. [Guest] Hello?", [("Narrator", "It was late."), ("Guest", "Hello?")]),
+        (
+            "[Narrator]It was late.[Guest]Hello?[Narrator] Silence.",
+            [("Narrator", "It was late."), ("Guest", "Hello?"), ("Narrator", "Silence.")],
+        ),
+        (
+            "  [ Old \t  Man ]\n  It was\n\n   late.  \n[Guest]\nHello?\n",
+            [("Old Man", "It was late."), ("Guest", "Hello?")],
+        ),
+        (
+            "Narrator: It was late.\nGuest: Hello?\nIs anyone there?\n\nNarrator: No answer.",
+            [("Narrator", "It was late."), ("Guest", "Hello? Is anyone there?"), ("Narrator", "No answer.")],
+        ),
+        ("Narrator:\nIt was late.\n  Guest :  Hello?", [("Narrator", "It was late."), ("Guest", "Hello?")]),
+        (
+            "[Zoë] Bonjour ! [Ελένη] Γειά σου. [旁白] 夜深了。",
+            [("Zoë", "Bonjour !"), ("Ελένη", "Γειά σου."), ("旁白", "夜深了。")],
+        ),
+        ("旁白：夜深了。\n客人：你好？", [("旁白", "夜深了。"), ("客人", "你好？")]),
+        ("Once upon a time. [Guest] Hello?", [("", "Once upon a time."), ("Guest", "Hello?")]),
+        ("Once upon a time.\nGuest: Hello?", [("", "Once upon a time."), ("Guest", "Hello?")]),
+        # with [tags], colons are plain text; a colon not followed by a space never starts a turn
+        ("[Guest] Time: five. Note: late.", [("Guest", "Time: five. Note: late.")]),
+        ("Guest: Meet at 10:30, see https://example.com", [("Guest", "Meet at 10:30, see https://example.com")]),
+        # more than three words before a colon is prose, not a name
+        ("The reason was simple, really: nobody came.", [("", "The reason was simple, really: nobody came.")]),
+        ("", []),
+        ("  \n\t ", []),
+    ],
+)
 def test_parse_script(script: str, turns: list[tuple]) -> None:
     assert said(script) == turns
 
 
-@pytest.mark.parametrize(("script", "speed", "seed"), [
-    ("[Guest speed=1.2 seed=7] Hello?", 1.2, 7),
-    ("[Guest seed = 7, SPEED = 0.8] Hello?", 0.8, 7),
-    ("[Guest seed=0] Hello?", None, 0),
-    ("Guest speed=1.5: Hello?", 1.5, None),
-    ("[Guest] Hello?", None, None),
-])
+@pytest.mark.parametrize(
+    ("script", "speed", "seed"),
+    [
+        ("[Guest speed=1.2 seed=7] Hello?", 1.2, 7),
+        ("[Guest seed = 7, SPEED = 0.8] Hello?", 0.8, 7),
+        ("[Guest seed=0] Hello?", None, 0),
+        ("Guest speed=1.5: Hello?", 1.5, None),
+        ("[Guest] Hello?", None, None),
+    ],
+)
 def test_per_tag_speed_and_seed(script: str, speed: float | None, seed: int | None) -> None:
     (turn,) = parse_script(script)
     assert (turn.speaker, turn.text, turn.speed, turn.seed) == ("Guest", "Hello?", speed, seed)
@@ -82,17 +97,20 @@ def test_options_apply_to_their_turn_only_and_lines_are_counted() -> None:
     assert speakers(parse_script("hi [A] x [a] y [B] z")) == ["", "A", "B"]
 
 
-@pytest.mark.parametrize(("script", "words"), [
-    ("[Guest speed=fast] Hello?", "speed=fast in [Guest speed=fast] on line 1 is not a number"),
-    ("[Guest seed=1.5] Hello?", "seed=1.5"),
-    ("\n[Guest pitch=2] Hello?", "Unknown option 'pitch' in [Guest pitch=2] on line 2"),
-    ("[] Hello?", "no speaker name"),
-    ("[speed=1.2] Hello?", "no speaker name"),
-    ("[speed=1.2 Guest] Hello?", "name before the options"),
-    ("[Guest] Hello [Host", "Unmatched '[' on line 1"),
-    ("[Guest] Hello\n] there", "Unmatched ']' on line 2"),
-    ("Guest: a [b", "Unmatched '['"),
-])
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [
+        ("[Guest speed=fast] Hello?", "speed=fast in [Guest speed=fast] on line 1 is not a number"),
+        ("[Guest seed=1.5] Hello?", "seed=1.5"),
+        ("\n[Guest pitch=2] Hello?", "Unknown option 'pitch' in [Guest pitch=2] on line 2"),
+        ("[] Hello?", "no speaker name"),
+        ("[speed=1.2] Hello?", "no speaker name"),
+        ("[speed=1.2 Guest] Hello?", "name before the options"),
+        ("[Guest] Hello [Host", "Unmatched '[' on line 1"),
+        ("[Guest] Hello\n] there", "Unmatched ']' on line 2"),
+        ("Guest: a [b", "Unmatched '['"),
+    ],
+)
 def test_malformed_scripts_are_named(script: str, words: str) -> None:
     with pytest.raises(InputError, match=re.escape(words)):
         parse_script(script)
@@ -105,27 +123,38 @@ SPACE = st.sampled_from([" ", "  ", "\t", " \n ", "\n\n"])
 
 @st.composite
 def dialogues(draw: st.DrawFn) -> list[tuple[str, float | None, int | None, list[str]]]:
-    return draw(st.lists(st.tuples(
-        st.lists(NAME_WORD, min_size=1, max_size=3).map(" ".join),
-        st.none() | st.sampled_from([0.5, 1.0, 1.25, 2.0]),
-        st.none() | st.integers(0, 2**31 - 1),
-        st.lists(TEXT_WORD, min_size=1, max_size=6),
-    ), min_size=1, max_size=6))
+    return draw(
+        st.lists(
+            st.tuples(
+                st.lists(NAME_WORD, min_size=1, max_size=3).map(" ".join),
+                st.none() | st.sampled_from([0.5, 1.0, 1.25, 2.0]),
+                st.none() | st.integers(0, 2**31 - 1),
+                st.lists(TEXT_WORD, min_size=1, max_size=6),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
 
 
 def render(name: str, speed: float | None, seed: int | None) -> str:
-    return " ".join([name, *([f"speed={speed}"] if speed is not None else []),
-                     *([f"seed={seed}"] if seed is not None else [])])
+    return " ".join(
+        [name, *([f"speed={speed}"] if speed is not None else []), *([f"seed={seed}"] if seed is not None else [])]
+    )
 
 
 @settings(max_examples=150, deadline=None)
 @given(dialogues(), st.data())
 def test_bracket_scripts_round_trip(turns, data) -> None:
-    script = "".join(f"{data.draw(SPACE)}[{data.draw(SPACE).replace(chr(10), '')}{render(*t[:3])}]"
-                     f"{data.draw(SPACE)}{data.draw(SPACE).join(t[3])}" for t in turns)
+    script = "".join(
+        f"{data.draw(SPACE)}[{data.draw(SPACE).replace(chr(10), '')}{render(*t[:3])}]"
+        f"{data.draw(SPACE)}{data.draw(SPACE).join(t[3])}"
+        for t in turns
+    )
     parsed = parse_script(script)
     assert [(p.speaker, p.speed, p.seed, p.text) for p in parsed] == [
-        (unicodedata.normalize("NFC", n), sp, sd, " ".join(w)) for n, sp, sd, w in turns]
+        (unicodedata.normalize("NFC", n), sp, sd, " ".join(w)) for n, sp, sd, w in turns
+    ]
 
 
 @settings(max_examples=150, deadline=None)
@@ -137,7 +166,8 @@ def test_colon_scripts_round_trip(turns, data) -> None:
         lines.extend(data.draw(st.sampled_from(["", "  "])) + w for w in words[2:])  # continuation lines
     parsed = parse_script("\n".join(lines))
     assert [(p.speaker, p.speed, p.seed, p.text) for p in parsed] == [
-        (unicodedata.normalize("NFC", n), sp, sd, " ".join(w)) for n, sp, sd, w in turns]
+        (unicodedata.normalize("NFC", n), sp, sd, " ".join(w)) for n, sp, sd, w in turns
+    ]
 
 
 def test_worked_examples_in_the_docstrings() -> None:
@@ -150,25 +180,31 @@ def test_worked_examples_in_the_docstrings() -> None:
 
 
 # ---- mapping and planning ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [
-    {"Narrator": "alice", "Guest": "bob"},
-    '{"Narrator": "alice", "Guest": "bob"}',
-    '[["Narrator", "alice"], ["Guest", "bob"]]',
-    [{"tag": "Narrator", "voice": "alice"}, ["[Guest]", " bob "], ["", ""]],
-    "Narrator = alice\nGuest=bob",
-    '"Narrator=alice, Guest=bob"',
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Narrator": "alice", "Guest": "bob"},
+        '{"Narrator": "alice", "Guest": "bob"}',
+        '[["Narrator", "alice"], ["Guest", "bob"]]',
+        [{"tag": "Narrator", "voice": "alice"}, ["[Guest]", " bob "], ["", ""]],
+        "Narrator = alice\nGuest=bob",
+        '"Narrator=alice, Guest=bob"',
+    ],
+)
 def test_parse_mapping_forms(value) -> None:
     assert parse_mapping(value) == {"Narrator": "alice", "Guest": "bob"}
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("{not json", "not valid JSON"),
-    ([1, 2, 3], "is not a tag and a voice"),
-    ({"Narrator": 3}, "must be a tag and a voice name"),
-    ({"Narrator": "alice", "narrator": "bob"}, "mapped twice"),
-    (42, "must be an object"),
-])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ([1, 2, 3], "is not a tag and a voice"),
+        ({"Narrator": 3}, "must be a tag and a voice name"),
+        ({"Narrator": "alice", "narrator": "bob"}, "mapped twice"),
+        (42, "must be an object"),
+    ],
+)
 def test_bad_mappings_are_named(value, words: str) -> None:
     with pytest.raises(InputError, match=words):
         parse_mapping(value)
@@ -179,7 +215,11 @@ def test_plan_maps_tags_to_voices() -> None:
     turns = parse_script("Intro. [narrator] It was late. [BOB] Hi. [Guest seed=9] Hello?")
     planned = plan(turns, {"Narrator": "Alice", "default": "bob", "guest": "BOB"}, VOICES)
     assert [(t.speaker, t.voice, t.seed) for t in planned] == [
-        ("", "bob", None), ("narrator", "alice", None), ("BOB", "bob", None), ("Guest", "bob", 9)]
+        ("", "bob", None),
+        ("narrator", "alice", None),
+        ("BOB", "bob", None),
+        ("Guest", "bob", 9),
+    ]
 
 
 def test_unknown_tags_are_all_named_with_the_known_voices() -> None:
@@ -195,17 +235,20 @@ def test_unknown_tags_are_all_named_with_the_known_voices() -> None:
         plan(turns, {}, [])
 
 
-@pytest.mark.parametrize(("script", "mapping", "words"), [
-    ("", {}, "The script is empty"),
-    ("  \n ", {"default": "alice"}, "The script is empty"),
-    ("It was late. [bob] Hi.", {}, 'text before any speaker tag (line 1: \'It was late.\')'),
-    ("[Guest] Hi.", {"Guest": "carol"}, "No voice called 'carol' ([Guest] -> 'carol')"),
-    ("[alice] Hi. [bob]\n[alice] Bye.", {}, "The turn of [bob] on line 1 has nothing to say"),
-    ("[alice] ... [bob] Hi.", {}, "[alice] on line 1 has nothing to say"),
-    ("[alice speed=9] Hi.", {}, "In the tag [alice] on line 1: speed=9.0 is out of range"),
-    ("[alice seed=-1] Hi.", {}, "seed=-1 is out of range"),
-    ("[alice] a " * (MAX_TURNS + 1), {}, f"the limit is {MAX_TURNS}"),
-])
+@pytest.mark.parametrize(
+    ("script", "mapping", "words"),
+    [
+        ("", {}, "The script is empty"),
+        ("  \n ", {"default": "alice"}, "The script is empty"),
+        ("It was late. [bob] Hi.", {}, "text before any speaker tag (line 1: 'It was late.')"),
+        ("[Guest] Hi.", {"Guest": "carol"}, "No voice called 'carol' ([Guest] -> 'carol')"),
+        ("[alice] Hi. [bob]\n[alice] Bye.", {}, "The turn of [bob] on line 1 has nothing to say"),
+        ("[alice] ... [bob] Hi.", {}, "[alice] on line 1 has nothing to say"),
+        ("[alice speed=9] Hi.", {}, "In the tag [alice] on line 1: speed=9.0 is out of range"),
+        ("[alice seed=-1] Hi.", {}, "seed=-1 is out of range"),
+        ("[alice] a " * (MAX_TURNS + 1), {}, f"the limit is {MAX_TURNS}"),
+    ],
+)
 def test_plan_refuses_before_generating(script: str, mapping: dict, words: str) -> None:
     with pytest.raises(InputError, match=re.escape(words)):
         plan(parse_script(script), mapping, VOICES)
@@ -224,27 +267,39 @@ def test_dialogue_with_two_voices(engine: Engine, refs: dict[str, Reference]) ->
     script = "[Narrator] It was late. [Guest speed=1.5] Hello there? [Narrator seed=7] Nobody answered."
     planned = plan(parse_script(script), {"Narrator": "alice", "Guest": "bob"}, refs)
     calls = []
-    result = synthesize_dialogue(engine, planned, refs, pause_s=0.25, options=FAST,
-                                 progress=lambda done, total: calls.append((done, total)))
+    result = synthesize_dialogue(
+        engine, planned, refs, pause_s=0.25, options=FAST, progress=lambda done, total: calls.append((done, total))
+    )
 
     assert calls == [(1, 3), (2, 3), (3, 3)]
     assert result.sample_rate == 24000 and result.wave.dtype == np.float32 and result.base_seed == 100
     assert [(t.index, t.speaker, t.voice, t.seed, t.speed) for t in result.turns] == [
-        (1, "Narrator", "alice", 100, 1.0), (2, "Guest", "bob", 101, 1.5), (3, "Narrator", "alice", 7, 1.0)]
+        (1, "Narrator", "alice", 100, 1.0),
+        (2, "Guest", "bob", 101, 1.5),
+        (3, "Narrator", "alice", 7, 1.0),
+    ]
     lengths = [t.duration for t in result.turns]
     assert result.duration == pytest.approx(sum(lengths) + 2 * 0.25, abs=1e-3)
     assert [t.start for t in result.turns] == pytest.approx([0, lengths[0] + 0.25, sum(lengths[:2]) + 0.5], abs=1e-3)
-    gap = result.wave[round(lengths[0] * 24000) + 10: round((lengths[0] + 0.25) * 24000) - 10]
+    gap = result.wave[round(lengths[0] * 24000) + 10 : round((lengths[0] + 0.25) * 24000) - 10]
     assert len(gap) > 5000 and not gap.any()  # the pause is silence
-    assert result.table()[1] == {"turn": 2, "speaker": "Guest", "voice": "bob", "text": "Hello there?", "seed": 101,
-                                 "speed": 1.5, "start": round(result.turns[1].start, 3),
-                                 "duration": round(lengths[1], 3)}
+    assert result.table()[1] == {
+        "turn": 2,
+        "speaker": "Guest",
+        "voice": "bob",
+        "text": "Hello there?",
+        "seed": 101,
+        "speed": 1.5,
+        "start": round(result.turns[1].start, 3),
+        "duration": round(lengths[1], 3),
+    }
 
     # Each turn is what a single synthesis with the reported seed gives: a good take can be reproduced alone.
-    alone = engine.synthesize(SynthesisRequest("Hello there?", refs["bob"], SynthesisOptions(nfe_step=7, seed=101,
-                                                                                               speed=1.5)))
+    alone = engine.synthesize(
+        SynthesisRequest("Hello there?", refs["bob"], SynthesisOptions(nfe_step=7, seed=101, speed=1.5))
+    )
     start = round(result.turns[1].start * 24000)
-    np.testing.assert_array_equal(result.wave[start:start + len(alone.wave)], alone.wave)
+    np.testing.assert_array_equal(result.wave[start : start + len(alone.wave)], alone.wave)
 
 
 def test_random_base_seed_is_reported_and_reproduces(engine: Engine, refs: dict[str, Reference]) -> None:
@@ -252,13 +307,15 @@ def test_random_base_seed_is_reported_and_reproduces(engine: Engine, refs: dict[
     first = synthesize_dialogue(engine, planned, refs, pause_s=0.0, options=SynthesisOptions(nfe_step=7))
     assert [t.seed for t in first.turns] == [first.base_seed, (first.base_seed + 1) % 2**31]
     assert first.duration == pytest.approx(sum(t.duration for t in first.turns), abs=1e-3)
-    again = synthesize_dialogue(engine, planned, refs, pause_s=0.0,
-                                options=SynthesisOptions(nfe_step=7, seed=first.base_seed))
+    again = synthesize_dialogue(
+        engine, planned, refs, pause_s=0.0, options=SynthesisOptions(nfe_step=7, seed=first.base_seed)
+    )
     np.testing.assert_array_equal(again.wave, first.wave)
 
 
-def test_inputs_are_checked_before_the_first_turn(engine: Engine, refs: dict[str, Reference], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inputs_are_checked_before_the_first_turn(
+    engine: Engine, refs: dict[str, Reference], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_generation(*args, **kwargs):
         raise AssertionError("generated although the input was bad")
 
@@ -282,8 +339,14 @@ def test_inputs_are_checked_before_the_first_turn(engine: Engine, refs: dict[str
 def test_synthesize_script_uses_saved_and_uploaded_voices(engine: Engine, ref_wav: Path, ref_zh: Path) -> None:
     engine.voices.save("Dialogue alice", ref_wav.read_bytes(), REF_TEXT, overwrite=True)
     try:
-        result = synthesize_script(engine, "Once. [Guest] Hello.", '{"default": "dialogue ALICE"}',
-                                   {"Guest": Reference(ref_zh, ZH_TEXT)}, 0.1, FAST)
+        result = synthesize_script(
+            engine,
+            "Once. [Guest] Hello.",
+            '{"default": "dialogue ALICE"}',
+            {"Guest": Reference(ref_zh, ZH_TEXT)},
+            0.1,
+            FAST,
+        )
         assert [(t.speaker, t.voice) for t in result.turns] == [("", "Dialogue alice"), ("Guest", "Guest")]
         assert result.table()[0]["speaker"] == "default"
     finally:
@@ -303,14 +366,22 @@ def test_tab_rows_follow_the_script(engine: Engine) -> None:
     assert [u.get("value") for _, u in out] == [None, None, "Mine", None]  # a tag named like a voice gets it
     assert out[0][1]["choices"][:SLOTS] == ["Upload 1", "Mine", "Upload 3"]
     # Rows whose tag stays are not sent again, so a voice being picked meanwhile is kept.
-    again = h.find_speakers("[Narrator] Hi. [Guest] Yo.", [("Narrator", "alice"), ("mine", None), ("", None),
-                                                           ("", None)], names)
+    again = h.find_speakers(
+        "[Narrator] Hi. [Guest] Yo.", [("Narrator", "alice"), ("mine", None), ("", None), ("", None)], names
+    )
     assert [tag for tag, _ in again] == [gr.skip(), "Guest", gr.skip(), gr.skip()]
     assert "value" not in again[0][1] and again[1][1]["value"] is None
     assert h.find_speakers("[broken", empty, names) is None
     with pytest.raises(InputError, match=re.escape("No voice is picked for the tag [Guest]")):
-        h.generate("[Guest] Hi.", [("Guest", ""), *[("", "")] * (ROWS - 1)], [Upload(None, n, "") for n in names],
-                   0.4, 7, 1, lambda *a, **k: None)
+        h.generate(
+            "[Guest] Hi.",
+            [("Guest", ""), *[("", "")] * (ROWS - 1)],
+            [Upload(None, n, "") for n in names],
+            0.4,
+            7,
+            1,
+            lambda *a, **k: None,
+        )
 
 
 # ---- the launched app: gradio_client and the browser ------------------------------------------------------------
@@ -325,7 +396,9 @@ def app_url(tiny, tmp_path_factory, ref_wav: Path, ref_zh: Path) -> Iterator[str
     shutil.copy(ref_zh, voices / "bob.wav")
     (voices / "bob.txt").write_text(ZH_TEXT, encoding="utf-8")
     with run_app(env={"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices)}, log_path=root / "app.log") as (
-            base, _):
+        base,
+        _,
+    ):
         yield base
 
 
@@ -344,29 +417,44 @@ def test_dialogue_through_gradio_client(client) -> None:
     assert [p["parameter_has_default"] for p in info["parameters"]] == [False, True, True, True, True]
 
     script = "[Narrator] It was late. [Guest] Hello? [Narrator seed=5] Silence."
-    audio, turns, base = client.predict(script, '{"Narrator": "alice", "Guest": "bob"}', pause=0.3, nfe_step=7,
-                                        seed=11, api_name="/synthesize_dialogue")
+    audio, turns, base = client.predict(
+        script, '{"Narrator": "alice", "Guest": "bob"}', pause=0.3, nfe_step=7, seed=11, api_name="/synthesize_dialogue"
+    )
     wave, sr = sf.read(audio)
     assert sr == 24000 and wave.ndim == 1 and base == 11
     assert [(t["turn"], t["speaker"], t["voice"], t["text"], t["seed"]) for t in turns] == [
-        (1, "Narrator", "alice", "It was late.", 11), (2, "Guest", "bob", "Hello?", 12),
-        (3, "Narrator", "alice", "Silence.", 5)]
+        (1, "Narrator", "alice", "It was late.", 11),
+        (2, "Guest", "bob", "Hello?", 12),
+        (3, "Narrator", "alice", "Silence.", 5),
+    ]
     assert len(wave) / sr == pytest.approx(sum(t["duration"] for t in turns) + 2 * 0.3, abs=0.01)
 
     # A list mapping and a tag named after a saved voice; the same seed gives the same audio.
-    again, turns2, _ = client.predict(script.replace("[Guest]", "[bob]"), [["Narrator", "alice"]], pause=0.3,
-                                      nfe_step=7, seed=11, api_name="/synthesize_dialogue")
+    again, turns2, _ = client.predict(
+        script.replace("[Guest]", "[bob]"),
+        [["Narrator", "alice"]],
+        pause=0.3,
+        nfe_step=7,
+        seed=11,
+        api_name="/synthesize_dialogue",
+    )
     assert [t["voice"] for t in turns2] == ["alice", "bob", "alice"]
     np.testing.assert_allclose(sf.read(again)[0], wave, atol=1e-4)
 
 
-@pytest.mark.parametrize(("script", "voices", "words"), [
-    ("[Narrator] Hi. [Host] Hello. [Critic] Hm.", '{"Narrator": "alice"}',
-     ["Unknown speaker tags: [Host] (line 1), [Critic] (line 1)", "Known voices: alice, bob"]),
-    ("[Narrator] Hi.", '{"Narrator": "carol"}', ["No voice called 'carol'"]),
-    ("", "{}", ["The script is empty"]),
-    ("[alice] Hi.", "{oops", ["not valid JSON"]),
-])
+@pytest.mark.parametrize(
+    ("script", "voices", "words"),
+    [
+        (
+            "[Narrator] Hi. [Host] Hello. [Critic] Hm.",
+            '{"Narrator": "alice"}',
+            ["Unknown speaker tags: [Host] (line 1), [Critic] (line 1)", "Known voices: alice, bob"],
+        ),
+        ("[Narrator] Hi.", '{"Narrator": "carol"}', ["No voice called 'carol'"]),
+        ("", "{}", ["The script is empty"]),
+        ("[alice] Hi.", "{oops", ["not valid JSON"]),
+    ],
+)
 def test_dialogue_errors_reach_the_client(client, script: str, voices: str, words: list[str]) -> None:
     from gradio_client.exceptions import AppError
 
@@ -416,7 +504,8 @@ def test_dialogue_tab_in_the_browser(app_url: str, browser, ref_wav: Path) -> No
         page.locator("#dialogue-quality").get_by_label("Fast (7 steps)").check()
         page.locator("#dialogue-generate").click()
         expect(page.locator("#dialogue-result a[data-testid=download-link]")).to_have_attribute(
-            "href", re.compile(r"/file="), timeout=120_000)
+            "href", re.compile(r"/file="), timeout=120_000
+        )
         info = player_audio(page, "dialogue-result")
         assert info["peak"] > 0 and info["decoded_seconds"] > 0.5, info
 

@@ -62,8 +62,10 @@ def repos(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> di
     if not (whisper / "config.json").is_file():
         whisper = build_tiny_whisper(src / "whisper")
     return {
-        F5_REPO: {F5_CKPT: padded_safetensors(tiny["ckpt"], src / "model.safetensors", CHUNK + 2 * 1024 * 1024),
-                  F5_VOCAB: tiny["vocab"]},
+        F5_REPO: {
+            F5_CKPT: padded_safetensors(tiny["ckpt"], src / "model.safetensors", CHUNK + 2 * 1024 * 1024),
+            F5_VOCAB: tiny["vocab"],
+        },
         VOCOS_REPO: {name: tiny["vocoder"] / name for name in ("config.yaml", "pytorch_model.bin")},
         WHISPER_REPO: {p.relative_to(whisper).as_posix(): p for p in sorted(whisper.rglob("*")) if p.is_file()},
     }
@@ -85,18 +87,43 @@ def fresh_hub(hub: HubServer) -> HubServer:
 
 
 def hub_env(endpoint: str, hf_home: Path, offline: bool = False, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "F5_ASR_MODEL",
-                        "TRANSFORMERS_OFFLINE", "HF_HUB_ENABLE_HF_TRANSFER")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), HF_HUB_OFFLINE="1" if offline else "0",
-               HF_HUB_DISABLE_XET="1", HF_HUB_ETAG_TIMEOUT="5", HF_HUB_DOWNLOAD_TIMEOUT="5",
-               F5_ASR_MODEL=WHISPER_REPO, PYTHONUNBUFFERED="1", **extra)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "HF_HUB_CACHE",
+            "HUGGINGFACE_HUB_CACHE",
+            "HF_TOKEN",
+            "HUGGING_FACE_HUB_TOKEN",
+            "F5_ASR_MODEL",
+            "TRANSFORMERS_OFFLINE",
+            "HF_HUB_ENABLE_HF_TRANSFER",
+        )
+    }
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(hf_home),
+        HF_HUB_OFFLINE="1" if offline else "0",
+        HF_HUB_DISABLE_XET="1",
+        HF_HUB_ETAG_TIMEOUT="5",
+        HF_HUB_DOWNLOAD_TIMEOUT="5",
+        F5_ASR_MODEL=WHISPER_REPO,
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
     return env
 
 
 def download(endpoint: str, hf_home: Path, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "app.py", "download"], cwd=REPO, env=hub_env(endpoint, hf_home),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "app.py", "download"],
+        cwd=REPO,
+        env=hub_env(endpoint, hf_home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def cached(hf_home: Path, hub: HubServer, repo_id: str, filename: str) -> Path:
@@ -136,8 +163,14 @@ def hub_down_run(tmp_path_factory: pytest.TempPathFactory):
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     run = {"endpoint": endpoint, "hf_home": folder / "hf", "stdout": folder / "out.txt", "stderr": folder / "err.txt"}
     with open(run["stdout"], "w") as out, open(run["stderr"], "w") as err:
-        run["proc"] = subprocess.Popen([sys.executable, "app.py", "download"], cwd=REPO,
-                                       env=hub_env(endpoint, run["hf_home"]), stdout=out, stderr=err, text=True)
+        run["proc"] = subprocess.Popen(
+            [sys.executable, "app.py", "download"],
+            cwd=REPO,
+            env=hub_env(endpoint, run["hf_home"]),
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
     yield run
     if run["proc"].poll() is None:
         run["proc"].kill()
@@ -174,8 +207,9 @@ def test_a_cut_transfer_resumes_with_a_range_request(downloaded: dict, hub: HubS
     assert sha256(ckpt) == hub.repos[F5_REPO][F5_CKPT].sha256
 
 
-def test_downloaded_cache_generates_offline(downloaded: dict, fresh_hub: HubServer, tiny: dict[str, Path],
-                                            ref_wav: Path) -> None:
+def test_downloaded_cache_generates_offline(
+    downloaded: dict, fresh_hub: HubServer, tiny: dict[str, Path], ref_wav: Path
+) -> None:
     assert downloaded["proc"].returncode == 0
     script = textwrap.dedent(f"""
         from inference import Engine, Reference, EngineSettings, SynthesisOptions, SynthesisRequest
@@ -186,12 +220,19 @@ def test_downloaded_cache_generates_offline(downloaded: dict, fresh_hub: HubServ
             assert result.duration > 0 and result.ref_text, result
             print(f"duration {{result.duration:.2f}} ref_text {{result.ref_text[:20]!r}}")
     """)
-    env = hub_env(fresh_hub.url, downloaded["hf_home"], offline=True, F5_MODEL=str(tiny["yaml"]), F5_DEVICE="cpu",
-                  VOICES_DIR=str(downloaded["hf_home"].parent / "voices"))
+    env = hub_env(
+        fresh_hub.url,
+        downloaded["hf_home"],
+        offline=True,
+        F5_MODEL=str(tiny["yaml"]),
+        F5_DEVICE="cpu",
+        VOICES_DIR=str(downloaded["hf_home"].parent / "voices"),
+    )
     for var in ("F5_CKPT", "F5_VOCAB", "F5_VOCODER"):
         env.pop(var, None)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert proc.stdout.count("duration ") == 2
     assert fresh_hub.log == [], "offline: nothing may reach the hub"
@@ -223,8 +264,9 @@ def test_failed_run_keeps_finished_files_and_the_next_run_completes(fresh_hub: H
     fresh_hub.clear_log()
     again = download(fresh_hub.url, hf_home)
     assert_all_ok(again)
-    assert [e[1].rsplit("/", 2)[-1] for e in fresh_hub.gets()] == [F5_CKPT.rsplit("/", 1)[-1]], \
+    assert [e[1].rsplit("/", 2)[-1] for e in fresh_hub.gets()] == [F5_CKPT.rsplit("/", 1)[-1]], (
         "only the missing checkpoint is fetched: finished files are kept"
+    )
     assert_complete(hf_home, fresh_hub)
 
 
@@ -258,8 +300,9 @@ def test_hub_down_fails_fast_with_advice(hub_down_run: dict) -> None:
     assert not list(hub_down_run["hf_home"].rglob("*.incomplete"))
 
 
-def test_engine_with_an_empty_offline_cache_says_to_download(tiny: dict[str, Path], tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engine_with_an_empty_offline_cache_says_to_download(
+    tiny: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from huggingface_hub import constants
 
     from inference import Engine, EngineSettings, ModelUnavailable

@@ -25,8 +25,9 @@ def request(ref: Path, text: str = "Hello world, this is a test.", **options) ->
 
 def test_importing_the_app_loads_no_model_code() -> None:
     code = "import app, sys; print(sorted(m for m in ('torch', 'f5_tts', 'transformers', 'vocos') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -85,8 +86,9 @@ def test_truncated_checkpoint_is_reported_as_corrupt(tiny, tiny_settings, tmp_pa
 def test_custom_paths_layout_loads(tiny, ref_wav) -> None:
     from inference import EngineSettings
 
-    s = EngineSettings(model=str(tiny["yaml"]), ckpt=str(tiny["ckpt"]), vocab=str(tiny["vocab"]),
-                 vocoder=str(tiny["vocoder"]))
+    s = EngineSettings(
+        model=str(tiny["yaml"]), ckpt=str(tiny["ckpt"]), vocab=str(tiny["vocab"]), vocoder=str(tiny["vocoder"])
+    )
     result = Engine(s).synthesize(request(ref_wav))
     assert result.sample_rate == 24000 and result.wave.ndim == 1
 
@@ -110,8 +112,9 @@ def test_same_seed_same_audio_different_seed_different_audio(engine: Engine, ref
 
 
 def test_random_seed_is_returned_and_reproduces(engine: Engine, ref_wav: Path) -> None:
-    first = engine.synthesize(SynthesisRequest("Hello world, again.", Reference(ref_wav, REF_TEXT),
-                                               SynthesisOptions(nfe_step=7)))
+    first = engine.synthesize(
+        SynthesisRequest("Hello world, again.", Reference(ref_wav, REF_TEXT), SynthesisOptions(nfe_step=7))
+    )
     again = engine.synthesize(request(ref_wav, "Hello world, again.", seed=first.seed))
     assert np.array_equal(first.wave, again.wave)
 
@@ -151,7 +154,7 @@ def test_remove_silence_shortens_a_known_pause_and_nothing_else() -> None:
     wave = np.concatenate([tone, np.zeros(2 * sr, np.float32), tone])
     out = shorten_silences(wave, sr, max_pause_s=1.0, keep_s=0.5)
     assert len(out) / sr == pytest.approx(2.5, abs=0.02)
-    np.testing.assert_array_equal(out[: sr], tone)
+    np.testing.assert_array_equal(out[:sr], tone)
     np.testing.assert_array_equal(out[-sr:], tone)
     short_pause = np.concatenate([tone, np.zeros(sr // 2, np.float32), tone])  # 0.5 s: under max_pause_s
     np.testing.assert_array_equal(shorten_silences(short_pause, sr), short_pause)
@@ -191,8 +194,12 @@ def test_reference_errors(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_bad_options_name_the_valid_range() -> None:
-    for kwargs, words in [({"nfe_step": 0}, "from 4 to 64"), ({"speed": float("nan")}, "number"),
-                          ({"seed": 2**63}, "out of range"), ({"cfg_strength": -1}, "out of range")]:
+    for kwargs, words in [
+        ({"nfe_step": 0}, "from 4 to 64"),
+        ({"speed": float("nan")}, "number"),
+        ({"seed": 2**63}, "out of range"),
+        ({"cfg_strength": -1}, "out of range"),
+    ]:
         with pytest.raises(InputError, match=words):
             SynthesisOptions(**kwargs)
 
@@ -247,8 +254,11 @@ def test_cross_request_batching_matches_one_at_a_time(tiny_settings, ref_wav: Pa
     jobs = [
         SynthesisRequest("Hello there, this is the first voice.", Reference(ref_wav, REF_TEXT), FAST),
         SynthesisRequest("你好，我们去公园吧。", Reference(ref_zh, zh_text), SynthesisOptions(nfe_step=7, seed=5)),
-        SynthesisRequest("A much longer sentence, to make the lengths differ a lot from the others.",
-                         Reference(ref_wav, REF_TEXT), SynthesisOptions(nfe_step=7, seed=9)),
+        SynthesisRequest(
+            "A much longer sentence, to make the lengths differ a lot from the others.",
+            Reference(ref_wav, REF_TEXT),
+            SynthesisOptions(nfe_step=7, seed=9),
+        ),
         SynthesisRequest("Short.", Reference(ref_zh, zh_text), SynthesisOptions(nfe_step=7, seed=11)),
     ]
     expected = [alone.synthesize(job) for job in jobs]

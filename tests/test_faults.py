@@ -46,8 +46,9 @@ def ui_error(engine: Engine, ref: Path, text: str = "Hello there.") -> str | Non
 
 
 # ---- weights --------------------------------------------------------------------------------------------------------
-def test_garbage_checkpoint_of_the_right_size_is_reported_and_a_fix_needs_no_restart(tiny, tiny_settings, tmp_path,
-                                                                                      short_ref) -> None:
+def test_garbage_checkpoint_of_the_right_size_is_reported_and_a_fix_needs_no_restart(
+    tiny, tiny_settings, tmp_path, short_ref
+) -> None:
     ckpt = tmp_path / "model.safetensors"
     size = tiny["ckpt"].stat().st_size
     ckpt.write_bytes(np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8).tobytes())
@@ -63,13 +64,13 @@ def test_garbage_checkpoint_of_the_right_size_is_reported_and_a_fix_needs_no_res
     assert e.synthesize(request(short_ref)).duration > 0 and e.load_count == 1
 
 
-def test_checkpoint_with_a_good_header_and_garbage_tensors_is_reported(tiny, tiny_settings, tmp_path, short_ref,
-                                                                         monkeypatch) -> None:
+def test_checkpoint_with_a_good_header_and_garbage_tensors_is_reported(
+    tiny, tiny_settings, tmp_path, short_ref, monkeypatch
+) -> None:
     """Garbage that keeps the header intact loads (only `python app.py download` verifies checksums) and makes NaN
     audio: every adapter refuses that with a message instead of sending silence."""
     import base64
     import struct
-
 
     data = bytearray(tiny["ckpt"].read_bytes())
     (header_len,) = struct.unpack("<Q", data[:8])
@@ -81,8 +82,17 @@ def test_checkpoint_with_a_good_header_and_garbage_tensors_is_reported(tiny, tin
     e = Engine(tiny_settings.replace(ckpt=str(ckpt)))
     assert_clear(ui_error(e, short_ref), "invalid audio.*corrupt")
     worker = serverless_worker(e)
-    out = worker.handler({"id": "f", "input": {"text": "Hello.", "ref_text": REF_TEXT, "nfe_step": 4,
-                                               "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode()}})
+    out = worker.handler(
+        {
+            "id": "f",
+            "input": {
+                "text": "Hello.",
+                "ref_text": REF_TEXT,
+                "nfe_step": 4,
+                "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
+            },
+        }
+    )
     assert_clear(out["error"], "invalid audio.*corrupt")
     shutil.copy(tiny["ckpt"], ckpt)  # a good copy needs a restart here: the broken weights did load
 
@@ -123,8 +133,9 @@ def test_missing_vocoder_folder_is_reported_and_filling_it_recovers(tiny, tiny_s
 
 # ---- the voices volume ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("where", ["under-a-file", "proc"])
-def test_unwritable_voices_folder_gives_a_message_and_the_rest_works(engine: Engine, tmp_path: Path, short_ref: Path,
-                                                                     where: str) -> None:
+def test_unwritable_voices_folder_gives_a_message_and_the_rest_works(
+    engine: Engine, tmp_path: Path, short_ref: Path, where: str
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     folder = blocker / "voices" if where == "under-a-file" else Path("/proc/studio-voices")
@@ -149,16 +160,18 @@ def test_read_only_volume_through_gradio_client(tiny, tmp_path: Path, short_ref:
             client.predict(handle_file(str(short_ref)), "Alice", REF_TEXT, api_name="/save_voice")
         assert_clear(str(info.value), "voices folder .* cannot be created")
         assert client.predict(api_name="/list_voices") == []
-        audio, *_ = client.predict(handle_file(str(short_ref)), REF_TEXT, "Hello there.", 1, nfe_step=7,
-                                   api_name="/synthesize")
+        audio, *_ = client.predict(
+            handle_file(str(short_ref)), REF_TEXT, "Hello there.", 1, nfe_step=7, api_name="/synthesize"
+        )
         assert sf.read(audio)[1] == 24000
         assert httpx.get(base + "/v1/voices").json() == {"voices": []}
         assert httpx.get(base + "/health").json()["status"] == "ok"
         client.close()
 
 
-def test_disk_full_while_saving_through_gradio_client(tiny_settings, engine: Engine, tmp_path: Path,
-                                                      short_ref: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_while_saving_through_gradio_client(
+    tiny_settings, engine: Engine, tmp_path: Path, short_ref: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The app in this process, so the disk can 'fill up' (an injected ENOSPC) while a voice is written."""
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
@@ -198,19 +211,28 @@ def test_no_whisper_asks_for_the_transcript(tiny, tmp_path: Path, short_ref: Pat
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
-    env = {"F5_MODEL": str(tiny["yaml"]), "F5_CKPT": str(tiny["ckpt"]), "F5_VOCAB": str(tiny["vocab"]),
-           "F5_VOCODER": str(tiny["vocoder"]), "HF_HOME": str(tmp_path / "empty-hf"), "HF_HUB_OFFLINE": "1"}
+    env = {
+        "F5_MODEL": str(tiny["yaml"]),
+        "F5_CKPT": str(tiny["ckpt"]),
+        "F5_VOCAB": str(tiny["vocab"]),
+        "F5_VOCODER": str(tiny["vocoder"]),
+        "HF_HOME": str(tmp_path / "empty-hf"),
+        "HF_HUB_OFFLINE": "1",
+    }
     tried("gradio_client", "fault", "no-whisper")
     with run_app(env=env) as (base, _):
         client = Client(base, verbose=False)
-        for args, api in [((handle_file(str(short_ref)), "", "Hello there.", 1), "/synthesize"),
-                          ((handle_file(str(short_ref)),), "/transcribe"),
-                          ((handle_file(str(short_ref)), "Alice", ""), "/save_voice")]:
+        for args, api in [
+            ((handle_file(str(short_ref)), "", "Hello there.", 1), "/synthesize"),
+            ((handle_file(str(short_ref)),), "/transcribe"),
+            ((handle_file(str(short_ref)), "Alice", ""), "/save_voice"),
+        ]:
             with pytest.raises(AppError) as info:
                 client.predict(*args, api_name=api)
             assert_clear(str(info.value), "transcription is unavailable.*Type the reference transcript"), api
-        audio, _, _, used = client.predict(handle_file(str(short_ref)), REF_TEXT, "Hello there.", 1, nfe_step=7,
-                                           api_name="/synthesize")  # typed: works
+        audio, _, _, used = client.predict(
+            handle_file(str(short_ref)), REF_TEXT, "Hello there.", 1, nfe_step=7, api_name="/synthesize"
+        )  # typed: works
         assert used == REF_TEXT and sf.read(audio)[1] == 24000
         assert httpx.get(base + "/health").json()["model"] == "ready"
         client.close()
@@ -228,8 +250,16 @@ def test_no_whisper_in_the_handler_and_the_worker(engine: Engine, short_ref: Pat
     tried("serverless", "fault", "no-whisper")
     import base64
 
-    out = worker.handler({"id": "f", "input": {"text": "Hello.", "ref_audio_base64": base64.b64encode(
-        short_ref.read_bytes()).decode(), "nfe_step": 4}})
+    out = worker.handler(
+        {
+            "id": "f",
+            "input": {
+                "text": "Hello.",
+                "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
+                "nfe_step": 4,
+            },
+        }
+    )
     assert_clear(out["error"], "Type the reference transcript")
 
 
@@ -237,6 +267,7 @@ def test_no_whisper_in_the_handler_and_the_worker(engine: Engine, short_ref: Pat
 @pytest.fixture
 def faulty(engine: Engine):
     """Set engine.fault_hook for one test; always removed."""
+
     def set_fault(hook) -> None:
         engine.fault_hook = hook
 
@@ -271,10 +302,14 @@ def test_failures_inside_a_generation_through_the_ui_handler(engine: Engine, fau
 def test_failures_inside_a_generation_through_serverless(engine: Engine, faulty, short_ref: Path, monkeypatch) -> None:
     import base64
 
-
     worker = serverless_worker(engine)
-    inputs = {"text": "Hello there.", "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
-              "ref_text": REF_TEXT, "nfe_step": 4, "seed": 1}
+    inputs = {
+        "text": "Hello there.",
+        "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
+        "ref_text": REF_TEXT,
+        "nfe_step": 4,
+        "seed": 1,
+    }
     tried("serverless", "fault", "cuda-oom")
     faulty(oom)
     assert_clear(worker.handler({"id": "f", "input": inputs})["error"], "ran out of memory")
@@ -308,8 +343,11 @@ def rest(engine: Engine, short_ref: Path):
 
 
 def speech(base: str, text: str = "Hello there.", fmt: str = "pcm", **fields) -> httpx.Response:
-    return httpx.post(f"{base}/v1/audio/speech", timeout=60, json={
-        "voice": VOICE, "input": text, "response_format": fmt, "nfe_step": 4, "seed": 1, **fields})
+    return httpx.post(
+        f"{base}/v1/audio/speech",
+        timeout=60,
+        json={"voice": VOICE, "input": text, "response_format": fmt, "nfe_step": 4, "seed": 1, **fields},
+    )
 
 
 def test_failures_inside_a_generation_through_rest(rest: str, faulty) -> None:
@@ -342,8 +380,12 @@ def test_failure_mid_stream_ends_the_body_in_an_error(rest: str, faulty) -> None
     tried("rest", "fault", "exception-mid-stream")
     faulty(second_chunk_fails)
     with pytest.raises(httpx.HTTPError):
-        with httpx.stream("POST", f"{rest}/v1/audio/speech", timeout=60, json={
-                "voice": VOICE, "input": LONG_TEXT[:1500], "response_format": "pcm", "nfe_step": 4, "seed": 1}) as r:
+        with httpx.stream(
+            "POST",
+            f"{rest}/v1/audio/speech",
+            timeout=60,
+            json={"voice": VOICE, "input": LONG_TEXT[:1500], "response_format": "pcm", "nfe_step": 4, "seed": 1},
+        ) as r:
             assert r.status_code == 200
             for _ in r.iter_bytes():
                 pass
@@ -387,8 +429,11 @@ def test_client_disconnect_stops_the_generation(rest: str, engine: Engine, fault
     faulty(counter)
     tried("rest", "fault", f"client-disconnect-{fmt}")
     with httpx.Client(timeout=60) as http:
-        with http.stream("POST", f"{rest}/v1/audio/speech", json={
-                "voice": VOICE, "input": LONG_TEXT, "response_format": fmt, "nfe_step": 4, "seed": 1}) as r:
+        with http.stream(
+            "POST",
+            f"{rest}/v1/audio/speech",
+            json={"voice": VOICE, "input": LONG_TEXT, "response_format": fmt, "nfe_step": 4, "seed": 1},
+        ) as r:
             assert r.status_code == 200
             next(r.iter_raw(1024))  # the first audio arrived: now hang up
     stopped_at = counter.settle()
@@ -400,8 +445,9 @@ def test_client_disconnect_stops_the_generation(rest: str, engine: Engine, fault
     print(f"\n{fmt}: client left after the first audio; {stopped_at} of {total} chunks generated")
 
 
-def test_closing_the_streaming_worker_stops_the_generation(engine: Engine, faulty, short_ref: Path,
-                                                           monkeypatch) -> None:
+def test_closing_the_streaming_worker_stops_the_generation(
+    engine: Engine, faulty, short_ref: Path, monkeypatch
+) -> None:
     """What RunPod does when it cancels a streaming job: it stops iterating and closes the (async) generator."""
     import asyncio
     import base64
@@ -413,9 +459,18 @@ def test_closing_the_streaming_worker_stops_the_generation(engine: Engine, fault
     tried("serverless", "fault", "stream-cancelled")
 
     async def first_then_close() -> dict:
-        items = Worker(engine).stream_handler({"id": "s", "input": {
-            "text": LONG_TEXT, "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
-            "ref_text": REF_TEXT, "nfe_step": 4, "seed": 1}})
+        items = Worker(engine).stream_handler(
+            {
+                "id": "s",
+                "input": {
+                    "text": LONG_TEXT,
+                    "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
+                    "ref_text": REF_TEXT,
+                    "nfe_step": 4,
+                    "seed": 1,
+                },
+            }
+        )
         first = await anext(items)
         await items.aclose()
         return first
@@ -426,8 +481,9 @@ def test_closing_the_streaming_worker_stops_the_generation(engine: Engine, fault
     assert stopped_at <= 3 < first["total"], f"{stopped_at} of {first['total']} chunks generated after the close"
 
 
-def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(tiny_settings, engine: Engine,
-                                                                      short_ref: Path) -> None:
+def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(
+    tiny_settings, engine: Engine, short_ref: Path
+) -> None:
     """More speech requests than F5_QUEUE_MAX: the extra ones get 429 at once; /health never waits for them."""
     from fastapi import FastAPI
 

@@ -10,8 +10,9 @@ REPO = Path(__file__).parent.parent
 
 
 def run(code: str) -> str:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO, timeout=120
+    )
     return out.stdout.strip()
 
 
@@ -46,7 +47,9 @@ spec.loader.exec_module(gi)
 
 
 def test_components_still_work_after_the_hook() -> None:
-    code = STANDALONE + """
+    code = (
+        STANDALONE
+        + """
 assert gi.skip_stub_regeneration() is True
 import gradio as gr, gradio.component_meta as cm
 with gr.Blocks() as demo:
@@ -56,12 +59,16 @@ with gr.Blocks() as demo:
 print(cm.create_or_modify_pyi is gi._no_stub, type(t).__name__, hasattr(gr.Textbox, "change"),
       gi.skip_stub_regeneration())
 """
+    )
     assert run(code) == "True Textbox True False"  # False: too late once gradio is imported
 
 
 def test_without_the_hook_gradio_keeps_its_own_function() -> None:
-    code = STANDALONE + """
+    code = (
+        STANDALONE
+        + """
 import gradio.component_meta as cm
 print(cm.create_or_modify_pyi is gi._no_stub, gi.skip_stub_regeneration())
 """
+    )
     assert run(code) == "False False"

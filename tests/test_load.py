@@ -68,8 +68,12 @@ def test_twenty_clients_for_over_a_minute(tiny, tmp_path: Path, refs: list[Path]
     voices.mkdir()
     shutil.copy(refs[1], voices / "alice.wav")
     (voices / "alice.txt").write_text(REF_TEXT, encoding="utf-8")
-    env = {"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices), "GRADIO_TEMP_DIR": str(tmp),
-           "F5_QUEUE_MAX": str(QUEUE_MAX)}
+    env = {
+        "F5_MODEL": str(tiny["yaml"]),
+        "VOICES_DIR": str(voices),
+        "GRADIO_TEMP_DIR": str(tmp),
+        "F5_QUEUE_MAX": str(QUEUE_MAX),
+    }
     with run_app(env=env, log_path=log) as (base, proc):
         app = psutil.Process(proc.pid)
         outcomes: Counter[str] = Counter()
@@ -87,8 +91,11 @@ def test_twenty_clients_for_over_a_minute(tiny, tmp_path: Path, refs: list[Path]
                 if action in ("synthesize", "transcribe"):
                     ref = handle_file(str(rng.choice(refs)))
                     args = (ref, REF_TEXT, rng.choice(["Hello there.", "Good morning, friend."]), rng.randrange(100))
-                    job = (client.submit(*args, nfe_step=7, api_name="/synthesize") if action == "synthesize"
-                           else client.submit(ref, api_name="/transcribe"))
+                    job = (
+                        client.submit(*args, nfe_step=7, api_name="/synthesize")
+                        if action == "synthesize"
+                        else client.submit(ref, api_name="/transcribe")
+                    )
                     result = job.result(timeout=REQUEST_TIMEOUT)
                     if action == "synthesize":
                         assert sf.read(result[0])[1] == 24000
@@ -97,9 +104,16 @@ def test_twenty_clients_for_over_a_minute(tiny, tmp_path: Path, refs: list[Path]
                     assert client.predict(api_name="/list_voices") == [{"name": "alice", "transcript": REF_TEXT}]
                     record(action, "ok")
                 elif action == "speech":
-                    response = http.post("/v1/audio/speech", json={
-                        "voice": "alice", "input": rng.choice(["Hello there.", "How are you today?"]),
-                        "response_format": "pcm", "nfe_step": 4, "seed": rng.randrange(100)})
+                    response = http.post(
+                        "/v1/audio/speech",
+                        json={
+                            "voice": "alice",
+                            "input": rng.choice(["Hello there.", "How are you today?"]),
+                            "response_format": "pcm",
+                            "nfe_step": 4,
+                            "seed": rng.randrange(100),
+                        },
+                    )
                     if response.status_code == 200:
                         assert len(response.content) > 1000
                         record(action, "ok")
@@ -163,13 +177,19 @@ def test_twenty_clients_for_over_a_minute(tiny, tmp_path: Path, refs: list[Path]
         refused = sum(n for k, n in outcomes.items() if k.endswith(":busy"))
         synthesized = outcomes["synthesize:ok"]
         failed = sum(n for k, n in outcomes.items() if k.endswith(":FAILED"))
-        print(f"\nload: {CLIENTS} clients for {elapsed:.0f} s: {served} served, {refused} refused as busy, "
-              f"{failed} failed; {dict(sorted(outcomes.items()))}")
-        print(f"app RSS {before['rss'] / 1e6:.0f} MB -> {after['rss'] / 1e6:.0f} MB "
-              f"({(after['rss'] / before['rss'] - 1) * 100:+.1f}%), open files {before['fds']} -> {after['fds']}, "
-              f"threads {before['threads']} -> {after['threads']}")
-        print(f"GRADIO_TEMP_DIR: {tmp_before[0]} files / {tmp_before[1] / 1e6:.1f} MB -> {tmp_after[0]} files / "
-              f"{tmp_after[1] / 1e6:.1f} MB after {synthesized} syntheses")
+        print(
+            f"\nload: {CLIENTS} clients for {elapsed:.0f} s: {served} served, {refused} refused as busy, "
+            f"{failed} failed; {dict(sorted(outcomes.items()))}"
+        )
+        print(
+            f"app RSS {before['rss'] / 1e6:.0f} MB -> {after['rss'] / 1e6:.0f} MB "
+            f"({(after['rss'] / before['rss'] - 1) * 100:+.1f}%), open files {before['fds']} -> {after['fds']}, "
+            f"threads {before['threads']} -> {after['threads']}"
+        )
+        print(
+            f"GRADIO_TEMP_DIR: {tmp_before[0]} files / {tmp_before[1] / 1e6:.1f} MB -> {tmp_after[0]} files / "
+            f"{tmp_after[1] / 1e6:.1f} MB after {synthesized} syntheses"
+        )
 
         assert not problems, "\n".join(problems)
         assert served >= 100, outcomes

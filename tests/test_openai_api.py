@@ -19,8 +19,14 @@ from openai import OpenAI
 from tests.conftest import REF_TEXT
 from tests.live import run_app
 
-CONTENT_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
-                 "wav": "audio/wav", "pcm": "audio/pcm"}
+CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
 TEXT = "Hello there."
 EXTRA = {"seed": 1, "nfe_step": 7}
 
@@ -72,7 +78,7 @@ def decode(fmt: str, data: bytes) -> tuple[float, int, int]:
     if fmt == "opus":  # Opus always decodes at 48 kHz; the rate it was encoded from is in the OpusHead packet
         assert sr == 48000
         head = data.index(b"OpusHead")
-        sr = int.from_bytes(data[head + 12: head + 16], "little")
+        sr = int.from_bytes(data[head + 12 : head + 16], "little")
         return len(wave) / 48000, sr, wave.shape[1]
     return len(wave) / sr, sr, wave.shape[1]
 
@@ -110,8 +116,9 @@ def test_every_format_decodes_to_the_same_speech(client: OpenAI) -> None:
 @pytest.mark.parametrize("fmt", ["pcm", "wav", "mp3"])
 def test_streaming_response(client: OpenAI, fmt: str) -> None:
     whole = speak(client, fmt).content
-    with client.audio.speech.with_streaming_response.create(model="f5-tts", voice="alice", input=TEXT,
-                                                            response_format=fmt, extra_body=EXTRA) as response:
+    with client.audio.speech.with_streaming_response.create(
+        model="f5-tts", voice="alice", input=TEXT, response_format=fmt, extra_body=EXTRA
+    ) as response:
         assert response.status_code == 200
         data = b"".join(response.iter_bytes())
     assert decode(fmt, data)[0] > 0.3
@@ -140,18 +147,21 @@ def test_unknown_voice_is_404(client: OpenAI) -> None:
     assert "nobody" in error["message"] and "alice" in error["message"]  # names the voice and the saved ones
 
 
-@pytest.mark.parametrize(("kwargs", "param"), [
-    ({"response_format": "ogg"}, "response_format"),
-    ({"speed": 100}, "speed"),
-    ({"input": ""}, "input"),
-    ({"input": "   "}, "input"),
-    ({"voice": openai.omit}, "voice"),
-    ({"voice": ""}, "voice"),
-    ({"extra_body": {"nfe_step": 1000}}, "nfe_step"),
-    ({"extra_body": {"seed": -2}}, "seed"),
-    ({"extra_body": {"cfg_strength": "lots"}}, "cfg_strength"),
-    ({"stream_format": "sse"}, "stream_format"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"response_format": "ogg"}, "response_format"),
+        ({"speed": 100}, "speed"),
+        ({"input": ""}, "input"),
+        ({"input": "   "}, "input"),
+        ({"voice": openai.omit}, "voice"),
+        ({"voice": ""}, "voice"),
+        ({"extra_body": {"nfe_step": 1000}}, "nfe_step"),
+        ({"extra_body": {"seed": -2}}, "seed"),
+        ({"extra_body": {"cfg_strength": "lots"}}, "cfg_strength"),
+        ({"stream_format": "sse"}, "stream_format"),
+    ],
+)
 def test_bad_fields_are_400(client: OpenAI, kwargs: dict, param: str) -> None:
     args = {"model": "tts-1", "voice": "alice", "input": TEXT, "extra_body": EXTRA, **kwargs}
     with pytest.raises(openai.BadRequestError) as info:
@@ -163,8 +173,9 @@ def test_bad_fields_are_400(client: OpenAI, kwargs: dict, param: str) -> None:
 
 
 def test_body_that_is_not_json_is_400(base: str) -> None:
-    request = urllib.request.Request(f"{base}/v1/audio/speech", data=b"{not json", method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/v1/audio/speech", data=b"{not json", method="POST", headers={"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request)
     assert info.value.code == 400

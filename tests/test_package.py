@@ -17,8 +17,12 @@ PACKAGES = ("inference", "ui", "api", "serverless")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (found,) = out.glob("f5_voice_studio-*.whl")
     return found
@@ -31,8 +35,13 @@ def test_the_wheel_holds_the_project_and_nothing_else(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names if not n.startswith("f5_voice_studio-")}
     assert tops == {"app.py", *PACKAGES}, tops
-    for module in ("inference/model/sampling.py", "inference/text/chunking.py", "api/openai/router.py",
-                   "ui/clone.py", "serverless/handler.py"):
+    for module in (
+        "inference/model/sampling.py",
+        "inference/text/chunking.py",
+        "api/openai/router.py",
+        "ui/clone.py",
+        "serverless/handler.py",
+    ):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "f5-studio = app:main" in zipfile.ZipFile(wheel).read(entry).decode()
@@ -42,21 +51,29 @@ def test_installed_it_runs_from_anywhere(wheel: Path, tmp_path: Path) -> None:
     """Installed into a folder of its own (its dependencies are the venv's): imported from another directory, the
     version is the one /health reports, and the entry point answers --help."""
     target = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                           str(wheel)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import app, inference; "
-            "assert inference.__file__.startswith(sys.argv[1]), inference.__file__; print(inference.__version__)")
-    out = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, cwd=tmp_path,
-                         timeout=120)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import app, inference; "
+        "assert inference.__file__.startswith(sys.argv[1]), inference.__file__; print(inference.__version__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(target)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     from inference import __version__
 
     assert out.returncode == 0 and out.stdout.strip() == __version__, out.stderr[-2000:]
     script = target / "bin" / "f5-studio"
     assert script.is_file()
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
-    help_out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=tmp_path,
-                              env=env, timeout=120)
+    help_out = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
     assert help_out.returncode == 0 and "download" in help_out.stdout, help_out.stderr[-2000:]
 
 

@@ -29,11 +29,25 @@ def test_matches_official_infer_process(engine: Engine, ref_wav: Path, tmp_path:
 
     torch.manual_seed(seed)
     official, sr, _ = utils_infer.infer_process(
-        str(prepared_wav), REF_TEXT + " ", text, models.tts, models.vocoder, nfe_step=nfe, speed=speed,
-        cfg_strength=cfg, show_info=lambda *_: None, progress=None, device="cpu",
+        str(prepared_wav),
+        REF_TEXT + " ",
+        text,
+        models.tts,
+        models.vocoder,
+        nfe_step=nfe,
+        speed=speed,
+        cfg_strength=cfg,
+        show_info=lambda *_: None,
+        progress=None,
+        device="cpu",
     )
-    ours = engine.synthesize(SynthesisRequest(text, Reference(prepared_wav, REF_TEXT),
-                                              SynthesisOptions(nfe_step=nfe, speed=speed, cfg_strength=cfg, seed=seed)))
+    ours = engine.synthesize(
+        SynthesisRequest(
+            text,
+            Reference(prepared_wav, REF_TEXT),
+            SynthesisOptions(nfe_step=nfe, speed=speed, cfg_strength=cfg, seed=seed),
+        )
+    )
     assert sr == ours.sample_rate == 24000
     assert len(ours.chunks) == 1 and official.shape == ours.wave.shape
     diff = float(np.max(np.abs(official - ours.wave)))

@@ -78,8 +78,8 @@ def test_a_newcomer_preempts_a_long_request_at_the_next_step() -> None:
     order = [label for label, _ in rec.log]
     first_short = order.index("S0")
     assert order[:first_short] == ["L0"] * 4 + ["L1"]  # only the step that was running when S0 arrived
-    assert order[first_short:first_short + 4] == ["S0"] * 4  # S0 ran whole, uninterrupted
-    assert order[first_short + 4:first_short + 7] == ["L1"] * 3  # then the paused run resumed where it was
+    assert order[first_short : first_short + 4] == ["S0"] * 4  # S0 ran whole, uninterrupted
+    assert order[first_short + 4 : first_short + 7] == ["L1"] * 3  # then the paused run resumed where it was
     assert order.count("L1") == 4
 
 

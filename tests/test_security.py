@@ -76,8 +76,13 @@ def site(tiny, tmp_path_factory, short_ref: Path):
     (voices / "alice.txt").write_text(REF_TEXT, encoding="utf-8")
     (voices / "linked.wav").symlink_to("/etc/passwd")  # a voice that is really a link to a server file
     (voices / "linked.txt").write_text(REF_TEXT, encoding="utf-8")
-    env = {"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices), "GRADIO_TEMP_DIR": str(tmp),
-           "HF_TOKEN": HF_SECRET, "SECURITY_TEST_MARKER": ENV_MARKER}
+    env = {
+        "F5_MODEL": str(tiny["yaml"]),
+        "VOICES_DIR": str(voices),
+        "GRADIO_TEMP_DIR": str(tmp),
+        "HF_TOKEN": HF_SECRET,
+        "SECURITY_TEST_MARKER": ENV_MARKER,
+    }
     log = work / "app.log"
     with run_app(env=env, log_path=log) as (base, proc):
         yield {"base": base, "voices": voices, "tmp": tmp, "work": work, "log": log, "pid": proc.pid}
@@ -98,8 +103,11 @@ def queue_join(base: str, api: str, data: list) -> tuple[bool, str]:
     fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == api.strip("/"))
     fn_id = config["dependencies"][fn_index].get("id", fn_index)
     session = f"sec{time.time_ns()}"
-    joined = httpx.post(f"{base}/gradio_api/queue/join", timeout=30, json={
-        "data": data, "fn_index": fn_id, "session_hash": session, "event_data": None, "trigger_id": None})
+    joined = httpx.post(
+        f"{base}/gradio_api/queue/join",
+        timeout=30,
+        json={"data": data, "fn_index": fn_id, "session_hash": session, "event_data": None, "trigger_id": None},
+    )
     if joined.status_code != 200:
         return False, joined.text
     text = ""
@@ -160,9 +168,11 @@ def expected(name: str) -> str:
 def test_a_client_cannot_make_the_app_read_a_server_file(site: dict, ref_wav: Path) -> None:
     base = site["base"]
     for name, path in evil_paths(site, ref_wav).items():
-        for api, data in (("transcribe", [file_data(path)]),
-                          ("synthesize", [file_data(path), REF_TEXT, "Hi.", 1, 7, 1.0, 0.15, 2.0, False, None]),
-                          ("save_voice", [file_data(path), "stolen", REF_TEXT])):
+        for api, data in (
+            ("transcribe", [file_data(path)]),
+            ("synthesize", [file_data(path), REF_TEXT, "Hi.", 1, 7, 1.0, 0.15, 2.0, False, None]),
+            ("save_voice", [file_data(path), "stolen", REF_TEXT]),
+        ):
             tried("gradio-http", "path", name)
             start = time.perf_counter()
             ok, text = call(base, api, data)
@@ -171,8 +181,9 @@ def test_a_client_cannot_make_the_app_read_a_server_file(site: dict, ref_wav: Pa
             assert re.search(expected(name), text), (name, api, text[:300])
             assert time.perf_counter() - start < 20, (name, api)
         tried("gradio-queue", "path", name)
-        ok, text = queue_join(base, "synthesize", [file_data(path), REF_TEXT, "Hello there.", 1, 7, 1.0, 0.15, 2.0,
-                                                   False, None])
+        ok, text = queue_join(
+            base, "synthesize", [file_data(path), REF_TEXT, "Hello there.", 1, 7, 1.0, 0.15, 2.0, False, None]
+        )
         assert not ok and re.search(expected(name), text), (name, text[:300])
         assert_nothing_leaked(text)
     assert not (site["voices"] / "stolen.wav").exists()
@@ -196,8 +207,12 @@ def test_file_downloads_serve_no_server_file(site: dict, ref_wav: Path) -> None:
 
 def test_urls_are_never_fetched(site: dict, recorder: str) -> None:
     Recorder.hits.clear()
-    urls = {"loopback": f"{recorder}/x.wav", "localhost": recorder.replace("127.0.0.1", "localhost") + "/y.wav",
-            "public": "https://example.invalid/voice.wav", "metadata-ip": "http://169.254.169.254/latest/meta-data/"}
+    urls = {
+        "loopback": f"{recorder}/x.wav",
+        "localhost": recorder.replace("127.0.0.1", "localhost") + "/y.wav",
+        "public": "https://example.invalid/voice.wav",
+        "metadata-ip": "http://169.254.169.254/latest/meta-data/",
+    }
     for name, url in urls.items():
         for data in (file_data(url, url), file_data("x.wav", url), file_data(url)):
             tried("gradio-http", "url", name)
@@ -228,17 +243,33 @@ def test_voice_names_cannot_leave_the_voices_folder(site: dict, short_ref: Path,
     base, voices = site["base"], site["voices"]
     outside = voices.parent
     before = sorted(p.name for p in outside.iterdir())
-    for name in ("../../etc/passwd", "/etc/passwd", "..", "../alice", "alice/../../x", "%2e%2e%2fetc%2fpasswd",
-                 "....//....//etc/passwd", "\\..\\..\\etc\\passwd", "alice\x00.wav", ""):
+    for name in (
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..",
+        "../alice",
+        "alice/../../x",
+        "%2e%2e%2fetc%2fpasswd",
+        "....//....//etc/passwd",
+        "\\..\\..\\etc\\passwd",
+        "alice\x00.wav",
+        "",
+    ):
         tried("rest", "voice-name", name)
-        response = httpx.post(f"{base}/v1/audio/speech", timeout=30,
-                              json={"voice": name, "input": "Hello.", "response_format": "pcm", "nfe_step": 4})
+        response = httpx.post(
+            f"{base}/v1/audio/speech",
+            timeout=30,
+            json={"voice": name, "input": "Hello.", "response_format": "pcm", "nfe_step": 4},
+        )
         # a name is reduced to letters, digits, spaces, - and _: "../alice" is just alice, inside the folder
         assert response.status_code in ((200,) if name == "../alice" else (400, 404)), (name, response.text)
         assert_nothing_leaked(response.text)
     tried("rest", "voice-name", "symlink-to-passwd")
-    response = httpx.post(f"{base}/v1/audio/speech", timeout=30,
-                          json={"voice": "linked", "input": "Hello.", "response_format": "pcm", "nfe_step": 4})
+    response = httpx.post(
+        f"{base}/v1/audio/speech",
+        timeout=30,
+        json={"voice": "linked", "input": "Hello.", "response_format": "pcm", "nfe_step": 4},
+    )
     assert response.status_code == 400 and "could not read" in response.json()["error"]["message"]
     assert_nothing_leaked(response.text)
 
@@ -261,7 +292,6 @@ def test_voice_names_cannot_leave_the_voices_folder(site: dict, short_ref: Path,
     assert client.predict("y", api_name="/delete_voice") == "y"
     client.close()
     assert sorted(p.name for p in outside.iterdir()) == before  # nothing written next to the voices folder
-
 
     worker = serverless_worker(engine)
     for name in ("../../x", "/etc/passwd", "../../../etc/passwd"):
@@ -309,8 +339,12 @@ def test_uploads_over_the_limit_are_refused_before_they_are_read(tiny, tmp_path:
         tried("gradio-http", "upload", "200mb-streamed-over-1mb-limit")
         start = time.perf_counter()
         try:
-            response = httpx.post(f"{base}/gradio_api/upload", content=body(), timeout=60,
-                                  headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+            response = httpx.post(
+                f"{base}/gradio_api/upload",
+                content=body(),
+                timeout=60,
+                headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+            )
             status = response.status_code
         except httpx.HTTPError:
             status = None  # the server closed the connection on an oversized upload: also a refusal
@@ -321,8 +355,10 @@ def test_uploads_over_the_limit_are_refused_before_they_are_read(tiny, tmp_path:
         biggest = max((p.stat().st_size for p in tmp.rglob("*") if p.is_file()), default=0)
         assert biggest <= 1024 * 1024 + 65536, f"a {biggest / 1e6:.1f} MB file was kept"
         assert httpx.get(base + "/health").status_code == 200
-        print(f"\n200 MB upload over a 1 MB limit: HTTP {status} after {sent / 1e6:.0f} MB sent, {elapsed:.1f} s; "
-              f"app RSS {rss_growth / 1e6:+.1f} MB")
+        print(
+            f"\n200 MB upload over a 1 MB limit: HTTP {status} after {sent / 1e6:.0f} MB sent, {elapsed:.1f} s; "
+            f"app RSS {rss_growth / 1e6:+.1f} MB"
+        )
 
 
 def test_serverless_payload_limit_is_checked_before_decoding(engine, monkeypatch) -> None:
@@ -344,9 +380,15 @@ def locked(tiny, tmp_path_factory, short_ref: Path):
     voices.mkdir()
     (voices / "privatevoicename.wav").write_bytes(short_ref.read_bytes())
     (voices / "privatevoicename.txt").write_text(REF_TEXT, encoding="utf-8")
-    env = {"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices), "GRADIO_TEMP_DIR": str(work / "tmp"),
-           "STUDIO_AUTH": f"{USER}:{PASSWORD}", "STUDIO_API_TOKEN": TOKEN, "HF_TOKEN": HF_SECRET,
-           "SECURITY_TEST_MARKER": ENV_MARKER}
+    env = {
+        "F5_MODEL": str(tiny["yaml"]),
+        "VOICES_DIR": str(voices),
+        "GRADIO_TEMP_DIR": str(work / "tmp"),
+        "STUDIO_AUTH": f"{USER}:{PASSWORD}",
+        "STUDIO_API_TOKEN": TOKEN,
+        "HF_TOKEN": HF_SECRET,
+        "SECURITY_TEST_MARKER": ENV_MARKER,
+    }
     log = work / "app.log"
     with run_app(["--mcp"], env=env, log_path=log) as (base, _):
         yield {"base": base, "log": log, "bodies": []}
@@ -355,27 +397,57 @@ def locked(tiny, tmp_path_factory, short_ref: Path):
 # Routes an anonymous visitor may get a 2xx from, and why.
 OPEN = {
     "/": "the login page (its API description is removed, see app.py)",
-    "/health": "bare liveness: {'status': 'ok'} only", "/ping": "RunPod's readiness probe: a status code only",
-    "/login": "the login form posts here", "/login/": "the same",
-    "/favicon.ico": "static", "/theme.css": "static", "/gradio_api/theme.css": "static", "/robots.txt": "static",
-    "/manifest.json": "static (the app's title)", "/static/{path:path}": "static", "/assets/{path:path}": "static",
-    "/svelte/{path:path}": "static", "/pwa_icon": "static", "/pwa_icon/{size}": "static",
-    "/gradio_api/startup-events": "a boolean", "/gradio_api/app_id": "a random id", "/gradio_api/app_id/": "the same",
-    "/gradio_api/user": "null for anonymous", "/gradio_api/user/": "the same",
-    "/gradio_api/token": "nulls for anonymous", "/gradio_api/token/": "the same",
+    "/health": "bare liveness: {'status': 'ok'} only",
+    "/ping": "RunPod's readiness probe: a status code only",
+    "/login": "the login form posts here",
+    "/login/": "the same",
+    "/favicon.ico": "static",
+    "/theme.css": "static",
+    "/gradio_api/theme.css": "static",
+    "/robots.txt": "static",
+    "/manifest.json": "static (the app's title)",
+    "/static/{path:path}": "static",
+    "/assets/{path:path}": "static",
+    "/svelte/{path:path}": "static",
+    "/pwa_icon": "static",
+    "/pwa_icon/{size}": "static",
+    "/gradio_api/startup-events": "a boolean",
+    "/gradio_api/app_id": "a random id",
+    "/gradio_api/app_id/": "the same",
+    "/gradio_api/user": "null for anonymous",
+    "/gradio_api/user/": "the same",
+    "/gradio_api/token": "nulls for anonymous",
+    "/gradio_api/token/": "the same",
     "/gradio_api/heartbeat/{session_hash}": "keep-alive of one's own session",
     "/gradio_api/cancel": "acts only on an event id the caller already holds",
-    "/gradio_api/reset": "the same", "/gradio_api/reset/": "the same",
+    "/gradio_api/reset": "the same",
+    "/gradio_api/reset/": "the same",
     "/logout": "a redirect",
 }
-SAMPLE = {"path": "index.html", "size": "192", "session_hash": "abc123", "event_id": "abc123",
-          "api_name": "list_voices", "url_path": "http://127.0.0.1:9/x.wav", "path_or_url": "/etc/passwd", "id": "0",
-          "environment": "client", "type": "index", "file_name": "x.js", "run": "0", "component_id": "1",
-          "segment_id": "0", "ext": "ts"}
-BODIES = {"/gradio_api/queue/join": {"data": [], "fn_index": 0, "session_hash": "abc123"},
-          "/gradio_api/cancel": {"event_id": "abc123", "session_hash": "abc123", "fn_index": 0},
-          "/gradio_api/reset": {"event_id": "abc123"}, "/gradio_api/reset/": {"event_id": "abc123"},
-          "/v1/audio/speech": {"voice": "privatevoicename", "input": "Hello.", "response_format": "pcm"}}
+SAMPLE = {
+    "path": "index.html",
+    "size": "192",
+    "session_hash": "abc123",
+    "event_id": "abc123",
+    "api_name": "list_voices",
+    "url_path": "http://127.0.0.1:9/x.wav",
+    "path_or_url": "/etc/passwd",
+    "id": "0",
+    "environment": "client",
+    "type": "index",
+    "file_name": "x.js",
+    "run": "0",
+    "component_id": "1",
+    "segment_id": "0",
+    "ext": "ts",
+}
+BODIES = {
+    "/gradio_api/queue/join": {"data": [], "fn_index": 0, "session_hash": "abc123"},
+    "/gradio_api/cancel": {"event_id": "abc123", "session_hash": "abc123", "fn_index": 0},
+    "/gradio_api/reset": {"event_id": "abc123"},
+    "/gradio_api/reset/": {"event_id": "abc123"},
+    "/v1/audio/speech": {"voice": "privatevoicename", "input": "Hello.", "response_format": "pcm"},
+}
 
 
 def routes_of_the_app() -> list[tuple[str, str]]:
@@ -454,14 +526,16 @@ def test_the_login_opens_every_door(locked: dict, short_ref: Path) -> None:
     base = locked["base"]
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     assert httpx.get(base + "/v1/voices", headers=bearer).json() == {
-        "voices": [{"name": "privatevoicename", "has_transcript": True}]}
+        "voices": [{"name": "privatevoicename", "has_transcript": True}]
+    }
     assert httpx.get(base + "/openapi.json", headers=bearer).status_code == 200
     assert httpx.get(base + "/docs", headers=bearer).status_code == 200
     assert httpx.get(base + "/gradio_api/mcp/schema", headers=bearer).status_code == 200
     assert httpx.get(base + "/gradio_api/mcp/schema").status_code == 401
     details = httpx.get(base + "/health", headers=bearer).json()
     assert details["model"] in ("not_loaded", "loading", "ready") and httpx.get(base + "/health").json() == {
-        "status": "ok"}
+        "status": "ok"
+    }
     client = Client(base, auth=(USER, PASSWORD), verbose=False)
     audio, *_ = client.predict(handle_file(str(short_ref)), REF_TEXT, "Hello.", 1, nfe_step=7, api_name="/synthesize")
     assert Path(audio).stat().st_size > 0
@@ -483,15 +557,25 @@ def test_the_login_opens_every_door(locked: dict, short_ref: Path) -> None:
 def test_no_secret_in_logs_errors_or_health(locked: dict) -> None:
     base = locked["base"]
     bodies = locked["bodies"]
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {TOKEN}"},
-                    {"Authorization": "Basic " + base64.b64encode(f"{USER}:wrong".encode()).decode()}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Bearer {TOKEN}"},
+        {"Authorization": "Basic " + base64.b64encode(f"{USER}:wrong".encode()).decode()},
+    ):
         for path in ("/health", "/v1/models", "/gradio_api/info"):
             bodies.append(httpx.get(base + path, headers=headers).text)
     bodies.append(httpx.post(base + "/login", data={"username": USER, "password": "wrong"}).text)
-    bodies.append(httpx.post(base + "/v1/audio/speech", headers={"Authorization": f"Bearer {TOKEN}"},
-                             json={"voice": "nobody", "input": "Hi."}).text)
-    bodies.append(httpx.post(base + "/v1/audio/speech", headers={"Authorization": f"Bearer {TOKEN}"},
-                             content=b"{broken").text)
+    bodies.append(
+        httpx.post(
+            base + "/v1/audio/speech",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            json={"voice": "nobody", "input": "Hi."},
+        ).text
+    )
+    bodies.append(
+        httpx.post(base + "/v1/audio/speech", headers={"Authorization": f"Bearer {TOKEN}"}, content=b"{broken").text
+    )
     text = "\n".join(bodies) + locked["log"].read_text(errors="replace")
     for secret in SECRETS:
         assert secret not in text, f"{secret[:6]}... appears in a response or the log"
@@ -543,14 +627,20 @@ def test_audit_says_when_nothing_was_audited() -> None:
     spec = importlib.util.spec_from_file_location("audit", Path(__file__).resolve().parent.parent / "tools/audit.py")
     audit = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(audit)
-    offline = {"dependencies": [{"name": "gradio", "skip_reason": "Dependency not found on PyPI and could not be "
-                                                                  "audited: gradio (6.31.0)"}]}
+    offline = {
+        "dependencies": [
+            {"name": "gradio", "skip_reason": "Dependency not found on PyPI and could not be audited: gradio (6.31.0)"}
+        ]
+    }
     status, text = audit.summarize(offline)
     assert status == 0 and "NOTHING WAS AUDITED" in text
-    found = {"dependencies": [
-        {"name": "gradio", "version": "6.31.0", "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["6.32.0"]}]},
-        {"name": "torch", "version": "2.11.0", "vulns": []},
-        {"name": "local-thing", "skip_reason": "Dependency not found on PyPI and could not be audited"}]}
+    found = {
+        "dependencies": [
+            {"name": "gradio", "version": "6.31.0", "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["6.32.0"]}]},
+            {"name": "torch", "version": "2.11.0", "vulns": []},
+            {"name": "local-thing", "skip_reason": "Dependency not found on PyPI and could not be audited"},
+        ]
+    }
     status, text = audit.summarize(found)
     assert status == 1 and "GHSA-xxxx (fixed in 6.32.0)" in text and "2 packages audited, 1 skipped" in text
     status, text = audit.summarize({"dependencies": [{"name": "torch", "version": "2.11.0", "vulns": []}]})

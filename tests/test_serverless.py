@@ -52,8 +52,14 @@ def voices_dir(tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> Pat
 def worker_env(tiny: dict[str, Path], voices_dir: Path) -> dict[str, str]:
     """The environment a worker subprocess (or EngineSettings.from_env) gets: the tiny model, offline, our voices."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "F5_"))}
-    env.update(F5_MODEL=str(tiny["yaml"]), VOICES_DIR=str(voices_dir), HF_HUB_OFFLINE="1", F5_DEVICE="cpu",
-               PYTHONPATH=str(REPO), UVICORN_LOG_LEVEL="warning")
+    env.update(
+        F5_MODEL=str(tiny["yaml"]),
+        VOICES_DIR=str(voices_dir),
+        HF_HUB_OFFLINE="1",
+        F5_DEVICE="cpu",
+        PYTHONPATH=str(REPO),
+        UVICORN_LOG_LEVEL="warning",
+    )
     return env
 
 
@@ -79,10 +85,12 @@ def run(h, **inputs) -> dict:
 
 # ---- import and environment -------------------------------------------------------------------------------------
 def test_importing_the_handler_builds_nothing_and_loads_no_model_code() -> None:
-    code = ("import os, sys; before = dict(os.environ); import serverless.handler as h; "
-            "assert dict(os.environ) == before and not any(isinstance(v, h.Engine) for v in vars(h).values()); "
-            "w = h.worker_from_env(); assert w.engine.status().state == 'not_loaded'; "
-            "print(sorted(m for m in ('torch', 'f5_tts', 'transformers', 'vocos', 'runpod') if m in sys.modules))")
+    code = (
+        "import os, sys; before = dict(os.environ); import serverless.handler as h; "
+        "assert dict(os.environ) == before and not any(isinstance(v, h.Engine) for v in vars(h).values()); "
+        "w = h.worker_from_env(); assert w.engine.status().state == 'not_loaded'; "
+        "print(sorted(m for m in ('torch', 'f5_tts', 'transformers', 'vocos', 'runpod') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -131,8 +139,10 @@ def test_same_seed_same_audio_and_a_random_seed_is_returned(h) -> None:
     assert isinstance(c["seed"], int) and 0 <= c["seed"] <= 2**31 - 1 and c["seed"] != 123
 
 
-@pytest.mark.parametrize(("fmt", "magic"), [("mp3", (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xe3")),
-                                            ("flac", (b"fLaC",)), ("WAV", (b"RIFF",))])
+@pytest.mark.parametrize(
+    ("fmt", "magic"),
+    [("mp3", (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xe3")), ("flac", (b"fLaC",)), ("WAV", (b"RIFF",))],
+)
 def test_response_formats(h, fmt: str, magic: tuple[bytes, ...]) -> None:
     out = run(h, text="Hello world, this is a test.", voice="bob", response_format=fmt, **FAST)
     assert "error" not in out, out
@@ -160,7 +170,7 @@ def test_empty_ref_text_is_transcribed(h, worker_engine: Engine, ref_b64: str, m
     monkeypatch.setattr(worker_engine, "transcriber", FakeWhisper())
     monkeypatch.setattr(worker_engine, "_transcripts", type(worker_engine._transcripts)(4))  # nothing cached
     # A data: URL prefix and line-wrapped base64 (as `base64` writes it) are accepted too.
-    wrapped = "data:audio/wav;base64," + "\n".join(ref_b64[i:i + 76] for i in range(0, len(ref_b64), 76))
+    wrapped = "data:audio/wav;base64," + "\n".join(ref_b64[i : i + 76] for i in range(0, len(ref_b64), 76))
     out = run(h, text="Hello.", ref_audio_base64=wrapped, ref_text="", **FAST)
     assert out.get("ref_text") == "Words heard by the fake Whisper.", out
 
@@ -183,7 +193,10 @@ BAD_INPUTS = [
     ({"text": "Hi.", "ref_audio_base64": "", "ref_text": "x"}, "'ref_audio_base64' is empty"),
     ({"text": "Hi.", "ref_audio_base64": b64(b"junk" * 100), "ref_text": "x"}, "could not read this file as audio"),
     ({"text": "Hi.", "ref_audio_base64": ["UklGRg=="]}, "'ref_audio_base64' must be a string"),
-    ({"text": "Hi.", "voice": "bob", "response_format": "ogg"}, "Unknown response_format 'ogg'. Use one of: mp3, opus, aac, flac, wav, pcm"),
+    (
+        {"text": "Hi.", "voice": "bob", "response_format": "ogg"},
+        "Unknown response_format 'ogg'. Use one of: mp3, opus, aac, flac, wav, pcm",
+    ),
     ({"text": "Hi.", "voice": "bob", "response_format": 3}, "Unknown response_format 3"),
     ({"text": "Hi.", "voice": "bob", "nfe_step": "fast"}, "nfe_step must be a whole number from 4 to 64"),
     ({"text": "Hi.", "voice": "bob", "speed": 10}, "speed=10 is out of range"),
@@ -226,8 +239,10 @@ def test_model_unavailable_and_bad_settings_are_messages(worker_env, tmp_path: P
     w = serverless_worker(Engine(EngineSettings.from_env({**worker_env, "F5_CKPT": str(missing)})))
     out = run(w, text="Hi.", voice="bob", **FAST)
     assert set(out) == {"error"} and str(missing) in out["error"] and "does not exist" in out["error"]
-    for var, value, words in [("F5_DEVICE", "gpu", "F5_DEVICE='gpu' is not a device"),
-                              ("RUNPOD_MAX_PAYLOAD_MB", "ten", "RUNPOD_MAX_PAYLOAD_MB='ten' is not a number")]:
+    for var, value, words in [
+        ("F5_DEVICE", "gpu", "F5_DEVICE='gpu' is not a device"),
+        ("RUNPOD_MAX_PAYLOAD_MB", "ten", "RUNPOD_MAX_PAYLOAD_MB='ten' is not a number"),
+    ]:
         misconfigured = serverless_worker(None)
         misconfigured.worker = worker_from_env({**worker_env, var: value})
         assert f"worker is misconfigured: {words}" in run(misconfigured, text="Hi.", voice="bob")["error"]
@@ -264,8 +279,9 @@ def test_stream_handler_yields_one_item_per_chunk_that_join_into_the_whole(h, mo
     assert all("error" not in item for item in items), items[-1]
     assert len(items) == expected > 1
     assert [i["index"] for i in items] == list(range(len(items))) and {i["total"] for i in items} == {len(items)}
-    assert all(set(i) == {"index", "total", "audio_base64", "sample_rate", "duration", "seed", "ref_text"}
-               for i in items)
+    assert all(
+        set(i) == {"index", "total", "audio_base64", "sample_rate", "duration", "seed", "ref_text"} for i in items
+    )
     assert {(i["seed"], i["ref_text"], i["sample_rate"]) for i in items} == {(123, REF_TEXT, 24000)}
     json.dumps(items)  # what RunPod sends back must be plain JSON
     pieces = [decode(i)[0] for i in items]
@@ -278,7 +294,8 @@ def test_stream_handler_without_streaming_and_with_errors(h, worker_engine: Engi
     (single,) = h.stream_handler({"id": "s", "input": {"text": "Hi there.", "voice": "bob", "stream": False, **FAST}})
     assert set(single) == {"audio_base64", "sample_rate", "duration", "seed", "ref_text"}
     assert h.stream_handler({"id": "s", "input": {"text": "Hi.", "voice": "nobody"}}) == [
-        {"error": "There is no saved voice called 'nobody'. Saved voices: bob."}]
+        {"error": "There is no saved voice called 'nobody'. Saved voices: bob."}
+    ]
     small = serverless_worker(worker_engine, max_output_mb=0.001)
     items = small.stream_handler({"id": "s", "input": {"text": "Hi there.", "voice": "bob", **FAST}})
     assert set(items[-1]) == {"error"} and "The streamed audio so far" in items[-1]["error"]
@@ -286,8 +303,14 @@ def test_stream_handler_without_streaming_and_with_errors(h, worker_engine: Engi
 
 # ---- the runpod SDK's local modes, as subprocesses ----------------------------------------------------------------
 def _worker(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HANDLER), *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HANDLER), *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_sdk_test_input_mode(worker_env: dict[str, str]) -> None:
@@ -362,8 +385,9 @@ def test_sdk_local_api_server(worker_env: dict[str, str]) -> None:
         assert bad["output"] == [{"error": "There is no saved voice called 'nobody'. Saved voices: bob."}], bad
         queued = _post(f"{base}/run", {"input": {"text": "Hello.", "voice": "bob", "stream": "yes"}})
         streamed = _post(f"{base}/stream/{queued['id']}")
-        assert streamed["stream"] == [{"output": {"error": "'stream' must be true or false, not 'yes'. "
-                                                            "Send a JSON boolean."}}], streamed
+        assert streamed["stream"] == [
+            {"output": {"error": "'stream' must be true or false, not 'yes'. Send a JSON boolean."}}
+        ], streamed
     finally:
         _stop(plain)
         _stop(streaming)

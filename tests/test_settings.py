@@ -19,11 +19,25 @@ def test_defaults_are_the_official_model() -> None:
 
 
 def test_env_names_and_cli_overrides() -> None:
-    env = {"F5_MODEL": "F5TTS_Base", "F5_CKPT": "/m.pt", "F5_VOCAB": "/v.txt", "F5_VOCODER": "/voc",
-           "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "9000", "F5_PRELOAD": "yes", "VOICES_DIR": "/vv"}
+    env = {
+        "F5_MODEL": "F5TTS_Base",
+        "F5_CKPT": "/m.pt",
+        "F5_VOCAB": "/v.txt",
+        "F5_VOCODER": "/voc",
+        "GRADIO_SERVER_NAME": "0.0.0.0",
+        "GRADIO_SERVER_PORT": "9000",
+        "F5_PRELOAD": "yes",
+        "VOICES_DIR": "/vv",
+    }
     s, server = EngineSettings.from_env(env), from_env(ServerSettings, env)
     assert (s.model, s.ckpt, s.vocab, s.vocoder, s.preload, s.voices_dir) == (
-        "F5TTS_Base", "/m.pt", "/v.txt", "/voc", True, Path("/vv"))
+        "F5TTS_Base",
+        "/m.pt",
+        "/v.txt",
+        "/voc",
+        True,
+        Path("/vv"),
+    )
     assert (server.host, server.port) == ("0.0.0.0", 9000)
     assert from_env(ServerSettings, env, port=1234).port == 1234
     assert EngineSettings.from_env(env, ckpt=None).ckpt == "/m.pt"
@@ -42,22 +56,25 @@ def test_compile_is_off_unless_asked() -> None:
     assert settings_from(parse_args(["--compile"]))[1].compile is True
 
 
-@pytest.mark.parametrize(("cls", "env", "words"), [
-    (ServerSettings, {"GRADIO_SERVER_PORT": "http"}, "GRADIO_SERVER_PORT='http' is not a whole number"),
-    (ServerSettings, {"GRADIO_SERVER_PORT": "70000"}, "out of range"),
-    (ServerSettings, {"PORT": "0"}, "PORT=0 is out of range"),
-    (ServerSettings, {"F5_SHARE": "maybe"}, "F5_SHARE='maybe' is not a yes/no value"),  # was read as off, silently
-    (ServerSettings, {"STUDIO_AUTH": "nopassword"}, "user:password"),
-    (EngineSettings, {"F5_PRELOAD": "maybe"}, "yes/no"),
-    (EngineSettings, {"F5_COMPILE": "sometimes"}, "yes/no"),
-    (EngineSettings, {"F5_DEVICE": "tpu"}, "not a device"),
-    (EngineSettings, {"F5_DEVICE": "gpu"}, "Use auto, cpu, cuda or cuda:N"),
-    (EngineSettings, {"F5_DTYPE": "int8"}, "not a precision"),
-    (EngineSettings, {"F5_BATCH_SIZE": "-1"}, "out of range"),
-    (EngineSettings, {"F5_CONCURRENCY": "lots"}, "F5_CONCURRENCY='lots' is not a whole number"),
-    (WorkerSettings, {"RUNPOD_MAX_PAYLOAD_MB": "ten"}, "RUNPOD_MAX_PAYLOAD_MB='ten' is not a number"),
-    (WorkerSettings, {"RUNPOD_MAX_OUTPUT_MB": "0"}, "out of range"),
-])
+@pytest.mark.parametrize(
+    ("cls", "env", "words"),
+    [
+        (ServerSettings, {"GRADIO_SERVER_PORT": "http"}, "GRADIO_SERVER_PORT='http' is not a whole number"),
+        (ServerSettings, {"GRADIO_SERVER_PORT": "70000"}, "out of range"),
+        (ServerSettings, {"PORT": "0"}, "PORT=0 is out of range"),
+        (ServerSettings, {"F5_SHARE": "maybe"}, "F5_SHARE='maybe' is not a yes/no value"),  # was read as off, silently
+        (ServerSettings, {"STUDIO_AUTH": "nopassword"}, "user:password"),
+        (EngineSettings, {"F5_PRELOAD": "maybe"}, "yes/no"),
+        (EngineSettings, {"F5_COMPILE": "sometimes"}, "yes/no"),
+        (EngineSettings, {"F5_DEVICE": "tpu"}, "not a device"),
+        (EngineSettings, {"F5_DEVICE": "gpu"}, "Use auto, cpu, cuda or cuda:N"),
+        (EngineSettings, {"F5_DTYPE": "int8"}, "not a precision"),
+        (EngineSettings, {"F5_BATCH_SIZE": "-1"}, "out of range"),
+        (EngineSettings, {"F5_CONCURRENCY": "lots"}, "F5_CONCURRENCY='lots' is not a whole number"),
+        (WorkerSettings, {"RUNPOD_MAX_PAYLOAD_MB": "ten"}, "RUNPOD_MAX_PAYLOAD_MB='ten' is not a number"),
+        (WorkerSettings, {"RUNPOD_MAX_OUTPUT_MB": "0"}, "out of range"),
+    ],
+)
 def test_bad_values_say_what_is_wrong(cls: type, env: dict, words: str) -> None:
     with pytest.raises(InputError, match=words):
         from_env(cls, env)
@@ -68,8 +85,20 @@ def test_a_cli_flag_is_checked_like_the_environment() -> None:
         EngineSettings.from_env({}, device="gpu")
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1", True), ("TRUE", True), (" yes ", True), ("on", True),
-                                            ("0", False), ("false", False), ("No", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_one_yes_no_parser(raw: str, value: bool) -> None:
     assert parse_bool("X", raw) is value
     assert from_env(ServerSettings, {"F5_MCP": raw}).mcp is value
@@ -77,8 +106,12 @@ def test_one_yes_no_parser(raw: str, value: bool) -> None:
 
 def test_every_variable_is_read_once_and_documented() -> None:
     """No variable is read by two fields, and the README's configuration tables name every one."""
-    names = [n for cls in (EngineSettings, ServerSettings, WorkerSettings) for v in env_names(cls).values()
-             for n in ((v,) if isinstance(v, str) else v)]
+    names = [
+        n
+        for cls in (EngineSettings, ServerSettings, WorkerSettings)
+        for v in env_names(cls).values()
+        for n in ((v,) if isinstance(v, str) else v)
+    ]
     assert len(names) == len(set(names)), sorted(names)
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert [n for n in names if f"`{n}`" not in readme] == []

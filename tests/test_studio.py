@@ -50,8 +50,9 @@ def test_examples_exist_and_generate(engine, tmp_path: Path) -> None:
     for audio, ref_text, text in rows:
         assert Path(audio).is_file()
         if ref_text:  # transcribed examples need Whisper; the typed ones must generate as they are
-            result = engine.synthesize(SynthesisRequest(text, Reference(Path(audio), ref_text),
-                                                        SynthesisOptions(nfe_step=4, seed=1)))
+            result = engine.synthesize(
+                SynthesisRequest(text, Reference(Path(audio), ref_text), SynthesisOptions(nfe_step=4, seed=1))
+            )
             assert result.duration > 0.5
 
 
@@ -114,10 +115,26 @@ def test_community_models_are_listed_with_a_matching_config() -> None:
     assert all(m.ckpt.startswith("hf://") and m.vocab.startswith("hf://") for m in found.values())
     assert found["Hindi"].config == "F5TTS_Small"
     archs = shipped_archs()
-    assert matching_config({"dim": 1024, "depth": 22, "heads": 16, "ff_mult": 2, "text_dim": 512,
-                            "conv_layers": 4}, archs) == "F5TTS_v1_Base"
-    assert matching_config({"dim": 1024, "depth": 22, "heads": 16, "ff_mult": 2, "text_dim": 512,
-                            "text_mask_padding": False, "conv_layers": 4, "pe_attn_head": 1}, archs) == "F5TTS_Base"
+    assert (
+        matching_config({"dim": 1024, "depth": 22, "heads": 16, "ff_mult": 2, "text_dim": 512, "conv_layers": 4}, archs)
+        == "F5TTS_v1_Base"
+    )
+    assert (
+        matching_config(
+            {
+                "dim": 1024,
+                "depth": 22,
+                "heads": 16,
+                "ff_mult": 2,
+                "text_dim": 512,
+                "text_mask_padding": False,
+                "conv_layers": 4,
+                "pe_attn_head": 1,
+            },
+            archs,
+        )
+        == "F5TTS_Base"
+    )
     assert matching_config({"dim": 3}, archs) == ""
 
 

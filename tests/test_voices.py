@@ -19,11 +19,26 @@ from tests.live import run_app
 WAV = b"RIFF....fake wav bytes"
 
 
-@pytest.mark.parametrize(("raw", "safe"), [
-    ("Alice", "Alice"), ("My Voice!", "My Voice"), ("../../etc/passwd", "etc passwd"), (".hidden", "hidden"),
-    ("a/b\\c", "a b c"), ("Zoë", "Zoë"), ("你好", "你好"), ("x" * 200, "x" * 64), ("  spaced   out  ", "spaced out"),
-    ("name\x00evil", "name evil"), ("..", None), ("", None), ("/", None), ("...", None), ("💥", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("Alice", "Alice"),
+        ("My Voice!", "My Voice"),
+        ("../../etc/passwd", "etc passwd"),
+        (".hidden", "hidden"),
+        ("a/b\\c", "a b c"),
+        ("Zoë", "Zoë"),
+        ("你好", "你好"),
+        ("x" * 200, "x" * 64),
+        ("  spaced   out  ", "spaced out"),
+        ("name\x00evil", "name evil"),
+        ("..", None),
+        ("", None),
+        ("/", None),
+        ("...", None),
+        ("💥", None),
+    ],
+)
 def test_sanitize_keeps_names_inside_the_folder(raw: str, safe: str | None) -> None:
     if safe is None:
         with pytest.raises(InputError):
@@ -111,8 +126,9 @@ def test_engine_saves_a_prepared_voice_and_generates_with_it(engine: Engine, ref
     voice = engine.save_voice("Nature test", ref_wav, REF_TEXT, overwrite=True)
     wave, sr = sf.read(voice.audio)
     assert sr == 24000 and wave.ndim == 1 and len(wave) / sr <= 12.5
-    result = engine.synthesize(SynthesisRequest("Hello there.", engine.reference(voice="Nature test"),
-                                                SynthesisOptions(nfe_step=7, seed=3)))
+    result = engine.synthesize(
+        SynthesisRequest("Hello there.", engine.reference(voice="Nature test"), SynthesisOptions(nfe_step=7, seed=3))
+    )
     assert result.ref_text == REF_TEXT and result.duration > 0
     engine.voices.delete("Nature test")
 
@@ -128,8 +144,9 @@ def test_voice_endpoints_through_gradio_client(tiny, tmp_path: Path, ref_wav: Pa
         name = client.predict(handle_file(str(ref_wav)), "../Narrator!", REF_TEXT, api_name="/save_voice")
         assert name == "Narrator" and (voices / "Narrator.wav").is_file()
         assert client.predict(api_name="/list_voices") == [{"name": "Narrator", "transcript": REF_TEXT}]
-        audio, _, seed, used = client.predict(None, "", "Hello from a saved voice.", 5, nfe_step=7, voice="Narrator",
-                                              api_name="/synthesize")
+        audio, _, seed, used = client.predict(
+            None, "", "Hello from a saved voice.", 5, nfe_step=7, voice="Narrator", api_name="/synthesize"
+        )
         assert seed == 5 and used == REF_TEXT and sf.read(audio)[1] == 24000
         assert client.predict("Narrator", "Storyteller", api_name="/rename_voice") == "Storyteller"
         with pytest.raises(AppError, match="no saved voice called 'Narrator'"):

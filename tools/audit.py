@@ -29,10 +29,13 @@ def summarize(report: dict[str, Any]) -> tuple[int, str]:
             lines.append(f"  {dep['name']} {dep.get('version', '?')}: {vuln.get('id', '?')} (fixed in {fixes})")
     if deps and not audited:
         reasons = sorted({d["skip_reason"].split(":")[0] for d in skipped})
-        return 0, (f"pip-audit: NOTHING WAS AUDITED: all {len(deps)} packages were skipped ({'; '.join(reasons)}). "
-                   "The vulnerability service is probably unreachable; run `make audit` with network access.")
-    head = (f"pip-audit: {len(audited)} packages audited, {len(skipped)} skipped"
-            + (f" ({', '.join(sorted(d['name'] for d in skipped))})" if skipped else ""))
+        return 0, (
+            f"pip-audit: NOTHING WAS AUDITED: all {len(deps)} packages were skipped ({'; '.join(reasons)}). "
+            "The vulnerability service is probably unreachable; run `make audit` with network access."
+        )
+    head = f"pip-audit: {len(audited)} packages audited, {len(skipped)} skipped" + (
+        f" ({', '.join(sorted(d['name'] for d in skipped))})" if skipped else ""
+    )
     if vulnerable:
         return 1, "\n".join([f"{head}; KNOWN VULNERABILITIES in {len(vulnerable)}:", *lines])
     return 0, f"{head}; no known vulnerabilities."

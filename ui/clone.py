@@ -28,11 +28,17 @@ def example_rows() -> list[list[str]]:
     """One-click examples from the voices f5-tts ships, with their transcripts (empty = transcribed)."""
     ex = files("f5_tts").joinpath("infer/examples")
     return [
-        [str(ex / "basic/basic_ref_en.wav"), "Some call me nature, others call me mother nature.",
-         "I don't really care what you call me. I've been a silent spectator, watching species evolve, empires rise "
-         "and fall. But always remember, I am mighty and enduring."],
-        [str(ex / "basic/basic_ref_zh.wav"), "对，这就是我，万人敬仰的太乙真人。",
-         "突然，身边一阵笑声。我看着他们，意气风发地挺直了胸膛，甩了甩那稍显肉感的双臂，轻笑道。"],
+        [
+            str(ex / "basic/basic_ref_en.wav"),
+            "Some call me nature, others call me mother nature.",
+            "I don't really care what you call me. I've been a silent spectator, watching species evolve, empires rise "
+            "and fall. But always remember, I am mighty and enduring.",
+        ],
+        [
+            str(ex / "basic/basic_ref_zh.wav"),
+            "对，这就是我，万人敬仰的太乙真人。",
+            "突然，身边一阵笑声。我看着他们，意气风发地挺直了胸膛，甩了甩那稍显肉感的双臂，轻笑道。",
+        ],
         [str(ex / "multi/main.flac"), "", "A Town Mouse and a Country Mouse were acquaintances."],
         [str(ex / "multi/town.flac"), "", "My poor dear friend, you live here no better than the ants!"],
         [str(ex / "multi/country.flac"), "", "No, no, I have a very good life here."],
@@ -58,8 +64,9 @@ class CloneHandlers:
     def request(self, form: Form) -> SynthesisRequest:
         """The engine request for a form: its voice (a picked saved voice wins over the reference box, which then
         shows that voice), text and options, each checked with a message naming what is wrong."""
-        reference = self.engine.reference(voice=form.voice, audio=None if form.voice else form.ref_audio,
-                                          text=form.ref_text)
+        reference = self.engine.reference(
+            voice=form.voice, audio=None if form.voice else form.ref_audio, text=form.ref_text
+        )
         options = SynthesisOptions.from_loose({**form.options, "seed": form.seed})
         return SynthesisRequest(form.text or "", reference, options)
 
@@ -94,8 +101,13 @@ class CloneHandlers:
         Returns:
             the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
         """
-        options = {"nfe_step": nfe_step, "speed": speed, "cross_fade": cross_fade, "cfg_strength": cfg_strength,
-                   "remove_silence": remove_silence}
+        options = {
+            "nfe_step": nfe_step,
+            "speed": speed,
+            "cross_fade": cross_fade,
+            "cfg_strength": cfg_strength,
+            "remove_silence": remove_silence,
+        }
         with self.engine.metrics.track("gradio_api"):
             request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
             progress(0.0, desc=preparing(self.engine))
@@ -137,22 +149,41 @@ class CloneTab:
         self.engine, self.h = engine, CloneHandlers(engine)
         with gr.Row():
             with gr.Column():
-                self.ref_audio = gr.Audio(label="Reference voice", sources=["upload", "microphone"], type="filepath",
-                                          editable=True, elem_id="ref-audio")
-                self.ref_text = gr.Textbox(label="Reference transcript (optional)", lines=2, elem_id="ref-text",
-                                           placeholder="Leave empty to transcribe automatically")
+                self.ref_audio = gr.Audio(
+                    label="Reference voice",
+                    sources=["upload", "microphone"],
+                    type="filepath",
+                    editable=True,
+                    elem_id="ref-audio",
+                )
+                self.ref_text = gr.Textbox(
+                    label="Reference transcript (optional)",
+                    lines=2,
+                    elem_id="ref-text",
+                    placeholder="Leave empty to transcribe automatically",
+                )
                 self.transcribe_btn = gr.Button("Transcribe reference", size="sm")
                 self.voices = build_voice_panel(engine, self.ref_audio, self.ref_text)
             with gr.Column():
-                self.text = gr.Textbox(label="Text to speak", lines=6, elem_id="gen-text",
-                                       placeholder="Type what the cloned voice should say…")
+                self.text = gr.Textbox(
+                    label="Text to speak",
+                    lines=6,
+                    elem_id="gen-text",
+                    placeholder="Type what the cloned voice should say…",
+                )
                 self.text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=130)
         self.rows = example_rows()
         self.examples = gr.Dataset(  # plain text: no audio is probed at start-up (gr.Examples runs ffprobe)
-            components=[gr.Textbox(visible=False, label="voice"), gr.Textbox(visible=False, label="transcript"),
-                        gr.Textbox(visible=False, label="text")],
-            samples=[[Path(audio).name, ref, gen] for audio, ref, gen in self.rows], type="index",
-            label="Examples: click one, then Generate", elem_id="examples")
+            components=[
+                gr.Textbox(visible=False, label="voice"),
+                gr.Textbox(visible=False, label="transcript"),
+                gr.Textbox(visible=False, label="text"),
+            ],
+            samples=[[Path(audio).name, ref, gen] for audio, ref, gen in self.rows],
+            type="index",
+            label="Examples: click one, then Generate",
+            elem_id="examples",
+        )
         with gr.Accordion("Settings", open=False):
             with gr.Row():
                 self.options = {name: control(name) for name in OPTION_NAMES[:3]}
@@ -162,8 +193,13 @@ class CloneTab:
                 self.randomize = gr.Checkbox(value=True, label="Randomize seed each time")
         self.generate = gr.Button("Generate", variant="primary", elem_id="generate")
         self.api_synthesize = gr.Button(visible=False)  # carries the public /synthesize endpoint (no streaming)
-        self.live = gr.Audio(label="Live playback (long text plays while the rest is generated)", streaming=True,
-                             autoplay=True, interactive=False, elem_id="live")
+        self.live = gr.Audio(
+            label="Live playback (long text plays while the rest is generated)",
+            streaming=True,
+            autoplay=True,
+            interactive=False,
+            elem_id="live",
+        )
         with gr.Row():
             self.out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
             self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
@@ -172,8 +208,9 @@ class CloneTab:
             self.info = gr.Markdown(elem_id="take-info")
         self.takes = gr.State([])  # this session's takes (ui/history.py): per visitor, gone when the session ends
         with gr.Accordion("This session's takes", open=False):
-            self.table = gr.Dataframe(headers=["#", "text", "voice", "seed", "seconds", "RTF"], interactive=False,
-                                      elem_id="takes-table")
+            self.table = gr.Dataframe(
+                headers=["#", "text", "voice", "seed", "seconds", "RTF"], interactive=False, elem_id="takes-table"
+            )
             with gr.Row():
                 self.pick = gr.Dropdown(choices=[], label="Take", elem_id="take-pick", scale=3)
                 self.fmt = gr.Radio(["wav", "mp3", "flac"], value="wav", label="Download format", scale=2)
@@ -185,12 +222,17 @@ class CloneTab:
 
     def form(self, data: dict) -> Form:
         """The Form in a dict of component values (what Gradio passes for a set of inputs)."""
-        return Form(data[self.ref_audio], data[self.ref_text], data[self.text], data[self.seed_state],
-                    {name: data[c] for name, c in self.options.items()}, data[self.voices.dropdown])
+        return Form(
+            data[self.ref_audio],
+            data[self.ref_text],
+            data[self.text],
+            data[self.seed_state],
+            {name: data[c] for name, c in self.options.items()},
+            data[self.voices.dropdown],
+        )
 
     def form_inputs(self) -> set:
-        return {self.ref_audio, self.ref_text, self.text, self.seed_state, *self.options.values(),
-                self.voices.dropdown}
+        return {self.ref_audio, self.ref_text, self.text, self.seed_state, *self.options.values(), self.voices.dropdown}
 
     def stream(self, data: dict, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:  # noqa: B008
         """The Generate button: play each chunk as soon as it is ready, then show the whole take."""
@@ -202,14 +244,27 @@ class CloneTab:
                     yield {self.live: (part.sample_rate, part.wave)}
         result = SynthesisResult.from_chunks(parts.done)
         takes = data[self.takes]
-        take = history.Take(history.next_number(takes), request.text.strip(), data[self.voices.dropdown]
-                            or "uploaded reference", result.seed, _settings(request.options), result.sample_rate,
-                            result.wave, time.perf_counter() - start)
+        take = history.Take(
+            history.next_number(takes),
+            request.text.strip(),
+            data[self.voices.dropdown] or "uploaded reference",
+            result.seed,
+            _settings(request.options),
+            result.sample_rate,
+            result.wave,
+            time.perf_counter() - start,
+        )
         takes = history.add_take(takes, take)
-        yield {self.out_audio: (take.sample_rate, take.wave), self.spectrogram: spectrogram_image(result.mel),
-               self.seed_used: take.seed, self.ref_text: result.ref_text, self.info: history.summary(take),
-               self.takes: takes, self.pick: gr.update(choices=[t.label() for t in takes], value=take.label()),
-               self.table: history.rows(takes)}
+        yield {
+            self.out_audio: (take.sample_rate, take.wave),
+            self.spectrogram: spectrogram_image(result.mel),
+            self.seed_used: take.seed,
+            self.ref_text: result.ref_text,
+            self.info: history.summary(take),
+            self.takes: takes,
+            self.pick: gr.update(choices=[t.label() for t in takes], value=take.label()),
+            self.table: history.rows(takes),
+        }
 
     @user_errors
     def _generate(self, data: dict, progress: gr.Progress) -> tuple[SynthesisRequest, _Parts]:
@@ -237,27 +292,67 @@ class CloneTab:
         return {self.text: take.text, self.seed: take.seed, self.randomize: False, **restored}
 
     def wire(self, status: gr.Markdown) -> None:
-        outputs = [self.live, self.out_audio, self.spectrogram, self.seed_used, self.ref_text, self.info, self.takes,
-                   self.pick, self.table]
-        self.generate.click(user_errors(pick_seed), [self.seed, self.randomize], [self.seed_state],
-                            api_visibility="private", queue=False).then(
-            self.stream, {*self.form_inputs(), self.takes}, outputs, api_visibility="private", concurrency_id="gpu",
-        ).then(lambda: status_markdown(self.engine), None, status, api_visibility="private", queue=False,
-               show_progress="hidden")
+        outputs = [
+            self.live,
+            self.out_audio,
+            self.spectrogram,
+            self.seed_used,
+            self.ref_text,
+            self.info,
+            self.takes,
+            self.pick,
+            self.table,
+        ]
+        self.generate.click(
+            user_errors(pick_seed),
+            [self.seed, self.randomize],
+            [self.seed_state],
+            api_visibility="private",
+            queue=False,
+        ).then(
+            self.stream,
+            {*self.form_inputs(), self.takes},
+            outputs,
+            api_visibility="private",
+            concurrency_id="gpu",
+        ).then(
+            lambda: status_markdown(self.engine),
+            None,
+            status,
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
         self.api_synthesize.click(
-            self.h.synthesize, [self.ref_audio, self.ref_text, self.text, self.seed, *self.options.values(),
-                                self.voices.dropdown],
-            [self.out_audio, self.spectrogram, self.seed_used, self.ref_text], api_name="synthesize",
-            concurrency_id="gpu")
-        self.transcribe_btn.click(self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe",
-                                  concurrency_id="gpu")
+            self.h.synthesize,
+            [self.ref_audio, self.ref_text, self.text, self.seed, *self.options.values(), self.voices.dropdown],
+            [self.out_audio, self.spectrogram, self.seed_used, self.ref_text],
+            api_name="synthesize",
+            concurrency_id="gpu",
+        )
+        self.transcribe_btn.click(
+            self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"
+        )
         self.text_file.upload(self.h.read_text_file, [self.text_file], [self.text], api_visibility="private")
-        self.examples.click(lambda i: self.h.use_example(self.rows[i]), [self.examples],
-                            [self.ref_audio, self.ref_text, self.text], api_visibility="private")
-        gr.on([self.pick.change, self.fmt.change], self.pick_take, [self.takes, self.pick, self.fmt],
-              [self.take_audio, self.take_file], api_visibility="private")
-        self.reuse.click(self.reuse_take, [self.takes, self.pick],
-                         [self.text, self.seed, self.randomize, *self.options.values()], api_visibility="private")
+        self.examples.click(
+            lambda i: self.h.use_example(self.rows[i]),
+            [self.examples],
+            [self.ref_audio, self.ref_text, self.text],
+            api_visibility="private",
+        )
+        gr.on(
+            [self.pick.change, self.fmt.change],
+            self.pick_take,
+            [self.takes, self.pick, self.fmt],
+            [self.take_audio, self.take_file],
+            api_visibility="private",
+        )
+        self.reuse.click(
+            self.reuse_take,
+            [self.takes, self.pick],
+            [self.text, self.seed, self.randomize, *self.options.values()],
+            api_visibility="private",
+        )
 
 
 class _Parts:

@@ -48,18 +48,35 @@ class DialogueHandlers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def speak(self, script: str, mapping: Any, uploads: dict[str, Reference], pause: Any, nfe_step: Any, seed: Any,
-              progress: gr.Progress) -> dlg.DialogueResult:
+    def speak(
+        self,
+        script: str,
+        mapping: Any,
+        uploads: dict[str, Reference],
+        pause: Any,
+        nfe_step: Any,
+        seed: Any,
+        progress: gr.Progress,
+    ) -> dlg.DialogueResult:
         options = SynthesisOptions.from_loose({"nfe_step": nfe_step, "seed": seed})  # NaN, 7.5: refused, named
         if isinstance(pause, bool) or not isinstance(pause, (int, float)):
             try:
                 pause = float(pause)
             except (TypeError, ValueError):
-                raise InputError(f"The pause between turns must be a number of seconds, not {pause!r}.",
-                                 f"Use 0 to {dlg.MAX_PAUSE_S:g}.") from None
+                raise InputError(
+                    f"The pause between turns must be a number of seconds, not {pause!r}.",
+                    f"Use 0 to {dlg.MAX_PAUSE_S:g}.",
+                ) from None
         progress(0.0, desc=preparing(self.engine))
-        return dlg.synthesize_script(self.engine, script, mapping, uploads, pause, options,
-                                     progress=lambda d, t: progress(d / t, desc=f"Turn {d}/{t}"))
+        return dlg.synthesize_script(
+            self.engine,
+            script,
+            mapping,
+            uploads,
+            pause,
+            options,
+            progress=lambda d, t: progress(d / t, desc=f"Turn {d}/{t}"),
+        )
 
     @user_errors
     def synthesize_dialogue(
@@ -89,11 +106,22 @@ class DialogueHandlers:
             result = self.speak(script, voices, {}, pause, nfe_step, seed, progress)
         return (result.sample_rate, result.wave), result.table(), result.base_seed
 
-    def generate(self, script: str, rows: Sequence[tuple[str, str]], uploads: Sequence[Upload], pause: Any,
-                 nfe_step: Any, seed: Any, progress: gr.Progress) -> tuple[tuple[int, np.ndarray], list[list], int]:
+    def generate(
+        self,
+        script: str,
+        rows: Sequence[tuple[str, str]],
+        uploads: Sequence[Upload],
+        pause: Any,
+        nfe_step: Any,
+        seed: Any,
+        progress: gr.Progress,
+    ) -> tuple[tuple[int, np.ndarray], list[list], int]:
         """The tab's button: rows of (tag, voice), the upload slots, then pause, quality and seed."""
-        refs = {slot_name(u.name, i): self.engine.reference(audio=u.audio, text=u.text)
-                for i, u in enumerate(uploads) if u.audio}
+        refs = {
+            slot_name(u.name, i): self.engine.reference(audio=u.audio, text=u.text)
+            for i, u in enumerate(uploads)
+            if u.audio
+        }
         mapping = [(tag or "", voice or "") for tag, voice in rows]
         used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(dlg.parse_script(script or ""))}
         known = {n.casefold() for n in [*refs, *self.engine.voices.names()]}
@@ -102,16 +130,19 @@ class DialogueHandlers:
             if tag.casefold() in used - known and not voice.strip():
                 raise InputError(f"No voice is picked for the tag [{tag}].", "Pick one in its row.")
         result = self.speak(script, mapping, refs, pause, nfe_step, seed, progress)
-        table = [[t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"]]
-                 for t in result.table()]
+        table = [
+            [t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"]]
+            for t in result.table()
+        ]
         return (result.sample_rate, result.wave), table, result.base_seed
 
     def choices(self, names: Sequence[str | None]) -> list[str]:
         slots = [slot_name(n, i) for i, n in enumerate(names)]
         return [*slots, *(n for n in self.engine.voices.names() if n not in slots)]
 
-    def find_speakers(self, script: str, rows: Sequence[tuple[str | None, str | None]],
-                      names: Sequence[str | None]) -> list[tuple[Any, Any]] | None:
+    def find_speakers(
+        self, script: str, rows: Sequence[tuple[str | None, str | None]], names: Sequence[str | None]
+    ) -> list[tuple[Any, Any]] | None:
         """(tag, picker update) per row, filled with the script's tags; None when the script has none (or is
         malformed: the error is shown when generating). A row whose tag stays keeps its voice (nothing is sent for
         it, so a voice being picked meanwhile is not undone); a new tag named like a voice gets that voice."""
@@ -134,8 +165,10 @@ class DialogueHandlers:
                 value = kept.get(new.casefold()) or by_key.get(new.casefold()) if new else None
                 out.append((new, gr.update(choices=options, value=value)))
         if len(found) > ROWS and changed:
-            gr.Warning(f"The script has {len(found)} speakers; the rows show the first {ROWS}. Name the other "
-                       "tags after saved voices to voice them.")
+            gr.Warning(
+                f"The script has {len(found)} speakers; the rows show the first {ROWS}. Name the other "
+                "tags after saved voices to voice them."
+            )
         return out
 
 
@@ -150,8 +183,13 @@ def story_example() -> dict[str, Any]:
     for name in STORY_VOICES:
         data, sr = sf.read(str(folder.joinpath(f"{name}.flac")), dtype="float32", always_2d=False)
         audios.append((sr, data))
-    return {"script": script, "audios": audios, "names": list(STORY_VOICES), "tags": list(STORY_VOICES),
-            "voices": list(STORY_VOICES)}
+    return {
+        "script": script,
+        "audios": audios,
+        "names": list(STORY_VOICES),
+        "tags": list(STORY_VOICES),
+        "voices": list(STORY_VOICES),
+    }
 
 
 class DialogueTab:
@@ -168,36 +206,73 @@ class DialogueTab:
                 initial = self.h.choices([None] * SLOTS)
                 for i in range(ROWS):
                     with gr.Row(equal_height=True):
-                        self.tags.append(gr.Textbox(label=f"Tag {i + 1}", placeholder="e.g. Narrator", min_width=100,
-                                                    elem_id=f"dialogue-tag-{i}"))
-                        self.pickers.append(gr.Dropdown(choices=initial, value=None, label="Voice", min_width=120,
-                                                        allow_custom_value=True, elem_id=f"dialogue-voice-{i}"))
+                        self.tags.append(
+                            gr.Textbox(
+                                label=f"Tag {i + 1}",
+                                placeholder="e.g. Narrator",
+                                min_width=100,
+                                elem_id=f"dialogue-tag-{i}",
+                            )
+                        )
+                        self.pickers.append(
+                            gr.Dropdown(
+                                choices=initial,
+                                value=None,
+                                label="Voice",
+                                min_width=120,
+                                allow_custom_value=True,
+                                elem_id=f"dialogue-voice-{i}",
+                            )
+                        )
                 self.find = gr.Button("Find speakers in the script", size="sm", elem_id="dialogue-find")
         with gr.Accordion("Voices uploaded for this dialogue (optional)", open=False, elem_id="dialogue-uploads"):
             with gr.Row():
                 self.audios, self.names, self.texts = [], [], []
                 for i in range(SLOTS):
                     with gr.Column(min_width=200):
-                        self.audios.append(gr.Audio(label=f"Upload {i + 1}", sources=["upload", "microphone"],
-                                                    type="filepath", elem_id=f"dialogue-ref-{i}"))
-                        self.names.append(gr.Textbox(label="Its name (pick it as a voice above)",
-                                                     value=slot_name(None, i), elem_id=f"dialogue-ref-name-{i}"))
-                        self.texts.append(gr.Textbox(label="Transcript (optional)", elem_id=f"dialogue-ref-text-{i}",
-                                                     placeholder="Leave empty to transcribe"))
+                        self.audios.append(
+                            gr.Audio(
+                                label=f"Upload {i + 1}",
+                                sources=["upload", "microphone"],
+                                type="filepath",
+                                elem_id=f"dialogue-ref-{i}",
+                            )
+                        )
+                        self.names.append(
+                            gr.Textbox(
+                                label="Its name (pick it as a voice above)",
+                                value=slot_name(None, i),
+                                elem_id=f"dialogue-ref-name-{i}",
+                            )
+                        )
+                        self.texts.append(
+                            gr.Textbox(
+                                label="Transcript (optional)",
+                                elem_id=f"dialogue-ref-text-{i}",
+                                placeholder="Leave empty to transcribe",
+                            )
+                        )
         with gr.Row():
-            self.pause = gr.Slider(0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05,
-                                   label="Pause between turns (s)")
+            self.pause = gr.Slider(
+                0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)"
+            )
             self.nfe_step = control("nfe_step", elem_id="dialogue-quality")
             self.seed = seed_box("Base seed (-1 = random)", elem_id="dialogue-seed")
-        self.story = gr.Button("Load the story example (the three voices f5-tts ships)", size="sm",
-                               elem_id="dialogue-story")
+        self.story = gr.Button(
+            "Load the story example (the three voices f5-tts ships)", size="sm", elem_id="dialogue-story"
+        )
         self.generate_btn = gr.Button("Generate dialogue", variant="primary", elem_id="dialogue-generate")
-        self.out_audio = gr.Audio(label="Dialogue", type="numpy", format="wav", interactive=False,
-                                  elem_id="dialogue-result")
-        self.table = gr.Dataframe(headers=TABLE_HEADERS, label="Turns (put a seed in its tag, seed=…, to keep that "
-                                  "take)", interactive=False, wrap=True, elem_id="dialogue-turns")
-        self.seed_used = gr.Number(label="Base seed used", precision=0, interactive=False,
-                                   elem_id="dialogue-seed-used")
+        self.out_audio = gr.Audio(
+            label="Dialogue", type="numpy", format="wav", interactive=False, elem_id="dialogue-result"
+        )
+        self.table = gr.Dataframe(
+            headers=TABLE_HEADERS,
+            label="Turns (put a seed in its tag, seed=…, to keep that take)",
+            interactive=False,
+            wrap=True,
+            elem_id="dialogue-turns",
+        )
+        self.seed_used = gr.Number(label="Base seed used", precision=0, interactive=False, elem_id="dialogue-seed-used")
         # The public endpoint: script + a JSON mapping, on a hidden button (the tab's rows are not an API).
         self.api_button = gr.Button(visible=False)
         self.api_voices = gr.JSON(value=None, label="Voices (tag -> saved voice)", visible=False)
@@ -207,21 +282,26 @@ class DialogueTab:
     @user_errors
     def generate(self, data: dict, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
         rows = [(data[t], data[p]) for t, p in zip(self.tags, self.pickers, strict=True)]
-        uploads = [Upload(data[a], data[n], data[t]) for a, n, t in zip(self.audios, self.names, self.texts,
-                                                                          strict=True)]
+        uploads = [
+            Upload(data[a], data[n], data[t]) for a, n, t in zip(self.audios, self.names, self.texts, strict=True)
+        ]
         with self.h.engine.metrics.track("ui"):
-            return self.h.generate(data[self.script], rows, uploads, data[self.pause], data[self.nfe_step],
-                                   data[self.seed], progress)
+            return self.h.generate(
+                data[self.script], rows, uploads, data[self.pause], data[self.nfe_step], data[self.seed], progress
+            )
 
     def find_speakers(self, data: dict) -> dict:
-        found = self.h.find_speakers(data[self.script], [(data[t], data[p]) for t, p in zip(self.tags, self.pickers,
-                                                                                          strict=True)],
-                                     [data[n] for n in self.names])
+        found = self.h.find_speakers(
+            data[self.script],
+            [(data[t], data[p]) for t, p in zip(self.tags, self.pickers, strict=True)],
+            [data[n] for n in self.names],
+        )
         if found is None:
             return {}
         out: dict = {}
-        for (tag, picker), (tag_value, picker_update) in zip(zip(self.tags, self.pickers, strict=True), found,
-                                                             strict=True):
+        for (tag, picker), (tag_value, picker_update) in zip(
+            zip(self.tags, self.pickers, strict=True), found, strict=True
+        ):
             out[tag], out[picker] = tag_value, picker_update
         return out
 
@@ -246,22 +326,54 @@ class DialogueTab:
 
     def wire(self, tab: gr.Tab, root: gr.Blocks) -> None:
         """Wire the tab's events (after every tab is laid out)."""
-        inputs = {self.script, *self.tags, *self.pickers, *self.audios, *self.names, *self.texts, self.pause,
-                  self.nfe_step, self.seed}
-        self.generate_btn.click(self.generate, inputs, [self.out_audio, self.table, self.seed_used],
-                                api_visibility="private", concurrency_id="gpu")
-        self.api_button.click(self.h.synthesize_dialogue, [self.script, self.api_voices, self.pause, self.nfe_step,
-                                                           self.seed],
-                              [self.out_audio, self.api_turns, self.seed_used], api_name="synthesize_dialogue",
-                              concurrency_id="gpu")
-        fill = {"fn": self.find_speakers, "inputs": {self.script, *self.tags, *self.pickers, *self.names},
-                "outputs": [*self.tags, *self.pickers], "api_visibility": "private", "queue": False}
+        inputs = {
+            self.script,
+            *self.tags,
+            *self.pickers,
+            *self.audios,
+            *self.names,
+            *self.texts,
+            self.pause,
+            self.nfe_step,
+            self.seed,
+        }
+        self.generate_btn.click(
+            self.generate,
+            inputs,
+            [self.out_audio, self.table, self.seed_used],
+            api_visibility="private",
+            concurrency_id="gpu",
+        )
+        self.api_button.click(
+            self.h.synthesize_dialogue,
+            [self.script, self.api_voices, self.pause, self.nfe_step, self.seed],
+            [self.out_audio, self.api_turns, self.seed_used],
+            api_name="synthesize_dialogue",
+            concurrency_id="gpu",
+        )
+        fill = {
+            "fn": self.find_speakers,
+            "inputs": {self.script, *self.tags, *self.pickers, *self.names},
+            "outputs": [*self.tags, *self.pickers],
+            "api_visibility": "private",
+            "queue": False,
+        }
         self.find.click(**fill)
         self.script.blur(**fill)
-        self.story.click(self.load_story, None, [self.script, *self.audios, *self.names, *self.texts, *self.tags,
-                                                 *self.pickers], api_visibility="private")
-        refresh = {"fn": self.refresh, "inputs": set(self.names), "outputs": self.pickers,
-                   "api_visibility": "private", "queue": False, "show_progress": "hidden"}
+        self.story.click(
+            self.load_story,
+            None,
+            [self.script, *self.audios, *self.names, *self.texts, *self.tags, *self.pickers],
+            api_visibility="private",
+        )
+        refresh = {
+            "fn": self.refresh,
+            "inputs": set(self.names),
+            "outputs": self.pickers,
+            "api_visibility": "private",
+            "queue": False,
+            "show_progress": "hidden",
+        }
         for name in self.names:
             name.blur(**refresh)
         tab.select(**refresh)  # saved voices as they are when the tab is opened

@@ -32,8 +32,10 @@ def as_gr_error(e: Exception, where: str) -> gr.Error:
     if isinstance(e, StudioError):
         return gr.Error(str(e))
     log.exception("unexpected error in %s", where)
-    return gr.Error(f"Something went wrong on the server ({type(e).__name__}). It is still running: try again, "
-                    "and if it keeps failing, check the server log.")
+    return gr.Error(
+        f"Something went wrong on the server ({type(e).__name__}). It is still running: try again, "
+        "and if it keeps failing, check the server log."
+    )
 
 
 def user_errors(fn: F) -> F:

@@ -56,8 +56,10 @@ def next_number(history: list[Take] | None) -> int:
 
 
 def summary(take: Take) -> str:
-    return (f"Generated **{take.seconds:.1f} s** of audio in **{take.elapsed_s:.1f} s** "
-            f"(real-time factor {take.rtf:.2f}) · seed {take.seed}")
+    return (
+        f"Generated **{take.seconds:.1f} s** of audio in **{take.elapsed_s:.1f} s** "
+        f"(real-time factor {take.rtf:.2f}) · seed {take.seed}"
+    )
 
 
 def rows(history: list[Take] | None) -> list[list[Any]]:

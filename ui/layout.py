@@ -12,8 +12,15 @@ from .dialogue import DialogueTab
 from .handlers import status_markdown
 
 # The public API: gradio_client's view_api() lists exactly these (a test pins them).
-API_NAMES = ("/synthesize", "/transcribe", "/list_voices", "/save_voice", "/rename_voice", "/delete_voice",
-             "/synthesize_dialogue")
+API_NAMES = (
+    "/synthesize",
+    "/transcribe",
+    "/list_voices",
+    "/save_voice",
+    "/rename_voice",
+    "/delete_voice",
+    "/synthesize_dialogue",
+)
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
 The transcript of the reference is optional: leave it empty and it is transcribed for you."""
@@ -40,8 +47,13 @@ def build_ui(engine: Engine) -> gr.Blocks:
             gr.Markdown(TIPS)
         with gr.Accordion("Model", open=False):
             gr.Markdown(models.current_model_markdown(engine.settings))
-            gr.Dataframe(models.community_rows(), headers=["language", "model", "F5_MODEL", "F5_CKPT", "F5_VOCAB"],
-                         interactive=False, wrap=True, elem_id="community-models")
+            gr.Dataframe(
+                models.community_rows(),
+                headers=["language", "model", "F5_MODEL", "F5_CKPT", "F5_VOCAB"],
+                interactive=False,
+                wrap=True,
+                elem_id="community-models",
+            )
         clone.wire(status_line)
         dialogue.wire(dialogue_tab, demo)
         timer = gr.Timer(2.0)

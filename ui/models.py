@@ -70,10 +70,12 @@ def community_models(shared_md: str | None = None) -> list[CommunityModel]:
 
 
 def current_model_markdown(settings: EngineSettings) -> str:
-    return (f"**Running:** `F5_MODEL={settings.model}` · `F5_CKPT={settings.ckpt}` · `F5_VOCAB={settings.vocab}` · "
-            f"`F5_VOCODER={settings.vocoder}` · device `{settings.device}`\n\n"
-            "To switch, the operator restarts the studio with other values (env vars or `--model/--ckpt/--vocab`); "
-            "a visitor cannot change the model for everyone. Community models for other languages:")
+    return (
+        f"**Running:** `F5_MODEL={settings.model}` · `F5_CKPT={settings.ckpt}` · `F5_VOCAB={settings.vocab}` · "
+        f"`F5_VOCODER={settings.vocoder}` · device `{settings.device}`\n\n"
+        "To switch, the operator restarts the studio with other values (env vars or `--model/--ckpt/--vocab`); "
+        "a visitor cannot change the model for everyone. Community models for other languages:"
+    )
 
 
 def community_rows() -> list[list[str]]:

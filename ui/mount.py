@@ -8,14 +8,24 @@ from typing import Any
 import gradio as gr
 
 
-def mount(app: Any, demo: gr.Blocks, *, auth: tuple[str, str] | None, max_file_size: int, mcp: bool,
-          allow_remote_urls: bool) -> Any:
+def mount(
+    app: Any, demo: gr.Blocks, *, auth: tuple[str, str] | None, max_file_size: int, mcp: bool, allow_remote_urls: bool
+) -> Any:
     """Mount `demo` at '/' of `app` (returns the app). Uploads are capped at `max_file_size` bytes, no run history is
     kept (voices are personal data), and server files and URLs are never read where a client names a file."""
     if auth is not None:
         app.add_middleware(HideApiInfoFromAnonymous)
-    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=True, auth=auth,
-                              max_file_size=max_file_size, mcp_server=mcp, run_history=False)
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        ssr_mode=False,
+        show_error=True,
+        auth=auth,
+        max_file_size=max_file_size,
+        mcp_server=mcp,
+        run_history=False,
+    )
     # Gradio refuses a file path a client names (/etc/passwd...) unless it was uploaded, but only once the Blocks
     # "has launched", which a mounted app never does: without this flag any server file could be read.
     demo.has_launched = True
@@ -40,8 +50,10 @@ def refuse_remote_files() -> None:
     from gradio import processing_utils
 
     async def refused(url: str, cache_dir: str) -> str:
-        raise gr.Error("This server does not fetch files from URLs: upload the file itself (with gradio_client, "
-                       "download it first and pass handle_file(local_path)).")
+        raise gr.Error(
+            "This server does not fetch files from URLs: upload the file itself (with gradio_client, "
+            "download it first and pass handle_file(local_path))."
+        )
 
     processing_utils.async_ssrf_protected_download = refused
 

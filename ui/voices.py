@@ -78,8 +78,14 @@ def build_voice_panel(engine: Engine, ref_audio: gr.Audio, ref_text: gr.Textbox)
     h = VoiceHandlers(engine)
     with gr.Accordion("Saved voices", open=False):
         with gr.Row():
-            dropdown = gr.Dropdown(choices=engine.voices.names(), value=None, label="Use a saved voice",
-                                   allow_custom_value=True, elem_id="voice-pick", scale=2)
+            dropdown = gr.Dropdown(
+                choices=engine.voices.names(),
+                value=None,
+                label="Use a saved voice",
+                allow_custom_value=True,
+                elem_id="voice-pick",
+                scale=2,
+            )
             name = gr.Textbox(label="Name", placeholder="e.g. Alice", elem_id="voice-name", scale=2)
         with gr.Row():
             save = gr.Button("Save current reference", size="sm")
@@ -92,10 +98,13 @@ def build_voice_panel(engine: Engine, ref_audio: gr.Audio, ref_text: gr.Textbox)
     ref_audio.upload(lambda: None, None, dropdown, api_visibility="private", queue=False)
     ref_audio.stop_recording(lambda: None, None, dropdown, api_visibility="private", queue=False)
     save.click(h.save_voice, [ref_audio, name, ref_text], [name], api_name="save_voice").success(
-        h.refresh, [name], [dropdown], api_visibility="private")
+        h.refresh, [name], [dropdown], api_visibility="private"
+    )
     rename.click(h.rename_voice, [dropdown, name], [name], api_name="rename_voice").success(
-        h.refresh, [name], [dropdown], api_visibility="private")
+        h.refresh, [name], [dropdown], api_visibility="private"
+    )
     delete.click(h.delete_voice, [dropdown], [name], api_name="delete_voice").success(
-        h.refresh, None, [dropdown], api_visibility="private")
+        h.refresh, None, [dropdown], api_visibility="private"
+    )
     show.click(h.list_voices, None, [listing], api_name="list_voices", queue=False)  # cheap: never "busy"
     return VoicePanel(dropdown, name, listing, h.refresh)

@@ -41,9 +41,12 @@ class _SpeechRequest(BaseModel):
     input: str = Field(description="The text to speak.")
     voice: str | VoiceId = Field(description="A saved voice's name (see GET /v1/voices).")
     response_format: AudioFormat = "mp3"
-    speed: float = Field(1.0, ge=OPENAI_SPEED[0], le=OPENAI_SPEED[1],
-                         description="OpenAI's range; clamped to the model's "
-                                     f"{SynthesisOptions.specs()['speed'].describe()}.")
+    speed: float = Field(
+        1.0,
+        ge=OPENAI_SPEED[0],
+        le=OPENAI_SPEED[1],
+        description=f"OpenAI's range; clamped to the model's {SynthesisOptions.specs()['speed'].describe()}.",
+    )
     stream_format: Literal["audio", "sse"] = Field("audio", description="Only 'audio' is supported.")
 
     def options(self) -> dict[str, Any]:
@@ -61,8 +64,11 @@ def _extension(name: str) -> tuple[Any, Any]:
     return kind | None, Field(None, description=description, ge=low, le=spec.high)
 
 
-SpeechRequest = create_model("SpeechRequest", __base__=_SpeechRequest,  # type: ignore[call-overload]
-                             **{name: _extension(name) for name in EXTENSIONS})
+SpeechRequest = create_model(
+    "SpeechRequest",
+    __base__=_SpeechRequest,  # type: ignore[call-overload]
+    **{name: _extension(name) for name in EXTENSIONS},
+)
 
 
 class ModelCard(BaseModel):
@@ -106,8 +112,9 @@ class ApiError(Exception):
         self.status, self.message, self.param, self.code = status, message, param, code
 
 
-def error_response(status: int, message: str, param: str | None = None, code: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
     body = ErrorResponse(error=ErrorInfo(message=message, type=kind, param=param, code=code))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
@@ -125,8 +132,12 @@ def _validation_response(e: RequestValidationError) -> JSONResponse:
 
 # Errors users can cause (or fix), as (status, code); VoiceNotFound first: it is an InputError too. Any other
 # StudioError (e.g. the GPU ran out of memory) says what happened and what to do: a 503, its message kept.
-STUDIO_ERRORS = ((VoiceNotFound, 404, "voice_not_found"), (InputError, 400, "invalid_value"),
-                 (ModelUnavailable, 503, "model_unavailable"), (StudioError, 503, "generation_failed"))
+STUDIO_ERRORS = (
+    (VoiceNotFound, 404, "voice_not_found"),
+    (InputError, 400, "invalid_value"),
+    (ModelUnavailable, 503, "model_unavailable"),
+    (StudioError, 503, "generation_failed"),
+)
 
 
 def as_api_error(e: Exception, param: str | None = None) -> ApiError | None:

@@ -54,9 +54,14 @@ class OpenAIRoute(APIRoute):
                 if self.admission is not None and request.method == "POST":
                     if not self.admission.enter():
                         self.engine.metrics.count(INTERFACE, Busy("busy"))
-                        return error_response(429, f"The studio is busy: {self.admission.limit} speech requests are "
-                                                   f"already in progress. Try again in {RETRY_AFTER_S} seconds.",
-                                              None, "busy", headers={"Retry-After": str(RETRY_AFTER_S)})
+                        return error_response(
+                            429,
+                            f"The studio is busy: {self.admission.limit} speech requests are "
+                            f"already in progress. Try again in {RETRY_AFTER_S} seconds.",
+                            None,
+                            "busy",
+                            headers={"Retry-After": str(RETRY_AFTER_S)},
+                        )
                     admitted = True
                 response = await handler(request)
             except Exception as e:
@@ -69,12 +74,22 @@ class OpenAIRoute(APIRoute):
 
 
 def openai_router(engine: Engine, max_in_progress: int) -> APIRouter:
-    route_class = type("OpenAIRoute", (OpenAIRoute,), {"max_body": body_limit(engine.settings.max_text_chars),
-                                                       "admission": Admission(max_in_progress), "engine": engine})
+    route_class = type(
+        "OpenAIRoute",
+        (OpenAIRoute,),
+        {
+            "max_body": body_limit(engine.settings.max_text_chars),
+            "admission": Admission(max_in_progress),
+            "engine": engine,
+        },
+    )
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=route_class, responses=ERRORS)
 
-    @router.post("/audio/speech", response_class=Response, responses={
-        200: {"description": "The audio", "content": {t: {} for t in sorted(set(CONTENT_TYPES.values()))}}})
+    @router.post(
+        "/audio/speech",
+        response_class=Response,
+        responses={200: {"description": "The audio", "content": {t: {} for t in sorted(set(CONTENT_TYPES.values()))}}},
+    )
     async def speech(req: SpeechRequest) -> Response:
         """Speak `input` in a saved voice, in OpenAI's request and error format."""
         return await speech_response(engine, req)

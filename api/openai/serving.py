@@ -37,8 +37,11 @@ def body_limit(max_text_chars: int) -> int:
 
 
 def _too_large(size: int, limit: int) -> HTTPException:
-    return HTTPException(413, f"The request body is too large ({size:,} bytes; this server reads at most "
-                              f"{limit:,}). Send shorter text: the limit is set by F5_MAX_TEXT_CHARS.")
+    return HTTPException(
+        413,
+        f"The request body is too large ({size:,} bytes; this server reads at most "
+        f"{limit:,}). Send shorter text: the limit is set by F5_MAX_TEXT_CHARS.",
+    )
 
 
 def limited(request: Request, limit: int) -> Request:

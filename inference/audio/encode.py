@@ -26,11 +26,19 @@ from . import FFMPEG_TIMEOUT_S
 from .prepare import to_wav_bytes
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
-CONTENT_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
-                 "wav": "audio/wav", "pcm": "audio/pcm"}
-FFMPEG_CODECS = {"mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
-                 "opus": ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"],
-                 "aac": ["-c:a", "aac", "-b:a", "96k", "-f", "adts"]}
+CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+FFMPEG_CODECS = {
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
+    "opus": ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"],
+    "aac": ["-c:a", "aac", "-b:a", "96k", "-f", "adts"],
+}
 
 
 def check_format(fmt: object, allowed: Iterable[str] = FORMATS, what: str = "audio format") -> str:
@@ -57,8 +65,22 @@ def pcm16(wave: np.ndarray) -> bytes:
 
 def wav_stream_header(sample_rate: int) -> bytes:
     """16-bit mono WAV header for a stream of unknown length: RIFF and data sizes 0xFFFFFFFF (as OpenAI's)."""
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, 1, sample_rate,
-                       sample_rate * 2, 2, 16, b"data", 0xFFFFFFFF)
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        0xFFFFFFFF,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        1,
+        sample_rate,
+        sample_rate * 2,
+        2,
+        16,
+        b"data",
+        0xFFFFFFFF,
+    )
 
 
 def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
@@ -77,8 +99,9 @@ def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
         sf.write(buf, clean, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
         return buf.getvalue()
     try:
-        proc = subprocess.run(_ffmpeg(fmt, sample_rate), input=pcm16(clean), capture_output=True,
-                              timeout=FFMPEG_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            _ffmpeg(fmt, sample_rate), input=pcm16(clean), capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
+        )
     except (FileNotFoundError, subprocess.TimeoutExpired):
         proc = None
     if proc is None or proc.returncode != 0 or not proc.stdout:
@@ -87,12 +110,29 @@ def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
 
 
 def _ffmpeg(fmt: str, sample_rate: int) -> list[str]:
-    return ["ffmpeg", "-nostdin", "-v", "error", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-            *FFMPEG_CODECS[fmt], "-flush_packets", "1", "pipe:1"]
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-f",
+        "s16le",
+        "-ar",
+        str(sample_rate),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        *FFMPEG_CODECS[fmt],
+        "-flush_packets",
+        "1",
+        "pipe:1",
+    ]
 
 
-def stream_audio(fmt: str, waves: Iterator[np.ndarray], sample_rate: int,
-                 on_end: Callable[[], None] = lambda: None) -> Iterator[bytes]:
+def stream_audio(
+    fmt: str, waves: Iterator[np.ndarray], sample_rate: int, on_end: Callable[[], None] = lambda: None
+) -> Iterator[bytes]:
     """Bytes as the chunks arrive: pcm and wav (with a header of unknown length) chunk by chunk; mp3, opus and aac
     from one ffmpeg process that a thread feeds; flac whole at the end (its header needs the length). `on_end` is
     called once feeding stops (finished, failed, or the reader went away)."""
@@ -112,10 +152,12 @@ def stream_audio(fmt: str, waves: Iterator[np.ndarray], sample_rate: int,
     return plain()
 
 
-def _ffmpeg_stream(fmt: str, waves: Iterator[np.ndarray], sample_rate: int,
-                   on_end: Callable[[], None]) -> Iterator[bytes]:
-    proc = subprocess.Popen(_ffmpeg(fmt, sample_rate), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+def _ffmpeg_stream(
+    fmt: str, waves: Iterator[np.ndarray], sample_rate: int, on_end: Callable[[], None]
+) -> Iterator[bytes]:
+    proc = subprocess.Popen(
+        _ffmpeg(fmt, sample_rate), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     failures: list[Exception] = []
     threading.Thread(target=_feed, args=(proc, waves, failures, on_end), name="ffmpeg-feed", daemon=True).start()
     try:
@@ -131,8 +173,9 @@ def _ffmpeg_stream(fmt: str, waves: Iterator[np.ndarray], sample_rate: int,
             proc.wait()
 
 
-def _feed(proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Exception],
-          on_end: Callable[[], None]) -> None:
+def _feed(
+    proc: subprocess.Popen, waves: Iterator[np.ndarray], failures: list[Exception], on_end: Callable[[], None]
+) -> None:
     try:
         for wave in waves:
             proc.stdin.write(pcm16(wave))  # type: ignore[union-attr]

@@ -71,11 +71,14 @@ def _check_source(source: str | os.PathLike | bytes, max_bytes: int | None) -> i
             raise InputError("We could not find the reference recording.", "Upload the file again.")
         size = os.path.getsize(source)
     if size == 0:
-        raise InputError("The uploaded file is empty (0 bytes).", "Upload the recording again; the upload may have "
-                         "been interrupted.")
+        raise InputError(
+            "The uploaded file is empty (0 bytes).", "Upload the recording again; the upload may have been interrupted."
+        )
     if max_bytes is not None and size > max_bytes:
-        raise InputError(f"The file is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB).",
-                         "Upload a shorter recording: 5 to 12 seconds of speech is enough.")
+        raise InputError(
+            f"The file is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB).",
+            "Upload a shorter recording: 5 to 12 seconds of speech is enough.",
+        )
     return size
 
 
@@ -126,13 +129,33 @@ def _decode_ffmpeg(source: str | os.PathLike | bytes, max_seconds: float) -> np.
             tmp.write(source)
             tmp.flush()
             return _decode_ffmpeg(tmp.name, max_seconds)
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", os.fspath(source), "-t", f"{max_seconds:.3f}",
-           "-vn", "-sn", "-dn", "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        os.fspath(source),
+        "-t",
+        f"{max_seconds:.3f}",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-f",
+        "f32le",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "pipe:1",
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except FileNotFoundError:
-        raise InputError(_UNREADABLE, "This server can only read WAV, FLAC and OGG files (ffmpeg is not "
-                         "installed). Upload one of those.") from None
+        raise InputError(
+            _UNREADABLE,
+            "This server can only read WAV, FLAC and OGG files (ffmpeg is not installed). Upload one of those.",
+        ) from None
     except subprocess.TimeoutExpired:
         raise InputError("Reading this file took too long.", "Upload a shorter recording, as WAV or MP3.") from None
     usable = len(proc.stdout) // 4 * 4
@@ -141,8 +164,9 @@ def _decode_ffmpeg(source: str | os.PathLike | bytes, max_seconds: float) -> np.
     return np.frombuffer(proc.stdout[:usable], dtype="<f4").astype(np.float32)
 
 
-def decode_audio(source: str | os.PathLike | bytes, max_bytes: int | None = None,
-                 max_seconds: float = DECODE_MAX_S) -> tuple[np.ndarray, int]:
+def decode_audio(
+    source: str | os.PathLike | bytes, max_bytes: int | None = None, max_seconds: float = DECODE_MAX_S
+) -> tuple[np.ndarray, int]:
     """Decode any common format to float32 mono at SAMPLE_RATE; returns (wave, SAMPLE_RATE).
 
     Only the first `max_seconds` are decoded. Non-finite samples become 0 and float files louder than full scale are
@@ -162,8 +186,10 @@ def decode_audio(source: str | os.PathLike | bytes, max_bytes: int | None = None
                 raise
     wave = np.nan_to_num(wave, nan=0.0, posinf=0.0, neginf=0.0)
     if len(wave) == 0:
-        raise InputError("The file contains no audio.", "The file may be damaged or the upload cut short; upload "
-                         "a recording that has sound in it.")
+        raise InputError(
+            "The file contains no audio.",
+            "The file may be damaged or the upload cut short; upload a recording that has sound in it.",
+        )
     peak = float(np.max(np.abs(wave)))
     if peak > 1.0:
         wave = wave / peak
@@ -207,7 +233,9 @@ def quiet_frames(rms: np.ndarray) -> np.ndarray:
     return rms <= threshold
 
 
-def find_pauses(wave: np.ndarray, sr: int = SAMPLE_RATE, min_pause_s: float = SHORT_PAUSE_S) -> list[tuple[float, float]]:
+def find_pauses(
+    wave: np.ndarray, sr: int = SAMPLE_RATE, min_pause_s: float = SHORT_PAUSE_S
+) -> list[tuple[float, float]]:
     """Runs of quiet frames lasting at least `min_pause_s`, as (start_s, end_s), including any at the edges.
 
     >>> tone = np.sin(np.arange(24000) * 0.1).astype(np.float32)
@@ -239,8 +267,11 @@ def clip_at_pause(wave: np.ndarray, sr: int, max_seconds: float) -> tuple[np.nda
         return wave, ""
     earliest = min(MIN_CLIP_S, max_seconds / 2)
     for min_pause, how in ((LONG_PAUSE_S, "at a pause"), (SHORT_PAUSE_S, "at a short pause")):
-        cuts = [min((start + end) / 2, max_seconds) for start, end in find_pauses(wave, sr, min_pause)
-                if start < max_seconds]
+        cuts = [
+            min((start + end) / 2, max_seconds)
+            for start, end in find_pauses(wave, sr, min_pause)
+            if start < max_seconds
+        ]
         cuts = [c for c in cuts if c >= earliest]
         if cuts:
             return wave[: int(cuts[-1] * sr)], how
@@ -282,8 +313,9 @@ def normalize_loudness(wave: np.ndarray) -> tuple[np.ndarray, float]:
     return (wave * gain).astype(np.float32), float(20 * np.log10(gain))
 
 
-def prepare_reference(source: str | os.PathLike | bytes, max_seconds: float = 12.0,
-                      max_bytes: int | None = None) -> PreparedAudio:
+def prepare_reference(
+    source: str | os.PathLike | bytes, max_seconds: float = 12.0, max_bytes: int | None = None
+) -> PreparedAudio:
     """Decode, trim edge silence, clip to `max_seconds` at a pause, normalise loudness and append 50 ms of silence.
 
     Raises InputError for anything unusable (see decode_audio), for silence, and for < MIN_SPEECH_S of sound.
@@ -305,8 +337,10 @@ def prepare_reference(source: str | os.PathLike | bytes, max_seconds: float = 12
     if len(wave) == 0:
         raise _silent()
     if len(wave) < MIN_SPEECH_S * sr:
-        raise InputError(f"The reference recording is too short: only {len(wave) / sr:.2f} s of sound.",
-                         "Record at least 1 second of speech; 5 to 12 seconds works best.")
+        raise InputError(
+            f"The reference recording is too short: only {len(wave) / sr:.2f} s of sound.",
+            "Record at least 1 second of speech; 5 to 12 seconds works best.",
+        )
     if len(wave) < SHORT_SPEECH_S * sr:
         notes.append(f"short reference ({len(wave) / sr:.1f} s); 5 to 12 s of speech gives a closer voice match")
     wave, gain_db = normalize_loudness(wave)
@@ -317,8 +351,10 @@ def prepare_reference(source: str | os.PathLike | bytes, max_seconds: float = 12
 
 
 def _silent() -> InputError:
-    return InputError("The reference recording is silent.",
-                      "Record again closer to the microphone and check that the right input is selected.")
+    return InputError(
+        "The reference recording is silent.",
+        "Record again closer to the microphone and check that the right input is selected.",
+    )
 
 
 def content_hash(source: str | os.PathLike | bytes) -> str:
@@ -346,8 +382,9 @@ def to_wav_bytes(wave: np.ndarray, sr: int = SAMPLE_RATE) -> bytes:
     b'RIFF'
     """
     buf = io.BytesIO()
-    sf.write(buf, np.clip(np.nan_to_num(np.asarray(wave, dtype=np.float32)), -1.0, 1.0), sr, format="WAV",
-             subtype="PCM_16")
+    sf.write(
+        buf, np.clip(np.nan_to_num(np.asarray(wave, dtype=np.float32)), -1.0, 1.0), sr, format="WAV", subtype="PCM_16"
+    )
     return buf.getvalue()
 
 
@@ -356,7 +393,8 @@ def check_generated(wave: np.ndarray) -> np.ndarray:
     (e.g. a checkpoint whose header survived but whose tensors are garbage), which otherwise reaches users as silence.
     """
     if not np.isfinite(wave).all():
-        raise ModelUnavailable("The model produced invalid audio (NaN or infinite samples): its weights are probably "
-                               "corrupt.", "Verify them with `python app.py download`, or point F5_CKPT at a good "
-                               "copy.")
+        raise ModelUnavailable(
+            "The model produced invalid audio (NaN or infinite samples): its weights are probably corrupt.",
+            "Verify them with `python app.py download`, or point F5_CKPT at a good copy.",
+        )
     return wave

@@ -23,10 +23,31 @@ from ..errors import ModelUnavailable
 from .weights import ModelFiles
 
 MEL_KEYS_DROPPED = ("mel_spec.mel_stft.mel_scale.fb", "mel_spec.mel_stft.spectrogram.window")  # old releases
-_INIT_FUNCS = ("uniform_", "normal_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
-               "xavier_normal_", "constant_", "zeros_", "ones_", "orthogonal_")
-_ST_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64",
-              "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool"}
+_INIT_FUNCS = (
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "orthogonal_",
+)
+_ST_DTYPES = {
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "BOOL": "bool",
+}
 
 
 def import_model_code() -> types.ModuleType:
@@ -39,8 +60,9 @@ def import_model_code() -> types.ModuleType:
     if name not in sys.modules:
         spec = importlib.util.find_spec("f5_tts")
         if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailable("The f5-tts package is not installed.", "Run `make install` (pip install -r "
-                                   "requirements.txt).")
+            raise ModelUnavailable(
+                "The f5-tts package is not installed.", "Run `make install` (pip install -r requirements.txt)."
+            )
         package = types.ModuleType(name)
         package.__path__ = [os.path.join(next(iter(spec.submodule_search_locations)), "model")]
         package.__package__ = name
@@ -137,8 +159,17 @@ def load_tts(files: ModelFiles, device: str, dtype: Any, mmap: bool = True) -> A
     backbone = getattr(package, cfg["backbone"], None)
     if backbone is None:
         raise ModelUnavailable(f"Unknown backbone {cfg['backbone']!r} in the model config.", "Use DiT, UNetT or MMDiT.")
-    mel_kwargs = {k: mel.get(k, v) for k, v in dict(n_fft=1024, hop_length=256, win_length=1024, n_mel_channels=100,
-                                                   target_sample_rate=24000, mel_spec_type="vocos").items()}
+    mel_kwargs = {
+        k: mel.get(k, v)
+        for k, v in dict(
+            n_fft=1024,
+            hop_length=256,
+            win_length=1024,
+            n_mel_channels=100,
+            target_sample_rate=24000,
+            mel_spec_type="vocos",
+        ).items()
+    }
     with no_weight_init():
         model = package.CFM(
             transformer=backbone(**cfg["arch"], text_num_embeds=vocab_size, mel_dim=mel_kwargs["n_mel_channels"]),

@@ -16,9 +16,21 @@ import yaml
 from ..settings import DEFAULT_CKPT, DEFAULT_VOCAB, DEFAULT_VOCODER
 from .weights import split_hf_url
 
-TINY_ARCH = dict(dim=64, depth=2, heads=2, dim_head=32, ff_mult=2, text_dim=32, text_mask_padding=True,
-                 qk_norm=None, conv_layers=1, pe_attn_head=None, attn_backend="torch", attn_mask_enabled=False,
-                 checkpoint_activations=False)
+TINY_ARCH = dict(
+    dim=64,
+    depth=2,
+    heads=2,
+    dim_head=32,
+    ff_mult=2,
+    text_dim=32,
+    text_mask_padding=True,
+    qk_norm=None,
+    conv_layers=1,
+    pe_attn_head=None,
+    attn_backend="torch",
+    attn_mask_enabled=False,
+    checkpoint_activations=False,
+)
 TINY_VOCOS = dict(dim=32, intermediate_dim=64, num_layers=1)
 FULL_VOCOS = dict(dim=512, intermediate_dim=1536, num_layers=8)
 F5_REPO, F5_CKPT = split_hf_url(DEFAULT_CKPT)  # where the default model's files are, in its hub repo
@@ -42,14 +54,23 @@ def model_yaml(arch: dict | None, name: str) -> dict:
 
 def vocos_config(dims: dict) -> dict:
     return {
-        "feature_extractor": {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
-                              "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100,
-                                            "padding": "center"}},
-        "backbone": {"class_path": "vocos.models.VocosBackbone",
-                     "init_args": {"input_channels": 100, "dim": dims["dim"],
-                                   "intermediate_dim": dims["intermediate_dim"], "num_layers": dims["num_layers"]}},
-        "head": {"class_path": "vocos.heads.ISTFTHead",
-                 "init_args": {"dim": dims["dim"], "n_fft": 1024, "hop_length": 256, "padding": "center"}},
+        "feature_extractor": {
+            "class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
+            "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100, "padding": "center"},
+        },
+        "backbone": {
+            "class_path": "vocos.models.VocosBackbone",
+            "init_args": {
+                "input_channels": 100,
+                "dim": dims["dim"],
+                "intermediate_dim": dims["intermediate_dim"],
+                "num_layers": dims["num_layers"],
+            },
+        },
+        "head": {
+            "class_path": "vocos.heads.ISTFTHead",
+            "init_args": {"dim": dims["dim"], "n_fft": 1024, "hop_length": 256, "padding": "center"},
+        },
     }
 
 
@@ -65,9 +86,17 @@ def write_checkpoint(path: Path, arch: dict, seed: int = 0) -> None:
 
     _, vocab_size = get_tokenizer(str(vocab_path()), "custom")
     torch.manual_seed(seed)
-    model = package.CFM(transformer=package.DiT(**arch, text_num_embeds=vocab_size, mel_dim=100),
-                        mel_spec_kwargs=dict(n_fft=1024, hop_length=256, win_length=1024, n_mel_channels=100,
-                                             target_sample_rate=24000, mel_spec_type="vocos"))
+    model = package.CFM(
+        transformer=package.DiT(**arch, text_num_embeds=vocab_size, mel_dim=100),
+        mel_spec_kwargs=dict(
+            n_fft=1024,
+            hop_length=256,
+            win_length=1024,
+            n_mel_channels=100,
+            target_sample_rate=24000,
+            mel_spec_type="vocos",
+        ),
+    )
     with torch.no_grad():
         for p in model.parameters():  # DiT zero-initialises its output layers; make every weight matter
             p.copy_(torch.randn_like(p) * 0.02 + (1.0 if p.ndim == 1 and "norm" in str(p.shape) else 0.0))
@@ -123,5 +152,11 @@ def build(root: Path, arch: dict | None = None, vocos_dims: dict | None = None) 
     vocos = hub_snapshot(hf_home, VOCOS_REPO)
     for name in ("config.yaml", "pytorch_model.bin"):
         shutil.copy(custom / "vocos" / name, vocos / name)
-    return {"root": Path(root), "hf_home": hf_home, "yaml": custom / "model.yaml", "ckpt": custom / "model.safetensors",
-            "vocab": custom / "vocab.txt", "vocoder": custom / "vocos"}
+    return {
+        "root": Path(root),
+        "hf_home": hf_home,
+        "yaml": custom / "model.yaml",
+        "ckpt": custom / "model.safetensors",
+        "vocab": custom / "vocab.txt",
+        "vocoder": custom / "vocos",
+    }

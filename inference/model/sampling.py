@@ -103,10 +103,21 @@ class Sampling:
 
         model, cfg = self.model.transformer, self.cfg_strength
         if cfg < 1e-5:
-            return model(x=x, cond=self.step_cond, text=self.text, time=t, mask=self.mask, drop_audio_cond=False,
-                         drop_text=False, cache=True)
-        pred, null_pred = torch.chunk(model(x=x, cond=self.step_cond, text=self.text, time=t, mask=self.mask,
-                                            cfg_infer=True, cache=True), 2, dim=0)
+            return model(
+                x=x,
+                cond=self.step_cond,
+                text=self.text,
+                time=t,
+                mask=self.mask,
+                drop_audio_cond=False,
+                drop_text=False,
+                cache=True,
+            )
+        pred, null_pred = torch.chunk(
+            model(x=x, cond=self.step_cond, text=self.text, time=t, mask=self.mask, cfg_infer=True, cache=True),
+            2,
+            dim=0,
+        )
         return pred + (pred - null_pred) * cfg
 
     def step(self) -> None:

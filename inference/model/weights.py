@@ -50,8 +50,10 @@ def weight_files(settings: EngineSettings) -> list[WeightFile]:
         folder = f"hf://{repo}"
     else:
         folder = str(Path(settings.vocoder).expanduser())
-    files += [WeightFile("vocoder config", f"{folder}/config.yaml", "F5_VOCODER"),
-              WeightFile("vocoder weights", f"{folder}/pytorch_model.bin", "F5_VOCODER")]
+    files += [
+        WeightFile("vocoder config", f"{folder}/config.yaml", "F5_VOCODER"),
+        WeightFile("vocoder weights", f"{folder}/pytorch_model.bin", "F5_VOCODER"),
+    ]
     return files
 
 
@@ -80,8 +82,7 @@ def hf_file(repo_id: str, filename: str, what: str, var: str) -> Path:
         offline = constants.HF_HUB_OFFLINE
         why = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else f"the download failed ({type(e).__name__})"
         raise ModelUnavailable(
-            f"The {what} hf://{repo_id}/{filename} is not in the Hugging Face cache at {hub_cache_dir()}, "
-            f"and {why}.",
+            f"The {what} hf://{repo_id}/{filename} is not in the Hugging Face cache at {hub_cache_dir()}, and {why}.",
             FIX_DOWNLOAD.format(var=var),
         ) from e
 
@@ -112,8 +113,10 @@ def model_config(name_or_path: str) -> dict:
         model = yaml.safe_load(path.read_text())["model"]
         model["arch"], model["backbone"]
     except Exception as e:
-        raise ModelUnavailable(f"The model config {path} is not an f5-tts model YAML.", "Compare it with "
-                               "f5_tts/configs/F5TTS_v1_Base.yaml (model.backbone, model.arch, model.mel_spec).") from e
+        raise ModelUnavailable(
+            f"The model config {path} is not an f5-tts model YAML.",
+            "Compare it with f5_tts/configs/F5TTS_v1_Base.yaml (model.backbone, model.arch, model.mel_spec).",
+        ) from e
     return model
 
 

@@ -107,9 +107,19 @@ class DialogueResult:
 
     def table(self) -> list[dict[str, Any]]:
         """One dict per turn: turn, speaker, voice, text, seed, speed, start, duration (seconds, rounded)."""
-        return [{"turn": t.index, "speaker": t.speaker or DEFAULT_SPEAKER, "voice": t.voice, "text": t.text,
-                 "seed": t.seed, "speed": t.speed, "start": round(t.start, 3), "duration": round(t.duration, 3)}
-                for t in self.turns]
+        return [
+            {
+                "turn": t.index,
+                "speaker": t.speaker or DEFAULT_SPEAKER,
+                "voice": t.voice,
+                "text": t.text,
+                "seed": t.seed,
+                "speed": t.speed,
+                "start": round(t.start, 3),
+                "duration": round(t.duration, 3),
+            }
+            for t in self.turns
+        ]
 
 
 # ---- parsing ----------------------------------------------------------------------------------------------------
@@ -141,8 +151,9 @@ def _parse_head(head: str, line: int) -> tuple[str, float | None, int | None]:
         key, _, value = token.partition("=")
         key = key.casefold()
         if key not in OPTION_KEYS:
-            raise InputError(f"Unknown option {key!r} in {shown}.", "A tag takes speed=… and seed=…, e.g. "
-                             "[Guest speed=1.2 seed=7].")
+            raise InputError(
+                f"Unknown option {key!r} in {shown}.", "A tag takes speed=… and seed=…, e.g. [Guest speed=1.2 seed=7]."
+            )
         try:
             if key == "speed":
                 speed = float(value)
@@ -164,7 +175,7 @@ def _colon_head(line: str) -> tuple[str, str] | None:
     match = re.search(r":(?=\s|$)|：", line)
     if not match:
         return None
-    head, text = line[: match.start()].strip(), line[match.end():]
+    head, text = line[: match.start()].strip(), line[match.end() :]
     if not head or len(head) > MAX_NAME_CHARS + 40:
         return None
     tokens = _SEPARATORS.split(_EQUALS.sub("=", head))
@@ -184,8 +195,10 @@ def _check_brackets(segment: str, script: str, offset: int) -> None:
     for i, ch in enumerate(segment):
         if ch in "[]":
             line = _line_of(script, offset + i)
-            raise InputError(f"Unmatched '{ch}' on line {line}.", "Tags are written [Name] on one line; square "
-                             "brackets cannot be spoken.")
+            raise InputError(
+                f"Unmatched '{ch}' on line {line}.",
+                "Tags are written [Name] on one line; square brackets cannot be spoken.",
+            )
 
 
 def parse_script(script: str) -> list[Turn]:
@@ -284,13 +297,13 @@ def parse_mapping(value: Any) -> dict[str, str]:
         text = value.strip()
         if not text:
             return {}
-        if text[0] in "{[\"":
+        if text[0] in '{["':
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as e:
                 raise InputError(f"The voices mapping is not valid JSON ({e.msg} at character {e.pos}).", hint) from e
             if isinstance(value, str):
-                return parse_mapping(value) if value.strip() and value.strip()[0] not in "{[\"" else {}
+                return parse_mapping(value) if value.strip() and value.strip()[0] not in '{["' else {}
         else:
             value = [p for p in re.split(r"[,\n]", text) if p.strip()]
     if isinstance(value, Mapping):
@@ -318,8 +331,9 @@ def parse_mapping(value: Any) -> dict[str, str]:
             continue  # an empty row in a table: nothing to map
         previous = next((v for t, v in mapping.items() if _key(t) == _key(tag)), None)
         if previous is not None and _key(previous) != _key(voice):
-            raise InputError(f"The tag [{tag}] is mapped twice, to {previous!r} and to {voice!r}.",
-                             "Keep one voice per tag.")
+            raise InputError(
+                f"The tag [{tag}] is mapped twice, to {previous!r} and to {voice!r}.", "Keep one voice per tag."
+            )
         mapping.setdefault(tag, voice)
     return mapping
 
@@ -361,9 +375,10 @@ def plan(turns: list[Turn], mapping: Mapping[str, str], known_voices: Iterable[s
         if not turn.speaker:
             target = keys.get(DEFAULT_SPEAKER)
             if target is None:
-                raise InputError(f"The script starts with text before any speaker tag (line {turn.line}: "
-                                 f"{turn.text[:40]!r}).", 'Start it with a tag such as [Narrator], or map a voice '
-                                 'to "default" for untagged text.')
+                raise InputError(
+                    f"The script starts with text before any speaker tag (line {turn.line}: {turn.text[:40]!r}).",
+                    'Start it with a tag such as [Narrator], or map a voice to "default" for untagged text.',
+                )
         else:
             target = keys.get(_key(turn.speaker))
             if target is None and _key(turn.speaker) in known:
@@ -378,17 +393,22 @@ def plan(turns: list[Turn], mapping: Mapping[str, str], known_voices: Iterable[s
         planned.append(replace(turn, voice=voice))
     if unknown:
         names = ", ".join(f"[{tag}] ({_lines(lines)})" for tag, lines in unknown.values())
-        raise InputError(f"Unknown speaker tag{'s' if len(unknown) > 1 else ''}: {names}.",
-                         f"Map each tag to a voice, or use a voice's name as the tag. Known voices: "
-                         f"{_known_list(known_voices)}.")
+        raise InputError(
+            f"Unknown speaker tag{'s' if len(unknown) > 1 else ''}: {names}.",
+            f"Map each tag to a voice, or use a voice's name as the tag. Known voices: {_known_list(known_voices)}.",
+        )
     if missing:
         names = ", ".join(f"{label} -> {voice!r}" for label, voice in missing.items())
-        raise InputError(f"No voice called {', '.join(repr(v) for v in dict.fromkeys(missing.values()))} "
-                         f"({names}).", f"Known voices: {_known_list(known_voices)}.")
+        raise InputError(
+            f"No voice called {', '.join(repr(v) for v in dict.fromkeys(missing.values()))} ({names}).",
+            f"Known voices: {_known_list(known_voices)}.",
+        )
     for turn in planned:
         if not any(ch.isalnum() for ch in turn.text):
-            raise InputError(f"The turn of {turn.label} on line {turn.line} has nothing to say.",
-                             "Write its words after the tag, or remove the tag.")
+            raise InputError(
+                f"The turn of {turn.label} on line {turn.line} has nothing to say.",
+                "Write its words after the tag, or remove the tag.",
+            )
         try:
             SynthesisOptions(speed=1.0 if turn.speed is None else turn.speed, seed=turn.seed)
         except InputError as e:
@@ -402,9 +422,14 @@ def turn_seed(turn: Turn, index: int, base_seed: int) -> int:
     return turn.seed if turn.seed is not None else (base_seed + index) % (MAX_SEED + 1)
 
 
-def synthesize_dialogue(engine: Engine, turns: list[Turn], references: Mapping[str, Reference],
-                        pause_s: float = DEFAULT_PAUSE_S, options: SynthesisOptions | None = None,
-                        progress: Progress | None = None) -> DialogueResult:
+def synthesize_dialogue(
+    engine: Engine,
+    turns: list[Turn],
+    references: Mapping[str, Reference],
+    pause_s: float = DEFAULT_PAUSE_S,
+    options: SynthesisOptions | None = None,
+    progress: Progress | None = None,
+) -> DialogueResult:
     """Speak planned turns one after another with `pause_s` of silence between them, as one wave.
 
     `references` maps each turn's voice (turn.voice, or its speaker when not planned) to a Reference. `options`
@@ -417,23 +442,29 @@ def synthesize_dialogue(engine: Engine, turns: list[Turn], references: Mapping[s
     if not turns:
         raise InputError("The script is empty.", SYNTAX_HINT)
     if isinstance(pause_s, bool) or not isinstance(pause_s, (int, float)) or not 0 <= pause_s <= MAX_PAUSE_S:
-        raise InputError(f"The pause between turns must be 0 to {MAX_PAUSE_S:g} seconds, not {pause_s!r}.",
-                         "Set the pause in range.")
+        raise InputError(
+            f"The pause between turns must be 0 to {MAX_PAUSE_S:g} seconds, not {pause_s!r}.", "Set the pause in range."
+        )
     limit = engine.settings.max_text_chars
     total = sum(len(t.text) for t in turns)
     if total > limit:
-        raise InputError(f"The script has {total:,} characters of speech; the limit is {limit:,}.",
-                         "Split it into parts, or raise F5_MAX_TEXT_CHARS.")
+        raise InputError(
+            f"The script has {total:,} characters of speech; the limit is {limit:,}.",
+            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
+        )
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
     jobs = []
     for index, turn in enumerate(turns):
         voice = turn.voice or turn.speaker
         if voice not in references:
-            raise InputError(f"No reference was given for the voice {voice!r} ({turn.label}).",
-                             f"Known voices: {_known_list(references)}.")
+            raise InputError(
+                f"No reference was given for the voice {voice!r} ({turn.label}).",
+                f"Known voices: {_known_list(references)}.",
+            )
         text = validate_text(turn.text, limit)
-        turn_options = replace(options, seed=turn_seed(turn, index, base),
-                               speed=options.speed if turn.speed is None else turn.speed)
+        turn_options = replace(
+            options, seed=turn_seed(turn, index, base), speed=options.speed if turn.speed is None else turn.speed
+        )
         jobs.append((turn, voice, SynthesisRequest(text, references[voice], turn_options)))
     for voice in dict.fromkeys(voice for _, voice, _ in jobs):
         engine.prepare(references[voice].audio)  # unreadable audio fails now, not after several turns
@@ -448,22 +479,33 @@ def synthesize_dialogue(engine: Engine, turns: list[Turn], references: Mapping[s
             waves.append(gap)
             start += len(gap) / sample_rate
         waves.append(result.wave.astype(np.float32))
-        results.append(TurnResult(index + 1, turn.speaker, voice, request.text, result.seed,
-                                  request.options.speed, start, result.duration))
+        results.append(
+            TurnResult(
+                index + 1, turn.speaker, voice, request.text, result.seed, request.options.speed, start, result.duration
+            )
+        )
         start += result.duration
         if progress:
             progress(index + 1, len(jobs))
     return DialogueResult(np.concatenate(waves), sample_rate, tuple(results), base)
 
 
-def synthesize_script(engine: Engine, script: str, mapping: Any = None, uploads: Mapping[str, Reference] | None = None,
-                      pause_s: float = DEFAULT_PAUSE_S, options: SynthesisOptions | None = None,
-                      progress: Progress | None = None) -> DialogueResult:
+def synthesize_script(
+    engine: Engine,
+    script: str,
+    mapping: Any = None,
+    uploads: Mapping[str, Reference] | None = None,
+    pause_s: float = DEFAULT_PAUSE_S,
+    options: SynthesisOptions | None = None,
+    progress: Progress | None = None,
+) -> DialogueResult:
     """Parse, plan and speak a script: voices are the saved ones plus `uploads` (name -> Reference; they win)."""
     uploads = dict(uploads or {})
     turns = parse_script(script if script is not None else "")
     known = [*uploads, *(n for n in engine.voices.names() if n not in uploads)]
     planned = plan(turns, parse_mapping(mapping), known)
-    references = {voice: uploads[voice] if voice in uploads else engine.reference(voice=voice)
-                  for voice in dict.fromkeys(t.voice for t in planned)}
+    references = {
+        voice: uploads[voice] if voice in uploads else engine.reference(voice=voice)
+        for voice in dict.fromkeys(t.voice for t in planned)
+    }
     return synthesize_dialogue(engine, planned, references, pause_s, options, progress)

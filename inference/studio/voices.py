@@ -72,8 +72,9 @@ class VoiceLibrary:
             path = self.root / f"{safe}{ext}"
             if path.is_file():
                 return self._voice(path)
-        raise VoiceNotFound(f"There is no saved voice called {name!r}.",
-                            f"Saved voices: {', '.join(self.names()) or 'none yet'}.")
+        raise VoiceNotFound(
+            f"There is no saved voice called {name!r}.", f"Saved voices: {', '.join(self.names()) or 'none yet'}."
+        )
 
     def _voice(self, audio: Path) -> Voice:
         transcript = audio.with_suffix(".txt")
@@ -87,8 +88,10 @@ class VoiceLibrary:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise InputError(f"The voices folder {self.root} cannot be created ({e.strerror}).",
-                                 "Check that the volume is mounted and writable.") from e
+                raise InputError(
+                    f"The voices folder {self.root} cannot be created ({e.strerror}).",
+                    "Check that the volume is mounted and writable.",
+                ) from e
             existing = [self.root / f"{safe}{ext}" for ext in AUDIO_EXTS if (self.root / f"{safe}{ext}").exists()]
             if existing and not overwrite:
                 raise InputError(f"A voice called {safe!r} already exists.", "Pick another name or delete it first.")
@@ -108,8 +111,10 @@ class VoiceLibrary:
                         Path(tmp).unlink(missing_ok=True)
                 if not audio.exists():
                     transcript.unlink(missing_ok=True)
-                raise InputError(f"The voice could not be saved ({e.strerror or e}).",
-                                 "Check free space and that the voices folder is writable; nothing was changed.") from e
+                raise InputError(
+                    f"The voice could not be saved ({e.strerror or e}).",
+                    "Check free space and that the voices folder is writable; nothing was changed.",
+                ) from e
         return Voice(safe, audio, text.strip())
 
     def _write_temp(self, data: bytes) -> str:
