@@ -20,6 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home: i
 from inference import Engine, Settings, StudioError  # noqa: E402  (light: no torch, no model code)
 
 log = logging.getLogger("studio")
+SHUTDOWN_GRACE_S = 5  # after SIGTERM, requests in flight get this long before the server stops
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -163,12 +164,38 @@ def open_share_link(demo: Any, settings: Settings, server: Any) -> None:
                     settings.host, settings.port)
 
 
+def studio_server_class() -> type:
+    import uvicorn
+
+    class StudioServer(uvicorn.Server):
+        """uvicorn, stopping promptly on SIGTERM (docker stop, a pod stopping) before the SIGKILL 10 s later.
+
+        Every open browser tab holds a Gradio heartbeat stream that a graceful shutdown would wait for forever: the
+        signal ends those streams (as Gradio's own launch does on close), and requests still running after
+        SHUTDOWN_GRACE_S are cancelled."""
+
+        def __init__(self, demo: Any, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.demo = demo
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            served = getattr(self.demo._queue, "server_app", None)  # the Gradio app mounted on ours
+            if served is not None:
+                served.stop_event.set()
+            super().handle_exit(sig, frame)
+
+    return StudioServer
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    StudioServer = studio_server_class()  # noqa: N806 - a class, built here to keep uvicorn out of `import app`
+
     app, demo = create_app(settings)
     warn_if_public(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+    server = StudioServer(demo, uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                                               timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
     if settings.share:
         threading.Thread(target=open_share_link, args=(demo, settings, server), daemon=True).start()
     if settings.preload:

@@ -113,7 +113,7 @@ def test_dockerfile_weights_entrypoint_and_cmd():
     assert json.loads(ins[_index(ins, "CMD", r".")][1]) == ["python", "app.py"]
 
 
-def _copied() -> set[str]:
+def copied_paths() -> set[str]:
     """Every repository path the Dockerfile's COPY instructions name (sources only, flags dropped)."""
     sources: set[str] = set()
     for kw, args in _instructions():
@@ -123,7 +123,7 @@ def _copied() -> set[str]:
 
 
 def test_dockerfile_copies_what_runs_and_nothing_else():
-    copied = _copied()
+    copied = copied_paths()
     assert "." not in copied, "copy the runtime files by name: tests, bench, docs and tools stay out of the image"
     packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
     assert packages - {"tests", "bench", "tools"} <= copied, "every package the app imports is in the image"
@@ -455,3 +455,27 @@ def test_secrets_in_the_environment_are_never_printed(tmp_path):
         proc = run_entry(tmp_path, "true", **secrets, **extra)
         for value in secrets.values():
             assert value not in proc.stderr and value not in proc.stdout
+
+
+# --- stopping: docker stop / RunPod send SIGTERM, then SIGKILL 10 s later ------------------------------------------
+
+
+def test_sigterm_stops_the_studio_promptly_with_a_browser_session_open():
+    """An open Gradio session (a browser tab, a gradio_client) holds a heartbeat stream; it must not hold the stop."""
+    import signal
+    import time
+
+    from gradio_client import Client
+
+    from tests.live import run_app
+
+    with run_app() as (base, proc):
+        client = Client(base + "/", verbose=False)
+        assert client.predict(api_name="/list_voices") is not None  # the session, and its heartbeat, are open
+        start = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=30)
+        seconds = time.perf_counter() - start
+        client.close()
+    # uvicorn re-raises the signal once it has shut down: -15 here; as a container's PID 1 that is exit status 0.
+    assert status in (0, -signal.SIGTERM) and seconds < 5, f"exit status {status} after {seconds:.1f} s"
