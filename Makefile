@@ -32,7 +32,7 @@ IMAGE ?= f5-studio
 IMAGE_ARGS ?=
 image:
 	@if command -v podman >/dev/null 2>&1; then \
-	  podman build --isolation=chroot --network host --format docker $(IMAGE_ARGS) -t $(IMAGE) .; \
+	  podman build --isolation=chroot --network host --format docker --pull=missing $(IMAGE_ARGS) -t $(IMAGE) .; \
 	elif command -v docker >/dev/null 2>&1; then \
 	  docker build $(IMAGE_ARGS) -t $(IMAGE) .; \
 	else echo "make image needs podman or docker: apt-get install podman buildah runc, or install Docker" >&2; exit 1; fi
