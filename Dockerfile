@@ -16,13 +16,15 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 
+# PYTHONPATH: `python serverless/handler.py`, a script in a subfolder, imports the packages from /app.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
     GRADIO_SERVER_NAME=0.0.0.0 \
-    GRADIO_SERVER_PORT=7860
+    GRADIO_SERVER_PORT=7860 \
+    PYTHONPATH=/app
 
 WORKDIR /app
 
@@ -42,14 +44,22 @@ COPY requirements.txt requirements-serverless.txt ./
 RUN pip install --no-cache-dir -r requirements.txt -r requirements-serverless.txt \
  && pip install --no-cache-dir --no-deps runpod==1.12.0
 
-COPY . .
-RUN chmod 0755 deploy/entrypoint.sh
+# Only what runs in the container: no tests, benchmarks, docs or tools (.dockerignore keeps caches,
+# weights and secrets out of the build context as well). Python code only changes the layers from here on.
+COPY pyproject.toml app.py ./
+COPY inference/ inference/
+COPY ui/ ui/
+COPY api/ api/
+COPY serverless/ serverless/
+COPY --chmod=0755 deploy/entrypoint.sh deploy/entrypoint.sh
 
 # BAKE_WEIGHTS=1 downloads the weights into the image (/opt/hf, several GB) so a pod starts without
 # downloading; the entrypoint uses them when HF_HOME is unset and the volume has none of its own.
-# Declared here so changing it does not invalidate the dependency layers above. Note that with
-# BAKE_WEIGHTS=1 any change to the code re-runs the download (it comes after COPY . .).
+# HF_ENDPOINT: the hub to download from (a mirror, for instance). Declared here so changing them does
+# not invalidate the dependency layers above. Note that with BAKE_WEIGHTS=1 any change to the code
+# re-runs the download (it needs the code, so it comes after it).
 ARG BAKE_WEIGHTS=0
+ARG HF_ENDPOINT=https://huggingface.co
 RUN case "${BAKE_WEIGHTS}" in \
         0) echo "BAKE_WEIGHTS=0: no weights in the image; they are downloaded to the volume" ;; \
         1) HF_HOME=/opt/hf python app.py download ;; \
@@ -63,10 +73,11 @@ RUN case "${BAKE_WEIGHTS}" in \
 EXPOSE 7860
 
 # Python instead of curl keeps curl out of the image. /health must answer without loading the
-# model; the start period covers imports and a slow first start from a network volume.
-# Fixed to port 7860: change it here too if GRADIO_SERVER_PORT is changed.
+# model; the start period covers imports and a slow first start from a network volume. It asks the
+# port the studio listens on (GRADIO_SERVER_PORT, 7860 by default). The serverless worker
+# (python serverless/handler.py) serves no /health: RunPod serverless does not run Docker health checks.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/health', timeout=5)"]
+    CMD ["python", "-c", "import os, urllib.request; e = os.environ.get; urllib.request.urlopen('http://127.0.0.1:%s/health' % (e('PORT_HEALTH') or e('PORT') or e('GRADIO_SERVER_PORT', '7860')), timeout=5)"]
 
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 CMD ["python", "app.py"]

@@ -3,12 +3,13 @@
 # make test-fast - the unit tests alone (no launched app, browser, container or load test): the edit-test loop
 # make lint      - ruff (lint and format), mypy, shellcheck, hadolint
 # make bench     - side-by-side benchmark against the official f5_tts pipeline
+# make image     - build the Docker image with podman or docker, whichever is present (deploy/README.md)
 
 PY      := .venv/bin/python
-APT_PKGS := ffmpeg chromium espeak-ng sox shellcheck
+APT_PKGS := ffmpeg chromium espeak-ng sox shellcheck podman buildah runc debootstrap
 STAMP   := .venv/.installed
 
-.PHONY: run test test-fast lint bench audit system install clean
+.PHONY: run test test-fast lint bench audit system install clean image
 
 run: install
 	$(PY) app.py $(ARGS)
@@ -32,7 +33,20 @@ audit: install
 bench: install
 	$(PY) -m bench $(ARGS)
 
-# Debian packages: ffmpeg (audio decoding), chromium (browser tests), espeak-ng and sox (test speech).
+# The image (deploy/README.md). IMAGE_ARGS adds build flags, e.g. IMAGE_ARGS="--build-arg BAKE_WEIGHTS=1".
+# podman: chroot isolation and the host network build where crun/runc cannot (see deploy/README.md);
+# --format docker keeps the HEALTHCHECK. No registry here? First: sudo deploy/standin_base.sh
+IMAGE ?= f5-studio
+IMAGE_ARGS ?=
+image:
+	@if command -v podman >/dev/null 2>&1; then \
+	  podman build --isolation=chroot --network host --format docker --pull=missing $(IMAGE_ARGS) -t $(IMAGE) .; \
+	elif command -v docker >/dev/null 2>&1; then \
+	  docker build $(IMAGE_ARGS) -t $(IMAGE) .; \
+	else echo "make image needs podman or docker: apt-get install podman buildah runc, or install Docker" >&2; exit 1; fi
+
+# Debian packages: ffmpeg (audio decoding), chromium (browser tests), espeak-ng and sox (test speech),
+# podman, buildah, runc and debootstrap (the container tests).
 system:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

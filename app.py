@@ -23,6 +23,7 @@ from inference import Engine, EngineSettings, InputError, StudioError
 from inference.settings import env, from_env
 
 log = logging.getLogger("studio")
+SHUTDOWN_GRACE_S = 5  # after SIGTERM, requests in flight get this long before the server stops
 
 
 def _user_password(name: str, raw: str) -> tuple[str, str]:
@@ -178,13 +179,32 @@ def health_server(settings: ServerSettings, engine: Engine) -> Any:
     return uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.health_port, log_level="warning"))
 
 
+def studio_server(demo: Any, config: Any) -> Any:
+    """uvicorn, stopping promptly on SIGTERM (docker stop, a pod stopping) before the SIGKILL 10 s later: every open
+    browser tab holds a Gradio heartbeat stream that a graceful shutdown would wait for forever, so the signal ends
+    those streams (ui.end_sessions), and requests still running after SHUTDOWN_GRACE_S are cancelled."""
+    import uvicorn
+
+    from ui import end_sessions
+
+    class StudioServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            end_sessions(demo)
+            super().handle_exit(sig, frame)
+
+    return StudioServer(config)
+
+
 def serve(settings: ServerSettings, engine_settings: EngineSettings) -> None:
     import uvicorn
 
     engine = Engine(engine_settings)
     app, demo = create_app(settings, engine)
     warn_if_public(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S
+    )
+    server = studio_server(demo, config)
     if settings.share:
         threading.Thread(target=open_share_link, args=(demo, settings, server), daemon=True).start()
     if settings.health_port and settings.health_port != settings.port:

@@ -74,7 +74,10 @@ def test_dockerfile_base_ports_and_health():
     assert ins[0][0] == "FROM" and ins[0][1].startswith("python:3.11"), ins[0]
     assert ("EXPOSE", "7860") in ins
     health = [args for kw, args in ins if kw == "HEALTHCHECK"]
-    assert len(health) == 1 and "http://127.0.0.1:7860/health" in health[0]
+    assert len(health) == 1 and "http://127.0.0.1:%s/health" in health[0]
+    assert "e('PORT_HEALTH') or e('PORT') or e('GRADIO_SERVER_PORT', '7860')" in health[0], (
+        "it asks the port the studio serves /health on"
+    )
     assert "--start-period=" in health[0]
     env = " ".join(args for kw, args in ins if kw == "ENV")
     for setting in ("GRADIO_SERVER_NAME=0.0.0.0", "GRADIO_SERVER_PORT=7860", "PYTHONUNBUFFERED=1"):
@@ -94,9 +97,9 @@ def test_dockerfile_torch_build_is_chosen_by_build_arg_and_matches_requirements(
     # torch first, then requirements.txt (copied alone), and only then the code.
     copy_req = _index(ins, "COPY", r"^requirements\.txt\s")
     pip_req = _index(ins, "RUN", r"pip install .*-r requirements\.txt")
-    copy_code = _index(ins, "COPY", r"^\.\s")
+    copies = [i for i, (kw, _) in enumerate(ins) if kw == "COPY"]
     assert torch_run < pip_req
-    assert copy_req < pip_req < copy_code
+    assert copy_req < pip_req < min(i for i in copies if i != copy_req), "only requirements before the pip install"
 
 
 def test_dockerfile_weights_entrypoint_and_cmd():
@@ -104,11 +107,34 @@ def test_dockerfile_weights_entrypoint_and_cmd():
     assert re.fullmatch(r"BAKE_WEIGHTS=0", ins[_index(ins, "ARG", r"^BAKE_WEIGHTS")][1])
     bake = _index(ins, "RUN", r"BAKE_WEIGHTS")
     assert "HF_HOME=/opt/hf python app.py download" in ins[bake][1]
-    assert bake > _index(ins, "COPY", r"^\.\s"), "the download needs app.py, so it runs after COPY . ."
+    assert bake > max(i for i, (kw, _) in enumerate(ins) if kw == "COPY"), "the download needs the code"
+    assert bake > _index(ins, "ARG", r"^HF_ENDPOINT="), "the hub to bake from is a build argument"
     assert not any(kw == "ENV" and "HF_HOME" in args for kw, args in ins), "HF_HOME is the entrypoint's job"
     entry = json.loads(ins[_index(ins, "ENTRYPOINT", r"entrypoint\.sh")][1])
     assert entry[-1].endswith("deploy/entrypoint.sh")
     assert json.loads(ins[_index(ins, "CMD", r".")][1]) == ["python", "app.py"]
+
+
+def copied_paths() -> set[str]:
+    """Every repository path the Dockerfile's COPY instructions name (sources only, flags dropped)."""
+    sources: set[str] = set()
+    for kw, args in _instructions():
+        if kw == "COPY":
+            sources.update(a.rstrip("/") for a in args.split()[:-1] if not a.startswith("--"))
+    return sources
+
+
+def test_dockerfile_copies_what_runs_and_nothing_else():
+    copied = copied_paths()
+    assert "." not in copied, "copy the runtime files by name: tests, bench, docs and tools stay out of the image"
+    packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
+    assert packages - {"tests", "bench", "tools"} <= copied, "every package the app imports is in the image"
+    assert not copied & {"tests", "bench", "docs", "tools", ".ci"}
+    for path in copied:
+        assert (REPO / path).exists(), f"COPY {path}: no such file in the repository"
+    assert {"app.py", "deploy/entrypoint.sh", "requirements.txt", "requirements-serverless.txt"} <= copied
+    entry_copy = _instructions()[_index(_instructions(), "COPY", r"deploy/entrypoint\.sh")][1]
+    assert "--chmod=0755" in entry_copy, "the entrypoint must be executable even from a checkout that lost the mode"
 
 
 def test_dockerignore_keeps_weights_voices_and_caches_out():
@@ -129,12 +155,15 @@ def test_entrypoint_syntax_and_shape():
     assert text.rstrip().splitlines()[-1] == 'exec "$@"'
 
 
-def test_entrypoint_shellcheck():
+@pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "deploy").glob("*.sh")))
+def test_deploy_scripts_pass_shellcheck(script):
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.fail("shellcheck is not installed: run `make test` (it installs it) or apt-get install shellcheck")
-    proc = subprocess.run([shellcheck, str(ENTRYPOINT)], check=False, capture_output=True, text=True, timeout=60)
+    path = REPO / "deploy" / script
+    proc = subprocess.run([shellcheck, str(path)], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert os.access(path, os.X_OK), f"{path} must be executable"
 
 
 # --- entrypoint.sh: behaviour -------------------------------------------------------------------
@@ -144,14 +173,15 @@ def run_entry(tmp_path: Path, *command: str, **env: str | None) -> subprocess.Co
     """Run the entrypoint in an empty environment; `env` adds variables (None removes a default).
 
     By default the candidate volumes are tmp/runpod-volume and tmp/workspace (not created), the
-    fallback is tmp/fallback, no baked weights exist, and MIN_FREE_GB=0 so the result does not
-    depend on the free space of the machine running the tests.
+    fallback is tmp/fallback, no baked weights and no RunPod model cache exist, and MIN_FREE_GB=0 so
+    the result does not depend on the free space of the machine running the tests.
     """
     base: dict[str, str | None] = {
         "PATH": BASE_PATH,
         "VOLUME_CANDIDATES": f"{tmp_path / 'runpod-volume'} {tmp_path / 'workspace'}",
         "FALLBACK_DIR": str(tmp_path / "fallback"),
         "BAKED_HF_HOME": str(tmp_path / "no-baked-weights"),
+        "RUNPOD_HF_CACHE": str(tmp_path / "no-runpod-cache"),
         "MIN_FREE_GB": "0",
     }
     base.update(env)
@@ -223,7 +253,7 @@ def test_no_volume_falls_back_to_container_disk_with_a_loud_warning(tmp_path):
 def test_volume_dir_set_but_missing_is_fatal(tmp_path):
     missing = tmp_path / "not-mounted"
     proc = run_entry(tmp_path, VOLUME_DIR=str(missing))
-    assert proc.returncode != 0
+    assert proc.returncode == 78
     assert proc.stdout == "", "the command must not run"
     assert f"VOLUME_DIR={missing} does not exist" in proc.stderr
     assert "mount path" in proc.stderr
@@ -250,7 +280,7 @@ def _unwritable_for_anyone() -> str:
 
 def test_read_only_volume_is_fatal(tmp_path):
     proc = run_entry(tmp_path, VOLUME_DIR=_unwritable_for_anyone())
-    assert proc.returncode != 0
+    assert proc.returncode == 73
     assert proc.stdout == ""
     assert "read-only" in proc.stderr and "permissions" in proc.stderr and "mount" in proc.stderr
 
@@ -277,21 +307,21 @@ def test_read_only_volume_by_permissions_is_fatal(tmp_path):
         )
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    assert proc.returncode != 0
+    assert proc.returncode == 73
     assert "read-only" in proc.stderr and "permissions" in proc.stderr
 
 
 def test_hf_home_set_to_a_read_only_place_is_fatal(tmp_path):
     (tmp_path / "workspace").mkdir()
     proc = run_entry(tmp_path, HF_HOME=f"{_unwritable_for_anyone()}/hf")
-    assert proc.returncode != 0
+    assert proc.returncode == 73
     assert "HF_HOME" in proc.stderr and "read-only" in proc.stderr
 
 
 def test_nearly_full_disk_without_weights_is_fatal(tmp_path):
     (tmp_path / "workspace").mkdir()
     proc = run_entry(tmp_path, MIN_FREE_GB="1000000000")
-    assert proc.returncode != 0
+    assert proc.returncode == 75
     assert proc.stdout == ""
     err = proc.stderr
     assert re.search(r"only \d+\.\d GB free", err), err
@@ -319,10 +349,53 @@ def test_dangling_weights_link_counts_as_missing(tmp_path):
     assert "not there yet" in proc.stderr
 
 
+def test_a_local_f5_ckpt_that_exists_counts_as_present(tmp_path):
+    (tmp_path / "workspace").mkdir()
+    ckpt = tmp_path / "workspace" / "my-model.safetensors"
+    ckpt.write_bytes(b"not really weights")
+    proc = run_entry(tmp_path, F5_CKPT=str(ckpt), MIN_FREE_GB="1000000000")
+    assert proc.returncode == 0, proc.stderr
+    assert f"weights present (F5_CKPT={ckpt}, a local file)" in proc.stderr
+    assert "missing" not in proc.stderr and "will be downloaded" not in proc.stderr
+
+
+def test_a_local_f5_ckpt_that_does_not_exist_is_named_and_downloads_nothing(tmp_path):
+    (tmp_path / "workspace").mkdir()
+    ckpt = tmp_path / "workspace" / "typo.safetensors"
+    proc = run_entry(tmp_path, F5_CKPT=str(ckpt), MIN_FREE_GB="1000000000")
+    assert proc.returncode == 0, proc.stderr  # nothing to download, so the free space does not matter
+    assert f"WARNING: F5_CKPT={ckpt} is not a file" in proc.stderr and "check the path" in proc.stderr
+    assert "will be downloaded" not in proc.stderr
+
+
+def test_an_hf_f5_ckpt_is_looked_for_in_its_own_repo(tmp_path):
+    volume = tmp_path / "workspace"
+    fake_weights(volume / "hf")  # the default model's checkpoint: not the one asked for
+    proc = run_entry(tmp_path, F5_CKPT="hf://someone/fine-tune/model.safetensors", MIN_FREE_GB="1000000000")
+    assert proc.returncode == 75 and "not there yet" in proc.stderr
+    snapshot = volume / "hf" / "hub" / "models--someone--fine-tune" / "snapshots" / "c0ffee"
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.safetensors").write_bytes(b"not really weights")
+    proc = run_entry(tmp_path, F5_CKPT="hf://someone/fine-tune/model.safetensors", MIN_FREE_GB="1000000000")
+    assert proc.returncode == 0, proc.stderr
+    assert "weights present" in proc.stderr
+
+
+def test_weights_in_runpods_model_cache_count_as_present(tmp_path):
+    volume = tmp_path / "runpod-volume"
+    cache = volume / "huggingface-cache" / "hub"
+    fake_weights(cache.parent)  # WEIGHTS is hub/models--SWivid--F5-TTS/...
+    proc = run_entry(tmp_path, RUNPOD_HF_CACHE=str(cache), MIN_FREE_GB="1000000000")
+    assert proc.returncode == 0, proc.stderr
+    assert f"weights present (RunPod model cache at {cache})" in proc.stderr
+    env = env_of(proc)  # the vocoder and voices still go to the volume's own folders
+    assert env["HF_HOME"] == str(volume / "hf") and env["VOICES_DIR"] == str(volume / "voices")
+
+
 def test_invalid_min_free_gb_is_fatal(tmp_path):
     (tmp_path / "workspace").mkdir()
     proc = run_entry(tmp_path, MIN_FREE_GB="ten")
-    assert proc.returncode != 0
+    assert proc.returncode == 78
     assert "MIN_FREE_GB=ten" in proc.stderr
 
 
@@ -389,3 +462,27 @@ def test_secrets_in_the_environment_are_never_printed(tmp_path):
         proc = run_entry(tmp_path, "true", **secrets, **extra)
         for value in secrets.values():
             assert value not in proc.stderr and value not in proc.stdout
+
+
+# --- stopping: docker stop / RunPod send SIGTERM, then SIGKILL 10 s later ------------------------------------------
+
+
+def test_sigterm_stops_the_studio_promptly_with_a_browser_session_open():
+    """An open Gradio session (a browser tab, a gradio_client) holds a heartbeat stream; it must not hold the stop."""
+    import signal
+    import time
+
+    from gradio_client import Client
+
+    from tests.live import run_app
+
+    with run_app() as (base, proc):
+        client = Client(base + "/", verbose=False)
+        assert client.predict(api_name="/list_voices") is not None  # the session, and its heartbeat, are open
+        start = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=30)
+        seconds = time.perf_counter() - start
+        client.close()
+    # uvicorn re-raises the signal once it has shut down: -15 here; as a container's PID 1 that is exit status 0.
+    assert status in (0, -signal.SIGTERM) and seconds < 5, f"exit status {status} after {seconds:.1f} s"

@@ -6,6 +6,6 @@ from .gradio_import import skip_stub_regeneration
 skip_stub_regeneration()  # before anything imports gradio: about 1 s less before the UI answers
 
 from .layout import API_NAMES, build_ui  # noqa: E402
-from .mount import mount, queue_depth  # noqa: E402
+from .mount import end_sessions, mount, queue_depth  # noqa: E402
 
-__all__ = ["API_NAMES", "build_ui", "mount", "queue_depth"]
+__all__ = ["API_NAMES", "build_ui", "end_sessions", "mount", "queue_depth"]

@@ -34,6 +34,14 @@ def mount(
     return app
 
 
+def end_sessions(demo: gr.Blocks) -> None:
+    """End the Blocks' open heartbeat streams (one per browser tab or gradio_client session), as Gradio's own launch
+    does when it closes; a server stopping would otherwise wait for them forever."""
+    served = getattr(getattr(demo, "_queue", None), "server_app", None)  # the Gradio app mounted on ours
+    if served is not None:
+        served.stop_event.set()
+
+
 def queue_depth(demo: gr.Blocks) -> int:
     """Generations waiting in the Blocks' queue for a turn (0 before the queue starts)."""
     queue = getattr(demo, "_queue", None)

@@ -1,7 +1,9 @@
 """Find the files a model needs: config, checkpoint, vocab, vocoder. Local paths or hf://owner/repo/path URLs.
 
 Hub files resolve through the standard Hugging Face cache under HF_HOME, so HF_HUB_OFFLINE=1 works once they are
-cached. Every failure is a ModelUnavailable that says what was missing, where we looked and how to fix it.
+cached. Before that, RunPod's model cache is consulted: an endpoint with a cached model gets that hub repo at
+RUNPOD_HF_CACHE, and a file found there is used as it is, with no download. Every failure is a ModelUnavailable that
+says what was missing, where we looked and how to fix it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from ..errors import ModelUnavailable
 from ..settings import DEFAULT_VOCAB, EngineSettings
 
 FIX_DOWNLOAD = "Run `python app.py download` while online (or generate once online), or point {var} at a local file."
+# Where RunPod's "cached models" feature puts the hub repo an endpoint caches (a Hugging Face hub cache layout:
+# models--{org}--{name}/snapshots/{commit}/...). RunPod caches one repo per endpoint and expects offline mode.
+RUNPOD_HF_CACHE = Path("/runpod-volume/huggingface-cache/hub")
+FIX_RUNPOD = (
+    " RunPod caches one model per endpoint: put the others on the network volume (`python app.py download` "
+    "with HF_HOME=/runpod-volume/hf) or into the image (build it with BAKE_WEIGHTS=1)."
+)
 
 
 @dataclass(frozen=True)
@@ -72,19 +81,39 @@ def split_hf_url(url: str) -> tuple[str, str]:
     return f"{parts[0]}/{parts[1]}", parts[2] if len(parts) == 3 else ""
 
 
+def runpod_cached(repo_id: str, filename: str) -> Path | None:
+    """The file from RunPod's model cache when that cache holds the repo and the file; None otherwise. Never
+    downloads. The cache's refs/main is used when present; without it, the newest snapshot holding the file."""
+    repo_dir = RUNPOD_HF_CACHE / f"models--{repo_id.replace('/', '--')}"
+    if not repo_dir.is_dir():
+        return None
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(
+            hf_hub_download(repo_id=repo_id, filename=filename, cache_dir=RUNPOD_HF_CACHE, local_files_only=True)
+        )
+    except Exception:  # no refs/main, or not this file: look in the snapshots themselves
+        found = [p for p in (repo_dir / "snapshots").glob(f"*/{filename}") if p.is_file()]  # is_file: no dangling link
+        return max(found, key=lambda p: p.parent.stat().st_mtime, default=None)
+
+
 def hf_file(repo_id: str, filename: str, what: str, var: str) -> Path:
-    """Download (or find in the cache) one file of a hub repo."""
+    """Find one file of a hub repo in RunPod's model cache or the HF cache, or download it into the HF cache."""
     from huggingface_hub import constants, hf_hub_download
 
+    cached = runpod_cached(repo_id, filename)
+    if cached is not None:
+        return cached
     try:
         return Path(hf_hub_download(repo_id=repo_id, filename=filename))
     except Exception as e:  # offline, not cached, repo or file missing, network down: all end the same way
         offline = constants.HF_HUB_OFFLINE
         why = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else f"the download failed ({type(e).__name__})"
-        raise ModelUnavailable(
-            f"The {what} hf://{repo_id}/{filename} is not in the Hugging Face cache at {hub_cache_dir()}, and {why}.",
-            FIX_DOWNLOAD.format(var=var),
-        ) from e
+        where, fix = f"the Hugging Face cache at {hub_cache_dir()}", FIX_DOWNLOAD.format(var=var)
+        if RUNPOD_HF_CACHE.is_dir():
+            where, fix = f"{where} nor in RunPod's model cache at {RUNPOD_HF_CACHE}", fix + FIX_RUNPOD
+        raise ModelUnavailable(f"The {what} hf://{repo_id}/{filename} is not in {where}, and {why}.", fix) from e
 
 
 def resolve_file(spec: str, what: str, var: str) -> Path:
