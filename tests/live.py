@@ -43,7 +43,10 @@ def run_app(
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yields (base URL, process); the process is stopped afterwards."""
     port = free_port()
-    full_env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **(env or {})}
+    inherited = {k: v for k, v in os.environ.items() if k not in ("PORT", "PORT_HEALTH")}  # they would win
+    full_env = {**inherited, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **(env or {})}
+    if "PORT" in full_env:  # the caller chose the port the RunPod way
+        port = int(full_env["PORT"])
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "app.py", *(args or [])], cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT

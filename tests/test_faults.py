@@ -511,6 +511,7 @@ def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(
             if response.status_code == 429:
                 assert_clear(response.json()["error"]["message"], "busy.*try again")
                 assert response.json()["error"]["code"] == "busy"
+                assert response.headers["retry-after"].isdigit()  # when to try again
             statuses.append(response.status_code)
 
         threads = [threading.Thread(target=client) for _ in range(8)]

@@ -1,0 +1,305 @@
+"""Many visitors at once, through the engine and every interface: fair turns, unchanged audio under load, visitors
+told they are waiting, the serverless worker taking several jobs, RunPod's ports, /metrics and Retry-After.
+
+Behaviour, not timing: the order in which chunks start is read back from the engine (a hook sees every chunk as
+its run begins), so a newcomer's first chunk is shown to start before the long request's next chunk, whatever the
+machine's speed. Benchmarks (bench/fairness.py, bench/load.py) report the latencies.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+
+from inference import Engine, SynthesisOptions, SynthesisRequest
+from tests.conftest import REF_TEXT
+from tests.live import free_port, run_app, wait_http
+
+LONG = " ".join(f"Sentence number {i} is part of a long text." for i in range(24))
+SHORT = "A short line."
+FAST = {"nfe_step": 4, "seed": 7}
+
+
+class StartOrder:
+    """engine.fault_hook: records each chunk's text as its run begins (the hook is called then)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.started: list[str] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+
+    def __call__(self, item) -> None:
+        with self.lock:
+            self.started.append(item.text)
+        time.sleep(self.delay)
+
+
+def request(engine: Engine, ref: Path, text: str, seed: int = 7) -> SynthesisRequest:
+    return SynthesisRequest(text, engine.reference(audio=ref, text=REF_TEXT), SynthesisOptions(nfe_step=4, seed=seed))
+
+
+def test_a_newcomer_starts_before_the_long_requests_next_chunk(engine: Engine, short_ref: Path) -> None:
+    hook = StartOrder(delay=0.05)
+    engine.fault_hook = hook
+    try:
+        long_stream = engine.stream(request(engine, short_ref, LONG))
+        first = next(long_stream)
+        assert first.total >= 4
+        got: dict = {}
+
+        def rest() -> None:
+            got["long"] = [first, *long_stream]
+
+        reader = threading.Thread(target=rest)
+        reader.start()
+        while len(hook.started) < 2:  # the long request's second chunk is under way
+            time.sleep(0.01)
+        short = engine.synthesize(request(engine, short_ref, SHORT))
+        reader.join(120)
+        texts = [t.removeprefix(engine_ref_text(engine)) for t in hook.started]
+        short_at = next(i for i, t in enumerate(texts) if t.endswith(SHORT))
+        assert short_at <= 2, texts  # right after the long chunk that was running: not after all the others
+        assert short.duration > 0 and len(got["long"]) == first.total
+    finally:
+        engine.fault_hook = None
+
+
+def engine_ref_text(engine: Engine) -> str:
+    from inference.model.sampling import ref_text_for_model
+
+    return ref_text_for_model(REF_TEXT)
+
+
+def test_the_same_seed_gives_the_same_audio_alone_and_under_load(engine: Engine, short_ref: Path) -> None:
+    """On the CPU (batch size 1) each request's audio is bit for bit what it is alone, whatever runs beside it."""
+    alone = engine.synthesize(request(engine, short_ref, LONG[:300], seed=11)).wave
+    results: dict[int, np.ndarray] = {}
+
+    def run(i: int, text: str, seed: int) -> None:
+        results[i] = engine.synthesize(request(engine, short_ref, text, seed=seed)).wave
+
+    threads = [threading.Thread(target=run, args=(0, LONG[:300], 11))]
+    threads += [threading.Thread(target=run, args=(i, f"Other text number {i}. " * i, 100 + i)) for i in range(1, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    np.testing.assert_array_equal(results[0], alone)
+
+
+def test_closing_a_stream_frees_its_queued_chunks(engine: Engine, short_ref: Path) -> None:
+    stream = engine.stream(request(engine, short_ref, LONG))
+    first = next(stream)
+    assert engine.scheduler.waiting >= first.total - 2
+    stream.close()
+    deadline = time.monotonic() + 30
+    while (engine.scheduler.waiting or engine.scheduler.running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.scheduler.waiting == 0 and engine.scheduler.running == 0 and engine.active == 0
+
+
+def test_concurrency_defaults_fit_the_device(tiny_settings) -> None:
+    assert Engine(tiny_settings.replace(device="cpu")).concurrency() == 4
+    assert Engine(tiny_settings.replace(device="cuda")).concurrency() == 16  # twice the auto batch of 8
+    assert Engine(tiny_settings.replace(device="cuda", batch_size=4)).concurrency() == 8
+    assert Engine(tiny_settings.replace(concurrency=3)).concurrency() == 3
+
+
+# ---- through the launched app -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def turns_app(tiny, tmp_path_factory: pytest.TempPathFactory, short_ref: Path):
+    root = tmp_path_factory.mktemp("turns")
+    voices = root / "voices"
+    voices.mkdir()
+    (voices / "ann.wav").write_bytes(short_ref.read_bytes())
+    (voices / "ann.txt").write_text(REF_TEXT, encoding="utf-8")
+    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices)}, log_path=root / "app.log") as (
+        base,
+        _,
+    ):
+        yield base
+
+
+def test_gradio_client_generations_run_at_once_and_a_short_one_finishes_first(turns_app: str) -> None:
+    from gradio_client import Client
+
+    client = Client(turns_app, verbose=False)
+    client.predict(None, "", SHORT, 1, nfe_step=7, voice="ann", api_name="/synthesize")  # loaded
+    long_job = client.submit(None, "", LONG * 2, 1, nfe_step=7, voice="ann", api_name="/synthesize")
+    while long_job.status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING"):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    short_job = client.submit(None, "", SHORT, 2, nfe_step=7, voice="ann", api_name="/synthesize")
+    short_job.result(timeout=120)
+    assert not long_job.done(), "the short request waited for the whole long one"
+    audio_path, _, seed, _ = long_job.result(timeout=300)
+    assert seed == 1 and sf.info(audio_path).duration > 20
+
+
+def test_a_waiting_visitor_is_told_their_place(tiny, short_ref: Path, tmp_path: Path) -> None:
+    """With one generation at a time, the others wait in Gradio's queue and each is told its place (rank, of how
+    many); the browser shows it as "queue: 2/3"."""
+    from gradio_client import Client, handle_file
+
+    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "F5_CONCURRENCY": "1"}) as (base, _):
+        visitors = [Client(base, verbose=False) for _ in range(3)]  # three people, three sessions
+        ref = handle_file(str(short_ref))
+        jobs = [visitors[0].submit(ref, REF_TEXT, LONG * 4, 0, nfe_step=7, api_name="/synthesize")]
+        while jobs[0].status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING"):
+            assert not jobs[0].done(), jobs[0].exception()
+            time.sleep(0.05)
+        jobs += [
+            v.submit(ref, REF_TEXT, SHORT, i, nfe_step=7, api_name="/synthesize")
+            for i, v in enumerate(visitors[1:], start=1)
+        ]
+        seen = set()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (jobs[1].done() and jobs[2].done()):
+            for job in jobs[1:]:  # whichever joined the queue second is told it is behind one
+                status = job.status()
+                if status.rank is not None:
+                    seen.add((status.code.name, status.rank, status.queue_size))
+            if any(rank >= 1 and size >= 2 for _, rank, size in seen):
+                break
+            time.sleep(0.05)
+        assert any(rank >= 1 and size >= 2 for _, rank, size in seen), seen
+        for job in jobs:
+            job.result(timeout=300)
+
+
+def test_ping_on_runpods_health_port_and_the_app_on_port(tiny, short_ref: Path) -> None:
+    """RunPod's load balancer sets PORT (the app) and PORT_HEALTH (its probe): /ping answers 204 while the model is
+    not ready and 200 once it is, on both."""
+    from gradio_client import Client, handle_file
+
+    port, health = free_port(), free_port()
+    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "PORT": str(port), "PORT_HEALTH": str(health)}) as (base, _):
+        assert base.endswith(f":{port}")
+        wait_http(f"http://127.0.0.1:{health}/health")
+        assert httpx.get(f"http://127.0.0.1:{health}/ping").status_code == 204  # not loaded yet
+        assert httpx.get(f"{base}/ping").status_code == 204
+        Client(base, verbose=False).predict(
+            handle_file(str(short_ref)), REF_TEXT, SHORT, 1, nfe_step=7, api_name="/synthesize"
+        )
+        assert httpx.get(f"http://127.0.0.1:{health}/ping").status_code == 200
+        assert httpx.get(f"{base}/ping").status_code == 200
+
+
+def test_metrics_count_requests_batches_and_the_model(turns_app: str) -> None:
+    r = httpx.post(
+        f"{turns_app}/v1/audio/speech",
+        json={"voice": "ann", "input": SHORT, "response_format": "wav", **FAST},
+        timeout=120,
+    )
+    assert r.status_code == 200
+    httpx.post(f"{turns_app}/v1/audio/speech", json={"voice": "nobody", "input": SHORT}, timeout=30)
+    text = httpx.get(f"{turns_app}/metrics").text
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("studio_requests_total", (("interface", "openai"), ("outcome", "ok")))] >= 1
+    assert samples[("studio_requests_total", (("interface", "openai"), ("outcome", "refused")))] >= 1
+    assert samples[("studio_model_state", (("studio_model_state", "ready"),))] == 1
+    assert samples[("studio_model_load_seconds", ())] > 0
+    for name in (
+        "studio_chunk_wait_seconds_count",
+        "studio_chunk_run_seconds_count",
+        "studio_batch_size_count",
+        "studio_time_to_first_audio_seconds_count",
+        "studio_real_time_factor_count",
+    ):
+        assert samples[(name, ())] >= 1, name
+    for name in ("studio_generations_in_progress", "studio_chunks_waiting", "studio_runs_active", "studio_queue_depth"):
+        assert (name, ()) in samples, name
+
+
+def test_metrics_need_the_api_login_when_there_is_one(tiny) -> None:
+    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "STUDIO_API_TOKEN": "t0ken"}) as (base, _):
+        assert httpx.get(f"{base}/metrics").status_code == 401
+        ok = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer t0ken"})
+        assert ok.status_code == 200 and "studio_model_state" in ok.text
+
+
+# ---- the serverless worker: several jobs at once -----------------------------------------------------------------
+def test_the_serverless_worker_takes_several_jobs_at_once(worker_env_turns: dict[str, str], tmp_path: Path) -> None:
+    """RunPod's local API server (`--rp_serve_api`) with four jobs sent together: all complete with the right audio,
+    and the one with a bad input fails alone."""
+    import subprocess
+    import sys
+
+    from tests.live import REPO
+
+    port = free_port()
+    log = tmp_path / "worker.log"  # a file, not a pipe: the SDK logs every output whole, and a full pipe blocks it
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "serverless/handler.py",
+            "--rp_serve_api",
+            "--rp_api_host",
+            "127.0.0.1",
+            "--rp_api_port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=worker_env_turns,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/openapi.json", timeout=120, proc=proc)
+        jobs = [{"text": f"Job number {i} speaks.", "voice": "ann", "nfe_step": 4, "seed": 10 + i} for i in range(3)]
+        jobs.append({"text": "Hi.", "voice": "nobody"})
+        out: dict[int, dict] = {}
+
+        def send(i: int) -> None:
+            out[i] = httpx.post(f"{base}/runsync", json={"input": jobs[i]}, timeout=300).json()
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(jobs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        for i in range(3):
+            assert out[i]["status"] == "COMPLETED", out[i]
+            wave, sr = sf.read(io.BytesIO(base64.b64decode(out[i]["output"]["audio_base64"])))
+            assert sr == 24000 and out[i]["output"]["seed"] == 10 + i and len(wave) / sr > 0.3
+        assert out[3]["status"] == "FAILED" and "no saved voice called 'nobody'" in out[3]["error"]
+        alone = httpx.post(f"{base}/runsync", json={"input": jobs[1]}, timeout=300).json()
+        assert alone["output"]["audio_base64"] == out[1]["output"]["audio_base64"]  # the same audio alone
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        assert "up to 4 jobs at once" in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def worker_env_turns(tiny, tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> dict[str, str]:
+    import os
+
+    from tests.live import REPO
+
+    voices = tmp_path_factory.mktemp("turns-worker-voices")
+    (voices / "ann.wav").write_bytes(short_ref.read_bytes())
+    (voices / "ann.txt").write_text(REF_TEXT, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "F5_"))}
+    env.update(
+        F5_MODEL=str(tiny["yaml"]), VOICES_DIR=str(voices), HF_HUB_OFFLINE="1", F5_DEVICE="cpu", PYTHONPATH=str(REPO)
+    )
+    return env
