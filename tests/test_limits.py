@@ -191,7 +191,7 @@ def test_longest_text_through_openai_in_every_format(app: str) -> None:
                 "input": LONGEST,
                 "response_format": fmt,
                 "seed": 9,
-                "nfe_step": 7,
+                "nfe_step": 4,
             },
         )
 
