@@ -1,6 +1,7 @@
 """GPU figures for a lent H100/H200 (run by bench/gpu.sh): RTF at 7/16/32 NFE against the official `infer_process`
-on the same GPU and weights, fp16 vs bf16, torch.compile on/off, chunk batching, and throughput at concurrency 1, 4,
-8 and 16 (cross-request batching on and off), on full-size random weights.
+on the same GPU and weights, fp16 vs bf16, torch.compile on/off, chunk batching, throughput at concurrency 1, 4,
+8 and 16 (cross-request batching on and off) on the engine, and at 1, 4 and 8 through the launched app's interfaces
+(gradio_client, the OpenAI client) and the serverless worker, on full-size random weights.
 
     python -m bench.gpu [--out DIR] [--tiny]     # --tiny: a CPU smoke test on tiny random weights
 
@@ -48,7 +49,7 @@ LONG = " ".join(
 REF_TEXT = "Some call me nature, others call me mother nature."
 
 
-SECTIONS = ("rtf", "official", "load", "batching", "bf16", "throughput", "compile_engine", "compile")
+SECTIONS = ("rtf", "official", "load", "batching", "bf16", "throughput", "interfaces", "compile_engine", "compile")
 
 
 class Out:
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument(
         "--only",
-        help="comma-separated sections: rtf, official, load, batching, bf16, throughput, "
+        help="comma-separated sections: rtf, official, load, batching, bf16, throughput, interfaces, "
         "compile, compile_engine (default: all)",
     )
     args = p.parse_args(argv)
@@ -428,6 +429,124 @@ def main(argv: list[str] | None = None) -> int:
                     batch=batch,
                 )
 
+    def interfaces() -> None:
+        """Throughput at concurrency 1, 4 and 8 through the launched app (`python app.py` on this GPU): gradio_client's
+        /synthesize and the OpenAI client; then the serverless worker taking 1 and 4 jobs at once."""
+        import asyncio
+        import socket
+        import subprocess
+        import urllib.request
+
+        from gradio_client import Client
+        from openai import OpenAI
+
+        from serverless.handler import Worker
+
+        voices = Path(os.environ["VOICES_DIR"])
+        voices.mkdir(parents=True, exist_ok=True)
+        (voices / "bench.wav").write_bytes(ref.read_bytes())
+        (voices / "bench.txt").write_text(REF_TEXT, encoding="utf-8")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {
+            **os.environ,
+            "GRADIO_SERVER_PORT": str(port),
+            "F5_MODEL": model_name,
+            "F5_DEVICE": device,
+            "F5_PRELOAD": "1",
+            "PYTHONPATH": str(REPO),
+        }
+        env.pop("PORT", None)
+        log = open(Path(args.out) / "app.log", "wb")
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:  # /ping is 200 once the preloaded model is ready
+                try:
+                    with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the app did not get ready; see app.log")
+                time.sleep(0.2)
+            clients = [Client(base, verbose=False) for _ in range(8)]  # eight visitors, eight sessions
+            oa = OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=120)
+
+            def via_gradio(k: int) -> None:
+                clients[k].predict(None, "", SHORT, k, nfe_step=16, voice="bench", api_name="/synthesize")
+
+            def via_openai(k: int) -> None:
+                oa.audio.speech.create(
+                    model="tts-1",
+                    voice="bench",
+                    input=SHORT,
+                    response_format="pcm",
+                    extra_body={"nfe_step": 16, "seed": k},
+                ).read()
+
+            for name, call in (("gradio_client", via_gradio), ("openai", via_openai)):
+                call(0)
+                rate: dict[int, float] = {}
+                for n in (1, 4, 8):
+                    concurrent(call, n, timeout=120)  # warm this shape
+                    walls = [concurrent(call, n, timeout=120)[0] for _ in range(max(2, runs // 2))]
+                    rate[n] = n / statistics.median(walls)
+                    gain = f"; {rate[n] / rate[1]:.2f}x concurrency 1" if n > 1 else ""
+                    out.add(
+                        f"through {name}, concurrency {n}, NFE 16",
+                        f"{rate[n]:.2f} requests/s{gain}",
+                        n=n,
+                        walls=walls,
+                        interface=name,
+                    )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+        worker = Worker(engine)
+
+        async def jobs(n: int) -> float:
+            start = time.perf_counter()
+            results = await asyncio.gather(
+                *(
+                    worker.handler(
+                        {
+                            "id": str(k),
+                            "input": {
+                                "text": SHORT,
+                                "ref_audio_base64": base64_ref,
+                                "ref_text": REF_TEXT,
+                                "nfe_step": 16,
+                                "seed": k,
+                            },
+                        }
+                    )
+                    for k in range(n)
+                )
+            )
+            assert all("audio_base64" in r for r in results), results[0]
+            return time.perf_counter() - start
+
+        import base64
+
+        base64_ref = base64.b64encode(ref.read_bytes()).decode()
+        asyncio.run(jobs(4))
+        one = statistics.median(asyncio.run(jobs(1)) for _ in range(2))
+        four = statistics.median(asyncio.run(jobs(4)) for _ in range(2))
+        out.add(
+            "serverless worker, 4 jobs at once vs 1, NFE 16",
+            f"1 job {one:.2f} s, 4 jobs {four:.2f} s: {4 * one / four:.2f}x the throughput of one",
+            one=one,
+            four=four,
+        )
+
     def loads() -> None:
         """Model load, weights on disk (page cache) to ready, imports and CUDA init excluded: official load_model +
         load_vocoder against our engine's load, alternating, each time a fresh copy."""
@@ -536,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         "batching": batching,
         "bf16": bf16,
         "throughput": throughput,
+        "interfaces": interfaces,
         "compile_engine": compile_engine,
         "compile": compiled,
     }

@@ -27,6 +27,14 @@ for pkg in "${PKGS[@]}"; do
     $PIP wheel -q --no-deps -w "$DIR" "$pkg"
   fi
 done
+# The serving stack for the "interfaces" figure (the launched app, gradio_client, the OpenAI client, the serverless
+# worker), with its dependencies resolved for that Python; what the device image already has is dropped again.
+SERVING=("gradio[mcp]==6.31.0" gradio_client==2.7.2 openai==3.57.0 prometheus_client==0.26.0)
+if ! $PIP download -q --only-binary=:all: --python-version "$PYV" --implementation cp "${plat[@]}" -d "$DIR" \
+    "${SERVING[@]}"; then
+  echo "could not fetch the serving stack: the interfaces figure will report that it could not run" >&2
+fi
+rm -f "$DIR"/numpy-*.whl "$DIR"/torch-*.whl "$DIR"/nvidia_*.whl "$DIR"/triton-*.whl
 for w in "$DIR"/*.whl; do
   case "$w" in
     *-none-any.whl | *-cp"${PYV/./}"-* | *-abi3-* | *-none-manylinux*) ;;
