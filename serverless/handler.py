@@ -73,6 +73,7 @@ from typing import Any
 
 from inference import Engine, EngineSettings, InputError, StudioError, SynthesisOptions, SynthesisRequest
 from inference.audio.encode import FORMATS, check_format, encode_audio
+from inference.model.weights import hub_cache_dir
 from inference.settings import env, from_env
 
 log = logging.getLogger("serverless")
@@ -341,10 +342,10 @@ def main() -> None:
     worker = worker_from_env()
     streaming = worker.settings.stream
     log.info(
-        "serverless worker: %s handler, up to %d jobs at once; HF_HOME=%s, VOICES_DIR=%s",
+        "serverless worker: %s handler, up to %d jobs at once; Hugging Face cache %s, VOICES_DIR=%s",
         "streaming" if streaming else "plain",
         worker.concurrency(),
-        os.environ.get("HF_HOME", "(default)"),
+        hub_cache_dir(),
         worker.engine.settings.voices_dir if worker.engine else "?",
     )
     if worker.engine is not None and worker.engine.settings.preload:
