@@ -43,7 +43,9 @@ def launch(env: dict[str, str]) -> Iterator[str]:
     full.pop("PORT", None)
     SCRATCH.mkdir(parents=True, exist_ok=True)
     log = open(SCRATCH / f"fairness-{port}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=full, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=REPO, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
