@@ -83,7 +83,8 @@ def chunk_cues(chunks: Sequence[AudioChunk], cross_fade: float) -> list[Cue]:
         parts = chunking.sentences(chunk.text) or [chunk.text]
         sizes = np.cumsum([0] + [chunking.nbytes(p) for p in parts])
         for part, lo, hi in zip(parts, sizes, sizes[1:], strict=False):
-            cues.append(Cue(start + (end - start) * lo / sizes[-1], start + (end - start) * hi / sizes[-1], part))
+            span = end - start
+            cues.append(Cue(float(start + span * lo / sizes[-1]), float(start + span * hi / sizes[-1]), part))
     return cues
 
 
