@@ -37,7 +37,7 @@ Goodbye to you, my friend.
 TOO_LONG = "This sentence is far too long to be said in half a second, however fast anybody speaks it."
 
 
-def srt(*cues: tuple[float, float, str]) -> str:
+def srt_text(*cues: tuple[float, float, str]) -> str:
     """An SRT text of (start, end, text) cues."""
 
     def stamp(t: float) -> str:
@@ -125,7 +125,7 @@ def test_the_same_seed_gives_the_same_track(engine: Engine, ref: Reference, thre
 
 
 def test_a_cue_too_long_runs_into_the_gap_and_is_reported(engine: Engine, ref: Reference) -> None:
-    text = srt((0.5, 1.0, TOO_LONG), (9.0, 9.5, "Hi."))
+    text = srt_text((0.5, 1.0, TOO_LONG), (9.0, 9.5, "Hi."))
     result = dub(engine, text, reference=ref, options=FAST, max_speedup=1.5)
     long, short = result.cues
     assert long.speed == pytest.approx(1.5, rel=0.02)  # shortened no further than the maximum speed-up
@@ -137,14 +137,14 @@ def test_a_cue_too_long_runs_into_the_gap_and_is_reported(engine: Engine, ref: R
 
 
 def test_a_cue_too_long_for_its_gap_overlaps_the_next_and_is_reported(engine: Engine, ref: Reference) -> None:
-    result = dub(engine, srt((0.5, 1.0, TOO_LONG), (1.2, 2.0, "Next one.")), reference=ref, options=FAST)
+    result = dub(engine, srt_text((0.5, 1.0, TOO_LONG), (1.2, 2.0, "Next one.")), reference=ref, options=FAST)
     long = result.cues[0]
     assert long.overlap == pytest.approx(0.5 + long.spoken - 1.2, abs=1e-3) and long.overlap > 0
     assert "next cue" in long.note
 
 
 def test_short_text_in_a_long_slot_is_spoken_at_the_slowest_pace(engine: Engine, ref: Reference) -> None:
-    result = dub(engine, srt((1.0, 9.0, "Yes.")), reference=ref, options=FAST)
+    result = dub(engine, srt_text((1.0, 9.0, "Yes.")), reference=ref, options=FAST)
     cue = result.cues[0]
     assert cue.speed == pytest.approx(dubbing.SLOWEST, rel=0.05) and cue.spoken < 8.0
     assert len(result.wave) == round(9.5 * RATE)
@@ -178,21 +178,21 @@ MALFORMED = {  # name -> (subtitles, what the message says)
     "malformed-timestamp": (THREE.replace("00:00:02,500 -->", "00:00:0x,500 -->"), r"line 6 .*malformed cue times"),
     "malformed-vtt-timestamp": ("WEBVTT\n\n00:01.000 --> 00:02.000\nHi.\n\n00:0x.000 --> 00:04.000\nBye.\n", "line 6"),
     "missing-arrow": ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:03,000 00:00:04,000\nBye.\n", "line 5|line 6"),
-    "overlapping": (srt((0.5, 2.0, "One."), (1.5, 3.0, "Two.")), r"cue 2 \(line 6\) starts at 1.500 s, before cue 1"),
-    "empty-cue": (srt((0.5, 1.0, "One."), (1.5, 2.0, "  ...  ")), r"cue 2 \(line 6\) is empty"),
-    "tag-only-cue": (srt((0.5, 1.0, "[Guest]")), r"cue 1 \(line 2\) is empty"),
-    "end-before-start": (srt((2.0, 1.0, "Backwards.")), r"cue 1 \(line 2\) ends at 1.000 s"),
-    "zero-length": (srt((2.0, 2.0, "Instant.")), r"cue 1 \(line 2\) ends"),
+    "overlapping": (srt_text((0.5, 2.0, "One."), (1.5, 3.0, "Two.")), r"cue 2 \(line 6\) starts at 1.500 s, before"),
+    "empty-cue": (srt_text((0.5, 1.0, "One."), (1.5, 2.0, "  ...  ")), r"cue 2 \(line 6\) is empty"),
+    "tag-only-cue": (srt_text((0.5, 1.0, "[Guest]")), r"cue 1 \(line 2\) is empty"),
+    "end-before-start": (srt_text((2.0, 1.0, "Backwards.")), r"cue 1 \(line 2\) ends at 1.000 s"),
+    "zero-length": (srt_text((2.0, 2.0, "Instant.")), r"cue 1 \(line 2\) ends"),
     "not-subtitles": ("Dear diary,\nToday I wrote no subtitles.\n", "not subtitles"),
     "empty-file": ("\n \n", "empty"),
     "vtt-header-only": ("WEBVTT\n\n", "no subtitle cues"),
     "vtt-no-timings": ("WEBVTT\n\n00:01.000 00:02.000\nHi.\n", "no subtitle cues"),
-    "too-many-cues": (srt(*[(i, i + 0.5, "Hi.") for i in range(MAX_CUES + 1)]), f"{MAX_CUES + 1} cues; the limit"),
-    "too-long": (srt((MAX_DUB_SECONDS, MAX_DUB_SECONDS + 1, "Late.")), "limited to 30 minutes"),
-    "two-speakers": (srt((0.5, 2.0, "[Guest] Hi. [Host] Hello.")), r"cue 1 \(line 2\) has 2 speakers"),
-    "unknown-tag": (srt((0.5, 2.0, "[Nobody] Hi.")), r"unknown speaker tag: \[Nobody\]"),
-    "unmatched-bracket": (srt((0.5, 2.0, "Hi [there.")), r"unmatched '\['"),
-    "hours-overflow": (srt((0.5, 1.0, "Hi.")).replace("00:00:00,500", "99999999999:00:00,500"), "time|limited"),
+    "too-many-cues": (srt_text(*[(i, i + 0.5, "Hi.") for i in range(MAX_CUES + 1)]), f"{MAX_CUES + 1} cues; the limit"),
+    "too-long": (srt_text((MAX_DUB_SECONDS, MAX_DUB_SECONDS + 1, "Late.")), "limited to 30 minutes"),
+    "two-speakers": (srt_text((0.5, 2.0, "[Guest] Hi. [Host] Hello.")), r"cue 1 \(line 2\) has 2 speakers"),
+    "unknown-tag": (srt_text((0.5, 2.0, "[Nobody] Hi.")), r"unknown speaker tag: \[Nobody\]"),
+    "unmatched-bracket": (srt_text((0.5, 2.0, "Hi [there.")), r"unmatched '\['"),
+    "hours-overflow": (srt_text((0.5, 1.0, "Hi.")).replace("00:00:00,500", "99999999999:00:00,500"), "time|limited"),
 }
 
 
@@ -242,7 +242,7 @@ def test_utf16_and_bom_files_are_read() -> None:
 
 # ---- the limits at their largest ------------------------------------------------------------------------------------
 def test_the_largest_speedup_and_the_latest_end(engine: Engine, ref: Reference) -> None:
-    text = srt((0.5, 1.0, TOO_LONG), (MAX_DUB_SECONDS - 1.0, MAX_DUB_SECONDS, "The very end."))
+    text = srt_text((0.5, 1.0, TOO_LONG), (MAX_DUB_SECONDS - 1.0, MAX_DUB_SECONDS, "The very end."))
     result = dub(engine, text, reference=ref, options=FAST, max_speedup=MAX_SPEEDUP)
     assert result.cues[0].speed == pytest.approx(MAX_SPEEDUP, rel=0.02)
     assert len(result.wave) == round((MAX_DUB_SECONDS + TAIL_S) * RATE)
@@ -252,7 +252,7 @@ def test_the_largest_speedup_and_the_latest_end(engine: Engine, ref: Reference) 
 
 @pytest.mark.slow
 def test_the_largest_number_of_cues(engine: Engine, ref: Reference) -> None:
-    text = srt(*[(i * 1.0, i * 1.0 + 0.6, f"Line {i}.") for i in range(MAX_CUES)])
+    text = srt_text(*[(i * 1.0, i * 1.0 + 0.6, f"Line {i}.") for i in range(MAX_CUES)])
     done: list[int] = []
     result = dub(engine, text, reference=ref, options=FAST, progress=lambda d, t: done.append(d))
     assert len(result.cues) == MAX_CUES and done[-1] == MAX_CUES
