@@ -281,7 +281,10 @@ class Worker:
             self._check_output_size(size, seconds, job.response_format)
             return out
         assert job.request is not None
-        result, captions = synthesize_with_captions(self._engine(), job.request, job.captions or "sentence")
+        if job.captions:
+            result, captions = synthesize_with_captions(self._engine(), job.request, job.captions)
+        else:
+            result, captions = self._engine().synthesize(job.request), None
         audio_b64 = base64.b64encode(encode_audio(result.wave, result.sample_rate, job.response_format)).decode()
         self._check_output_size(len(audio_b64), result.duration, job.response_format)
         out = {
@@ -291,7 +294,7 @@ class Worker:
             "seed": result.seed,
             "ref_text": result.ref_text,
         }
-        return {**out, **timed.captions_output(captions)} if job.captions else out
+        return {**out, **timed.captions_output(captions)} if captions else out
 
     # ---- handlers ---------------------------------------------------------------------------------------------------
     async def handler(self, job: dict[str, Any]) -> dict[str, Any]:

@@ -43,13 +43,18 @@ class Cue:
     line: int = 0
 
 
-def decode_subtitles(data: bytes) -> str:
-    """A subtitle file's text: UTF-8 (with or without BOM), else UTF-16 with a BOM; refuses binary files."""
-    if len(data) > MAX_SUBTITLE_BYTES:
+def check_size(size: int) -> None:
+    """Refuse a subtitle file of more than MAX_SUBTITLE_BYTES (before reading it)."""
+    if size > MAX_SUBTITLE_BYTES:
         raise InputError(
-            f"The subtitle file is {len(data) / 1e6:.1f} MB; the limit is {MAX_SUBTITLE_BYTES / 1e6:g} MB.",
+            f"The subtitle file is {size / 1e6:.1f} MB; the limit is {MAX_SUBTITLE_BYTES / 1e6:g} MB.",
             "Split it into parts.",
         )
+
+
+def decode_subtitles(data: bytes) -> str:
+    """A subtitle file's text: UTF-8 (with or without BOM), else UTF-16 with a BOM; refuses binary files."""
+    check_size(len(data))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     try:
