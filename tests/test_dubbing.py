@@ -16,7 +16,8 @@ from inference import Engine, InputError, Reference, SynthesisOptions, Synthesis
 from inference.studio import dubbing
 from inference.studio.dubbing import MAX_CUES, MAX_DUB_SECONDS, MAX_SPEEDUP, TAIL_S, dub
 from inference.studio.subtitles import decode_subtitles, parse_subtitles
-from tests.badinputs import assert_clear
+from tests.badinputs import BAD_SUBTITLES as MALFORMED
+from tests.badinputs import assert_clear, srt_text, tried
 from tests.conftest import REF_TEXT
 
 RATE = 24000
@@ -35,16 +36,6 @@ How are you today, then?
 Goodbye to you, my friend.
 """
 TOO_LONG = "This sentence is far too long to be said in half a second, however fast anybody speaks it."
-
-
-def srt_text(*cues: tuple[float, float, str]) -> str:
-    """An SRT text of (start, end, text) cues."""
-
-    def stamp(t: float) -> str:
-        ms = round(t * 1000)
-        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-    return "\n".join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues, start=1))
 
 
 @pytest.fixture(scope="module")
@@ -174,31 +165,10 @@ def test_vtt_and_speaker_tags_map_to_voices(engine: Engine, ref: Reference, shor
 
 
 # ---- malformed subtitles: every one refused, naming the line --------------------------------------------------------
-MALFORMED = {  # name -> (subtitles, what the message says)
-    "malformed-timestamp": (THREE.replace("00:00:02,500 -->", "00:00:0x,500 -->"), r"line 6 .*malformed cue times"),
-    "malformed-vtt-timestamp": ("WEBVTT\n\n00:01.000 --> 00:02.000\nHi.\n\n00:0x.000 --> 00:04.000\nBye.\n", "line 6"),
-    "missing-arrow": ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:03,000 00:00:04,000\nBye.\n", "line 5|line 6"),
-    "overlapping": (srt_text((0.5, 2.0, "One."), (1.5, 3.0, "Two.")), r"cue 2 \(line 6\) starts at 1.500 s, before"),
-    "empty-cue": (srt_text((0.5, 1.0, "One."), (1.5, 2.0, "  ...  ")), r"cue 2 \(line 6\) is empty"),
-    "tag-only-cue": (srt_text((0.5, 1.0, "[Guest]")), r"cue 1 \(line 2\) is empty"),
-    "end-before-start": (srt_text((2.0, 1.0, "Backwards.")), r"cue 1 \(line 2\) ends at 1.000 s"),
-    "zero-length": (srt_text((2.0, 2.0, "Instant.")), r"cue 1 \(line 2\) ends"),
-    "not-subtitles": ("Dear diary,\nToday I wrote no subtitles.\n", "not subtitles"),
-    "empty-file": ("\n \n", "empty"),
-    "vtt-header-only": ("WEBVTT\n\n", "no subtitle cues"),
-    "vtt-no-timings": ("WEBVTT\n\n00:01.000 00:02.000\nHi.\n", "no subtitle cues"),
-    "too-many-cues": (srt_text(*[(i, i + 0.5, "Hi.") for i in range(MAX_CUES + 1)]), f"{MAX_CUES + 1} cues; the limit"),
-    "too-long": (srt_text((MAX_DUB_SECONDS, MAX_DUB_SECONDS + 1, "Late.")), "limited to 30 minutes"),
-    "two-speakers": (srt_text((0.5, 2.0, "[Guest] Hi. [Host] Hello.")), r"cue 1 \(line 2\) has 2 speakers"),
-    "unknown-tag": (srt_text((0.5, 2.0, "[Nobody] Hi.")), r"unknown speaker tag: \[Nobody\]"),
-    "unmatched-bracket": (srt_text((0.5, 2.0, "Hi [there.")), r"unmatched '\['"),
-    "hours-overflow": (srt_text((0.5, 1.0, "Hi.")).replace("00:00:00,500", "99999999999:00:00,500"), "time|limited"),
-}
-
-
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_malformed_subtitles_are_refused_naming_the_line(engine: Engine, ref: Reference, name: str) -> None:
     text, expect = MALFORMED[name]
+    tried("engine", "subtitles", name)
     with pytest.raises(InputError) as e:
         dub(engine, text, reference=ref, options=FAST)
     assert_clear(str(e.value), expect)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import base64
 import json
 
+import httpx
 import openai
 import pytest
 import srt
 import webvtt
 from openai import OpenAI
 
+from tests.badinputs import assert_clear, report_tried, tried  # noqa: F401 - report_tried: autouse tally
+from tests.test_faults import LONG_TEXT, VOICE, ChunkCounter, faulty, rest  # noqa: F401 - in-process REST
 from tests.test_openai_api import (  # noqa: F401 - fixtures: the app with a saved voice "alice"
     EXTRA,
     TEXT,
@@ -88,20 +91,65 @@ def test_captions_event(oai: OpenAI) -> None:
     assert " ".join(s.content for s in subs).split() == LONG.split()
 
 
-def test_errors_before_the_first_event_keep_the_json_shape(oai: OpenAI) -> None:
-    with pytest.raises(openai.NotFoundError) as e:
-        sse(oai, voice="nobody")
-    assert_openai_error(e.value, 404, "voice")
-    with pytest.raises(openai.BadRequestError) as e:
-        sse(oai, extra_body={"nfe_step": 1000})
-    assert_openai_error(e.value, 400, "nfe_step")
-    with pytest.raises(openai.BadRequestError) as e:
-        sse(oai, extra_body={"captions": "letters"})
-    assert_openai_error(e.value, 400, "captions")
+@pytest.mark.parametrize(
+    "name, kwargs, status, param",
+    [
+        ("sse-unknown-voice", {"voice": "nobody"}, 404, "voice"),
+        ("sse-nfe-1000", {"extra_body": {"nfe_step": 1000}}, 400, "nfe_step"),
+        ("sse-empty-input", {"input": "  "}, 400, "input"),
+        ("sse-captions-letters", {"extra_body": {"captions": "letters"}}, 400, "captions"),
+        ("sse-captions-number", {"extra_body": {"captions": 3}}, 400, "captions"),
+        ("sse-bad-format", {"response_format": "ogg"}, 400, "response_format"),
+    ],
+)
+def test_errors_before_the_first_event_keep_the_json_shape(oai: OpenAI, name, kwargs, status, param) -> None:
+    tried("rest", "sse", name)
+    with pytest.raises(openai.APIStatusError) as e:
+        sse(oai, **kwargs)
+    error = assert_openai_error(e.value, status, param)
+    assert_clear(error["message"])
 
 
 def test_captions_without_sse_are_refused_with_the_way_to_get_them(oai: OpenAI) -> None:
+    tried("rest", "sse", "captions-without-sse")
     with pytest.raises(openai.BadRequestError) as e:
         speak(oai, extra_body={**EXTRA, "captions": True})
     error = assert_openai_error(e.value, 400, "captions")
     assert "stream_format" in error["message"] and "sse" in error["message"]
+
+
+# ---- failures after the first event, and a client that leaves (the REST routes in this process) ---------------------
+def test_a_failure_mid_stream_ends_with_an_error_event(rest: str, faulty) -> None:  # noqa: F811
+    calls = []
+
+    def second_chunk_fails(_item) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("failure in chunk 2 with secret internals")
+
+    tried("rest", "fault", "sse-exception-mid-stream")
+    faulty(second_chunk_fails)
+    body = {"voice": VOICE, "input": LONG_TEXT[:1500], "response_format": "pcm", "nfe_step": 4, "seed": 1}
+    with httpx.stream("POST", f"{rest}/v1/audio/speech", timeout=60, json={**body, "stream_format": "sse"}) as r:
+        assert r.status_code == 200
+        events = [json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:")]
+    assert events[0]["type"] == "speech.audio.delta" and events[-1]["type"] == "error"
+    assert "speech.audio.done" not in [e["type"] for e in events]  # the audio is known to be incomplete
+    error = events[-1]["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["type"] == "server_error"
+    assert "secret" not in error["message"] and error["code"] == "internal_error"
+    faulty(None)
+
+
+def test_a_client_that_leaves_stops_the_generation(rest: str, faulty) -> None:  # noqa: F811
+    counter = ChunkCounter(delay=0.3)
+    faulty(counter)
+    tried("rest", "fault", "sse-client-disconnect")
+    body = {"voice": VOICE, "input": LONG_TEXT, "response_format": "pcm", "nfe_step": 4, "seed": 1}
+    with httpx.Client(timeout=60) as http:
+        with http.stream("POST", f"{rest}/v1/audio/speech", json={**body, "stream_format": "sse"}) as r:
+            assert r.status_code == 200
+            next(r.iter_lines())  # the first event arrived: now hang up
+    stopped_at = counter.settle()
+    assert stopped_at <= 4, f"{stopped_at} chunks were generated after the client left"
+    faulty(None)

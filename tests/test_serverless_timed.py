@@ -18,9 +18,10 @@ import webvtt
 
 from inference import Engine
 from inference.studio.dubbing import MAX_CUES, MAX_SPEEDUP, TAIL_S
-from tests.badinputs import assert_clear
+from tests.badinputs import BAD_SUBTITLES as MALFORMED
+from tests.badinputs import assert_clear, report_tried, srt_text, tried  # noqa: F401 - report_tried: autouse tally
 from tests.conftest import REF_TEXT, serverless_worker
-from tests.test_dubbing import MALFORMED, THREE, TOO_LONG, srt_text
+from tests.test_dubbing import THREE, TOO_LONG
 from tests.test_serverless import _worker, voices_dir, worker_env  # noqa: F401 - fixtures: the tiny model, "bob"
 
 FAST = {"nfe_step": 4, "seed": 11}
@@ -113,8 +114,6 @@ BAD = {  # inputs -> what the error says
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_timed_input_is_a_clear_error(worker, name: str) -> None:
-    from tests.badinputs import tried
-
     inputs, expect = BAD[name]
     tried("serverless", "subtitles", name)
     out = run(worker, **inputs, **FAST)

@@ -15,9 +15,10 @@ import srt
 import webvtt
 
 from inference.studio.dubbing import MAX_SPEEDUP, TAIL_S
-from tests.badinputs import assert_clear, report_tried, tried  # noqa: F401 - report_tried: autouse tally
+from tests.badinputs import BAD_SUBTITLES as MALFORMED
+from tests.badinputs import assert_clear, report_tried, srt_text, tried  # noqa: F401 - report_tried: autouse tally
 from tests.conftest import REF_TEXT
-from tests.test_dubbing import MALFORMED, THREE, TOO_LONG, srt_text
+from tests.test_dubbing import THREE, TOO_LONG
 
 LONG = " ".join(["This is one sentence of a text long enough to be spoken in several chunks."] * 8)
 
