@@ -30,7 +30,16 @@ from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
 from .model.asr import Transcriber
-from .model.sampling import Item, Sampling, frames_for, generate_mels, ref_text_for_model, vocode
+from .model.sampling import (
+    Item,
+    Sampling,
+    frames_for,
+    generate_mels,
+    natural_seconds,
+    ref_text_for_model,
+    timed_frames,
+    vocode,
+)
 from .options import MAX_SEED
 from .scheduler import Scheduler
 from .settings import EngineSettings
@@ -292,10 +301,15 @@ class Engine:
         opts = request.options
         seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
         model_ref_text = ref_text_for_model(ref_text)
-        limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, opts.speed)
+        speed = opts.speed if request.duration is None else timed_pace(model_ref_text, prepared, text, request.duration)
+        limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, speed)
         first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None
         chunks = chunking.chunk_text(text, limit, first_max_bytes=first)
         ref_wave, rms = self._ref_tensor(prepared, models.device)
+        if request.duration is None:
+            frames = [frames_for(ref_wave.shape[-1], model_ref_text, c, opts.speed) for c in chunks]
+        else:  # the speech lasts the duration asked for, shared by the chunks
+            frames = timed_frames(ref_wave.shape[-1], chunks, request.duration, int(opts.cross_fade * SAMPLE_RATE))
         prepare_s = (t1 - t0) + (t3 - t2)
         return self._chunks(
             models,
@@ -304,6 +318,7 @@ class Engine:
             model_ref_text,
             ref_text,
             chunks,
+            frames,
             seed,
             opts,
             progress,
@@ -318,6 +333,7 @@ class Engine:
         model_ref_text: str,
         ref_text: str,
         chunks: list[str],
+        frames: list[int],
         seed: int,
         opts: Any,
         progress: Progress | None,
@@ -328,8 +344,7 @@ class Engine:
         started = time.perf_counter()
 
         def submit(i: int) -> Future:
-            frames = frames_for(ref_wave.shape[-1], model_ref_text, chunks[i], opts.speed)
-            item = Item(ref_wave, model_ref_text + chunks[i], frames, seed + i)
+            item = Item(ref_wave, model_ref_text + chunks[i], frames[i], seed + i)
             return self.scheduler.submit(owner, i, key, (item, rms))
 
         # The first chunk goes alone (first audio sooner, and it takes its turn before every later chunk); the
@@ -424,6 +439,14 @@ class _Generation:
                 wave = wave * rms / TARGET_RMS
             out.append((check_generated(wave.float().cpu().numpy()), mel.T.cpu().numpy()))
         return out
+
+
+def timed_pace(ref_text: str, prepared: PreparedAudio, text: str, seconds: float) -> float:
+    """The speed at which `text` lasts `seconds` (what sizes its chunks); refuses a duration that is not a positive
+    number of seconds."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        raise InputError(f"The duration must be a positive number of seconds, not {seconds!r}.", "Give it in seconds.")
+    return natural_seconds(ref_text, prepared.seconds, text) / seconds
 
 
 @contextlib.contextmanager

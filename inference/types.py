@@ -24,6 +24,7 @@ class SynthesisRequest:
     text: str
     reference: Reference
     options: SynthesisOptions = field(default_factory=SynthesisOptions)
+    duration: float | None = None  # seconds the speech should last (the pace adapts); None = the model's own rule
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,22 @@ Input (the job's "input" object; any other key is refused):
 {options}
     response_format   {formats} (default wav; wav and flac are 16-bit, pcm is raw 16-bit mono)
     stream            bool: see "Streaming"
+    captions          true (or "sentence"), "word" (word times from Whisper), false: adds "srt", "vtt" and "cues"
+                      ([{"start", "end", "text"}], seconds) to the output (streaming: to the last item)
+    subtitles         str, instead of text: an SRT or WebVTT file's text to dub (see "Dubbing"); with it:
+    voices            tags -> saved voice names for [Tag] cues, e.g. {"Guest": "bob"} (the voice given speaks the rest)
+    max_speedup       1 to {max_speedup} (default {default_speedup}): how much faster than natural a cue may be
+                      spoken to fit its slot
+    clips             bool: adds "clips_zip_base64", a ZIP of one WAV per cue and report.json
 
 Output:
     {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str}
+
+Dubbing: each cue is spoken in its own slot (its duration given to the model, at most max_speedup faster) and placed
+at its start time on one silent track as long as the subtitles; the output is
+    {"audio_base64", "sample_rate", "duration", "seed", "cues": [{"cue", "line", "start", "end", "text", "speaker",
+     "voice", "seed", "spoken", "speed", "overflow", "overlap", "note"}], "clips_zip_base64" (with clips)}
+Limits: {dub_limits}. Malformed subtitles are refused naming the line.
 
 Errors: bad input, a missing voice, a model that cannot load... return {"error": "<what went wrong> <what to do>"}
 (RunPod marks the job FAILED with that message); nothing the client sends crashes the worker, and one job's error
@@ -75,13 +88,27 @@ from inference import Engine, EngineSettings, InputError, StudioError, Synthesis
 from inference.audio.encode import FORMATS, check_format, encode_audio
 from inference.model.weights import hub_cache_dir
 from inference.settings import env, from_env
+from inference.studio import dubbing
+from inference.studio.captions import captions_for, synthesize_with_captions
+from serverless import timed
 
 log = logging.getLogger("serverless")
 
 RUNPOD_VOLUME = Path("/runpod-volume")
 MB = 1_000_000  # RunPod states its limits in MB
 OPTION_KEYS = tuple(SynthesisOptions.specs())
-INPUT_KEYS = ("text", "voice", "ref_audio_base64", "ref_text", *OPTION_KEYS, "response_format", "stream")
+INPUT_KEYS = (
+    "text",
+    "voice",
+    "ref_audio_base64",
+    "ref_text",
+    *OPTION_KEYS,
+    "response_format",
+    "stream",
+    "captions",
+    "subtitles",
+    *timed.DUB_KEYS,
+)
 
 
 def _options_doc() -> str:
@@ -94,7 +121,15 @@ def _options_doc() -> str:
     return "\n".join(lines)
 
 
-__doc__ = __doc__.replace("{options}", _options_doc()).replace("{formats}", ", ".join(FORMATS))
+__doc__ = (
+    __doc__.replace("{options}", _options_doc())
+    .replace("{formats}", ", ".join(FORMATS))
+    .replace("{max_speedup}", f"{dubbing.MAX_SPEEDUP:g}")
+    .replace("{default_speedup}", f"{dubbing.DEFAULT_MAX_SPEEDUP:g}")
+    .replace(
+        "{dub_limits}", f"{dubbing.MAX_CUES} cues, the last ending within {dubbing.MAX_DUB_SECONDS / 60:g} minutes"
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -120,9 +155,11 @@ def use_runpod_volume(env_map: MutableMapping[str, str] = os.environ, volume: Pa
 # ---- input ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Job:
-    request: SynthesisRequest
+    request: SynthesisRequest | None  # None for a dubbing job
     response_format: str
     stream: bool | None  # None: not given
+    captions: str | None = None  # "sentence" or "word": captions asked for
+    dub: timed.DubJob | None = None
 
 
 def _text_field(data: dict[str, Any], key: str, what: str) -> str | None:
@@ -186,8 +223,11 @@ class Worker:
                 f"Allowed keys: {', '.join(INPUT_KEYS)}.",
             )
         text = _text_field(raw, "text", "what the voice should say")
-        if text is None:
-            raise InputError("The input has no 'text'.", "Add 'text': what the voice should say.")
+        subtitles = _text_field(raw, "subtitles", "an SRT or WebVTT file's text")
+        if text is None and subtitles is None:
+            raise InputError("The input has no 'text'.", "Add 'text': what the voice should say (or 'subtitles').")
+        if text is not None and subtitles is not None:
+            raise InputError("Both 'text' and 'subtitles' were given.", "Send one: text to say, or subtitles to dub.")
         voice = _text_field(raw, "voice", "a saved voice's name")
         audio_b64 = _text_field(raw, "ref_audio_base64", "the reference recording, base64-encoded")
         ref_text = _text_field(raw, "ref_text", "the words spoken in the reference")
@@ -196,7 +236,7 @@ class Worker:
                 "Both 'voice' and 'ref_audio_base64' were given.",
                 "Send one: a saved voice's name, or a reference recording (with 'ref_text').",
             )
-        if voice is None and audio_b64 is None:
+        if voice is None and audio_b64 is None and subtitles is None:  # subtitles may tag every cue instead
             raise InputError(
                 "No voice was given.",
                 "Add 'voice' (a saved voice's name) or 'ref_audio_base64' (a recording, with 'ref_text').",
@@ -210,10 +250,14 @@ class Worker:
         stream = raw.get("stream")
         if stream is not None and not isinstance(stream, bool):
             raise InputError(f"'stream' must be true or false, not {stream!r}.", "Send a JSON boolean.")
+        captions = timed.check_keys(raw, subtitles is not None)
         options = SynthesisOptions.from_loose({k: raw[k] for k in OPTION_KEYS if k in raw})
         audio = None if audio_b64 is None else decode_reference(audio_b64, int(self.settings.max_payload_mb * MB))
+        if subtitles is not None:
+            upload = None if audio is None else self._engine().reference(audio=audio, text=ref_text)
+            return Job(None, fmt, stream, dub=timed.dub_job(raw, subtitles, voice, upload, options))
         reference = self._engine().reference(voice=voice, audio=audio, text=ref_text)
-        return Job(SynthesisRequest(text, reference, options), fmt, stream)
+        return Job(SynthesisRequest(text or "", reference, options), fmt, stream, captions)
 
     # ---- output -----------------------------------------------------------------------------------------------------
     def _check_output_size(self, b64_chars: int, seconds: float, fmt: str, streamed: bool = False) -> None:
@@ -233,16 +277,25 @@ class Worker:
             )
 
     def _synthesize(self, job: Job) -> dict[str, Any]:
-        result = self._engine().synthesize(job.request)
+        if job.dub is not None:
+            out, size, seconds = timed.dub_output(self._engine(), job.dub, job.response_format)
+            self._check_output_size(size, seconds, job.response_format)
+            return out
+        assert job.request is not None
+        if job.captions:
+            result, captions = synthesize_with_captions(self._engine(), job.request, job.captions)
+        else:
+            result, captions = self._engine().synthesize(job.request), None
         audio_b64 = base64.b64encode(encode_audio(result.wave, result.sample_rate, job.response_format)).decode()
         self._check_output_size(len(audio_b64), result.duration, job.response_format)
-        return {
+        out = {
             "audio_base64": audio_b64,
             "sample_rate": result.sample_rate,
             "duration": round(result.duration, 3),
             "seed": result.seed,
             "ref_text": result.ref_text,
         }
+        return {**out, **timed.captions_output(captions)} if captions else out
 
     # ---- handlers ---------------------------------------------------------------------------------------------------
     async def handler(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -279,18 +332,20 @@ class Worker:
 
     async def _stream(self, raw: Any) -> AsyncIterator[dict[str, Any]]:
         parsed = await asyncio.to_thread(self.parse_input, raw)
-        if parsed.stream is False:
+        if parsed.stream is False or parsed.request is None:  # a dub comes whole
             yield await asyncio.to_thread(self._synthesize, parsed)
             return
         chunks = await asyncio.to_thread(self._engine().stream, parsed.request)
+        done = []
         try:
             total_chars, total_seconds = 0, 0.0
             while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                done.append(chunk)
                 audio = base64.b64encode(encode_audio(chunk.wave, chunk.sample_rate, parsed.response_format))
                 seconds = len(chunk.wave) / chunk.sample_rate
                 total_chars, total_seconds = total_chars + len(audio), total_seconds + seconds
                 self._check_output_size(total_chars, total_seconds, parsed.response_format, streamed=True)
-                yield {
+                item = {
                     "index": chunk.index,
                     "total": chunk.total,
                     "audio_base64": audio.decode("ascii"),
@@ -299,6 +354,11 @@ class Worker:
                     "seed": chunk.seed,
                     "ref_text": chunk.ref_text,
                 }
+                if parsed.captions and chunk.index == chunk.total - 1:  # the last item carries the take's captions
+                    fade = parsed.request.options.cross_fade
+                    found = await asyncio.to_thread(captions_for, self._engine(), done, fade, parsed.captions)
+                    item |= timed.captions_output(found)
+                yield item
         finally:
             chunks.close()  # the chunks not generated yet are cancelled
 

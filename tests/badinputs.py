@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from inference.studio import dubbing
 from tests.live import free_port
 
 # ---- the tally ----------------------------------------------------------------------------------------------------
@@ -246,6 +247,45 @@ BAD_SETTINGS = {
     "cfg-inf": ("cfg_strength", float("inf")),
     "cross-fade-negative": ("cross_fade", -0.5),
     "cross-fade-5": ("cross_fade", 5.0),
+}
+
+
+# ---- subtitles (dubbing) -----------------------------------------------------------------------------------------
+def srt_text(*cues: tuple[float, float, str]) -> str:
+    """An SRT text of (start, end, text) cues."""
+
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "\n".join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues, start=1))
+
+
+BAD_SUBTITLES = {  # name -> (subtitles, what the refusal says, naming the line or cue)
+    "malformed-timestamp": (
+        srt_text((0.5, 1.5, "Hello."), (2.5, 3.5, "Hi.")).replace("00:00:02,500 -->", "00:00:0x,500 -->"),
+        r"line 6 .*malformed cue times",
+    ),
+    "malformed-vtt-timestamp": ("WEBVTT\n\n00:01.000 --> 00:02.000\nHi.\n\n00:0x.000 --> 00:04.000\nBye.\n", "line 6"),
+    "missing-arrow": ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:03,000 00:00:04,000\nBye.\n", "line 5|line 6"),
+    "overlapping": (srt_text((0.5, 2.0, "One."), (1.5, 3.0, "Two.")), r"cue 2 \(line 6\) starts at 1.500 s, before"),
+    "empty-cue": (srt_text((0.5, 1.0, "One."), (1.5, 2.0, "  ...  ")), r"cue 2 \(line 6\) is empty"),
+    "tag-only-cue": (srt_text((0.5, 1.0, "[Guest]")), r"cue 1 \(line 2\) is empty"),
+    "end-before-start": (srt_text((2.0, 1.0, "Backwards.")), r"cue 1 \(line 2\) ends at 1.000 s"),
+    "zero-length": (srt_text((2.0, 2.0, "Instant.")), r"cue 1 \(line 2\) ends"),
+    "not-subtitles": ("Dear diary,\nToday I wrote no subtitles.\n", "not subtitles"),
+    "empty-file": ("\n \n", "empty"),
+    "vtt-header-only": ("WEBVTT\n\n", "no subtitle cues"),
+    "vtt-no-timings": ("WEBVTT\n\n00:01.000 00:02.000\nHi.\n", "no subtitle cues"),
+    "too-many-cues": (
+        srt_text(*[(i, i + 0.5, "Hi.") for i in range(dubbing.MAX_CUES + 1)]),
+        f"{dubbing.MAX_CUES + 1} cues; the limit",
+    ),
+    "too-long": (srt_text((dubbing.MAX_DUB_SECONDS, dubbing.MAX_DUB_SECONDS + 1, "Late.")), "limited to 30 minutes"),
+    "two-speakers": (srt_text((0.5, 2.0, "[Guest] Hi. [Host] Hello.")), r"cue 1 \(line 2\) has 2 speakers"),
+    "unknown-tag": (srt_text((0.5, 2.0, "[Nobody] Hi.")), r"unknown speaker tag: \[Nobody\]"),
+    "unmatched-bracket": (srt_text((0.5, 2.0, "Hi [there.")), r"unmatched '\['"),
+    "hours-overflow": (srt_text((0.5, 1.0, "Hi.")).replace("00:00:00,500", "99999999999:00:00,500"), "time|limited"),
 }
 
 

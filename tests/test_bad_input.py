@@ -34,6 +34,7 @@ from inference import Engine, InputError, StudioError, SynthesisOptions
 from inference.text import validate_text
 from tests.badinputs import (
     BAD_SETTINGS,
+    BAD_SUBTITLES,
     REFUSED_TEXT,
     SPOKEN_TEXT,
     BadAudio,
@@ -709,3 +710,44 @@ def test_wav_header_helper_is_what_it_claims() -> None:
 
     info = sf.info(io.BytesIO(_wav_header(16000, 2, 64000) + bytes(64000)))
     assert (info.samplerate, info.channels, info.frames) == (16000, 2, 16000)
+
+
+# ---- timed speech: the Dub subtitles tab's handler, /synthesize_captions' ------------------------------------------
+def test_bad_subtitles_through_the_dub_handler(engine: Engine, short_ref: Path, work: Path) -> None:
+    from ui.dub import DubHandlers
+
+    dub = DubHandlers(engine).dub
+    for name, (text, expect) in BAD_SUBTITLES.items():
+        tried("ui-handler", "subtitles", name)
+        path = work / f"{name}.srt"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(gr.Error) as e:
+            dub(str(path), None, str(short_ref), REF_TEXT, None, 1.5, 4, 1.0, 2.0, 1)
+        assert_clear(e.value.message, expect)
+    for name, args, expect in [
+        ("no-file", (None, "x"), "No subtitle file"),
+        ("voice-and-recording", (str(path), "someone", str(short_ref)), "Both a saved voice and a recording"),
+        ("speedup-nan", (str(path), None, str(short_ref), REF_TEXT, None, float("nan")), "maximum speed-up"),
+        ("speedup-string", (str(path), None, str(short_ref), REF_TEXT, None, "fast"), "maximum speed-up"),
+        ("nfe-7.5", (str(path), None, str(short_ref), REF_TEXT, None, 1.5, 7.5), "nfe_step must be a whole number"),
+    ]:
+        tried("ui-handler", "subtitles", name)
+        with pytest.raises(gr.Error) as e:
+            dub(*args)
+        assert_clear(e.value.message, expect)
+
+
+def test_bad_input_through_the_captions_handler(engine: Engine, short_ref: Path) -> None:
+    from ui.captions import CaptionsEndpoint
+
+    synthesize_captions = CaptionsEndpoint(CloneHandlers(engine)).synthesize_captions
+    for name, (text, expect) in REFUSED_TEXT.items():
+        tried("ui-handler", "text", f"captions-{name}")
+        with pytest.raises(gr.Error) as e:
+            synthesize_captions(str(short_ref), REF_TEXT, text, 1, 4)
+        assert_clear(e.value.message, expect)
+    for name, (field, value) in BAD_SETTINGS.items():
+        tried("ui-handler", "settings", f"captions-{name}")
+        with pytest.raises(gr.Error) as e:
+            synthesize_captions(str(short_ref), REF_TEXT, GOOD_TEXT, **{"seed": 1, "nfe_step": 4, field: value})
+        assert_clear(e.value.message, field)

@@ -16,6 +16,7 @@ import numpy as np
 from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, SynthesisResult
 
 from . import history
+from .captions import CaptionsPanel
 from .handlers import pick_seed, preparing, spectrogram_image, status_markdown, user_errors
 from .options import control, seed_box
 from .voices import build_voice_panel
@@ -101,13 +102,7 @@ class CloneHandlers:
         Returns:
             the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
         """
-        options = {
-            "nfe_step": nfe_step,
-            "speed": speed,
-            "cross_fade": cross_fade,
-            "cfg_strength": cfg_strength,
-            "remove_silence": remove_silence,
-        }
+        options = dict(zip(OPTION_NAMES, (nfe_step, speed, cross_fade, cfg_strength, remove_silence), strict=True))
         with self.engine.metrics.track("gradio_api"):
             request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
             progress(0.0, desc=preparing(self.engine))
@@ -206,6 +201,7 @@ class CloneTab:
         with gr.Row():
             self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
             self.info = gr.Markdown(elem_id="take-info")
+        self.captions = CaptionsPanel()  # the take's captions (ui/captions.py)
         self.takes = gr.State([])  # this session's takes (ui/history.py): per visitor, gone when the session ends
         with gr.Accordion("This session's takes", open=False):
             self.table = gr.Dataframe(
@@ -264,6 +260,9 @@ class CloneTab:
             self.takes: takes,
             self.pick: gr.update(choices=[t.label() for t in takes], value=take.label()),
             self.table: history.rows(takes),
+            **self.captions.show(
+                self.engine, parts.done, request.options.cross_fade, data[self.captions.words], f"take-{take.number}"
+            ),
         }
 
     @user_errors
@@ -302,6 +301,7 @@ class CloneTab:
             self.takes,
             self.pick,
             self.table,
+            *self.captions.outputs(),
         ]
         self.generate.click(
             user_errors(pick_seed),
@@ -311,7 +311,7 @@ class CloneTab:
             queue=False,
         ).then(
             self.stream,
-            {*self.form_inputs(), self.takes},
+            {*self.form_inputs(), self.takes, self.captions.words},
             outputs,
             api_visibility="private",
             concurrency_id="gpu",
@@ -330,6 +330,7 @@ class CloneTab:
             api_name="synthesize",
             concurrency_id="gpu",
         )
+        self.captions.wire(self)
         self.transcribe_btn.click(
             self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"
         )

@@ -75,6 +75,12 @@ def export(take: Take, fmt: str) -> Path:
     fmt = fmt.lower()
     if fmt not in FORMATS:
         fmt = "wav"
+    return export_file(f"take-{take.number}-seed-{take.seed}.{fmt}", encode_audio(take.wave, take.sample_rate, fmt))
+
+
+def export_file(name: str, data: bytes | str) -> Path:
+    """Write a download under EXPORT_DIR as `name` made unique ("take-1.srt" -> "take-1-<ns>.srt"); exports older
+    than EXPORT_MAX_AGE_S are pruned first. Returns the path."""
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - EXPORT_MAX_AGE_S
     for old in EXPORT_DIR.glob("*"):
@@ -83,6 +89,7 @@ def export(take: Take, fmt: str) -> Path:
                 old.unlink()
         except OSError:
             continue
-    path = EXPORT_DIR / f"take-{take.number}-seed-{take.seed}-{time.time_ns()}.{fmt}"
-    path.write_bytes(encode_audio(take.wave, take.sample_rate, fmt))
+    stem, dot, ext = name.rpartition(".")
+    path = EXPORT_DIR / f"{stem or ext}-{time.time_ns()}{dot}{ext if stem else ''}"
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path

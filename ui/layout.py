@@ -9,6 +9,7 @@ from inference import Engine
 from . import models
 from .clone import CloneTab
 from .dialogue import DialogueTab
+from .dub import DubTab
 from .handlers import status_markdown
 
 # The public API: gradio_client's view_api() lists exactly these (a test pins them).
@@ -20,6 +21,8 @@ API_NAMES = (
     "/rename_voice",
     "/delete_voice",
     "/synthesize_dialogue",
+    "/synthesize_captions",
+    "/dub",
 )
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
@@ -43,6 +46,8 @@ def build_ui(engine: Engine) -> gr.Blocks:
             clone = CloneTab(engine)
         with gr.Tab("Dialogue") as dialogue_tab:
             dialogue = DialogueTab(engine)
+        with gr.Tab("Dub subtitles") as dub_tab:
+            dub = DubTab(engine)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
         with gr.Accordion("Model", open=False):
@@ -56,6 +61,7 @@ def build_ui(engine: Engine) -> gr.Blocks:
             )
         clone.wire(status_line)
         dialogue.wire(dialogue_tab, demo)
+        dub.wire(dub_tab)
         timer = gr.Timer(2.0)
         timer.tick(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")

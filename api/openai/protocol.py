@@ -1,7 +1,8 @@
 """The OpenAI speech API's shapes: request, responses and the error JSON {"error": {message, type, param, code}}.
 
 Extensions to OpenAI's request: every synthesis option (seed, nfe_step, cfg_strength, cross_fade, remove_silence,
-sway_sampling_coef), with its range and help taken from inference/options.py. `speed` keeps OpenAI's 0.25-4.0 and is
+sway_sampling_coef), with its range and help taken from inference/options.py, and `captions` (with stream_format
+"sse": a speech.captions event). `speed` keeps OpenAI's 0.25-4.0 and is
 clamped to the model's range.
 """
 
@@ -47,7 +48,16 @@ class _SpeechRequest(BaseModel):
         le=OPENAI_SPEED[1],
         description=f"OpenAI's range; clamped to the model's {SynthesisOptions.specs()['speed'].describe()}.",
     )
-    stream_format: Literal["audio", "sse"] = Field("audio", description="Only 'audio' is supported.")
+    stream_format: Literal["audio", "sse"] = Field(
+        "audio",
+        description="'audio': the file's bytes as they are made; 'sse': OpenAI's speech.audio.delta events (base64 "
+        "pieces of the same bytes), then speech.audio.done with usage.",
+    )
+    captions: bool | Literal["sentence", "word"] | None = Field(
+        None,
+        description="Extension, with stream_format 'sse': a speech.captions event (srt, vtt, cues) before "
+        "speech.audio.done; true or 'sentence' = one cue per sentence, 'word' = word times from Whisper.",
+    )
 
     def options(self) -> dict[str, Any]:
         """The synthesis options given, by name (None = not given)."""

@@ -1,8 +1,9 @@
 """Serving speech: validate a request into an engine request, admit it, and stream its audio.
 
 pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header has unknown sizes, as OpenAI's); flac
-comes whole. Everything that can fail before the first byte (validation, voice, model load, the first chunk) is
-answered in OpenAI's error JSON.
+comes whole. stream_format "sse" sends the same bytes as OpenAI's speech events (sse.py), with captions on request.
+Everything that can fail before the first byte (validation, voice, model load, the first chunk) is answered in
+OpenAI's error JSON.
 
 Bounds: at most `max_in_progress` (F5_QUEUE_MAX) speech requests are in progress at once (more get 429 "busy, try
 again" with Retry-After), and a request body may be at most about six bytes per allowed text character
@@ -15,7 +16,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -23,11 +24,13 @@ from fastapi.responses import StreamingResponse
 
 from inference import Engine, InputError, SynthesisOptions, SynthesisRequest
 from inference.audio.encode import CONTENT_TYPES, check_format, encode_audio, stream_audio
+from inference.studio.captions import caption_level
 from inference.text import validate_text
 
 from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
 
 INTERFACE = "openai"  # how the metrics name this way in
+T = TypeVar("T")
 
 
 def body_limit(max_text_chars: int) -> int:
@@ -107,8 +110,13 @@ def _checked(param: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> A
 
 def build_request(engine: Engine, req: _SpeechRequest) -> SynthesisRequest:
     """Validate everything and resolve the voice, before any audio is made (blocking: run in a thread)."""
-    if req.stream_format != "audio":
-        raise ApiError(400, "Only stream_format='audio' is supported.", "stream_format", "unsupported_value")
+    if _checked("captions", caption_level, req.captions) and req.stream_format != "sse":
+        raise ApiError(
+            400,
+            "Captions come as an event of the SSE stream: set stream_format to 'sse'.",
+            "captions",
+            "unsupported_value",
+        )
     _checked("response_format", check_format, req.response_format)
     given = {k: v for k, v in req.options().items() if v is not None}
     for name, value in given.items():  # one at a time, so the error names its field
@@ -154,7 +162,7 @@ async def speech_response(engine: Engine, req: _SpeechRequest) -> Response:
         raise
 
 
-def _counted(engine: Engine, body: Iterator[bytes]) -> Iterator[bytes]:
+def _counted(engine: Engine, body: Iterator[T]) -> Iterator[T]:
     with engine.metrics.track(INTERFACE):
         yield from body
 
@@ -168,6 +176,12 @@ async def _speech_response(engine: Engine, req: _SpeechRequest) -> Response:
             raise ApiError(500, "No audio was generated.", None, "internal_error")
         fmt, rate, waves = req.response_format, first.sample_rate, chain([first.wave], (c.wave for c in chunks))
         headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(rate)}
+        if req.stream_format == "sse":  # OpenAI's speech events (api/openai/sse.py)
+            from .sse import ClosingEventSourceResponse, speech_events
+
+            stop = functools.partial(_close, chunks)
+            events = speech_events(engine, req, synthesis.options.cross_fade, first, chunks, on_end=stop)
+            return ClosingEventSourceResponse(_counted(engine, events), on_end=stop, headers=headers)
         if fmt == "flac":  # whole: its header needs the length
             import numpy as np
 

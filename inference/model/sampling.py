@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..audio import SAMPLE_RATE
+
 HOP_LENGTH = 256  # samples per mel frame at 24 kHz
 MAX_FRAMES = 65536  # F5-TTS's own cap on the generated length
 
@@ -49,6 +51,31 @@ def frames_for(ref_samples: int, ref_text: str, chunk: str, speed: float) -> int
     local_speed = 0.3 if len(chunk.encode("utf-8")) < 10 else speed
     ref_len, gen_len = len(ref_text.encode("utf-8")), len(chunk.encode("utf-8"))
     return ref_frames + int(ref_frames / ref_len * gen_len / local_speed)
+
+
+def natural_seconds(ref_text: str, ref_seconds: float, text: str, speed: float = 1.0) -> float:
+    """How long the model takes to say `text` at `speed`, by the reference's rate in bytes per second (the rule
+    frames_for follows, without its slow-down of very short text):
+    natural_seconds("x" * 20, 4.0, "y" * 10) -> 2.0."""
+    return len(text.encode("utf-8")) * ref_seconds / max(1, len(ref_text.encode("utf-8"))) / speed
+
+
+def timed_frames(ref_samples: int, chunks: list[str], seconds: float, fade_samples: int = 0) -> list[int]:
+    """Total frames per chunk (reference + new speech) so that the chunks, joined with cross-fades of
+    `fade_samples`, last `seconds` (less a part of a frame): shared by UTF-8 bytes, as the model's own duration rule
+    shares them.
+
+    timed_frames(2560, ["ab", "cd"], 1.0) -> [58, 57]   (10 reference frames + 93 frames of speech, split, + 1 each)
+    """
+    ref_frames = ref_samples // HOP_LENGTH
+    total = seconds * SAMPLE_RATE / HOP_LENGTH + max(0, len(chunks) - 1) * fade_samples / HOP_LENGTH
+    sizes = [max(1, len(c.encode("utf-8"))) for c in chunks]
+    exact = [total * s / sum(sizes) for s in sizes]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: shares[i] - exact[i])
+    for i in by_remainder[: int(total) - sum(shares)]:  # largest remainders first: never longer than asked
+        shares[i] += 1
+    return [ref_frames + max(1, s) + 1 for s in shares]  # Vocos makes (frames - 1) * HOP_LENGTH samples
 
 
 class Sampling:

@@ -60,6 +60,7 @@ OPTION_KEYS = ("speed", "seed")
 SYNTAX_HINT = "Write turns such as: [Narrator] It was late. [Guest speed=1.2 seed=7] Hello?"
 
 _TAG = re.compile(r"\[([^\[\]\n]*)\]")
+TAG = _TAG  # a speaker tag: [Name key=value ...]
 _EQUALS = re.compile(r"\s*=\s*")
 _SEPARATORS = re.compile(r"[\s,]+")
 _NAME_WORD = re.compile(r"[\w'’.\-]+")
@@ -349,7 +350,9 @@ def _known_list(known: Iterable[str]) -> str:
     return ", ".join(names) if names else "none yet (save a voice or upload one)"
 
 
-def plan(turns: list[Turn], mapping: Mapping[str, str], known_voices: Iterable[str]) -> list[Turn]:
+def plan(
+    turns: list[Turn], mapping: Mapping[str, str], known_voices: Iterable[str], max_turns: int = MAX_TURNS
+) -> list[Turn]:
     """Give every turn its voice, checking everything that can be checked before generating.
 
     `mapping` sends tags to voice names (ignoring case; the key "default" voices text before the first tag); a tag
@@ -363,8 +366,8 @@ def plan(turns: list[Turn], mapping: Mapping[str, str], known_voices: Iterable[s
     known_voices = list(known_voices)
     if not turns:
         raise InputError("The script is empty.", SYNTAX_HINT)
-    if len(turns) > MAX_TURNS:
-        raise InputError(f"The script has {len(turns)} turns; the limit is {MAX_TURNS}.", "Split it into parts.")
+    if len(turns) > max_turns:
+        raise InputError(f"The script has {len(turns)} turns; the limit is {max_turns}.", "Split it into parts.")
     known = {_key(v): v for v in reversed(known_voices)}
     known.update({v: v for v in known_voices})  # an exact match wins over a case-insensitive one
     keys = {_key(t): v for t, v in mapping.items()}
@@ -504,8 +507,12 @@ def synthesize_script(
     turns = parse_script(script if script is not None else "")
     known = [*uploads, *(n for n in engine.voices.names() if n not in uploads)]
     planned = plan(turns, parse_mapping(mapping), known)
-    references = {
+    return synthesize_dialogue(engine, planned, references_for(engine, planned, uploads), pause_s, options, progress)
+
+
+def references_for(engine: Engine, planned: list[Turn], uploads: Mapping[str, Reference]) -> dict[str, Reference]:
+    """voice -> Reference for every voice the planned turns use: an upload by its name, else the saved voice."""
+    return {
         voice: uploads[voice] if voice in uploads else engine.reference(voice=voice)
         for voice in dict.fromkeys(t.voice for t in planned)
     }
-    return synthesize_dialogue(engine, planned, references, pause_s, options, progress)

@@ -31,6 +31,12 @@ def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
     return [p for p in pattern.split(text) if p and not p.isspace()]
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of a text, whitespace collapsed: sentences("Hi.  How are\nyou? Fine") -> ['Hi.', 'How are you?',
+    'Fine']."""
+    return [" ".join(s.split()) for s in _pieces(text.strip(), _SENTENCE)]
+
+
 def _hard_split(word: str, max_bytes: int) -> list[str]:
     """Split one word into pieces of at most max_bytes, never inside a character."""
     out, cur = [], ""
