@@ -104,6 +104,7 @@ def test_longest_text_through_the_streamed_generate(limit_engine: Engine) -> Non
         tab.seed_state: 3,
         tab.voices.dropdown: "quick",
         tab.takes: [],
+        tab.captions.words: False,
         **{tab.options[name]: value for name, value in options.items()},
     }
     updates = list(tab.stream(data, progress=lambda *a, **k: None))
