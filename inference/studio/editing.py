@@ -32,7 +32,18 @@ from ..model.sampling import HOP_LENGTH
 from ..options import MAX_SEED, SynthesisOptions
 from ..text import clean_text, validate_text
 from .alignment import heard_words, join_words
-from .edits import LENGTH_SLACK_S, Edit, Span, check_edits, explicit_edits, on_frames, planned_edits, with_lengths
+from .edits import (
+    LENGTH_SLACK_S,
+    Edit,
+    Span,
+    check_edits,
+    explicit_edits,
+    nothing_changed,
+    on_frames,
+    planned_edits,
+    same_words,
+    with_lengths,
+)
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -113,6 +124,8 @@ def edit_recording(engine: Engine, request: EditRequest, progress: Progress | No
     transcript = clean_text(request.transcript)
     if request.spans:
         edits = explicit_edits(request.spans, duration)
+    elif same_words(transcript, new_text):
+        raise nothing_changed()
     else:
         say("Finding the words in the recording")
         heard = heard_words(engine, request.audio, wave)

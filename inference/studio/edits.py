@@ -210,14 +210,24 @@ def with_lengths(edits: Sequence[Edit], new_text: str, duration: float, speed: f
     return out
 
 
+def nothing_changed() -> InputError:
+    return InputError(
+        "Nothing changed: the new text says the same words as the recording.",
+        "Change, add or remove some words, then Generate. Punctuation and capitals alone do not change the speech.",
+    )
+
+
+def same_words(transcript: str, new_text: str) -> bool:
+    """Whether a typed transcript and the new text say the same words (then there is nothing to edit, and no need
+    to hear the recording)."""
+    return bool(transcript.strip()) and not diff_words(split_words(transcript), split_words(new_text))
+
+
 def check_edits(edits: Sequence[Edit], duration: float) -> None:
     """Refuse what cannot be edited in context: nothing to change, a span at the very start or end (the new words
     are made from the speech on both sides), or an edited take over MAX_RESULT_S."""
     if not edits:
-        raise InputError(
-            "Nothing changed: the new text says the same words as the recording.",
-            "Change, add or remove some words, then Generate. Punctuation and capitals alone do not change the speech.",
-        )
+        raise nothing_changed()
     for i, edit in enumerate(edits, start=1):
         what = f"'{edit.old or edit.text}'" if edit.old or edit.text else _where(i, edit)
         if edit.start < MIN_CONTEXT_S:
@@ -236,6 +246,6 @@ def check_edits(edits: Sequence[Edit], duration: float) -> None:
     result_s = duration + sum(e.seconds - (e.end - e.start) for e in edits)
     if result_s > MAX_RESULT_S:
         raise InputError(
-            f"The edited recording would last {result_s:.0f} s; at most {MAX_RESULT_S:g} s can be generated.",
+            f"The edited recording would last {result_s:.1f} s; at most {MAX_RESULT_S:g} s can be generated.",
             "Insert less text, or edit a shorter recording.",
         )
