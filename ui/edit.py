@@ -132,7 +132,7 @@ class EditTab:
                     show_inline_category=False,
                     elem_id="edit-diff",
                 )
-        with gr.Accordion("Settings", open=False):
+        with gr.Accordion("Settings", open=False, elem_id="edit-settings"):
             with gr.Row():
                 self.options = {name: control(name, elem_id=f"edit-{name}") for name in TAB_OPTIONS}
                 self.seed = seed_box(elem_id="edit-seed")
