@@ -16,9 +16,10 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, SynthesisOptions
-from inference.audio.prepare import decode_audio
+from inference.audio.prepare import content_hash, decode_audio
 from inference.model.asr import Transcriber, Word
 from inference.studio import editing, edits
+from inference.studio.alignment import align
 from inference.studio.editing import EditRequest, Span, edit_recording, transcribe_recording
 from inference.text.chunking import nbytes
 from tests.conftest import REF_TEXT
@@ -250,6 +251,12 @@ def test_an_edit_never_shares_a_run_with_plain_chunks(tiny_settings, ref_wav: Pa
 def test_the_recording_is_transcribed_with_word_times_by_the_tiny_whisper(engine: Engine, ref_wav: Path) -> None:
     text = transcribe_recording(engine, ref_wav)
     assert text, "the tiny Whisper always says something"
+    heard = engine.recording_words.get(content_hash(ref_wav))
+    assert heard and all(0 <= w.start <= w.end <= 5.34 for w in heard), "cached, with times inside the recording"
+    transcript, words = align(text, heard)  # what it heard, typed back, aligns with itself
+    assert transcript == text and [(w.start, w.end) for w in words] == [(w.start, w.end) for w in align("", heard)[1]]
+    with pytest.raises(InputError, match="Nothing changed"):  # heard, aligned and diffed: the same words
+        edit(engine, ref_wav, text)
     with pytest.raises(InputError, match="does not match the recording") as info:
         edit(engine, ref_wav, NEW_TEXT, transcript=REF_TEXT)
     assert "clear it" in info.value.hint and "seconds" in info.value.hint

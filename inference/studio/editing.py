@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..audio.prepare import PreparedAudio, decode_audio
+from ..audio.prepare import SILENT_PEAK_DB, PreparedAudio, decode_audio
 from ..audio.splice import Piece, splice
 from ..errors import InputError
 from ..model.sampling import HOP_LENGTH
@@ -102,7 +102,7 @@ def load_recording(audio: Any, max_bytes: int | None = None) -> np.ndarray:
             f"The recording is too short to edit ({seconds:.2f} s).",
             f"Upload at least {MIN_RECORDING_S:g} s of speech: the new words are made from the voice around them.",
         )
-    if float(np.max(np.abs(wave))) < 10 ** (-50 / 20):
+    if float(np.max(np.abs(wave))) < 10 ** (SILENT_PEAK_DB / 20):
         raise InputError("The recording is silent.", "Upload the recording with the speech to edit.")
     return wave
 
@@ -143,18 +143,28 @@ def regenerate(
     engine: Engine, wave: np.ndarray, new_text: str, edits: Sequence[Edit], options: SynthesisOptions, seed: int
 ) -> tuple[np.ndarray, list[Edit]]:
     """Regenerate every span in one sampling call and splice them into `wave`; returns the take and the edits as
-    done (frame-aligned seconds, with where each lies in the take).
-
-    The conditioning is speech_edit.py's: the recording's mel everywhere, zeros over each span resized to its new
-    length, a mask that is False there, and the whole new text."""
+    done (frame-aligned seconds, with where each lies in the take)."""
     import torch
 
     from ..model.sampling import Item
 
     models = engine.load()
-    ref, rms = engine._ref_tensor(PreparedAudio(wave, SAMPLE_RATE, ()), models.device)
+    ref, rms = engine._ref_tensor(PreparedAudio(wave, SAMPLE_RATE, ()), models.device)  # RMS raised as for a voice
     with torch.inference_mode():
         mel = models.tts.mel_spec(ref).permute(0, 2, 1)[0]  # (frames, n_mels)
+    cond, keep, pieces, done = conditioning(mel, len(wave), edits)
+    _check_text_fits(new_text, len(cond))
+    generated, _ = engine.sample(Item(None, new_text, len(cond), seed, cond=cond, keep=keep), rms, options, KIND)
+    return splice(wave, generated, pieces, round(SPLICE_FADE_S * SAMPLE_RATE)), done
+
+
+def conditioning(mel: Any, samples: int, edits: Sequence[Edit]) -> tuple[Any, Any, list[Piece], list[Edit]]:
+    """speech_edit.py's conditioning for the recording's `mel` (frames, n_mels) of `samples` samples: the mel
+    everywhere, zeros over each span resized to its new length, and a keep-mask False there; with the pieces the
+    take is spliced from (the recording's samples, or the generated timeline's, which is the take's own) and the
+    edits as done. Frame k of the conditioning is sample k * HOP_LENGTH of the take."""
+    import torch
+
     conds, keeps, pieces, done = [], [], [], []
     at_frame, out_at = 0, 0  # where the next kept stretch starts in the recording (frames), where it goes (samples)
     for edit in edits:
@@ -165,26 +175,14 @@ def regenerate(
         pieces.append(Piece(False, at_frame * HOP_LENGTH, (start - at_frame) * HOP_LENGTH))
         out_at += (start - at_frame) * HOP_LENGTH
         pieces.append(Piece(True, out_at, frames * HOP_LENGTH))
-        done.append(
-            replace(
-                edit,
-                start=start * HOP_LENGTH / SAMPLE_RATE,
-                end=end * HOP_LENGTH / SAMPLE_RATE,
-                seconds=frames * HOP_LENGTH / SAMPLE_RATE,
-                new_start=out_at / SAMPLE_RATE,
-            )
-        )
+        f = HOP_LENGTH / SAMPLE_RATE  # seconds per frame
+        done.append(replace(edit, start=start * f, end=end * f, seconds=frames * f, new_start=out_at / SAMPLE_RATE))
         out_at += frames * HOP_LENGTH
         at_frame = end
     conds.append(mel[at_frame:])
     keeps.append(torch.ones(len(mel) - at_frame, dtype=torch.bool))
-    pieces.append(Piece(False, at_frame * HOP_LENGTH, len(wave) - at_frame * HOP_LENGTH))
-    cond, keep = torch.cat(conds), torch.cat(keeps)
-    _check_text_fits(new_text, len(cond))
-    item = Item(None, new_text, len(cond), seed, cond=cond, keep=keep.to(cond.device))
-    generated, _ = engine.sample(item, rms, options, KIND)
-    out = splice(wave, generated, pieces, round(SPLICE_FADE_S * SAMPLE_RATE))
-    return out, done
+    pieces.append(Piece(False, at_frame * HOP_LENGTH, samples - at_frame * HOP_LENGTH))
+    return torch.cat(conds), torch.cat(keeps).to(mel.device), pieces, done
 
 
 def _check_text_fits(text: str, frames: int) -> None:
