@@ -91,8 +91,7 @@ def parse_spans(value: Any) -> tuple[Span, ...]:
         return ()
     if not isinstance(value, (list, tuple)):
         raise InputError(f"'edits' must be a list of edits, not {type(value).__name__}.", hint)
-    if len(value) > MAX_EDITS:
-        raise InputError(f"{len(value)} edits were given; at most {MAX_EDITS} fit in one request.", "Send fewer.")
+    _check_count(len(value))
     spans = []
     for i, item in enumerate(value, start=1):
         if not isinstance(item, Mapping):
@@ -101,7 +100,7 @@ def parse_spans(value: Any) -> tuple[Span, ...]:
         if unknown:
             keys = ", ".join(map(repr, unknown))
             raise InputError(f"Edit {i} has unknown keys: {keys}.", f"Keys: {', '.join(SPAN_KEYS)}.")
-        text = item.get("text") or ""
+        text = "" if item.get("text") is None else item["text"]
         if not isinstance(text, str):
             raise InputError(f"Edit {i}'s 'text' must be a string, not {type(text).__name__}.", hint)
         start, end = _required(item, "start", i, hint), _required(item, "end", i, hint)
@@ -125,6 +124,11 @@ def _seconds(item: Mapping[str, Any], name: str, i: int, hint: str) -> float | N
     return float(value)
 
 
+def _check_count(n: int) -> None:
+    if n > MAX_EDITS:
+        raise InputError(f"{n} edits were given; at most {MAX_EDITS} fit in one request.", "Merge some, or send fewer.")
+
+
 def _where(i: int, e: Edit | Span) -> str:
     return f"edit {i} ({e.start:.2f}-{e.end:.2f} s)"
 
@@ -132,8 +136,7 @@ def _where(i: int, e: Edit | Span) -> str:
 def explicit_edits(spans: Sequence[Span], duration: float) -> list[Edit]:
     """Spans given in seconds as edits, in order; InputError for a span outside the recording, overlapping spans,
     and a span that changes nothing."""
-    if len(spans) > MAX_EDITS:
-        raise InputError(f"{len(spans)} edits were given; at most {MAX_EDITS} fit in one request.", "Send fewer.")
+    _check_count(len(spans))
     edits: list[Edit] = []
     for i, span in enumerate(sorted(spans, key=lambda s: (s.start, s.end)), start=1):
         if not 0 <= span.start <= span.end <= duration + LENGTH_SLACK_S:
