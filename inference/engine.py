@@ -29,7 +29,7 @@ from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare
 from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
-from .model.asr import Transcriber
+from .model.asr import Transcriber, Word
 from .model.sampling import (
     Item,
     Sampling,
@@ -40,7 +40,7 @@ from .model.sampling import (
     timed_frames,
     vocode,
 )
-from .options import MAX_SEED
+from .options import MAX_SEED, SynthesisOptions
 from .scheduler import Scheduler
 from .settings import EngineSettings
 from .studio.voices import Voice, VoiceLibrary
@@ -104,6 +104,8 @@ class Engine:
         self.scheduler = Scheduler(self._begin, max_batch=max(1, settings.batch_size), observer=self.metrics)
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
+        # recordings' words with their times, for speech editing (studio/editing.py), by content hash
+        self.recording_words: BoundedCache[str, tuple[Word, ...]] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
         self.fault_hook: Callable[[Item], None] | None = None  # tests inject faults here (e.g. a CUDA OOM)
 
@@ -387,6 +389,20 @@ class Engine:
             for future in futures:
                 future.cancel()
 
+    def sample(self, item: Item, rms: float, opts: SynthesisOptions, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """One item as a request of its own, through the scheduler, batched only with items of the same `kind` and
+        settings; returns its (wave, mel). Studio operations that build their own conditioning (speech editing)
+        generate with it. It takes its turn as a later chunk does: such an item can be several chunks' worth of
+        work, so every newcomer's first chunk goes before it (between two of its steps)."""
+        key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef, kind)
+        future = self.scheduler.submit(self.scheduler.open(), 1, key, (item, rms))
+        self._count_active(+1)
+        try:
+            return future.result()
+        finally:
+            self._count_active(-1)
+            future.cancel()
+
     def _count_active(self, change: int) -> None:
         with self._active_lock:
             self._active += change
@@ -417,7 +433,7 @@ class _Generation:
     """One sampling run of the engine's model, stepped by the scheduler: the results are (wave, mel) per chunk."""
 
     def __init__(self, engine: Engine, key: tuple, jobs: list[tuple[Item, float]]) -> None:
-        steps, cfg_strength, sway = key
+        steps, cfg_strength, sway = key[:3]  # a fourth element, where present, only keeps kinds of runs apart
         self.models, self.rms = engine.load(), [rms for _, rms in jobs]
         items = [item for item, _ in jobs]
         with _model_errors():

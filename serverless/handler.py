@@ -45,6 +45,20 @@ at its start time on one silent track as long as the subtitles; the output is
      "voice", "seed", "spoken", "speed", "overflow", "overlap", "note"}], "clips_zip_base64" (with clips)}
 Limits: {dub_limits}. Malformed subtitles are refused naming the line.
 
+Edit job: change, add or remove words in a recording, regenerating only what changes (the UI's "Edit a recording",
+gradio_client's /edit_speech). The input holds one key, "edit", an object with (any other key is refused):
+    audio_base64      str, required: the recording (at most 60 s; wav, mp3, flac, ogg, m4a...), base64
+    new_text          str, required: everything the edited recording should say
+    transcript        str: what the recording says; "" or absent = transcribed (Whisper, word timestamps)
+    edits             list: spans to change given in seconds instead of found from the words, e.g.
+                      [{"start": 1.42, "end": 2.44, "text": "optimist,"}] (optional "duration": the new length in
+                      seconds; start == end inserts; an empty text deletes)
+    seed, nfe_step, cfg_strength, sway_sampling_coef, speed: as above
+    response_format   as above
+  Output: {"audio_base64", "sample_rate", "duration", "seed", "transcript", "edits": [{"kind", "start", "end",
+  "old", "text", "new_start", "new_end"}]}; the streaming worker yields it as its one item.
+  Sample: {"input": {"edit": {"audio_base64": "...", "new_text": "Some call me optimist.", "seed": 42}}}
+
 Errors: bad input, a missing voice, a model that cannot load... return {"error": "<what went wrong> <what to do>"}
 (RunPod marks the job FAILED with that message); nothing the client sends crashes the worker, and one job's error
 does not touch the others. Unexpected failures return {"error": "Generation failed: <ExceptionType>. ..."} and are
@@ -91,6 +105,7 @@ from inference.settings import env, from_env
 from inference.studio import dubbing
 from inference.studio.captions import captions_for, synthesize_with_captions
 from serverless import timed
+from serverless.edit import EditJob, parse_edit, run_edit
 
 log = logging.getLogger("serverless")
 
@@ -169,27 +184,35 @@ def _text_field(data: dict[str, Any], key: str, what: str) -> str | None:
     return value
 
 
-def decode_reference(data: str, max_bytes: int) -> bytes:
-    """The reference's bytes from base64 (whitespace and a data: URL prefix allowed), refusing oversized input."""
+REFERENCE_TOO_LARGE = (
+    "Send a shorter or compressed reference: 5 to 12 seconds of speech is enough (12 s of WAV is about 0.6 MB, "
+    "MP3 much less), or save it as a voice on the volume and pass its name as 'voice'."
+)
+
+
+def decode_reference(
+    data: str, max_bytes: int, key: str = "ref_audio_base64", too_large: str = REFERENCE_TOO_LARGE
+) -> bytes:
+    """The audio's bytes from base64 (whitespace and a data: URL prefix allowed), refusing oversized input; `key`
+    names the field in messages, `too_large` says what to do when it is over the limit."""
     if data.startswith("data:") and "," in data[:200]:
         data = data.split(",", 1)[1]
     if len(data) > max_bytes:
         raise InputError(
-            f"The reference audio is {len(data) / MB:.1f} MB as base64 (about {len(data) * 3 / 4 / MB:.1f} MB of "
+            f"The audio in '{key}' is {len(data) / MB:.1f} MB as base64 (about {len(data) * 3 / 4 / MB:.1f} MB of "
             f"audio); a request may carry at most {max_bytes / MB:g} MB (RunPod: 10 MB for /run, 20 MB for /runsync).",
-            "Send a shorter or compressed reference: 5 to 12 seconds of speech is enough (12 s of WAV is about 0.6 MB, "
-            "MP3 much less), or save it as a voice on the volume and pass its name as 'voice'.",
+            too_large,
         )
     data = "".join(data.split())
     try:
         audio = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
         raise InputError(
-            f"'ref_audio_base64' is not valid base64 ({e}).",
+            f"'{key}' is not valid base64 ({e}).",
             "Encode the audio file's bytes with standard base64, e.g. `base64 -w0 voice.wav`.",
         ) from e
     if not audio:
-        raise InputError("'ref_audio_base64' is empty.", "Send the recording's bytes, base64-encoded.")
+        raise InputError(f"'{key}' is empty.", "Send the recording's bytes, base64-encoded.")
     return audio
 
 
@@ -209,13 +232,15 @@ class Worker:
             )
         return self.engine
 
-    def parse_input(self, raw: Any) -> Job:
-        """Validate a job's input object into a SynthesisRequest; InputError names whatever is wrong."""
+    def parse_input(self, raw: Any) -> Job | EditJob:
+        """Validate a job's input object into a SynthesisRequest (or an edit); InputError names whatever is wrong."""
         if not isinstance(raw, dict):
             raise InputError(
                 f"The job input must be a JSON object, not {type(raw).__name__}.",
                 'Send {"input": {"text": "...", "voice": "..."}}.',
             )
+        if "edit" in raw:
+            return self._parse_edit(raw)
         unknown = sorted(str(k) for k in raw if k not in INPUT_KEYS)
         if unknown:
             raise InputError(
@@ -258,6 +283,18 @@ class Worker:
             return Job(None, fmt, stream, dub=timed.dub_job(raw, subtitles, voice, upload, options))
         reference = self._engine().reference(voice=voice, audio=audio, text=ref_text)
         return Job(SynthesisRequest(text or "", reference, options), fmt, stream, captions)
+
+    def _parse_edit(self, raw: dict[str, Any]) -> EditJob:
+        if len(raw) > 1:
+            others = ", ".join(repr(k) for k in raw if k != "edit")
+            raise InputError(f"An edit job holds only 'edit'; it also has {others}.", "Put every field inside 'edit'.")
+        limit = int(self.settings.max_payload_mb * MB)
+        return parse_edit(raw["edit"], lambda data, key, hint: decode_reference(data, limit, key, hint))
+
+    def _edit(self, job: EditJob) -> dict[str, Any]:
+        out = run_edit(self._engine(), job)
+        self._check_output_size(len(out["audio_base64"]), out["duration"], job.response_format)
+        return out
 
     # ---- output -----------------------------------------------------------------------------------------------------
     def _check_output_size(self, b64_chars: int, seconds: float, fmt: str, streamed: bool = False) -> None:
@@ -309,6 +346,8 @@ class Worker:
 
     async def _handle(self, raw: Any) -> dict[str, Any]:
         parsed = await asyncio.to_thread(self.parse_input, raw)
+        if isinstance(parsed, EditJob):
+            return await asyncio.to_thread(self._edit, parsed)
         if parsed.stream:
             raise InputError(
                 "This endpoint does not stream: its worker runs the non-streaming handler.",
@@ -332,6 +371,9 @@ class Worker:
 
     async def _stream(self, raw: Any) -> AsyncIterator[dict[str, Any]]:
         parsed = await asyncio.to_thread(self.parse_input, raw)
+        if isinstance(parsed, EditJob):  # one item: the whole edited recording
+            yield await asyncio.to_thread(self._edit, parsed)
+            return
         if parsed.stream is False or parsed.request is None:  # a dub comes whole
             yield await asyncio.to_thread(self._synthesize, parsed)
             return

@@ -309,3 +309,103 @@ def serve(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+# ---- speech editing (tests/test_edit_bad_input.py) -------------------------------------------------------------------
+EDIT_TEXT = "Some call me optimist, others call me realist."  # f5-tts's example recording, edited
+EDIT_SPAN = [{"start": 1.42, "end": 2.44, "text": "optimist,"}]
+# name -> (the recording, the fields sent, what the refusal says). Recordings: "example" is f5-tts's example (5.33 s,
+# saying REF_TEXT), the others are made by edit_recordings(). Edits are JSON-able: every surface sends the same.
+BAD_EDITS: dict[str, tuple[str, dict, str]] = {
+    "no-recording": ("", {"new_text": EDIT_TEXT}, "No recording"),
+    "recording-61s": ("61s", {"new_text": EDIT_TEXT, "edits": EDIT_SPAN}, "longer than 60 s"),
+    "recording-0.5s": ("0.5s", {"new_text": EDIT_TEXT, "edits": EDIT_SPAN}, "too short to edit"),
+    "recording-silent": ("silent", {"new_text": EDIT_TEXT, "edits": EDIT_SPAN}, "silent"),
+    "new-text-empty": ("example", {"new_text": ""}, "no text"),
+    "new-text-punctuation": ("example", {"new_text": "?!... ,;"}, "no words"),
+    "nothing-changed": (
+        "example",
+        {"transcript": "Some call me nature.", "new_text": "some CALL me, nature!"},
+        "Nothing",
+    ),
+    "transcript-mismatch": (
+        "example",
+        {"transcript": "Hello there, how are you today?", "new_text": EDIT_TEXT},
+        "match",
+    ),
+    "edits-not-json": ("example", {"new_text": EDIT_TEXT, "edits": "[{nope"}, "not valid JSON"),
+    "edits-an-object": ("example", {"new_text": EDIT_TEXT, "edits": {"start": 1, "end": 2}}, "must be a list"),
+    "edits-entry-number": ("example", {"new_text": EDIT_TEXT, "edits": [1.5]}, "must be an object"),
+    "edits-no-start": ("example", {"new_text": EDIT_TEXT, "edits": [{"end": 2.0, "text": "x"}]}, "has no 'start'"),
+    "edits-start-text": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": "1.4", "end": 2}]}, "seconds"),
+    "edits-start-bool": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": True, "end": 2}]}, "seconds"),
+    "edits-unknown-key": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": 1, "end": 2, "txt": "x"}]}, "unknown"),
+    "edits-text-number": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": 1, "end": 2, "text": 5}]}, "string"),
+    "edits-overlap": (
+        "example",
+        {"new_text": EDIT_TEXT, "edits": [{"start": 1, "end": 2, "text": "a"}, {"start": 1.5, "end": 3, "text": "b"}]},
+        "overlap",
+    ),
+    "edits-negative": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": -1, "end": 1, "text": "a"}]}, "outside"),
+    "edits-past-end": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": 4, "end": 99, "text": "a"}]}, "outside"),
+    "edits-reversed": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": 2, "end": 1, "text": "a"}]}, "outside"),
+    "edits-at-start": (
+        "example",
+        {"new_text": EDIT_TEXT, "edits": [{"start": 0, "end": 0.5, "text": "a"}]},
+        "very start",
+    ),
+    "edits-at-end": (
+        "example",
+        {"new_text": EDIT_TEXT, "edits": [{"start": 5.0, "end": 5.3, "text": "a"}]},
+        "very end",
+    ),
+    "edits-no-change": ("example", {"new_text": EDIT_TEXT, "edits": [{"start": 2, "end": 2}]}, "changes nothing"),
+    "edits-duration-negative": (
+        "example",
+        {"new_text": EDIT_TEXT, "edits": [{"start": 1.4, "end": 2.4, "text": "a", "duration": -1}]},
+        "out of range",
+    ),
+    "edits-duration-1e9": (
+        "example",
+        {"new_text": EDIT_TEXT, "edits": [{"start": 1.4, "end": 2.4, "text": "a", "duration": 1e9}]},
+        "out of range",
+    ),
+    "edits-51": (
+        "example",
+        {
+            "new_text": EDIT_TEXT,
+            "edits": [{"start": 0.4 + i * 0.09, "end": 0.4 + i * 0.09, "text": "a"} for i in range(51)],
+        },
+        "at most 50",
+    ),
+    "result-over-85s": (
+        "60s",
+        {
+            "new_text": EDIT_TEXT,
+            "edits": [{"start": 20, "end": 20, "text": "a", "duration": 25}, {"start": 40, "end": 40, "text": "b"}],
+        },
+        "at most 85 s",
+    ),
+    "text-too-long-for-its-span": (
+        "example",
+        {"new_text": "word " * 200, "edits": [{"start": 2.5, "end": 2.5, "text": "a", "duration": 0.2}]},
+        "too long for the edited recording",
+    ),
+}
+
+
+def edit_recordings(ref_wav: Path, folder: Path) -> dict[str, Path]:
+    """The recordings BAD_EDITS names: the example, and 60 s (the limit), 61 s, 0.5 s and silent ones from it."""
+    speech, sr = sf.read(ref_wav, dtype="float32")
+    unit = np.concatenate([speech, np.zeros(sr // 2, np.float32)])
+    waves = {
+        "60s": np.tile(unit, 12)[: 60 * sr],
+        "61s": np.tile(unit, 12)[: 61 * sr],
+        "0.5s": speech[sr : sr + sr // 2],
+        "silent": np.zeros(3 * sr, np.float32),
+    }
+    out = {"example": ref_wav}
+    for name, wave in waves.items():
+        out[name] = folder / f"edit-{name}.wav"
+        out[name].write_bytes(wav_bytes(wave, sr))
+    return out

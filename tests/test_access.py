@@ -140,5 +140,9 @@ def test_mcp_exposes_synthesis_with_described_arguments(tiny) -> None:
         props = synth["inputSchema"]["properties"]
         for arg in ("ref_audio", "ref_text", "text", "seed", "nfe_step", "voice"):
             assert props[arg]["description"], arg
+        edit = tools["edit_speech"]
+        assert "Change, add or remove words in a recording" in edit["description"]
+        for arg in ("audio", "transcript", "new_text", "edits", "seed", "nfe_step"):
+            assert edit["inputSchema"]["properties"][arg]["description"], arg
     with run_app(env={"F5_MODEL": str(tiny["yaml"])}) as (base, _):
         assert get(base + "/gradio_api/mcp/schema")[0] == 404  # off unless asked for

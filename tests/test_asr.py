@@ -358,3 +358,82 @@ def test_unavailable_message_names_hub_cache(monkeypatch: pytest.MonkeyPatch, tm
     assert "'org/whisper-x'" in msg and str(tmp_path / "somewhere" / "hub") in msg
     assert asr._looks_like_path("./models/w") and asr._looks_like_path(str(tmp_path))
     assert not asr._looks_like_path(REPO)
+
+
+# --- word timestamps --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def generate_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many tokens each Whisper generate call was allowed (the real generate still runs)."""
+    from transformers import WhisperForConditionalGeneration
+
+    real = WhisperForConditionalGeneration.generate
+    calls: list[int] = []
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs.get("max_new_tokens"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(WhisperForConditionalGeneration, "generate", counting)
+    return calls
+
+
+def speech_like(seconds: float, pauses: list[tuple[float, float]], sample_rate: int = 24000) -> np.ndarray:
+    """Noise bursts with silent pauses at the given (start, end) seconds."""
+    wave = noise(seconds, sample_rate)
+    for a, b in pauses:
+        wave[int(a * sample_rate) : int(b * sample_rate)] = 0.0
+    return wave
+
+
+@pytest.mark.parametrize("seconds", [2.0, 45.0])
+def test_words_are_capped_inside_the_audio_and_in_order(
+    seconds: float, tiny_whisper: Path, generate_calls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(asr, "MAX_NEW_TOKENS", 64)
+    t = Transcriber(str(tiny_whisper))
+    wave = speech_like(seconds, [(24.0, 24.6)])
+    started = time.perf_counter()
+    words = t.words(wave, 24000, language="en")
+    elapsed = time.perf_counter() - started
+    windows = 1 if seconds <= asr.WORD_WINDOW_S else 2
+    assert generate_calls == [64] * windows, "one capped generate call per window"
+    assert words, "the tiny model is built to always emit text"
+    assert sum(len(w.text) for w in words) <= 64 * windows, "at most one character per token in the tiny vocab"
+    assert all(0.0 <= w.start <= w.end <= seconds for w in words), words
+    assert all(a.end <= b.start for a, b in zip(words, words[1:], strict=False)), "in order, never overlapping"
+    if windows == 2:
+        assert any(w.start >= 24.3 for w in words), "the second window's words are offset to where it starts"
+    assert elapsed < 60, f"{elapsed:.1f} s"
+
+
+def test_word_windows_cut_at_a_pause() -> None:
+    assert asr._windows(noise(5), 24000) == [(0.0, 5.0)]
+    (first, second) = asr._windows(speech_like(50, [(27.0, 27.4)]), 24000)
+    assert first[0] == 0.0 and 27.0 < first[1] < 27.4 and second == (first[1], 50.0)
+    hard = asr._windows(noise(70), 24000)  # no pause: cut at the window length
+    assert hard == [(0.0, asr.WORD_WINDOW_S), (asr.WORD_WINDOW_S, 2 * asr.WORD_WINDOW_S), (2 * asr.WORD_WINDOW_S, 70.0)]
+
+
+def test_words_out_of_order_or_past_the_end_are_put_in_order() -> None:
+    Word = asr.Word
+    raw = [Word("a", 0.5, 0.9), Word("b", 0.7, 9.0), Word("c", 0.2, 0.1), Word("d", -1.0, 30.0)]
+    assert asr._in_order(raw, 2.0) == [
+        Word("a", 0.5, 0.9),
+        Word("b", 0.9, 2.0),
+        Word("c", 2.0, 2.0),
+        Word("d", 2.0, 2.0),
+    ]
+
+
+def test_words_refuse_unusable_audio_before_any_load(load_calls: list[dict]) -> None:
+    t = Transcriber("/definitely/not/here")
+    with pytest.raises(InputError):
+        t.words(np.zeros((2, 2400), np.float32), 24000)
+    assert load_calls == [] and not t.loaded
+
+
+def test_words_unknown_language_is_an_input_error(tiny_whisper: Path) -> None:
+    with pytest.raises(InputError, match="language"):
+        Transcriber(str(tiny_whisper)).words(noise(1), 24000, language="klingon")

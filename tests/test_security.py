@@ -172,6 +172,7 @@ def test_a_client_cannot_make_the_app_read_a_server_file(site: dict, ref_wav: Pa
             ("transcribe", [file_data(path)]),
             ("synthesize", [file_data(path), REF_TEXT, "Hi.", 1, 7, 1.0, 0.15, 2.0, False, None]),
             ("save_voice", [file_data(path), "stolen", REF_TEXT]),
+            ("edit_speech", [file_data(path), "", "Hi there.", None, 1, 7, 1.0, 2.0]),
         ):
             tried("gradio-http", "path", name)
             start = time.perf_counter()

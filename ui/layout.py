@@ -10,6 +10,7 @@ from . import models
 from .clone import CloneTab
 from .dialogue import DialogueTab
 from .dub import DubTab
+from .edit import EditTab
 from .handlers import status_markdown
 
 # The public API: gradio_client's view_api() lists exactly these (a test pins them).
@@ -23,6 +24,7 @@ API_NAMES = (
     "/synthesize_dialogue",
     "/synthesize_captions",
     "/dub",
+    "/edit_speech",
 )
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
@@ -48,6 +50,8 @@ def build_ui(engine: Engine) -> gr.Blocks:
             dialogue = DialogueTab(engine)
         with gr.Tab("Dub subtitles") as dub_tab:
             dub = DubTab(engine)
+        with gr.Tab("Edit a recording"):
+            edit = EditTab(engine)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
         with gr.Accordion("Model", open=False):
@@ -62,6 +66,7 @@ def build_ui(engine: Engine) -> gr.Blocks:
         clone.wire(status_line)
         dialogue.wire(dialogue_tab, demo)
         dub.wire(dub_tab)
+        edit.wire()
         timer = gr.Timer(2.0)
         timer.tick(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")

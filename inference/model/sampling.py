@@ -19,12 +19,19 @@ MAX_FRAMES = 65536  # F5-TTS's own cap on the generated length
 
 @dataclass(frozen=True)
 class Item:
-    """One chunk to generate: the reference wave (already at TARGET_RMS), full text, frames, seed."""
+    """One chunk to generate: the reference wave (already at TARGET_RMS), full text, frames, seed.
 
-    ref_wave: Any  # torch tensor (1, samples) at 24 kHz on the model's device
+    Speech editing gives the conditioning itself instead, as f5-tts's speech_edit.py does: `cond`, the recording's
+    mel with zeros over each span to regenerate, and `keep`, True where `cond` is kept; the text is then the whole
+    new text, and the whole mel comes back (the kept frames as they were).
+    """
+
+    ref_wave: Any  # torch tensor (1, samples) at 24 kHz on the model's device (None with `cond`)
     text: str  # reference transcript + chunk text, as the model reads it
     frames: int  # total mel frames: reference + generated
     seed: int
+    cond: Any = None  # (frames, n_mels) tensor on the model's device: the mel to condition on, instead of ref_wave's
+    keep: Any = None  # with cond: bool tensor (frames,), False over the frames to generate
 
 
 def ref_text_for_model(ref_text: str) -> str:
@@ -98,7 +105,10 @@ class Sampling:
         self.model, self.items, self.cfg_strength = model, items, cfg_strength
         device = next(model.parameters()).device
         dtype = next(model.parameters()).dtype
-        conds = [model.mel_spec(it.ref_wave).permute(0, 2, 1)[0].to(dtype) for it in items]
+        conds = [
+            (it.cond if it.cond is not None else model.mel_spec(it.ref_wave).permute(0, 2, 1)[0]).to(dtype)
+            for it in items
+        ]
         lens = torch.tensor([c.shape[0] for c in conds], device=device, dtype=torch.long)
         self.text = list_str_to_idx(convert_char_to_pinyin([it.text for it in items]), model.vocab_char_map).to(device)
         duration = torch.tensor([it.frames for it in items], device=device, dtype=torch.long)
@@ -107,6 +117,14 @@ class Sampling:
         max_duration = int(duration.amax())
         self.cond = F.pad(pad_sequence(conds, batch_first=True), (0, 0, 0, max_duration - int(lens.amax())), value=0.0)
         self.cond_mask = F.pad(lens_to_mask(lens), (0, max_duration - int(lens.amax())), value=False).unsqueeze(-1)
+        if any(it.keep is not None for it in items):  # speech editing: CFM.sample's edit_mask
+            keep = [
+                it.keep if it.keep is not None else torch.ones(len(c), dtype=torch.bool)
+                for it, c in zip(items, conds, strict=True)
+            ]
+            keep_mask = pad_sequence([k.to(device) for k in keep], batch_first=True)
+            keep_mask = F.pad(keep_mask, (0, max_duration - keep_mask.shape[1]), value=False)
+            self.cond_mask = self.cond_mask & keep_mask.unsqueeze(-1)
         self.step_cond = torch.where(self.cond_mask, self.cond, torch.zeros_like(self.cond))
         self.mask = lens_to_mask(duration) if len(items) > 1 else None
         noise = []
@@ -160,11 +178,12 @@ class Sampling:
         self.index += 1
 
     def mels(self) -> list[Any]:
-        """Per item, the generated part (frames, n_mels), in fp32."""
+        """Per item, the generated part (frames, n_mels), in fp32 (an item with `cond`: the whole mel)."""
         import torch
 
         out = torch.where(self.cond_mask, self.cond, self.y)
-        starts = [it.ref_wave.shape[-1] // HOP_LENGTH for it in self.items]  # the official pipeline cuts here
+        # the official pipeline cuts the reference off here; speech_edit.py keeps everything
+        starts = [0 if it.cond is not None else it.ref_wave.shape[-1] // HOP_LENGTH for it in self.items]
         return [out[i, starts[i] : int(self.duration[i])].float() for i in range(len(self.items))]
 
 

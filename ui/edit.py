@@ -1,0 +1,213 @@
+"""The "Edit a recording" tab: upload a recording, see its transcript, edit the words (the changes shown as a word
+diff before anything is generated), Generate; and the public /edit_speech endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from inference import Engine, InputError, SynthesisOptions
+from inference.studio.editing import MAX_RECORDING_S, EditRequest, EditResult, edit_recording, transcribe_recording
+from inference.studio.edits import SPANS_EXAMPLE, parse_spans
+from inference.text.worddiff import ADDED, REMOVED, diff_markup, split_words
+
+from .handlers import preparing, user_errors
+from .options import DEFAULTS, control, seed_box
+
+TAB_OPTIONS = ("nfe_step", "speed", "cfg_strength")  # offered in the tab and by /edit_speech
+TABLE_HEADERS = ["Change", "Was", "Now", "From (s)", "To (s)", "In the edit (s)"]
+LABELS = {REMOVED: "removed", ADDED: "added"}
+HELP = f"""Change, add or remove words in a real recording without recording it again. Upload up to
+**{MAX_RECORDING_S:g} s** of speech: its transcript is filled in (check it), then edit the **new text**. The changes
+show below as a word diff; **Generate** regenerates only those words, in the same voice, and everything else stays
+the recording itself. The first and last words must stay as they are (the new words are made from the speech around
+them)."""
+
+
+def diff_pieces(transcript: str | None, new_text: str | None) -> list[tuple[str, str | None]]:
+    """The word diff for gr.HighlightedText: unchanged, removed and added words, with spaces between them."""
+    pieces: list[tuple[str, str | None]] = []
+    for text, kind in diff_markup(split_words(transcript or ""), split_words(new_text or "")):
+        if pieces:
+            pieces.append((" ", None))
+        pieces.append((text, LABELS.get(kind or "")))
+    return pieces
+
+
+class EditHandlers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def request(
+        self, audio: Any, transcript: Any, new_text: Any, edits: Any, seed: Any, options: dict[str, Any]
+    ) -> EditRequest:
+        """The engine request: every option checked by the one parser (its name and range in the message)."""
+        opts = SynthesisOptions.from_loose({**options, "seed": seed})
+        if not isinstance(transcript, (str, type(None))) or not isinstance(new_text, (str, type(None))):
+            raise InputError("The transcript and the new text must be text.", "Send them as strings.")
+        recording = Path(audio) if audio else b""  # none: refused by the engine, with what to do
+        return EditRequest(recording, new_text or "", transcript or "", parse_spans(edits), opts)
+
+    def run(self, request: EditRequest, progress: gr.Progress) -> EditResult:
+        progress(0.0, desc=preparing(self.engine))
+        return edit_recording(self.engine, request, progress=lambda what: progress(None, desc=what))
+
+    @user_errors
+    def edit_speech(
+        self,
+        audio: str | None,
+        transcript: str = "",
+        new_text: str = "",
+        edits: Any = None,
+        seed: int = -1,
+        nfe_step: int = DEFAULTS["nfe_step"],
+        speed: float = DEFAULTS["speed"],
+        cfg_strength: float = DEFAULTS["cfg_strength"],
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
+    ) -> tuple[tuple[int, np.ndarray], list[dict], int]:
+        """Change, add or remove words in a recording: only the changed spans are regenerated, in the same voice.
+
+        Args:
+            audio: the recording to edit, at most 60 s (wav, mp3, flac, ogg, m4a, webm).
+            transcript: what the recording says; leave empty to transcribe it (Whisper, with word timestamps).
+            new_text: everything the edited recording should say: the transcript with words changed, added or removed.
+            edits: optional, the spans to change given in seconds instead of found from the words, e.g.
+                [{"start": 1.42, "end": 2.44, "text": "optimist,"}] ("duration" in seconds may set a span's new length;
+                start == end inserts; an empty text deletes).
+            seed: the random seed; -1 picks one. The same seed and inputs give the same edit.
+            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
+            speed: speaking rate of the new words, 0.3 to 3.
+            cfg_strength: how closely to follow the text and voice, 0 to 10.
+        Returns:
+            the edited audio (WAV); the edits applied as [{"kind", "start", "end", "old", "text", "new_start",
+            "new_end"}] (seconds in the recording, and in the edited audio); and the seed used.
+        """
+        options = {"nfe_step": nfe_step, "speed": speed, "cfg_strength": cfg_strength}
+        with self.engine.metrics.track("gradio_api"):
+            result = self.run(self.request(audio, transcript, new_text, edits, seed, options), progress)
+        return (result.sample_rate, result.wave), result.table(), result.seed
+
+    @user_errors
+    def transcribe(self, audio: str | None) -> str:
+        if not audio:
+            raise InputError("No recording was given.", "Upload or record the speech to edit first.")
+        return transcribe_recording(self.engine, Path(audio))
+
+
+class EditTab:
+    """The tab's components; handlers read them by name, in dicts of component values."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.h = EditHandlers(engine)
+        gr.Markdown(HELP)
+        with gr.Row():
+            with gr.Column():
+                self.audio = gr.Audio(
+                    label=f"Recording to edit (up to {MAX_RECORDING_S:g} s)",
+                    sources=["upload", "microphone"],
+                    type="filepath",
+                    elem_id="edit-audio",
+                )
+                self.transcript = gr.Textbox(
+                    label="Transcript: what the recording says",
+                    lines=3,
+                    elem_id="edit-transcript",
+                    placeholder="Filled in when you upload (Whisper); correct it, or type it yourself",
+                )
+                self.transcribe_btn = gr.Button("Transcribe the recording", size="sm", elem_id="edit-transcribe")
+            with gr.Column():
+                self.new_text = gr.Textbox(
+                    label="New text: change, add or remove words",
+                    lines=3,
+                    elem_id="edit-new-text",
+                    placeholder="Starts as the transcript: edit the words here",
+                )
+                self.diff = gr.HighlightedText(
+                    label="Changes",
+                    color_map={"removed": "red", "added": "green"},
+                    show_legend=True,
+                    show_inline_category=False,
+                    elem_id="edit-diff",
+                )
+        with gr.Accordion("Settings", open=False, elem_id="edit-settings"):
+            with gr.Row():
+                self.options = {name: control(name, elem_id=f"edit-{name}") for name in TAB_OPTIONS}
+                self.seed = seed_box(elem_id="edit-seed")
+            self.spans = gr.Textbox(
+                label="Spans in seconds (optional: where to change, instead of the word diff)",
+                placeholder=SPANS_EXAMPLE,
+                elem_id="edit-spans",
+            )
+        self.generate_btn = gr.Button("Generate the edit", variant="primary", elem_id="edit-generate")
+        with gr.Row():
+            self.result = gr.Audio(label="Edited", type="numpy", format="wav", interactive=False, elem_id="edit-result")
+            self.original = gr.Audio(
+                label="Original, to compare", type="numpy", format="wav", interactive=False, elem_id="edit-original"
+            )
+        self.table = gr.Dataframe(headers=TABLE_HEADERS, label="Edits applied", interactive=False, elem_id="edit-table")
+        self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False, elem_id="edit-seed-used")
+        # The public endpoint, on a hidden button: explicit spans and the edits applied travel as JSON.
+        self.api_button = gr.Button(visible=False)
+        self.api_edits = gr.JSON(value=None, label="Edits (spans in seconds)", visible=False)
+        self.api_applied = gr.JSON(value=None, label="Edits applied", visible=False)
+
+    @user_errors
+    def generate(self, data: dict, progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008
+        options = {name: data[c] for name, c in self.options.items()}
+        with self.h.engine.metrics.track("ui"):
+            request = self.h.request(
+                data[self.audio], data[self.transcript], data[self.new_text], data[self.spans], data[self.seed], options
+            )
+            result = self.h.run(request, progress)
+        rows = [
+            [e["kind"], e["old"], e["text"], e["start"], e["end"], f"{e['new_start']}-{e['new_end']}"]
+            for e in result.table()
+        ]
+        return {
+            self.result: (result.sample_rate, result.wave),
+            self.original: (result.sample_rate, result.original),
+            self.table: rows,
+            self.seed_used: result.seed,
+            self.transcript: result.transcript or data[self.transcript],
+        }
+
+    def transcribed(self, data: dict) -> dict:
+        """On upload: the transcript heard, and the new text to edit (kept when the visitor already typed one)."""
+        text = self.h.transcribe(data[self.audio])
+        new_text = data[self.new_text] if (data[self.new_text] or "").strip() else text
+        return {self.transcript: text, self.new_text: new_text, self.diff: diff_pieces(text, new_text)}
+
+    def show_diff(self, data: dict) -> dict:
+        return {self.diff: diff_pieces(data[self.transcript], data[self.new_text])}
+
+    def wire(self) -> None:
+        """Wire the tab's events (after every tab is laid out)."""
+        texts = {self.audio, self.transcript, self.new_text}
+        listen = {"api_visibility": "private", "concurrency_id": "gpu"}
+        for event in (self.audio.upload, self.audio.stop_recording, self.transcribe_btn.click):
+            event(self.transcribed, texts, [self.transcript, self.new_text, self.diff], **listen)
+        gr.on(
+            [self.transcript.change, self.new_text.change],
+            self.show_diff,
+            {self.transcript, self.new_text},
+            [self.diff],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
+        self.generate_btn.click(
+            self.generate,
+            {*texts, self.spans, self.seed, *self.options.values()},
+            [self.result, self.original, self.table, self.seed_used, self.transcript],
+            **listen,
+        )
+        self.api_button.click(
+            self.h.edit_speech,
+            [self.audio, self.transcript, self.new_text, self.api_edits, self.seed, *self.options.values()],
+            [self.result, self.api_applied, self.seed_used],
+            api_name="edit_speech",
+            concurrency_id="gpu",
+        )
