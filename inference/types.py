@@ -17,6 +17,7 @@ class Reference:
 
     audio: Path | bytes
     text: str = ""
+    voice: str = ""  # the saved voice's name ('' for a recording): its own pronunciations apply
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,32 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class ChunkCheck:
+    """What the per-chunk check (inference/studio/guard.py) found for one chunk: the kept take and every try."""
+
+    index: int  # the chunk's place in the take, from 0
+    text: str  # the chunk's text, as spoken
+    heard: str  # what Whisper heard in the kept take ('' when not checked)
+    wer: float | None  # word (Chinese: character) error rate of the kept take; None when not checked
+    seed: int  # the kept take's seed
+    tries: int  # generations made for this chunk
+    scores: tuple[float, ...] = ()  # every try's error rate, in order
+    note: str = ""  # why the chunk was not checked (e.g. no Whisper weights)
+
+    def as_dict(self) -> dict:
+        return {
+            "chunk": self.index,
+            "text": self.text,
+            "heard": self.heard,
+            "wer": None if self.wer is None else round(self.wer, 3),
+            "seed": self.seed,
+            "tries": self.tries,
+            "scores": [round(s, 3) for s in self.scores],
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+@dataclass(frozen=True)
 class SynthesisResult:
     wave: np.ndarray  # float32 mono
     sample_rate: int
@@ -42,6 +69,8 @@ class SynthesisResult:
     chunks: tuple[str, ...]  # the text as it was split
     timings: Timings
     mel: np.ndarray | None = None  # (n_mels, frames) of the generated speech, for the spectrogram picture
+    spoken_text: str = ""  # the text as spoken: normalized, pronunciations applied
+    checks: tuple[ChunkCheck, ...] = ()  # per chunk, when the check was on
 
     @property
     def duration(self) -> float:
@@ -61,6 +90,8 @@ class SynthesisResult:
             tuple(p.text for p in parts),
             last.timings or Timings(),
             np.concatenate(mels, axis=1) if mels else None,
+            last.spoken_text,
+            tuple(p.check for p in parts if p.check is not None),
         )
 
 
@@ -77,3 +108,5 @@ class AudioChunk:
     text: str = ""  # the chunk of text this audio speaks
     mel: np.ndarray | None = None  # (n_mels, frames) of this chunk
     timings: Timings | None = None  # on the last chunk: the whole request's timings
+    spoken_text: str = ""  # the whole request's text as spoken (normalized, pronunciations applied)
+    check: ChunkCheck | None = None  # what the per-chunk check found, when it was on
