@@ -30,7 +30,10 @@ Input (the job's "input" object; any other key is refused):
     stream            bool: see "Streaming"
 
 Output:
-    {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str}
+    {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str,
+     "spoken_text": str (the text as spoken: normalized, pronunciations applied),
+     "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed", "tries",
+               "scores"}], "note"} (only with "check": true)}
 
 Errors: bad input, a missing voice, a model that cannot load... return {"error": "<what went wrong> <what to do>"}
 (RunPod marks the job FAILED with that message); nothing the client sends crashes the worker, and one job's error
@@ -43,7 +46,8 @@ job), so there are two handlers and the worker serves one of them:
   * `handler` (default): one job -> one output object as above. "stream": true is refused with a hint.
   * `stream_handler` (F5_SERVERLESS_STREAM=1): yields one item per text chunk as soon as it is generated:
     {"index", "total", "audio_base64" (that chunk alone, in response_format, wav by default), "sample_rate",
-    "duration", "seed", "ref_text"}; joined in order they are the whole speech (the cross-fade is already applied).
+    "duration", "seed", "ref_text", "text" (the chunk's spoken text), and "check" (that chunk's, with the check)};
+    joined in order they are the whole speech (the cross-fade is already applied).
     Read them from /stream/<job id>; with return_aggregate_stream the final job output (/status, /runsync) is the
     list of all items. "stream": false makes it yield a single item, the whole output as above.
 
@@ -74,6 +78,7 @@ from typing import Any
 from inference import Engine, EngineSettings, InputError, StudioError, SynthesisOptions, SynthesisRequest
 from inference.audio.encode import FORMATS, check_format, encode_audio
 from inference.settings import env, from_env
+from inference.studio import guard
 
 log = logging.getLogger("serverless")
 
@@ -241,6 +246,8 @@ class Worker:
             "duration": round(result.duration, 3),
             "seed": result.seed,
             "ref_text": result.ref_text,
+            "spoken_text": result.spoken_text,
+            **({"check": guard.summary(result.checks)} if result.checks else {}),
         }
 
     # ---- handlers ---------------------------------------------------------------------------------------------------
@@ -297,6 +304,8 @@ class Worker:
                     "duration": round(seconds, 3),
                     "seed": chunk.seed,
                     "ref_text": chunk.ref_text,
+                    "text": chunk.text,
+                    **({"check": chunk.check.as_dict()} if chunk.check else {}),
                 }
         finally:
             chunks.close()  # the chunks not generated yet are cancelled

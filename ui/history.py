@@ -72,6 +72,11 @@ def find(history: list[Take] | None, label: str | None) -> Take | None:
 
 def export(take: Take, fmt: str) -> Path:
     """Write the take as wav, mp3 or flac under EXPORT_DIR (old exports are pruned); returns the path."""
+    return export_wave(take.wave, take.sample_rate, fmt, f"take-{take.number}-seed-{take.seed}")
+
+
+def export_wave(wave: np.ndarray, sample_rate: int, fmt: str, stem: str) -> Path:
+    """Write audio as `<stem>-<time>.<fmt>` (wav, mp3 or flac) under EXPORT_DIR, pruning old exports."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         fmt = "wav"
@@ -83,6 +88,6 @@ def export(take: Take, fmt: str) -> Path:
                 old.unlink()
         except OSError:
             continue
-    path = EXPORT_DIR / f"take-{take.number}-seed-{take.seed}-{time.time_ns()}.{fmt}"
-    path.write_bytes(encode_audio(take.wave, take.sample_rate, fmt))
+    path = EXPORT_DIR / f"{stem}-{time.time_ns()}.{fmt}"
+    path.write_bytes(encode_audio(wave, sample_rate, fmt))
     return path

@@ -20,6 +20,11 @@ API_NAMES = (
     "/rename_voice",
     "/delete_voice",
     "/synthesize_dialogue",
+    "/synthesize_variations",
+    "/normalize_text",
+    "/list_pronunciations",
+    "/set_pronunciation",
+    "/delete_pronunciation",
 )
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
