@@ -344,17 +344,19 @@ class Engine:
         owner = self.scheduler.open()
         started = time.perf_counter()
 
-        def submit(i: int, chunk_seed: int) -> Future:
-            frames = duration.frames(ref_wave.shape[-1], model_ref_text, chunks[i], opts.speed, opts.min_duration)
-            item = Item(ref_wave, model_ref_text + chunks[i], frames, chunk_seed)
-            return self.scheduler.submit(owner, i, key, (item, rms))
+        def submit(jobs: list[tuple[int, int]]) -> list[Future]:  # (chunk index, seed), queued together
+            items = []
+            for i, chunk_seed in jobs:
+                frames = duration.frames(ref_wave.shape[-1], model_ref_text, chunks[i], opts.speed, opts.min_duration)
+                items.append((i, key, (Item(ref_wave, model_ref_text + chunks[i], frames, chunk_seed), rms)))
+            return self.scheduler.submit_many(owner, items)
 
         # The first chunk goes alone (first audio sooner, and it takes its turn before every later chunk); the
         # rest are queued together, taking turns with other requests' chunks and sharing runs where batching pays.
         # With the check on, each chunk is scored as it comes and retried (studio/guard.py). Closing the stream
         # cancels whatever has not started.
         takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
-        takes.start(0)
+        takes.start([0])
         seconds = 0.0
         self._count_active(+1)
         fade = int(opts.cross_fade * SAMPLE_RATE)
@@ -366,8 +368,7 @@ class Engine:
                 wave, mel, check = takes.result(i)
                 generate_s += time.perf_counter() - g0
                 if i == 0:
-                    for j in range(1, len(chunks)):
-                        takes.start(j)
+                    takes.start(range(1, len(chunks)))
                     self.metrics.first_audio.observe(time.perf_counter() - started)
                 if opts.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)

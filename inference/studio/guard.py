@@ -9,15 +9,15 @@ Retries go to the scheduler as soon as a chunk's score is known, all the retries
 on a GPU the retries of different chunks share a run. Without Whisper weights the check says so on every chunk
 (`note`) and the take is still made, unchecked.
 
-    takes = ChunkTakes(submit, chunks, options, seed, scorer)   # submit(i, seed) -> Future of (wave, mel)
-    takes.start(0); ...; wave, mel, check = takes.result(i)
+    takes = ChunkTakes(submit, chunks, options, seed, scorer)   # submit([(i, seed), ...]) -> futures
+    takes.start([0]); ...; wave, mel, check = takes.result(i)
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 # (wave, sample rate, text) -> (error rate, what was heard). Tests inject their own; the default is Whisper's.
 Scorer = Callable[[np.ndarray, int, str], tuple[float, str]]
-Submit = Callable[[int, int], Future]  # (chunk index, seed) -> the future (wave, mel) of one generation
+# [(chunk index, seed), ...] -> the futures of their generations, (wave, mel) each, queued together
+Submit = Callable[[list[tuple[int, int]]], list[Future]]
 
 
 def chunk_seed(seed: int, index: int, attempt: int = 0) -> int:
@@ -102,9 +103,13 @@ class ChunkTakes:
         self.chunks = [_Chunk(text, chunk_seed(seed, i)) for i, text in enumerate(chunks)]
         self.unavailable = ""  # why the check cannot run, once known
 
-    def start(self, index: int) -> None:
-        chunk = self.chunks[index]
-        chunk.future = self.submit(index, chunk.first_seed)
+    def start(self, indices: Iterable[int]) -> None:
+        """Queue the first try of these chunks, together."""
+        indices = list(indices)
+        if indices:
+            futures = self.submit([(i, self.chunks[i].first_seed) for i in indices])
+            for i, future in zip(indices, futures, strict=True):
+                self.chunks[i].future = future
 
     def cancel(self) -> None:
         for chunk in self.chunks:
@@ -121,9 +126,10 @@ class ChunkTakes:
             running = {c.future: i for i, c in enumerate(self.chunks) if c.future is not None and not c.done}
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             retries = [i for i in sorted(running[f] for f in finished) if self._score(i)]
-            for i in retries:  # submitted together: on a GPU they share a run
-                retry = self.chunks[i]
-                retry.future = self.submit(i, chunk_seed(retry.first_seed, 0, len(retry.tries)))
+            if retries:  # queued together: on a GPU they share a run
+                jobs = [(i, chunk_seed(self.chunks[i].first_seed, 0, len(self.chunks[i].tries))) for i in retries]
+                for i, future in zip(retries, self.submit(jobs), strict=True):
+                    self.chunks[i].future = future
         return self._kept(index)
 
     def _score(self, index: int) -> bool:
