@@ -47,7 +47,7 @@ def open_app(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    expect(page.locator("#generate")).to_be_enabled()
+    expect(page.locator("#generate")).to_be_enabled(timeout=30_000)  # a busy machine renders the page slowly
     expect(page.locator("#model-status")).to_contain_text("Model")
     return page, errors
 

@@ -45,7 +45,7 @@ class VariationsPanel:
         self.engine, self.form, self.request = engine, form, request
         with gr.Accordion("Variations: the same text with several seeds", open=False, elem_id="variations"):
             with gr.Row():
-                self.count = gr.Slider(2, MAX_VARIATIONS, value=3, step=1, label="Takes", elem_id="variations-count")
+                self.count = gr.Slider(1, MAX_VARIATIONS, value=3, step=1, label="Takes", elem_id="variations-count")
                 self.generate = gr.Button("Generate variations", elem_id="variations-generate")
             with gr.Row():
                 self.players, self.infos, self.keeps = [], [], []

@@ -95,7 +95,12 @@ class WordsPanel:
             gr.Markdown(ENTRY_HELP)
             with gr.Row():
                 self.scope = gr.Dropdown(
-                    choices=[(GLOBAL_LABEL, "")], value="", label="Dictionary", elem_id="words-scope", scale=2
+                    choices=[(GLOBAL_LABEL, "")],
+                    value="",
+                    label="Dictionary",
+                    allow_custom_value=True,  # a voice saved since the page was opened
+                    elem_id="words-scope",
+                    scale=2,
                 )
                 self.word = gr.Textbox(label="Word", placeholder="e.g. Nguyen", elem_id="words-word", scale=2)
                 self.spoken = gr.Textbox(label="Say it as", placeholder="e.g. win", elem_id="words-spoken", scale=2)

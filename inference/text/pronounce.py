@@ -77,6 +77,11 @@ def check_entry(word: str, spoken: str, case_sensitive: bool = False, where: str
         raise InputError(f"{where}{word!r} cannot be a dictionary word.", "Leave out #, = and control characters.")
     if "#" in spoken:
         raise InputError(f"{where}The spoken form of {word!r} contains #.", "Leave it out: # starts a comment.")
+    if _CJK.search(word) and re.search(r"[a-z]\d", spoken.lower()) and pinyin_to_characters(spoken) is None:
+        raise InputError(
+            f"{where}{spoken!r} is not pinyin with tone numbers.",
+            "Write each syllable with its tone 1-5: chong2 qing4.",
+        )
     return Entry(word, spoken, case_sensitive)
 
 
