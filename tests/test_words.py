@@ -123,12 +123,13 @@ def test_the_tables_spoken_forms_are_fixed_points(written: str) -> None:
 
 # ---- the pronunciation dictionary --------------------------------------------------------------------------------
 def test_whole_words_case_and_punctuation() -> None:
-    d = Dictionary.parse("Nguyen = win\nUS == you ess\nNew York = noo york\nC++ = see plus plus")
+    d = Dictionary.parse("Nguyen = win\nUS == you ess\nNew York = noo york\nC++ = see plus plus\nC# = see sharp # lang")
     assert d.apply("Mr. Nguyen's team, US and us.") == "Mr. win's team, you ess and us."
     assert d.apply("NGUYEN! nguyen? (Nguyen)") == "win! win? (win)"
     assert d.apply("Nguyenx and xNguyen stay.") == "Nguyenx and xNguyen stay."
     assert d.apply("I love new   york and C++.") == "I love noo york and see plus plus."
     assert d.apply("USA is not US.") == "USA is not you ess."
+    assert d.apply("I write C#, not C.") == "I write see sharp, not C."
 
 
 def test_longer_entries_win_and_replacements_are_not_replaced_again() -> None:
@@ -171,9 +172,10 @@ def test_the_file_format_names_the_bad_line() -> None:
         ("!!", "x", "empty"),
         ("GIF", "", "empty"),
         ("GIF", "...", "empty"),
-        ("a#b", "x", "cannot be a dictionary word"),
+        ("#GIF", "x", "cannot be a dictionary word"),
+        ("a #b", "x", "cannot be a dictionary word"),
         ("a=b", "x", "cannot be a dictionary word"),
-        ("GIF", "j#f", "contains #"),
+        ("GIF", "j #f", "# after a space"),
         ("x" * (MAX_WORD + 1), "x", "too long"),
         ("GIF", "x" * (MAX_SPOKEN + 1), "too long"),
     ],

@@ -265,3 +265,31 @@ def test_new_settings_through_the_variations_endpoint(client) -> None:
 def test_the_app_log_has_no_tracebacks(live: dict) -> None:
     text = live["log"].read_text(errors="replace")
     assert "unexpected error" not in text, text[-3000:]
+
+
+def test_the_largest_allowed_values_through_the_interfaces(client, engine: Engine, short_ref: Path) -> None:
+    import base64
+
+    from inference.text.pronounce import MAX_SPOKEN, MAX_WORD
+
+    word, spoken = "W" * MAX_WORD, "s" * MAX_SPOKEN
+    (entry,) = client.predict(word, spoken, True, "", api_name="/set_pronunciation")
+    assert entry == {"word": word, "spoken": spoken, "case_sensitive": True}
+    assert client.predict(f"Say {word}.", api_name="/normalize_text") == f"Say {spoken}."
+    client.predict(word, "", api_name="/delete_pronunciation")
+    worker = serverless_worker(engine)
+    job = {
+        "text": "Hello there.",
+        "ref_audio_base64": base64.b64encode(short_ref.read_bytes()).decode(),
+        "ref_text": SHORT_TEXT,
+        "nfe_step": 4,
+        "seed": 1,
+        "check": True,
+        "check_threshold": 0.0,  # the noise of the tiny model never passes: every try is made
+        "check_tries": 5,
+    }
+    out = worker.handler({"id": "max", "input": job})
+    (chunk,) = out["check"]["chunks"]
+    assert chunk["tries"] == 5 and len(chunk["scores"]) == 5 and chunk["seed"] in range(1, 6)
+    out = worker.handler({"id": "max", "input": {**job, "check_threshold": 1.0, "check_tries": 1}})
+    assert out["check"]["chunks"][0]["tries"] == 1

@@ -1,5 +1,5 @@
-"""Variations: the Clone tab's text in N voices' takes (N seeds) side by side, to listen to and keep one; and the
-public /synthesize_variations endpoint, which returns the N files with their seeds (and scores, with the check)."""
+"""Variations: the Clone tab's text taken N times (N seeds), side by side, to listen to and keep one; and the public
+/synthesize_variations endpoint, which returns the N files with their seeds (and scores, with the check)."""
 
 from __future__ import annotations
 

@@ -124,6 +124,8 @@ class ChunkTakes:
             return wave, mel, None
         while not chunk.done:
             running = {c.future: i for i, c in enumerate(self.chunks) if c.future is not None and not c.done}
+            if chunk.future is None:
+                raise RuntimeError(f"chunk {index} was never started")  # start(i) comes before result(i)
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             retries = [i for i in sorted(running[f] for f in finished) if self._score(i)]
             if retries:  # queued together: on a GPU they share a run

@@ -73,10 +73,14 @@ def check_entry(word: str, spoken: str, case_sensitive: bool = False, where: str
             f"{where}The entry for {word[:40]!r} is too long.",
             f"Keep a word under {MAX_WORD} characters and its spoken form under {MAX_SPOKEN}.",
         )
-    if "#" in word or "=" in word or not word.isprintable() or not spoken.isprintable():
-        raise InputError(f"{where}{word!r} cannot be a dictionary word.", "Leave out #, = and control characters.")
-    if "#" in spoken:
-        raise InputError(f"{where}The spoken form of {word!r} contains #.", "Leave it out: # starts a comment.")
+    if word.startswith("#") or " #" in word or "=" in word or not word.isprintable() or not spoken.isprintable():
+        raise InputError(
+            f"{where}{word!r} cannot be a dictionary word.", "Leave out =, control characters, and # after a space."
+        )
+    if " #" in f" {spoken}":
+        raise InputError(
+            f"{where}The spoken form of {word!r} has a # after a space.", "Leave it out: it starts a comment."
+        )
     if _CJK.search(word) and re.search(r"[a-z]\d", spoken.lower()) and pinyin_to_characters(spoken) is None:
         raise InputError(
             f"{where}{spoken!r} is not pinyin with tone numbers.",
