@@ -315,3 +315,31 @@ def test_the_dictionary_applies_in_the_engine_global_and_per_voice(engine: Engin
     finally:
         engine.pronunciations.delete("Nguyen")
         engine.voices.delete("Dict voice")
+
+
+PROSE = st.sampled_from(
+    ["the", "Cat", "walked", "home", "Dr", "Mr", "St", "Jan", "etc", "vs", "NATO", "US", "e-mail", "quietly", "Anna"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(PROSE, min_size=1, max_size=8), st.sampled_from([".", "!", "?", ",", ""]))
+def test_sentences_that_skip_the_grammar_are_ones_it_leaves_alone(words: list[str], end: str) -> None:
+    from inference.text.normalize import _plain, _run
+
+    sentence = " ".join(words) + end
+    if _plain(sentence):
+        assert _run(sentence, "en") == sentence
+
+
+def test_plain_prose_skips_the_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inference.text import normalize as module
+
+    calls: list[str] = []
+    run = module._run
+    prose = "The morning began quietly, with a pale light. Nobody could remember a spring as warm as this one!"
+    normalize(prose + " Dr. Smith has 2 cats.")  # capitalised words are asked about once: "The", "Nobody", "Smith"
+    monkeypatch.setattr(module, "_run", lambda text, lang: calls.append(text) or run(text, lang))
+    assert normalize(prose) == prose and calls == []
+    normalize("Dr. Smith has 2 cats.")
+    assert calls == ["Dr.", "Smith has 2 cats."]

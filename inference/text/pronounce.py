@@ -35,6 +35,7 @@ VOICE_SUFFIX = ".pronunciations.txt"
 MAX_ENTRIES = 2000  # per file
 MAX_WORD = 64  # characters of a word (or phrase)
 MAX_SPOKEN = 200  # characters of its spoken form
+MAX_CACHED_FILES = 256  # parsed files kept, each until it changes on disk
 HEADER = """# Pronunciations: one entry a line, `word = spoken form`.
 # `=` ignores case, `==` matches the case exactly. Whole words only; punctuation next to a word is kept.
 # Chinese: the spoken form may be pinyin with tone numbers 1-5, e.g. 重庆 = chong2 qing4.
@@ -131,8 +132,22 @@ def pinyin_to_characters(spoken: str) -> str | None:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _pattern(entries: tuple[Entry, ...]) -> re.Pattern[str]:
+    """One regex for these entries, longest first: whole words (Chinese: anywhere), each with its case rule."""
+    alternatives = []
+    for e in sorted(entries, key=lambda e: -len(e.word)):
+        body = r"\s+".join(re.escape(part) for part in e.word.split())
+        if not _CJK.search(e.word):
+            body = rf"(?<!\w){body}(?!\w)"
+        alternatives.append(body if e.case_sensitive else f"(?i:{body})")
+    return re.compile("|".join(alternatives))
+
+
 class Dictionary:
-    """Entries matched as whole words, longest first, in one pass (a replacement is never replaced again)."""
+    """Entries matched as whole words, longest first, in one pass (a replacement is never replaced again). Only the
+    entries whose first word occurs in a text go into the regex that replaces them, so a long dictionary costs little
+    for a text that uses few of its words."""
 
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         by_key: dict[tuple[str, bool], Entry] = {}
@@ -141,13 +156,7 @@ class Dictionary:
         self.entries = tuple(by_key.values())
         self._exact = {e.word: e for e in self.entries if e.case_sensitive}
         self._folded = {e.word.casefold(): e for e in self.entries if not e.case_sensitive}
-        alternatives = []
-        for e in sorted(self.entries, key=lambda e: -len(e.word)):
-            body = r"\s+".join(re.escape(part) for part in e.word.split())
-            if not _CJK.search(e.word):
-                body = rf"(?<!\w){body}(?!\w)"
-            alternatives.append(body if e.case_sensitive else f"(?i:{body})")
-        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+        self._probes = [(e.word.split()[0].casefold(), e) for e in self.entries]
 
     @classmethod
     def parse(cls, text: str, source: str = "the dictionary") -> Dictionary:
@@ -178,7 +187,9 @@ class Dictionary:
 
     def apply(self, text: str) -> str:
         """Replace every entry's word in `text` by its spoken form (see the class docstring)."""
-        if self._pattern is None:
+        folded = text.casefold()
+        present = tuple(e for probe, e in self._probes if probe in folded)
+        if not present:
             return text
 
         def spoken(m: re.Match[str]) -> str:
@@ -190,16 +201,18 @@ class Dictionary:
                 return pinyin_to_characters(entry.spoken) or entry.spoken
             return entry.spoken
 
-        return self._pattern.sub(spoken, text)
+        return _pattern(present).sub(spoken, text)
 
 
 class PronunciationStore:
-    """The dictionary files in VOICES_DIR: the global one and each voice's own, read when used (so a hand edit is
-    seen by the next generation) and written atomically."""
+    """The dictionary files in VOICES_DIR: the global one and each voice's own, looked at when used (so a hand edit
+    is seen by the next generation; a file is parsed again only when its time or size changed) and written
+    atomically."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
+        self._parsed: dict[Path, tuple[tuple[int, int], Dictionary]] = {}  # path -> ((mtime, size), entries)
 
     def path(self, voice: str | None = None) -> Path:
         if not voice:
@@ -212,12 +225,21 @@ class PronunciationStore:
         """One file's entries (none when it does not exist)."""
         path = self.path(voice)
         try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            cached = self._parsed.get(path)
+            if cached is not None and cached[0] == stamp:  # unchanged since it was last read
+                return cached[1]
             text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             return Dictionary()
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"The pronunciation file {path.name} cannot be read ({e}).", "Fix or delete it.") from e
-        return Dictionary.parse(text, path.name)
+        parsed = Dictionary.parse(text, path.name)
+        if len(self._parsed) >= MAX_CACHED_FILES:
+            self._parsed.pop(next(iter(self._parsed)))
+        self._parsed[path] = (stamp, parsed)
+        return parsed
 
     def for_voice(self, voice: str | None = None) -> Dictionary:
         """What a generation with `voice` uses: the global entries, and the voice's own on top."""
