@@ -122,7 +122,9 @@ class WordsPanel:
         self.delete_btn.click(
             h.delete_pronunciation, [self.word, self.scope], [self.entries], api_name="delete_pronunciation"
         )
-        self.list_btn.click(h.list_pronunciations, [self.scope], [self.entries], api_name="list_pronunciations")
+        self.list_btn.click(
+            h.list_pronunciations, [self.scope], [self.entries], api_name="list_pronunciations", queue=False
+        )  # cheap: never "busy"
         self.scope.change(
             h.list_pronunciations, [self.scope], [self.entries], api_visibility="private", show_progress="hidden"
         )
