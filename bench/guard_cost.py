@@ -38,12 +38,14 @@ def whisper_dir(log=print) -> Path:
     return WHISPER_DIR
 
 
-def timed(fn, runs: int) -> tuple[list[float], object]:
+def timed(fn, runs: int, what: str = "") -> tuple[list[float], object]:
     times, out = [], None
     for _ in range(runs):
         start = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - start)
+        if what:
+            print(f"  {what}: {times[-1]:.1f} s", flush=True)
     return times, out
 
 
@@ -81,11 +83,12 @@ def main() -> None:
     engine.transcriber.transcribe(engine.prepare(ref.audio)[1].wave, 24000, language="en", max_new_tokens=4)
     whisper_load = time.perf_counter() - start
 
-    gen, result = timed(lambda: engine.synthesize(off), args.runs)
-    checked, checked_result = timed(lambda: engine.synthesize(on), args.runs)
+    print(f"  Whisper's first load: {whisper_load:.1f} s", flush=True)
+    gen, result = timed(lambda: engine.synthesize(off), args.runs, "generation, check off")
+    checked, checked_result = timed(lambda: engine.synthesize(on), args.runs, "generation, check on")
     spoken = result.chunks[0]  # type: ignore[attr-defined]
     score = whisper_scorer(engine.transcriber)
-    asr_s, scored = timed(lambda: score(result.wave, 24000, spoken), args.runs)  # type: ignore[attr-defined]
+    asr_s, scored = timed(lambda: score(result.wave, 24000, spoken), args.runs, "transcribe + WER")  # type: ignore[attr-defined]
     heard = scored[1]  # type: ignore[index]
     wer_s, _ = timed(lambda: error_rate(spoken, heard), max(args.runs, 20))
     audio_s = result.duration  # type: ignore[attr-defined]
