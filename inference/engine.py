@@ -29,22 +29,17 @@ from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare
 from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
+from .model import duration
 from .model.asr import Transcriber, Word
-from .model.sampling import (
-    Item,
-    Sampling,
-    frames_for,
-    generate_mels,
-    natural_seconds,
-    ref_text_for_model,
-    timed_frames,
-    vocode,
-)
+from .model.sampling import Item, Sampling, generate_mels, natural_seconds, ref_text_for_model, timed_frames, vocode
 from .options import MAX_SEED, SynthesisOptions
 from .scheduler import Scheduler
 from .settings import EngineSettings
+from .studio.guard import ChunkTakes, Scorer, whisper_scorer
 from .studio.voices import Voice, VoiceLibrary
 from .text import chunking, clean_text, validate_text
+from .text.normalize import normalize as normalize_text
+from .text.pronounce import PronunciationStore
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
 
 log = logging.getLogger(__name__)
@@ -107,6 +102,8 @@ class Engine:
         # recordings' words with their times, for speech editing (studio/editing.py), by content hash
         self.recording_words: BoundedCache[str, tuple[Word, ...]] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
+        self.pronunciations = PronunciationStore(settings.voices_dir)
+        self.check_scorer: Scorer | None = None  # the per-chunk check's scorer (None: Whisper); tests inject one
         self.fault_hook: Callable[[Item], None] | None = None  # tests inject faults here (e.g. a CUDA OOM)
 
     # ---- model lifetime -------------------------------------------------------------------------------------
@@ -207,7 +204,7 @@ class Engine:
             ref = (torch.sin(tone) * TARGET_RMS * 1.4).unsqueeze(0)  # 1 s of a 220 Hz tone as the reference
             ref_text = ref_text_for_model("Warm up the compiled model.")
             items = [
-                Item(ref, ref_text + text, frames_for(ref.shape[-1], ref_text, text, 1.0), seed=i)
+                Item(ref, ref_text + text, duration.frames(ref.shape[-1], ref_text, text, 1.0), seed=i)
                 for i, text in enumerate(["One short line to speak.", "And a second, longer one, to pad."])
             ]
             with torch.inference_mode():
@@ -273,7 +270,7 @@ class Engine:
                     f"A voice name must be text, not {type(voice).__name__}.", "Send a saved voice's name."
                 )
             saved = self.voices.get(voice)
-            return Reference(saved.audio, typed or saved.text)
+            return Reference(saved.audio, typed or saved.text, saved.name)
         if has_audio:
             return Reference(Path(audio) if isinstance(audio, str) else audio, typed)
         raise InputError(
@@ -281,6 +278,14 @@ class Engine:
         )
 
     # ---- synthesis ------------------------------------------------------------------------------------------
+    def spoken_text(self, text: str, normalize: bool = True, voice: str | None = None) -> str:
+        """The one text pipeline, as a generation runs it before chunking: cleaned and checked, normalized (numbers,
+        dates... as words) unless `normalize` is off, then the pronunciations applied (global, then `voice`'s)."""
+        text = validate_text(text, self.settings.max_text_chars)
+        if normalize:
+            text = normalize_text(text)
+        return self.pronunciations.for_voice(voice).apply(text)
+
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
         """Generate the whole text; the result carries the seed and transcript used and the timings."""
         return SynthesisResult.from_chunks(list(self.stream(request, progress)))
@@ -303,13 +308,16 @@ class Engine:
         opts = request.options
         seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
         model_ref_text = ref_text_for_model(ref_text)
+        text = self.spoken_text(text, opts.normalize, ref.voice or None)
         speed = opts.speed if request.duration is None else timed_pace(model_ref_text, prepared, text, request.duration)
         limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, speed)
         first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None
         chunks = chunking.chunk_text(text, limit, first_max_bytes=first)
         ref_wave, rms = self._ref_tensor(prepared, models.device)
         if request.duration is None:
-            frames = [frames_for(ref_wave.shape[-1], model_ref_text, c, opts.speed) for c in chunks]
+            frames = [
+                duration.frames(ref_wave.shape[-1], model_ref_text, c, opts.speed, opts.min_duration) for c in chunks
+            ]
         else:  # the speech lasts the duration asked for, shared by the chunks
             frames = timed_frames(ref_wave.shape[-1], chunks, request.duration, int(opts.cross_fade * SAMPLE_RATE))
         prepare_s = (t1 - t0) + (t3 - t2)
@@ -325,6 +333,7 @@ class Engine:
             opts,
             progress,
             Timings(load_s=t2 - t1, prepare_s=prepare_s),
+            text,
         )
 
     def _chunks(
@@ -340,19 +349,25 @@ class Engine:
         opts: Any,
         progress: Progress | None,
         timings: Timings,
+        spoken: str,
     ) -> Iterator[AudioChunk]:
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
         owner = self.scheduler.open()
         started = time.perf_counter()
 
-        def submit(i: int) -> Future:
-            item = Item(ref_wave, model_ref_text + chunks[i], frames[i], seed + i)
-            return self.scheduler.submit(owner, i, key, (item, rms))
+        def submit(jobs: list[tuple[int, int]]) -> list[Future]:  # (chunk index, seed), queued together
+            items = [
+                (i, key, (Item(ref_wave, model_ref_text + chunks[i], frames[i], chunk_seed), rms))
+                for i, chunk_seed in jobs
+            ]
+            return self.scheduler.submit_many(owner, items)
 
         # The first chunk goes alone (first audio sooner, and it takes its turn before every later chunk); the
         # rest are queued together, taking turns with other requests' chunks and sharing runs where batching pays.
-        # Closing the stream cancels whatever has not started.
-        futures = [submit(0)]
+        # With the check on, each chunk is scored as it comes and retried (studio/guard.py). Closing the stream
+        # cancels whatever has not started.
+        takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
+        takes.start([0])
         seconds = 0.0
         self._count_active(+1)
         fade = int(opts.cross_fade * SAMPLE_RATE)
@@ -361,10 +376,10 @@ class Engine:
         try:
             for i, chunk in enumerate(chunks):
                 g0 = time.perf_counter()
-                wave, mel = futures[i].result()
+                wave, mel, check = takes.result(i)
                 generate_s += time.perf_counter() - g0
                 if i == 0:
-                    futures += [submit(j) for j in range(1, len(chunks))]
+                    takes.start(range(1, len(chunks)))
                     self.metrics.first_audio.observe(time.perf_counter() - started)
                 if opts.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)
@@ -383,11 +398,10 @@ class Engine:
                 seconds += len(out) / SAMPLE_RATE
                 if last:
                     self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
-                yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done)
+                yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done, spoken, check)
         finally:
             self._count_active(-1)
-            for future in futures:
-                future.cancel()
+            takes.cancel()
 
     def sample(self, item: Item, rms: float, opts: SynthesisOptions, kind: str) -> tuple[np.ndarray, np.ndarray]:
         """One item as a request of its own, through the scheduler, batched only with items of the same `kind` and

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
+from .model.duration import MIN_SPEECH_S
 
 MAX_SEED = 2**31 - 1  # seeds are 0..MAX_SEED so every client (JS included) can hold them exactly
 
@@ -100,6 +101,43 @@ class SynthesisOptions:
         0.15, Spec("Cross-fade between sentences (s)", "seconds of overlap between chunks", 0.0, 1.0, 0.01)
     )
     remove_silence: bool = option(False, Spec("Remove long silences", "shorten pauses longer than ~1 s"))
+    normalize: bool = option(
+        True,
+        Spec(
+            "Read numbers and dates as words",
+            "normalize the text first: numbers, dates, times, money, units, abbreviations and web addresses are "
+            "spelled as they are said (English and Chinese)",
+        ),
+    )
+    min_duration: bool = option(
+        True,
+        Spec(
+            "Room for very short text",
+            f"one- or two-word texts get at least {MIN_SPEECH_S:g} s, at the reference's speaking rate otherwise "
+            "(off: F5-TTS's own duration rule)",
+        ),
+    )
+    check: bool = option(
+        False,
+        Spec(
+            "Check every sentence",
+            "transcribe each generated chunk with Whisper and generate it again with the next seed when its words "
+            "differ from the text (slower); the best try is kept",
+        ),
+    )
+    check_threshold: float = option(
+        0.25,
+        Spec(
+            "Check: highest error rate",
+            "word error rate (Chinese: character error rate) above which a chunk is generated again",
+            0.0,
+            1.0,
+            0.05,
+        ),
+    )
+    check_tries: int = option(
+        3, Spec("Check: tries per chunk", "generations per chunk at most; the best is kept", 1, 5, 1, whole=True)
+    )
     seed: int | None = option(
         None,
         Spec(

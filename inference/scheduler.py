@@ -24,7 +24,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -103,15 +103,20 @@ class Scheduler:
 
     def submit(self, owner: Owner, index: int, key: Hashable, item: Any) -> Future:
         """Queue chunk `index` of `owner`; the future resolves to its result (or raises what its run raised)."""
-        job = _Job(owner, index, key, item, next(self._seq))
+        return self.submit_many(owner, [(index, key, item)])[0]
+
+    def submit_many(self, owner: Owner, jobs: Sequence[tuple[int, Hashable, Any]]) -> list[Future]:
+        """Queue several (index, key, item) of `owner` at once, so that they can share a run where batching pays
+        (queued one by one, the worker may start the first before the others arrive)."""
+        queued = [_Job(owner, index, key, item, next(self._seq)) for index, key, item in jobs]
         with self._cond:
-            self._waiting.append(job)
+            self._waiting.extend(queued)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="generation-scheduler", daemon=True)
                 self._thread.start()
             self._report()
             self._cond.notify()
-        return job.future
+        return [job.future for job in queued]
 
     @property
     def waiting(self) -> int:

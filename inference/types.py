@@ -17,6 +17,7 @@ class Reference:
 
     audio: Path | bytes
     text: str = ""
+    voice: str = ""  # the saved voice's name ('' for a recording): its own pronunciations apply
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,32 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class ChunkCheck:
+    """What the per-chunk check (inference/studio/guard.py) found for one chunk: the kept take and every try."""
+
+    index: int  # the chunk's place in the take, from 0
+    text: str  # the chunk's text, as spoken
+    heard: str  # what Whisper heard in the kept take ('' when not checked)
+    wer: float | None  # word (Chinese: character) error rate of the kept take; None when not checked
+    seed: int  # the kept take's seed
+    tries: int  # generations made for this chunk
+    scores: tuple[float, ...] = ()  # every try's error rate, in order
+    note: str = ""  # why the chunk was not checked (e.g. no Whisper weights)
+
+    def as_dict(self) -> dict:
+        return {
+            "chunk": self.index,
+            "text": self.text,
+            "heard": self.heard,
+            "wer": None if self.wer is None else round(self.wer, 3),
+            "seed": self.seed,
+            "tries": self.tries,
+            "scores": [round(s, 3) for s in self.scores],
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+@dataclass(frozen=True)
 class SynthesisResult:
     wave: np.ndarray  # float32 mono
     sample_rate: int
@@ -43,10 +70,23 @@ class SynthesisResult:
     chunks: tuple[str, ...]  # the text as it was split
     timings: Timings
     mel: np.ndarray | None = None  # (n_mels, frames) of the generated speech, for the spectrogram picture
+    spoken_text: str = ""  # the text as spoken: normalized, pronunciations applied
+    checks: tuple[ChunkCheck, ...] = ()  # per chunk, when the check was on
+    chunk_samples: tuple[int, ...] = ()  # how many of the wave's samples each chunk's streamed piece holds
 
     @property
     def duration(self) -> float:
         return len(self.wave) / self.sample_rate
+
+    def parts(self) -> list[AudioChunk]:
+        """The take as its streamed pieces again (views into `wave`, without mel or timings): what captions read."""
+        edges = np.cumsum((0, *self.chunk_samples)) if self.chunk_samples else np.array([0, len(self.wave)])
+        texts = self.chunks if len(self.chunks) == len(edges) - 1 else (" ".join(self.chunks),)
+        n = len(texts)
+        return [
+            AudioChunk(self.wave[a:b], self.sample_rate, i, n, self.seed, self.ref_text, text)
+            for i, (text, a, b) in enumerate(zip(texts, edges, edges[1:], strict=False))
+        ]
 
     @classmethod
     def from_chunks(cls, parts: Sequence[AudioChunk]) -> SynthesisResult:
@@ -62,6 +102,9 @@ class SynthesisResult:
             tuple(p.text for p in parts),
             last.timings or Timings(),
             np.concatenate(mels, axis=1) if mels else None,
+            last.spoken_text,
+            tuple(p.check for p in parts if p.check is not None),
+            tuple(len(p.wave) for p in parts),
         )
 
 
@@ -78,3 +121,5 @@ class AudioChunk:
     text: str = ""  # the chunk of text this audio speaks
     mel: np.ndarray | None = None  # (n_mels, frames) of this chunk
     timings: Timings | None = None  # on the last chunk: the whole request's timings
+    spoken_text: str = ""  # the whole request's text as spoken (normalized, pronunciations applied)
+    check: ChunkCheck | None = None  # what the per-chunk check found, when it was on

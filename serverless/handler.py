@@ -37,7 +37,10 @@ Input (the job's "input" object; any other key is refused):
     clips             bool: adds "clips_zip_base64", a ZIP of one WAV per cue and report.json
 
 Output:
-    {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str}
+    {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str,
+     "spoken_text": str (the text as spoken: normalized, pronunciations applied),
+     "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed", "tries",
+               "scores"}], "note"} (only with "check": true)}
 
 Dubbing: each cue is spoken in its own slot (its duration given to the model, at most max_speedup faster) and placed
 at its start time on one silent track as long as the subtitles; the output is
@@ -70,7 +73,8 @@ job), so there are two handlers and the worker serves one of them:
   * `handler` (default): one job -> one output object as above. "stream": true is refused with a hint.
   * `stream_handler` (F5_SERVERLESS_STREAM=1): yields one item per text chunk as soon as it is generated:
     {"index", "total", "audio_base64" (that chunk alone, in response_format, wav by default), "sample_rate",
-    "duration", "seed", "ref_text"}; joined in order they are the whole speech (the cross-fade is already applied).
+    "duration", "seed", "ref_text", "text" (the chunk's spoken text), and "check" (that chunk's, with the check)};
+    joined in order they are the whole speech (the cross-fade is already applied).
     Read them from /stream/<job id>; with return_aggregate_stream the final job output (/status, /runsync) is the
     list of all items. "stream": false makes it yield a single item, the whole output as above.
 
@@ -102,7 +106,7 @@ from inference import Engine, EngineSettings, InputError, StudioError, Synthesis
 from inference.audio.encode import FORMATS, check_format, encode_audio
 from inference.model.weights import hub_cache_dir
 from inference.settings import env, from_env
-from inference.studio import dubbing
+from inference.studio import dubbing, guard
 from inference.studio.captions import captions_for, synthesize_with_captions
 from serverless import timed
 from serverless.edit import EditJob, parse_edit, run_edit
@@ -331,6 +335,8 @@ class Worker:
             "duration": round(result.duration, 3),
             "seed": result.seed,
             "ref_text": result.ref_text,
+            "spoken_text": result.spoken_text,
+            **({"check": guard.summary(result.checks)} if result.checks else {}),
         }
         return {**out, **timed.captions_output(captions)} if captions else out
 
@@ -395,6 +401,8 @@ class Worker:
                     "duration": round(seconds, 3),
                     "seed": chunk.seed,
                     "ref_text": chunk.ref_text,
+                    "text": chunk.text,
+                    **({"check": chunk.check.as_dict()} if chunk.check else {}),
                 }
                 if parsed.captions and chunk.index == chunk.total - 1:  # the last item carries the take's captions
                     fade = parsed.request.options.cross_fade

@@ -247,7 +247,37 @@ BAD_SETTINGS = {
     "cfg-inf": ("cfg_strength", float("inf")),
     "cross-fade-negative": ("cross_fade", -0.5),
     "cross-fade-5": ("cross_fade", 5.0),
+    "normalize-text": ("normalize", "maybe"),
+    "normalize-number": ("normalize", 2),
+    "min-duration-text": ("min_duration", "sometimes"),
+    "check-text": ("check", "please"),
+    "check-number": ("check", 3),
+    "check-threshold-negative": ("check_threshold", -0.1),
+    "check-threshold-2": ("check_threshold", 2.0),
+    "check-threshold-nan": ("check_threshold", float("nan")),
+    "check-threshold-inf": ("check_threshold", float("inf")),
+    "check-tries-0": ("check_tries", 0),
+    "check-tries-6": ("check_tries", 6),
+    "check-tries-2.5": ("check_tries", 2.5),
+    "check-tries-negative": ("check_tries", -3),
 }
+# name -> (word, spoken, case_sensitive): pronunciation entries that cannot be used; the message says what to do
+BAD_ENTRIES = {
+    "entry-empty-word": ("", "win", False),
+    "entry-punctuation-word": ("?!", "win", False),
+    "entry-empty-spoken": ("Nguyen", "", False),
+    "entry-spoken-punctuation": ("Nguyen", "...", False),
+    "entry-hash-word": ("#Nguyen", "win", False),
+    "entry-comment-in-word": ("Ngu #yen", "win", False),
+    "entry-equals-word": ("a=b", "win", False),
+    "entry-hash-spoken": ("Nguyen", "win #1", False),
+    "entry-word-65": ("w" * 65, "win", False),
+    "entry-spoken-201": ("Nguyen", "s" * 201, False),
+    "entry-control-chars": ("Ngu\x00yen", "win", False),
+    "entry-case-text": ("Nguyen", "win", "yes"),
+    "entry-bad-pinyin": ("重庆", "chong9 qing4", False),
+}
+BAD_VARIATION_COUNTS = {"n-0": 0, "n-5": 5, "n-2.5": 2.5, "n-negative": -1, "n-text": "three", "n-bool": True}
 
 
 # ---- subtitles (dubbing) -----------------------------------------------------------------------------------------

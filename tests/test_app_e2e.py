@@ -46,6 +46,8 @@ def test_named_endpoints_are_pinned(client) -> None:
         p["parameter_name"] for p in info["named_endpoints"]["/synthesize"]["parameters"] if p["parameter_has_default"]
     }
     assert {"nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence"} <= optional
+    tail = ["voice", "normalize", "check", "min_duration", "check_threshold", "check_tries"]  # new ones at the end
+    assert params[-len(tail) :] == tail
 
 
 def test_synthesize_through_gradio_client(app_url: str, client, ref_wav: Path) -> None:

@@ -554,6 +554,11 @@ PARAMS = (
     "cfg_strength",
     "remove_silence",
     "voice",
+    "normalize",
+    "check",
+    "min_duration",
+    "check_threshold",
+    "check_tries",
 )
 
 
@@ -592,6 +597,7 @@ def test_non_finite_settings_through_gradio_http(live: dict, client) -> None:
             "cfg_strength": 2.0,
             "remove_silence": False,
             "voice": "alice",
+            **{name: SynthesisOptions.defaults()[name] for name in PARAMS[10:]},
             field: value,
         }
         ok, message = gradio_raw(live["base"], "synthesize", [values[p] for p in PARAMS])

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT
 
 GENERATE_TIMEOUT_MS = 120_000  # the first Generate also loads the model
+expect.set_options(timeout=20_000)  # every expectation: a busy machine (two shared cores) renders the page slowly
 SCREENSHOT_COPY = Path("/tmp/studio-browser.png")
 
 # Fetch a media URL in the page, decode it with Web Audio, and load it in an <audio> element.

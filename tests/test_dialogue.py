@@ -292,6 +292,8 @@ def test_dialogue_with_two_voices(engine: Engine, refs: dict[str, Reference]) ->
         "speed": 1.5,
         "start": round(result.turns[1].start, 3),
         "duration": round(lengths[1], 3),
+        "spoken_text": "Hello there?",
+        "check": None,
     }
 
     # Each turn is what a single synthesis with the reported seed gives: a good take can be reproduced alone.
@@ -413,8 +415,9 @@ def client(app_url: str):
 
 def test_dialogue_through_gradio_client(client) -> None:
     info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/synthesize_dialogue"]
-    assert [p["parameter_name"] for p in info["parameters"]] == ["script", "voices", "pause", "nfe_step", "seed"]
-    assert [p["parameter_has_default"] for p in info["parameters"]] == [False, True, True, True, True]
+    names = ["script", "voices", "pause", "nfe_step", "seed", "normalize", "check"]  # new ones go at the end
+    assert [p["parameter_name"] for p in info["parameters"]] == names
+    assert [p["parameter_has_default"] for p in info["parameters"]] == [False, True, True, True, True, True, True]
 
     script = "[Narrator] It was late. [Guest] Hello? [Narrator seed=5] Silence."
     audio, turns, base = client.predict(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -17,12 +17,15 @@ from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, Sy
 
 from . import history
 from .captions import CaptionsPanel
-from .handlers import pick_seed, preparing, spectrogram_image, status_markdown, user_errors
-from .options import control, seed_box
+from .handlers import check_markdown, pick_seed, preparing, spectrogram_image, status_markdown, user_errors
+from .options import DEFAULTS, control, seed_box
+from .variations import VariationsPanel, api_takes
 from .voices import build_voice_panel
+from .words import WordsHandlers, WordsPanel
 
 MAX_TEXT_FILE_BYTES = 2_000_000  # a .txt upload larger than this is refused
 OPTION_NAMES = ("nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence")  # offered in this tab
+WORD_OPTIONS = ("normalize", "check", "min_duration", "check_threshold", "check_tries")  # and these, after `voice`
 
 
 def example_rows() -> list[list[str]]:
@@ -84,6 +87,11 @@ class CloneHandlers:
         cfg_strength: float = 2.0,
         remove_silence: bool = False,
         voice: str | None = None,
+        normalize: bool = DEFAULTS["normalize"],
+        check: bool = DEFAULTS["check"],
+        min_duration: bool = DEFAULTS["min_duration"],
+        check_threshold: float = DEFAULTS["check_threshold"],
+        check_tries: int = DEFAULTS["check_tries"],
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], np.ndarray | None, int, str]:
         """Speak `text` in the voice of `ref_audio`.
@@ -99,15 +107,62 @@ class CloneHandlers:
             cfg_strength: how closely to follow the text and voice, 0 to 10.
             remove_silence: shorten pauses longer than 1 s.
             voice: the name of a saved voice to use instead of ref_audio (its saved transcript unless ref_text is set).
+            normalize: read numbers, dates, money, units and abbreviations as words (see /normalize_text).
+            check: transcribe each chunk and generate it again with the next seed when its words differ (slower;
+                /synthesize_variations reports the scores).
+            min_duration: give one- or two-word texts room to be said (off: F5-TTS's own duration rule).
+            check_threshold: the error rate above which the check generates a chunk again, 0 to 1.
+            check_tries: generations per chunk at most with the check, 1 to 5.
         Returns:
             the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
         """
-        options = dict(zip(OPTION_NAMES, (nfe_step, speed, cross_fade, cfg_strength, remove_silence), strict=True))
+        values = (nfe_step, speed, cross_fade, cfg_strength, remove_silence)
+        values += (normalize, check, min_duration, check_threshold, check_tries)
+        options = dict(zip(OPTION_NAMES + WORD_OPTIONS, values, strict=True))
         with self.engine.metrics.track("gradio_api"):
             request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
             progress(0.0, desc=preparing(self.engine))
             result = self.engine.synthesize(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
         return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+
+    @user_errors
+    def synthesize_variations(
+        self,
+        ref_audio: str | None,
+        ref_text: str = "",
+        text: str = "",
+        n: int = 3,
+        seed: int = -1,
+        nfe_step: int = 32,
+        speed: float = 1.0,
+        cross_fade: float = 0.15,
+        cfg_strength: float = 2.0,
+        remove_silence: bool = False,
+        voice: str | None = None,
+        normalize: bool = DEFAULTS["normalize"],
+        check: bool = DEFAULTS["check"],
+        min_duration: bool = DEFAULTS["min_duration"],
+        check_threshold: float = DEFAULTS["check_threshold"],
+        check_tries: int = DEFAULTS["check_tries"],
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[list[str], list[dict]]:
+        """Speak `text` n times with seeds seed, seed + 1, ... (generated together), to pick the best take.
+
+        Args:
+            ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength, remove_silence, voice,
+                normalize, check, min_duration, check_threshold, check_tries: as for /synthesize.
+            n: how many takes, 1 to 4.
+        Returns:
+            the takes as WAV files, best first with the check on (else in seed order); and per take
+            {"rank", "seed", "duration", "score" (worst chunk's error rate, with the check), "spoken_text", "file",
+            "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed",
+            "tries", "scores"}], "note"}}.
+        """
+        names = ("nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence", *WORD_OPTIONS)
+        values = (nfe_step, speed, cross_fade, cfg_strength, remove_silence, normalize, check, min_duration)
+        options = dict(zip(names, (*values, check_threshold, check_tries), strict=True))
+        request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
+        return api_takes(self.engine, request, n, progress)
 
     @user_errors
     def transcribe(self, ref_audio: str | None) -> str:
@@ -167,6 +222,15 @@ class CloneTab:
                     placeholder="Type what the cloned voice should say…",
                 )
                 self.text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=130)
+                with gr.Row():
+                    self.options = {name: control(name, elem_id=f"opt-{name}") for name in ("normalize", "check")}
+                    self.preview = gr.Button("Preview the spoken text", size="sm", elem_id="preview-spoken")
+                self.spoken = gr.Textbox(
+                    label="Text spoken (numbers as words, pronunciations applied)",
+                    lines=2,
+                    interactive=False,
+                    elem_id="spoken-text",
+                )
         self.rows = example_rows()
         self.examples = gr.Dataset(  # plain text: no audio is probed at start-up (gr.Examples runs ffprobe)
             components=[
@@ -181,11 +245,13 @@ class CloneTab:
         )
         with gr.Accordion("Settings", open=False):
             with gr.Row():
-                self.options = {name: control(name) for name in OPTION_NAMES[:3]}
+                self.options |= {name: control(name) for name in OPTION_NAMES[:3]}
             with gr.Row():
                 self.options |= {name: control(name) for name in OPTION_NAMES[3:]}
                 self.seed = seed_box()
                 self.randomize = gr.Checkbox(value=True, label="Randomize seed each time")
+            with gr.Row():
+                self.options |= {name: control(name, elem_id=f"opt-{name}") for name in WORD_OPTIONS[2:]}
         self.generate = gr.Button("Generate", variant="primary", elem_id="generate")
         self.api_synthesize = gr.Button(visible=False)  # carries the public /synthesize endpoint (no streaming)
         self.live = gr.Audio(
@@ -201,7 +267,10 @@ class CloneTab:
         with gr.Row():
             self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
             self.info = gr.Markdown(elem_id="take-info")
+        self.check_report = gr.Markdown(elem_id="check-report")
         self.captions = CaptionsPanel()  # the take's captions (ui/captions.py)
+        self.variations = VariationsPanel(engine, self.form, self.h.request)
+        self.words = WordsPanel(engine)
         self.takes = gr.State([])  # this session's takes (ui/history.py): per visitor, gone when the session ends
         with gr.Accordion("This session's takes", open=False):
             self.table = gr.Dataframe(
@@ -239,6 +308,11 @@ class CloneTab:
                 if part.total > 1:
                     yield {self.live: (part.sample_rate, part.wave)}
         result = SynthesisResult.from_chunks(parts.done)
+        yield self.show(data, request, result, time.perf_counter() - start)
+
+    def show(self, data: dict, request: SynthesisRequest, result: SynthesisResult, elapsed: float) -> dict:
+        """A finished take as the tab's result: player, picture, seed, spoken text, check, and this session's
+        takes (a Generate's, or a kept variation's)."""
         takes = data[self.takes]
         take = history.Take(
             history.next_number(takes),
@@ -248,22 +322,42 @@ class CloneTab:
             _settings(request.options),
             result.sample_rate,
             result.wave,
-            time.perf_counter() - start,
+            elapsed,
         )
         takes = history.add_take(takes, take)
-        yield {
+        return {
             self.out_audio: (take.sample_rate, take.wave),
             self.spectrogram: spectrogram_image(result.mel),
             self.seed_used: take.seed,
             self.ref_text: result.ref_text,
             self.info: history.summary(take),
+            self.spoken: result.spoken_text,
+            self.check_report: check_markdown(result.checks),
             self.takes: takes,
             self.pick: gr.update(choices=[t.label() for t in takes], value=take.label()),
             self.table: history.rows(takes),
             **self.captions.show(
-                self.engine, parts.done, request.options.cross_fade, data[self.captions.words], f"take-{take.number}"
+                self.engine,
+                result.parts(),
+                request.options.cross_fade,
+                data[self.captions.words],
+                f"take-{take.number}",
             ),
         }
+
+    def keep(self, k: int) -> Callable[[dict], dict]:
+        """The handler of variation k's "Keep this one": that take becomes the result."""
+
+        @user_errors
+        def keep_take(data: dict) -> dict:
+            kept = self.variations.kept(data[self.variations.results], k)
+            if kept is None:
+                raise InputError("There is no such take to keep.", "Generate variations first.")
+            request, result, elapsed = kept
+            gr.Info(f"Kept take {k + 1} (seed {result.seed}).")
+            return self.show(data, request, result, elapsed)
+
+        return keep_take
 
     @user_errors
     def _generate(self, data: dict, progress: gr.Progress) -> tuple[SynthesisRequest, _Parts]:
@@ -271,6 +365,44 @@ class CloneTab:
         progress(0.0, desc=preparing(self.engine))
         chunks = self.engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
         return request, _Parts(chunks)
+
+    def _wire_words(self, classic: list, words: list, shown: list) -> None:
+        """The spoken-text preview, the variations and their endpoints, the dictionary editor."""
+        v = self.variations
+        self.preview.click(
+            WordsHandlers(self.engine).normalize_text,
+            [self.text, self.voices.dropdown, self.options["normalize"]],
+            [self.spoken],
+            api_name="normalize_text",
+        )
+        v.generate.click(
+            user_errors(pick_seed),
+            [self.seed, self.randomize],
+            [self.seed_state],
+            api_visibility="private",
+            queue=False,
+        ).then(
+            v.run,
+            {*self.form_inputs(), v.count},
+            [v.results, *v.players, *v.infos],
+            api_visibility="private",
+            concurrency_id="gpu",
+        )
+        for k, button in enumerate(v.keeps):
+            button.click(
+                self.keep(k),
+                {v.results, self.takes, self.voices.dropdown, self.captions.words},
+                shown,
+                api_visibility="private",
+            )
+        v.api_button.click(
+            self.h.synthesize_variations,
+            [self.ref_audio, self.ref_text, self.text, v.count, self.seed, *classic, self.voices.dropdown, *words],
+            [v.api_files, v.api_takes],
+            api_name="synthesize_variations",
+            concurrency_id="gpu",
+        )
+        self.words.wire()
 
     @user_errors
     def pick_take(self, takes: list[history.Take] | None, label: str | None, fmt: str) -> tuple[Any, Any]:
@@ -291,18 +423,20 @@ class CloneTab:
         return {self.text: take.text, self.seed: take.seed, self.randomize: False, **restored}
 
     def wire(self, status: gr.Markdown) -> None:
-        outputs = [
-            self.live,
+        shown = [
             self.out_audio,
             self.spectrogram,
             self.seed_used,
             self.ref_text,
             self.info,
+            self.spoken,
+            self.check_report,
             self.takes,
             self.pick,
             self.table,
             *self.captions.outputs(),
         ]
+        outputs = [self.live, *shown]
         self.generate.click(
             user_errors(pick_seed),
             [self.seed, self.randomize],
@@ -323,14 +457,17 @@ class CloneTab:
             queue=False,
             show_progress="hidden",
         )
+        classic = [self.options[name] for name in OPTION_NAMES]
+        words = [self.options[name] for name in WORD_OPTIONS]
         self.api_synthesize.click(
             self.h.synthesize,
-            [self.ref_audio, self.ref_text, self.text, self.seed, *self.options.values(), self.voices.dropdown],
+            [self.ref_audio, self.ref_text, self.text, self.seed, *classic, self.voices.dropdown, *words],
             [self.out_audio, self.spectrogram, self.seed_used, self.ref_text],
             api_name="synthesize",
             concurrency_id="gpu",
         )
         self.captions.wire(self)
+        self._wire_words(classic, words, shown)
         self.transcribe_btn.click(
             self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"
         )
@@ -375,4 +512,4 @@ class _Parts:
 
 def _settings(options: SynthesisOptions) -> dict[str, Any]:
     """What a take records to be reused: the tab's options."""
-    return {name: getattr(options, name) for name in OPTION_NAMES}
+    return {name: getattr(options, name) for name in (*OPTION_NAMES, *WORD_OPTIONS)}

@@ -22,7 +22,7 @@ from .options import control, seed_box
 
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
-TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)"]
+TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)", "Spoken", "Check"]
 HELP = """Write a script with several voices. Tag each turn with its speaker:
 **[Narrator] It was late. [Guest] Hello?**, or put one speaker per line: **Narrator: It was late.**
 Then pick the voice for each tag below (a tag that is already the name of a saved voice needs no row).
@@ -57,8 +57,11 @@ class DialogueHandlers:
         nfe_step: Any,
         seed: Any,
         progress: gr.Progress,
+        normalize: Any = True,
+        check: Any = False,
     ) -> dlg.DialogueResult:
-        options = SynthesisOptions.from_loose({"nfe_step": nfe_step, "seed": seed})  # NaN, 7.5: refused, named
+        given = {"nfe_step": nfe_step, "seed": seed, "normalize": normalize, "check": check}
+        options = SynthesisOptions.from_loose(given)  # NaN, 7.5: refused, named
         if isinstance(pause, bool) or not isinstance(pause, (int, float)):
             try:
                 pause = float(pause)
@@ -86,6 +89,8 @@ class DialogueHandlers:
         pause: float = dlg.DEFAULT_PAUSE_S,
         nfe_step: int = 32,
         seed: int = -1,
+        normalize: bool = True,
+        check: bool = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], list[dict], int]:
         """Speak a script with several saved voices, as one audio file.
@@ -98,12 +103,14 @@ class DialogueHandlers:
             pause: seconds of silence between turns, 0 to 5.
             nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
             seed: the base seed; -1 picks one. Turn i (from 0) uses base + i unless its tag sets seed=.
+            normalize: read numbers, dates, money and abbreviations as words (see /normalize_text).
+            check: transcribe each chunk and generate it again when its words differ; scores in each turn's "check".
         Returns:
             the audio (WAV); the turns as [{"turn", "speaker", "voice", "text", "seed", "speed", "start",
-            "duration"}]; and the base seed used.
+            "duration", "spoken_text", "check"}]; and the base seed used.
         """
         with self.engine.metrics.track("gradio_api"):
-            result = self.speak(script, voices, {}, pause, nfe_step, seed, progress)
+            result = self.speak(script, voices, {}, pause, nfe_step, seed, progress, normalize, check)
         return (result.sample_rate, result.wave), result.table(), result.base_seed
 
     def generate(
@@ -115,8 +122,10 @@ class DialogueHandlers:
         nfe_step: Any,
         seed: Any,
         progress: gr.Progress,
+        normalize: Any = True,
+        check: Any = False,
     ) -> tuple[tuple[int, np.ndarray], list[list], int]:
-        """The tab's button: rows of (tag, voice), the upload slots, then pause, quality and seed."""
+        """The tab's button: rows of (tag, voice), the upload slots, then pause, quality, seed, and the text options."""
         refs = {
             slot_name(u.name, i): self.engine.reference(audio=u.audio, text=u.text)
             for i, u in enumerate(uploads)
@@ -129,9 +138,10 @@ class DialogueHandlers:
             tag = " ".join(tag.split())
             if tag.casefold() in used - known and not voice.strip():
                 raise InputError(f"No voice is picked for the tag [{tag}].", "Pick one in its row.")
-        result = self.speak(script, mapping, refs, pause, nfe_step, seed, progress)
+        result = self.speak(script, mapping, refs, pause, nfe_step, seed, progress, normalize, check)
         table = [
-            [t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"]]
+            [t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"], t["spoken_text"]]
+            + [_check_cell(t["check"])]
             for t in result.table()
         ]
         return (result.sample_rate, result.wave), table, result.base_seed
@@ -170,6 +180,15 @@ class DialogueHandlers:
                 "tags after saved voices to voice them."
             )
         return out
+
+
+def _check_cell(check: dict | None) -> str:
+    """A turn's check in one cell: 'worst 12% · 1 retried', 'not checked: ...', or '' when it was off."""
+    if not check:
+        return ""
+    if not check["checked"]:
+        return check.get("note", "not checked")
+    return f"worst {check['worst_wer']:.0%} · {check['retried']} retried"
 
 
 def story_example() -> dict[str, Any]:
@@ -258,6 +277,8 @@ class DialogueTab:
             )
             self.nfe_step = control("nfe_step", elem_id="dialogue-quality")
             self.seed = seed_box("Base seed (-1 = random)", elem_id="dialogue-seed")
+            self.normalize = control("normalize", elem_id="dialogue-normalize")
+            self.check = control("check", elem_id="dialogue-check")
         self.story = gr.Button(
             "Load the story example (the three voices f5-tts ships)", size="sm", elem_id="dialogue-story"
         )
@@ -287,7 +308,15 @@ class DialogueTab:
         ]
         with self.h.engine.metrics.track("ui"):
             return self.h.generate(
-                data[self.script], rows, uploads, data[self.pause], data[self.nfe_step], data[self.seed], progress
+                data[self.script],
+                rows,
+                uploads,
+                data[self.pause],
+                data[self.nfe_step],
+                data[self.seed],
+                progress,
+                data[self.normalize],
+                data[self.check],
             )
 
     def find_speakers(self, data: dict) -> dict:
@@ -336,6 +365,8 @@ class DialogueTab:
             self.pause,
             self.nfe_step,
             self.seed,
+            self.normalize,
+            self.check,
         }
         self.generate_btn.click(
             self.generate,
@@ -346,7 +377,7 @@ class DialogueTab:
         )
         self.api_button.click(
             self.h.synthesize_dialogue,
-            [self.script, self.api_voices, self.pause, self.nfe_step, self.seed],
+            [self.script, self.api_voices, self.pause, self.nfe_step, self.seed, self.normalize, self.check],
             [self.out_audio, self.api_turns, self.seed_used],
             api_name="synthesize_dialogue",
             concurrency_id="gpu",

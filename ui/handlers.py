@@ -98,6 +98,29 @@ def pick_seed(seed: float | None, randomize: bool) -> int:
     return secrets.randbelow(MAX_SEED + 1) if chosen is None else chosen
 
 
+def check_markdown(checks: Any) -> str:
+    """The per-chunk check of a take, for the page: one row per chunk (error rate, tries, seed kept, what Whisper
+    heard), or why it could not run; '' when the check was off."""
+    if not checks:
+        return ""
+    note = next((c.note for c in checks if c.note), "")
+    if all(c.wer is None for c in checks):
+        return f"**Check:** {note or 'not run.'} The take was made without it."
+    worst = max(c.wer for c in checks if c.wer is not None)
+    lines = [
+        f"**Check:** worst error rate {worst:.0%}, {sum(c.tries > 1 for c in checks)} of {len(checks)} chunks "
+        "generated again.",
+        "",
+        "| chunk | error rate | tries | seed kept | heard |",
+        "|---|---|---|---|---|",
+    ]
+    for c in checks:
+        heard = " ".join(c.heard.split())[:80].replace("|", "/")
+        rate = "not checked" if c.wer is None else f"{c.wer:.0%}"
+        lines.append(f"| {c.index + 1} | {rate} | {c.tries} | {c.seed} | {heard} |")
+    return "\n".join(lines)
+
+
 def require(value: Any, message: str, hint: str) -> Any:
     if not value:
         raise InputError(message, hint)

@@ -72,10 +72,15 @@ def find(history: list[Take] | None, label: str | None) -> Take | None:
 
 def export(take: Take, fmt: str) -> Path:
     """Write the take as wav, mp3 or flac under EXPORT_DIR (old exports are pruned); returns the path."""
+    return export_wave(take.wave, take.sample_rate, fmt, f"take-{take.number}-seed-{take.seed}")
+
+
+def export_wave(wave: np.ndarray, sample_rate: int, fmt: str, stem: str) -> Path:
+    """Write audio as `<stem>-<time>.<fmt>` (wav, mp3 or flac) under EXPORT_DIR, pruning old exports."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         fmt = "wav"
-    return export_file(f"take-{take.number}-seed-{take.seed}.{fmt}", encode_audio(take.wave, take.sample_rate, fmt))
+    return export_file(f"{stem}.{fmt}", encode_audio(wave, sample_rate, fmt))
 
 
 def export_file(name: str, data: bytes | str) -> Path:

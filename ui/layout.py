@@ -25,6 +25,11 @@ API_NAMES = (
     "/synthesize_captions",
     "/dub",
     "/edit_speech",
+    "/synthesize_variations",
+    "/normalize_text",
+    "/list_pronunciations",
+    "/set_pronunciation",
+    "/delete_pronunciation",
 )
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.

@@ -1,9 +1,9 @@
 """The OpenAI speech API's shapes: request, responses and the error JSON {"error": {message, type, param, code}}.
 
 Extensions to OpenAI's request: every synthesis option (seed, nfe_step, cfg_strength, cross_fade, remove_silence,
-sway_sampling_coef), with its range and help taken from inference/options.py, and `captions` (with stream_format
-"sse": a speech.captions event). `speed` keeps OpenAI's 0.25-4.0 and is
-clamped to the model's range.
+sway_sampling_coef, normalize, min_duration, check, check_threshold, check_tries), with its range and help taken from
+inference/options.py, and `captions` (with stream_format "sse": a speech.captions event). `speed` keeps OpenAI's
+0.25-4.0 and is clamped to the model's range.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
     GET  /v1/models         f5-tts, with tts-1 and tts-1-hd as aliases (`model` is accepted and otherwise ignored)
     GET  /v1/voices         the saved voices: `voice` is a saved voice's name (or {"id": name})
 
-The seed used comes back in `X-Seed`. Other unknown fields (`instructions`...) are ignored.
+The seed used comes back in `X-Seed`; with `"check": true`, the per-chunk check in `X-Check` (JSON). Other unknown
+fields (`instructions`...) are ignored.
 """
 
 from __future__ import annotations

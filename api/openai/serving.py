@@ -1,7 +1,10 @@
 """Serving speech: validate a request into an engine request, admit it, and stream its audio.
 
 pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header has unknown sizes, as OpenAI's); flac
-comes whole. stream_format "sse" sends the same bytes as OpenAI's speech events (sse.py), with captions on request.
+comes whole, and so does every format when the per-chunk check is on (`"check": true`): its scores come in the
+`X-Check` header (JSON: checked, worst_wer, retried, and per chunk its text, what was heard, wer, seed, tries).
+stream_format "sse" sends the same bytes as OpenAI's speech events (sse.py), with captions and the check's scores
+as extension events on request.
 Everything that can fail before the first byte (validation, voice, model load, the first chunk) is answered in
 OpenAI's error JSON.
 
@@ -13,6 +16,7 @@ again" with Retry-After), and a request body may be at most about six bytes per 
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable, Iterator
 from itertools import chain
@@ -24,6 +28,7 @@ from fastapi.responses import StreamingResponse
 
 from inference import Engine, InputError, SynthesisOptions, SynthesisRequest
 from inference.audio.encode import CONTENT_TYPES, check_format, encode_audio, stream_audio
+from inference.studio import guard
 from inference.studio.captions import caption_level
 from inference.text import validate_text
 
@@ -167,8 +172,28 @@ def _counted(engine: Engine, body: Iterator[T]) -> Iterator[T]:
         yield from body
 
 
+def check_header(checks: Any) -> str:
+    """The per-chunk check as the X-Check header: compact JSON, ASCII only (non-ASCII text as \\u escapes)."""
+    return json.dumps(guard.summary(checks), ensure_ascii=True, separators=(",", ":"))
+
+
+async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: str) -> Response:
+    """With the per-chunk check on, the audio comes whole, so that X-Check can carry every chunk's score."""
+    result = await run_in_threadpool(engine.synthesize, synthesis)
+    audio = await run_in_threadpool(encode_audio, result.wave, result.sample_rate, fmt)
+    headers = {
+        "X-Seed": str(result.seed),
+        "X-Sample-Rate": str(result.sample_rate),
+        "X-Check": check_header(result.checks),
+    }
+    engine.metrics.count(INTERFACE)
+    return Response(audio, media_type=CONTENT_TYPES[fmt], headers=headers)
+
+
 async def _speech_response(engine: Engine, req: _SpeechRequest) -> Response:
     synthesis = await run_in_threadpool(build_request, engine, req)
+    if synthesis.options.check and req.stream_format != "sse":  # SSE carries the scores as an event instead
+        return await _checked_response(engine, synthesis, req.response_format)
     chunks = engine.stream(synthesis)
     try:
         first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error

@@ -3,6 +3,8 @@
     data: {"type": "speech.audio.delta", "audio": "<base64>"}        one per piece of audio, as it is generated
     data: {"type": "speech.captions", "level": "sentence", "srt": "...", "vtt": "...", "cues": [...]}
                                                                       extension: only when the request asks for them
+    data: {"type": "speech.check", "checked": true, "worst_wer": 0.0, "retried": 0, "chunks": [...]}
+                                                                      extension: only with "check": true
     data: {"type": "speech.audio.done", "usage": {"input_tokens": 12, "output_tokens": 140, "total_tokens": 152}}
 
 The audio is `response_format` as the plain stream sends it, cut into pieces: the deltas, decoded and joined, are
@@ -24,6 +26,7 @@ from sse_starlette import EventSourceResponse
 
 from inference import Engine
 from inference.audio.encode import stream_audio
+from inference.studio import guard
 from inference.studio.captions import caption_level, captions_for
 from inference.types import AudioChunk
 
@@ -60,6 +63,9 @@ def speech_events(
                 "speech.captions", level=captions.level, note=captions.note, srt=captions.srt(), vtt=captions.vtt(),
                 cues=captions.table(),
             )  # fmt: skip
+        checks = [p.check for p in parts if p.check is not None]
+        if checks:  # the per-chunk check was on
+            yield _event("speech.check", **guard.summary(checks))
         inputs = len(req.input)
         outputs = sum(p.mel.shape[1] for p in parts if p.mel is not None)
         yield _event(

@@ -66,13 +66,16 @@ class Transcriber:
     def loaded(self) -> bool:
         return self._pipeline is not None
 
-    def transcribe(self, wave: np.ndarray, sample_rate: int, language: str | None = None) -> str:
+    def transcribe(
+        self, wave: np.ndarray, sample_rate: int, language: str | None = None, max_new_tokens: int | None = None
+    ) -> str:
         """Transcribe float32 mono `wave` at `sample_rate` Hz; returns the stripped text.
 
-        `language` (e.g. "en" or "english") skips Whisper's language detection. Raises InputError for unusable audio
-        and ModelUnavailable when the model cannot be loaded (the next call tries again).
+        `language` (e.g. "en" or "english") skips Whisper's language detection; `max_new_tokens` (at most
+        MAX_NEW_TOKENS) caps the output. Raises InputError for unusable audio and ModelUnavailable when the model
+        cannot be loaded (the next call tries again).
         """
-        result = self._run(wave, sample_rate, language)
+        result = self._run(wave, sample_rate, language, max_new_tokens)
         return str(result.get("text", "") if isinstance(result, dict) else result).strip()
 
     def words(self, wave: np.ndarray, sample_rate: int, language: str | None = None) -> list[Word]:
@@ -133,10 +136,11 @@ class Transcriber:
             if str(c.get("text", "")).strip() and c.get("timestamp", (None, None))[0] is not None
         ]
 
-    def _run(self, wave: np.ndarray, sample_rate: int, language: str | None) -> Any:
+    def _run(self, wave: np.ndarray, sample_rate: int, language: str | None, max_new_tokens: int | None) -> Any:
         audio = _checked(wave, sample_rate)
         pipe = self._ensure_loaded()
-        generate_kwargs: dict[str, Any] = {"task": "transcribe", "max_new_tokens": MAX_NEW_TOKENS, "num_beams": 1}
+        cap = MAX_NEW_TOKENS if max_new_tokens is None else max(1, min(MAX_NEW_TOKENS, max_new_tokens))
+        generate_kwargs: dict[str, Any] = {"task": "transcribe", "max_new_tokens": cap, "num_beams": 1}
         if language:
             generate_kwargs["language"] = language
         call_kwargs: dict[str, Any] = {}

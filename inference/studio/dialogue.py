@@ -46,6 +46,7 @@ import numpy as np
 from ..errors import InputError
 from ..options import MAX_SEED, SynthesisOptions
 from ..types import Reference, SynthesisRequest
+from . import guard
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -93,6 +94,8 @@ class TurnResult:
     speed: float
     start: float  # seconds into the dialogue
     duration: float  # seconds
+    spoken_text: str = ""  # the turn's text as spoken (normalized, pronunciations applied)
+    check: dict[str, Any] | None = None  # the per-chunk check's summary (studio/guard.py), when it was on
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ class DialogueResult:
         return len(self.wave) / self.sample_rate
 
     def table(self) -> list[dict[str, Any]]:
-        """One dict per turn: turn, speaker, voice, text, seed, speed, start, duration (seconds, rounded)."""
+        """One dict per turn: turn, speaker, voice, text, seed, speed, start, duration (seconds, rounded),
+        spoken_text, and check (None when the check was off)."""
         return [
             {
                 "turn": t.index,
@@ -118,6 +122,8 @@ class DialogueResult:
                 "speed": t.speed,
                 "start": round(t.start, 3),
                 "duration": round(t.duration, 3),
+                "spoken_text": t.spoken_text,
+                "check": t.check,
             }
             for t in self.turns
         ]
@@ -482,9 +488,19 @@ def synthesize_dialogue(
             waves.append(gap)
             start += len(gap) / sample_rate
         waves.append(result.wave.astype(np.float32))
+        check = guard.summary(result.checks) if result.checks else None
         results.append(
             TurnResult(
-                index + 1, turn.speaker, voice, request.text, result.seed, request.options.speed, start, result.duration
+                index + 1,
+                turn.speaker,
+                voice,
+                request.text,
+                result.seed,
+                request.options.speed,
+                start,
+                result.duration,
+                result.spoken_text,
+                check,
             )
         )
         start += result.duration

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..text.pronounce import VOICE_SUFFIX
 
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
 MAX_NAME = 64  # characters
@@ -139,6 +140,9 @@ class VoiceLibrary:
             transcript = voice.audio.with_suffix(".txt")
             if transcript.exists():
                 os.replace(transcript, self.root / f"{safe}.txt")
+            words = self.root / f"{voice.name}{VOICE_SUFFIX}"  # the voice's own pronunciations go with it
+            if words.exists():
+                os.replace(words, self.root / f"{safe}{VOICE_SUFFIX}")
             os.replace(voice.audio, target)
         return Voice(safe, target, voice.text)
 
@@ -147,3 +151,4 @@ class VoiceLibrary:
         with self._lock:
             voice.audio.unlink(missing_ok=True)
             voice.audio.with_suffix(".txt").unlink(missing_ok=True)
+            (self.root / f"{voice.name}{VOICE_SUFFIX}").unlink(missing_ok=True)
