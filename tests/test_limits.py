@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine, EngineSettings
+from inference import Engine, EngineSettings, SynthesisOptions
 from inference.studio.dialogue import MAX_PAUSE_S, MAX_TURNS
 from tests.conftest import serverless_worker
 from tests.live import run_app
@@ -96,7 +96,7 @@ def test_longest_text_through_the_streamed_generate(limit_engine: Engine) -> Non
 
     with gr.Blocks():
         tab = CloneTab(limit_engine)
-    options = {"nfe_step": 7, "speed": 1.0, "cross_fade": 0.15, "cfg_strength": 2.0, "remove_silence": False}
+    options = {**SynthesisOptions.defaults(), "nfe_step": 7}  # every control of the tab
     data = {
         tab.ref_audio: None,
         tab.ref_text: "",
@@ -105,7 +105,7 @@ def test_longest_text_through_the_streamed_generate(limit_engine: Engine) -> Non
         tab.voices.dropdown: "quick",
         tab.takes: [],
         tab.captions.words: False,
-        **{tab.options[name]: value for name, value in options.items()},
+        **{control: options[name] for name, control in tab.options.items()},
     }
     updates = list(tab.stream(data, progress=lambda *a, **k: None))
     live = [u[tab.live] for u in updates if tab.live in u]

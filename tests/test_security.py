@@ -29,15 +29,18 @@ import psutil
 import pytest
 import soundfile as sf
 
+from inference import SynthesisOptions
 from tests.badinputs import assert_clear, report_tried, tried  # noqa: F401 - report_tried: autouse
 from tests.conftest import REF_TEXT, serverless_worker
 from tests.live import run_app
+from ui.clone import WORD_OPTIONS
 
 USER, PASSWORD, TOKEN = "studio-admin", "pw-S3cret-9f8e7d", "tok-S3cret-1a2b3c"
 HF_SECRET = "hf_secretTOKENvalue0123456789"
 ENV_MARKER = "env-marker-7c1d2e3f"  # an environment value: /proc/self/environ would show it
 PASSWD_MARKER = "root:x:0:0"
 SECRETS = (PASSWORD, TOKEN, HF_SECRET, ENV_MARKER)
+WORD_DEFAULTS = [SynthesisOptions.defaults()[name] for name in WORD_OPTIONS]  # /synthesize's last parameters
 
 
 # ---- a recording HTTP server: any fetch of a URL shows up as a hit ----------------------------------------------
@@ -170,7 +173,7 @@ def test_a_client_cannot_make_the_app_read_a_server_file(site: dict, ref_wav: Pa
     for name, path in evil_paths(site, ref_wav).items():
         for api, data in (
             ("transcribe", [file_data(path)]),
-            ("synthesize", [file_data(path), REF_TEXT, "Hi.", 1, 7, 1.0, 0.15, 2.0, False, None]),
+            ("synthesize", [file_data(path), REF_TEXT, "Hi.", 1, 7, 1.0, 0.15, 2.0, False, None, *WORD_DEFAULTS]),
             ("save_voice", [file_data(path), "stolen", REF_TEXT]),
             ("edit_speech", [file_data(path), "", "Hi there.", None, 1, 7, 1.0, 2.0]),
         ):
@@ -182,15 +185,55 @@ def test_a_client_cannot_make_the_app_read_a_server_file(site: dict, ref_wav: Pa
             assert re.search(expected(name), text), (name, api, text[:300])
             assert time.perf_counter() - start < 20, (name, api)
         tried("gradio-queue", "path", name)
-        ok, text = queue_join(
-            base, "synthesize", [file_data(path), REF_TEXT, "Hello there.", 1, 7, 1.0, 0.15, 2.0, False, None]
-        )
+        data = [file_data(path), REF_TEXT, "Hello there.", 1, 7, 1.0, 0.15, 2.0, False, None, *WORD_DEFAULTS]
+        ok, text = queue_join(base, "synthesize", data)
         assert not ok and re.search(expected(name), text), (name, text[:300])
         assert_nothing_leaked(text)
     assert not (site["voices"] / "stolen.wav").exists()
     copied = [p for p in site["tmp"].rglob("*") if p.is_file() and p.name in ("passwd", "environ", ".bashrc", "zero")]
     assert not copied, f"server files were copied into the cache: {copied}"
     assert_nothing_leaked(site["log"].read_text(errors="replace"))
+
+
+FILE_TYPES = {"audio", "file", "uploadbutton", "image", "video"}
+
+
+def file_endpoints(base: str) -> dict[str, tuple[list, list[int]]]:
+    """Every public endpoint that takes a file: its inputs' default values, and which of them are files."""
+    config = httpx.get(f"{base}/config", timeout=10).json()
+    components = {c["id"]: c for c in config["components"]}
+    out = {}
+    for dep in config["dependencies"]:
+        if not dep.get("api_name") or dep.get("api_visibility") != "public":
+            continue
+        inputs = [components[i] for i in dep["inputs"]]
+        slots = [k for k, c in enumerate(inputs) if c["type"] in FILE_TYPES]
+        if slots:
+            out[dep["api_name"]] = ([c.get("props", {}).get("value") for c in inputs], slots)
+    return out
+
+
+def test_every_endpoint_that_takes_a_file_refuses_server_files(site: dict, ref_wav: Path) -> None:
+    """Found from the app's own config, so that an endpoint added later is covered without being listed here."""
+    endpoints = file_endpoints(site["base"])
+    assert {"synthesize", "transcribe", "save_voice", "edit_speech", "dub", "synthesize_variations"} <= set(endpoints)
+    paths = evil_paths(site, ref_wav)
+    for api, (defaults, slots) in endpoints.items():
+        for slot in slots:
+            for name in (
+                "etc-passwd",
+                "dot-dot",
+                "proc-environ",
+                "server-audio-file",
+                "symlink-in-upload-dir-to-passwd",
+            ):
+                tried("gradio-http", "path", name)
+                data = list(defaults)
+                data[slot] = file_data(paths[name])
+                ok, text = call(site["base"], api, data)
+                assert not ok, f"{api} (input {slot}) accepted {name}: {text[:300]}"
+                assert re.search(expected(name), text), (api, slot, name, text[:300])
+                assert_nothing_leaked(text)
 
 
 def test_file_downloads_serve_no_server_file(site: dict, ref_wav: Path) -> None:

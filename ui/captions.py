@@ -20,6 +20,7 @@ from inference.types import AudioChunk
 
 from . import history
 from .handlers import preparing, user_errors
+from .options import DEFAULTS
 
 if TYPE_CHECKING:
     from .clone import CloneHandlers, CloneTab
@@ -67,7 +68,7 @@ class CaptionsPanel:
         endpoint = CaptionsEndpoint(tab.h)
         self.api_button.click(
             endpoint.synthesize_captions,
-            [tab.ref_audio, tab.ref_text, tab.text, tab.seed, *tab.options.values(), tab.voices.dropdown, self.words],
+            [*tab.synthesize_inputs(), self.words],  # /synthesize's parameters, then `words`
             [tab.out_audio, self.srt, self.vtt, self.api_cues, tab.seed_used],
             api_name="synthesize_captions",
             concurrency_id="gpu",
@@ -85,12 +86,17 @@ class CaptionsEndpoint:
         ref_text: str = "",
         text: str = "",
         seed: int = -1,
-        nfe_step: int = 32,
-        speed: float = 1.0,
-        cross_fade: float = 0.15,
-        cfg_strength: float = 2.0,
-        remove_silence: bool = False,
+        nfe_step: int = DEFAULTS["nfe_step"],
+        speed: float = DEFAULTS["speed"],
+        cross_fade: float = DEFAULTS["cross_fade"],
+        cfg_strength: float = DEFAULTS["cfg_strength"],
+        remove_silence: bool = DEFAULTS["remove_silence"],
         voice: str | None = None,
+        normalize: bool = DEFAULTS["normalize"],
+        check: bool = DEFAULTS["check"],
+        min_duration: bool = DEFAULTS["min_duration"],
+        check_threshold: float = DEFAULTS["check_threshold"],
+        check_tries: int = DEFAULTS["check_tries"],
         words: bool = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], str, str, list[dict], int]:
@@ -107,14 +113,21 @@ class CaptionsEndpoint:
             cfg_strength: how closely to follow the text and voice, 0 to 10.
             remove_silence: shorten pauses longer than 1 s.
             voice: the name of a saved voice to use instead of ref_audio.
+            normalize: read numbers, dates, money, units and abbreviations as words (see /normalize_text).
+            check: transcribe each chunk and generate it again with the next seed when its words differ (slower).
+            min_duration: give one- or two-word texts room to be said (off: F5-TTS's own duration rule).
+            check_threshold: the error rate above which the check generates a chunk again, 0 to 1.
+            check_tries: generations per chunk at most with the check, 1 to 5.
             words: word-level times from Whisper (one cue per word); otherwise one cue per sentence.
         Returns:
             the audio (WAV), the captions as an SRT file and a VTT file, the cues as [{"start", "end", "text"}]
             (seconds), and the seed used.
         """
-        from .clone import OPTION_NAMES, Form
+        from .clone import OPTION_NAMES, WORD_OPTIONS, Form
 
-        options = dict(zip(OPTION_NAMES, (nfe_step, speed, cross_fade, cfg_strength, remove_silence), strict=True))
+        values = (nfe_step, speed, cross_fade, cfg_strength, remove_silence)
+        values += (normalize, check, min_duration, check_threshold, check_tries)
+        options = dict(zip(OPTION_NAMES + WORD_OPTIONS, values, strict=True))
         engine = self.h.engine
         with engine.metrics.track("gradio_api"):
             request = self.h.request(Form(ref_audio, ref_text, text, seed, options, voice))

@@ -81,11 +81,11 @@ class CloneHandlers:
         ref_text: str = "",
         text: str = "",
         seed: int = -1,
-        nfe_step: int = 32,
-        speed: float = 1.0,
-        cross_fade: float = 0.15,
-        cfg_strength: float = 2.0,
-        remove_silence: bool = False,
+        nfe_step: int = DEFAULTS["nfe_step"],
+        speed: float = DEFAULTS["speed"],
+        cross_fade: float = DEFAULTS["cross_fade"],
+        cfg_strength: float = DEFAULTS["cfg_strength"],
+        remove_silence: bool = DEFAULTS["remove_silence"],
         voice: str | None = None,
         normalize: bool = DEFAULTS["normalize"],
         check: bool = DEFAULTS["check"],
@@ -133,11 +133,11 @@ class CloneHandlers:
         text: str = "",
         n: int = 3,
         seed: int = -1,
-        nfe_step: int = 32,
-        speed: float = 1.0,
-        cross_fade: float = 0.15,
-        cfg_strength: float = 2.0,
-        remove_silence: bool = False,
+        nfe_step: int = DEFAULTS["nfe_step"],
+        speed: float = DEFAULTS["speed"],
+        cross_fade: float = DEFAULTS["cross_fade"],
+        cfg_strength: float = DEFAULTS["cfg_strength"],
+        remove_silence: bool = DEFAULTS["remove_silence"],
         voice: str | None = None,
         normalize: bool = DEFAULTS["normalize"],
         check: bool = DEFAULTS["check"],
@@ -295,6 +295,12 @@ class CloneTab:
             {name: data[c] for name, c in self.options.items()},
             data[self.voices.dropdown],
         )
+
+    def synthesize_inputs(self) -> list:
+        """/synthesize's parameters in order (/synthesize_captions adds its own after them)."""
+        classic = [self.options[name] for name in OPTION_NAMES]
+        words = [self.options[name] for name in WORD_OPTIONS]
+        return [self.ref_audio, self.ref_text, self.text, self.seed, *classic, self.voices.dropdown, *words]
 
     def form_inputs(self) -> set:
         return {self.ref_audio, self.ref_text, self.text, self.seed_state, *self.options.values(), self.voices.dropdown}
@@ -461,7 +467,7 @@ class CloneTab:
         words = [self.options[name] for name in WORD_OPTIONS]
         self.api_synthesize.click(
             self.h.synthesize,
-            [self.ref_audio, self.ref_text, self.text, self.seed, *classic, self.voices.dropdown, *words],
+            self.synthesize_inputs(),
             [self.out_audio, self.spectrogram, self.seed_used, self.ref_text],
             api_name="synthesize",
             concurrency_id="gpu",

@@ -18,7 +18,7 @@ from inference import Engine, InputError, Reference, SynthesisOptions
 from inference.studio import dialogue as dlg
 
 from .handlers import preparing, user_errors
-from .options import control, seed_box
+from .options import DEFAULTS, control, seed_box
 
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
@@ -87,10 +87,10 @@ class DialogueHandlers:
         script: str,
         voices: Any = None,
         pause: float = dlg.DEFAULT_PAUSE_S,
-        nfe_step: int = 32,
+        nfe_step: int = DEFAULTS["nfe_step"],
         seed: int = -1,
-        normalize: bool = True,
-        check: bool = False,
+        normalize: bool = DEFAULTS["normalize"],
+        check: bool = DEFAULTS["check"],
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], list[dict], int]:
         """Speak a script with several saved voices, as one audio file.

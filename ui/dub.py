@@ -18,7 +18,7 @@ from inference.studio.subtitles import check_size, decode_subtitles
 
 from . import history
 from .handlers import preparing, user_errors
-from .options import control, seed_box
+from .options import DEFAULTS, control, seed_box
 
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
 HELP = f"""Upload subtitles (**.srt** or **.vtt**) and pick the voice: every cue is spoken in its own time slot, on one
@@ -84,9 +84,9 @@ class DubHandlers:
         ref_text: str | None = None,
         voices: Any = None,
         max_speedup: float = dubbing.DEFAULT_MAX_SPEEDUP,
-        nfe_step: int = 32,
-        speed: float = 1.0,
-        cfg_strength: float = 2.0,
+        nfe_step: int = DEFAULTS["nfe_step"],
+        speed: float = DEFAULTS["speed"],
+        cfg_strength: float = DEFAULTS["cfg_strength"],
         seed: int = -1,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], list[dict], str, int]:

@@ -231,7 +231,7 @@ class PronunciationStore:
             if cached is not None and cached[0] == stamp:  # unchanged since it was last read
                 return cached[1]
             text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no file (or no voices folder): no entries
             return Dictionary()
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"The pronunciation file {path.name} cannot be read ({e}).", "Fix or delete it.") from e
