@@ -20,7 +20,7 @@ from inference.types import AudioChunk
 
 from . import history
 from .handlers import preparing, user_errors
-from .options import DEFAULTS
+from .options import DEFAULTS, option_docs
 
 if TYPE_CHECKING:
     from .clone import CloneHandlers, CloneTab
@@ -80,6 +80,7 @@ class CaptionsEndpoint:
         self.h = handlers
 
     @user_errors
+    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def synthesize_captions(
         self,
         ref_audio: str | None,
@@ -103,21 +104,6 @@ class CaptionsEndpoint:
         """Speak `text` in the voice of `ref_audio` (as /synthesize), with captions timed to the take.
 
         Args:
-            ref_audio: a recording of the voice to clone, 5 to 12 s of clear speech (wav, mp3, flac, ogg, m4a, webm).
-            ref_text: what is said in ref_audio; leave empty to transcribe it automatically.
-            text: what the cloned voice should say. Long text is split at sentences.
-            seed: the random seed; -1 picks one. The same seed and inputs give the same audio.
-            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
-            speed: speaking rate, 0.3 to 3.
-            cross_fade: seconds of overlap between sentences, 0 to 1.
-            cfg_strength: how closely to follow the text and voice, 0 to 10.
-            remove_silence: shorten pauses longer than 1 s.
-            voice: the name of a saved voice to use instead of ref_audio.
-            normalize: read numbers, dates, money, units and abbreviations as words (see /normalize_text).
-            check: transcribe each chunk and generate it again with the next seed when its words differ (slower).
-            min_duration: give one- or two-word texts room to be said (off: F5-TTS's own duration rule).
-            check_threshold: the error rate above which the check generates a chunk again, 0 to 1.
-            check_tries: generations per chunk at most with the check, 1 to 5.
             words: word-level times from Whisper (one cue per word); otherwise one cue per sentence.
         Returns:
             the audio (WAV), the captions as an SRT file and a VTT file, the cues as [{"start", "end", "text"}]

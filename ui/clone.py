@@ -18,7 +18,7 @@ from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, Sy
 from . import history
 from .captions import CaptionsPanel
 from .handlers import check_markdown, pick_seed, preparing, spectrogram_image, status_markdown, user_errors
-from .options import DEFAULTS, control, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box
 from .variations import VariationsPanel, api_takes
 from .voices import build_voice_panel
 from .words import WordsHandlers, WordsPanel
@@ -75,6 +75,7 @@ class CloneHandlers:
         return SynthesisRequest(form.text or "", reference, options)
 
     @user_errors
+    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def synthesize(
         self,
         ref_audio: str | None,
@@ -97,22 +98,6 @@ class CloneHandlers:
         """Speak `text` in the voice of `ref_audio`.
 
         Args:
-            ref_audio: a recording of the voice to clone, 5 to 12 s of clear speech (wav, mp3, flac, ogg, m4a, webm).
-            ref_text: what is said in ref_audio; leave empty to transcribe it automatically.
-            text: what the cloned voice should say. Long text is split at sentences.
-            seed: the random seed; -1 picks one. The same seed and inputs give the same audio.
-            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
-            speed: speaking rate, 0.3 to 3.
-            cross_fade: seconds of overlap between sentences, 0 to 1.
-            cfg_strength: how closely to follow the text and voice, 0 to 10.
-            remove_silence: shorten pauses longer than 1 s.
-            voice: the name of a saved voice to use instead of ref_audio (its saved transcript unless ref_text is set).
-            normalize: read numbers, dates, money, units and abbreviations as words (see /normalize_text).
-            check: transcribe each chunk and generate it again with the next seed when its words differ (slower;
-                /synthesize_variations reports the scores).
-            min_duration: give one- or two-word texts room to be said (off: F5-TTS's own duration rule).
-            check_threshold: the error rate above which the check generates a chunk again, 0 to 1.
-            check_tries: generations per chunk at most with the check, 1 to 5.
         Returns:
             the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
         """
@@ -126,6 +111,7 @@ class CloneHandlers:
         return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
 
     @user_errors
+    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def synthesize_variations(
         self,
         ref_audio: str | None,
@@ -149,8 +135,6 @@ class CloneHandlers:
         """Speak `text` n times with seeds seed, seed + 1, ... (generated together), to pick the best take.
 
         Args:
-            ref_audio, ref_text, text, seed, nfe_step, speed, cross_fade, cfg_strength, remove_silence, voice,
-                normalize, check, min_duration, check_threshold, check_tries: as for /synthesize.
             n: how many takes, 1 to 4.
         Returns:
             the takes as WAV files, best first with the check on (else in seed order); and per take
@@ -166,7 +150,11 @@ class CloneHandlers:
 
     @user_errors
     def transcribe(self, ref_audio: str | None) -> str:
-        """The words spoken in `ref_audio` (Whisper). Returns the transcript text."""
+        """The words spoken in `ref_audio` (Whisper). Returns the transcript text.
+
+        Args:
+            ref_audio: a recording of speech (wav, mp3, flac, ogg, m4a, webm).
+        """
         if not ref_audio:
             raise InputError("No reference voice was given.", "Upload or record a few seconds of speech first.")
         return self.engine.transcribe(Path(ref_audio))

@@ -18,7 +18,7 @@ from inference import Engine, InputError, Reference, SynthesisOptions
 from inference.studio import dialogue as dlg
 
 from .handlers import preparing, user_errors
-from .options import DEFAULTS, control, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box
 
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
@@ -82,6 +82,7 @@ class DialogueHandlers:
         )
 
     @user_errors
+    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def synthesize_dialogue(
         self,
         script: str,
@@ -101,7 +102,6 @@ class DialogueHandlers:
             voices: tags -> saved voice names, a JSON object such as {"Narrator": "alice", "Guest": "bob"} (or a list
                 of [tag, voice] pairs). A tag that is the name of a saved voice needs no entry.
             pause: seconds of silence between turns, 0 to 5.
-            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
             seed: the base seed; -1 picks one. Turn i (from 0) uses base + i unless its tag sets seed=.
             normalize: read numbers, dates, money and abbreviations as words (see /normalize_text).
             check: transcribe each chunk and generate it again when its words differ; scores in each turn's "check".

@@ -18,7 +18,7 @@ from inference.studio.subtitles import check_size, decode_subtitles
 
 from . import history
 from .handlers import preparing, user_errors
-from .options import DEFAULTS, control, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box
 
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
 HELP = f"""Upload subtitles (**.srt** or **.vtt**) and pick the voice: every cue is spoken in its own time slot, on one
@@ -76,6 +76,7 @@ class DubHandlers:
         )
 
     @user_errors
+    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def dub(
         self,
         subtitles: str | None,
@@ -99,9 +100,7 @@ class DubHandlers:
             ref_text: what is said in ref_audio; leave empty to transcribe it.
             voices: tags -> saved voice names, e.g. {"Guest": "bob"}, for cues that start with [Guest].
             max_speedup: how much faster than natural a cue may be spoken to fit its slot, 1 to 3.
-            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
-            speed: the voices' natural speaking rate, 0.3 to 3.
-            cfg_strength: how closely to follow the text and voice, 0 to 10.
+            speed: the voices' natural speaking rate (a multiplier, as /synthesize's speed).
             seed: the base seed; -1 picks one. Cue i (from 0) uses base + i unless its tag sets seed=.
         Returns:
             the track (WAV, as long as the subtitles), the per-cue report [{"cue", "line", "start", "end", "text",

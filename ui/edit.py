@@ -15,7 +15,7 @@ from inference.studio.edits import SPANS_EXAMPLE, parse_spans
 from inference.text.worddiff import ADDED, REMOVED, diff_markup, split_words
 
 from .handlers import preparing, user_errors
-from .options import DEFAULTS, control, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box
 
 TAB_OPTIONS = ("nfe_step", "speed", "cfg_strength")  # offered in the tab and by /edit_speech
 TABLE_HEADERS = ["Change", "Was", "Now", "From (s)", "To (s)", "In the edit (s)"]
@@ -56,6 +56,7 @@ class EditHandlers:
         return edit_recording(self.engine, request, progress=lambda what: progress(None, desc=what))
 
     @user_errors
+    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def edit_speech(
         self,
         audio: str | None,
@@ -78,9 +79,7 @@ class EditHandlers:
                 [{"start": 1.42, "end": 2.44, "text": "optimist,"}] ("duration" in seconds may set a span's new length;
                 start == end inserts; an empty text deletes).
             seed: the random seed; -1 picks one. The same seed and inputs give the same edit.
-            nfe_step: quality preset in flow steps: 7 (fast), 16 (balanced) or 32 (best).
-            speed: speaking rate of the new words, 0.3 to 3.
-            cfg_strength: how closely to follow the text and voice, 0 to 10.
+            speed: speaking rate of the new words (a multiplier, as /synthesize's speed).
         Returns:
             the edited audio (WAV); the edits applied as [{"kind", "start", "end", "old", "text", "new_start",
             "new_end"}] (seconds in the recording, and in the edited audio); and the seed used.

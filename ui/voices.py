@@ -41,12 +41,21 @@ class VoiceHandlers:
 
     @user_errors
     def rename_voice(self, name: str, new_name: str) -> str:
-        """Rename a saved voice; returns its new name."""
+        """Rename a saved voice; returns its new name.
+
+        Args:
+            name: the saved voice's name (see /list_voices).
+            new_name: its new name; letters, digits, spaces, - and _ (other characters are dropped).
+        """
         return self.engine.voices.rename(name or "", new_name or "").name
 
     @user_errors
     def delete_voice(self, name: str) -> str:
-        """Delete a saved voice (its audio and transcript); returns the deleted name."""
+        """Delete a saved voice (its audio, transcript and pronunciations); returns the deleted name.
+
+        Args:
+            name: the saved voice's name (see /list_voices).
+        """
         self.engine.voices.delete(name or "")
         gr.Info(f"Deleted voice {name!r}.")
         return name
