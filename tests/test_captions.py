@@ -57,6 +57,16 @@ def test_sentence_cues_follow_the_take(take) -> None:
     assert " ".join(c.text for c in captions.cues).split() == LONG.split()  # every word, once, in order
 
 
+def test_a_finished_take_gives_back_its_pieces_and_the_same_captions(engine: Engine, take, parts: list) -> None:
+    """What a kept variation shows: its captions from the result alone, as a Generate's from its chunks."""
+    result, captions = take
+    again = result.parts()
+    assert [p.text for p in again] == [p.text for p in parts] and len(again) == len(parts) > 1
+    for a, b in zip(again, parts, strict=True):
+        assert (a.wave == b.wave).all() and a.sample_rate == b.sample_rate and a.total == len(parts)
+    assert captions_for(engine, again, FADE).cues == captions.cues
+
+
 def test_cue_boundaries_fall_in_the_middle_of_each_cross_fade(take, parts: list) -> None:
     """A chunk's last sentence ends, and the next chunk's first begins, halfway through the cross-fade that joins
     them (chunk i's audio opens with it)."""
