@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from importlib.resources import files
 from pathlib import Path
@@ -36,7 +37,16 @@ for var in ("F5_MODEL", "F5_CKPT", "F5_VOCAB", "F5_VOCODER", "F5_DEVICE", "F5_PR
 REF_TEXT = "Some call me nature, others call me mother nature."
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.get_closest_marker("container") for item in session.items):
+        from tests.test_container import start_build
+
+        start_build()  # the image builds in the background while the tests before test_container run
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if "tests.test_container" in sys.modules:
+        sys.modules["tests.test_container"].stop_build()
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
