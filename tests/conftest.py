@@ -72,6 +72,8 @@ E2E_MODULES = {"test_app_e2e", "test_browser", "test_download", "test_load", "te
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The container tests go last: their image builds in the background meanwhile (pytest_collection_finish)
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker("container") is not None)
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
