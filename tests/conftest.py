@@ -41,7 +41,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any(item.get_closest_marker("container") for item in session.items):
         from tests.test_container import start_build
 
-        start_build()  # the image builds in the background while the tests before test_container run
+        start_build()  # the image builds in the background while the other tests run (containers go last)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -230,74 +230,83 @@ def cached_steps(log: str) -> dict[str, bool]:
 
 
 # ---- session set-up: the stand-in base, the image, the volumes ----------------------------------------------------
-# The cold build (~8 min: the stand-in base, then pip's downloads and layer commits, mostly waiting on the network and
-# the disk) starts in the background as soon as the session's tests are collected (conftest calls start_build) and
-# runs at a low CPU priority, so it overlaps the tests that come before this module instead of adding to the suite.
-_BUILD: dict[str, object] = {}
-_PROCS: list[subprocess.Popen[str]] = []
+# The cold build (~10 min: the stand-in base, then pip's downloads and layer commits, mostly waiting on the network and
+# the disk) starts in the background as soon as the session's tests are collected (conftest calls start_build; the
+# container tests run last) at a low CPU priority, so it overlaps the other tests instead of adding to the suite.
+@dataclass
+class Build:
+    thread: threading.Thread
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    base: tuple[subprocess.CompletedProcess[str], float] | None = None  # (its run, seconds)
+    image: tuple[subprocess.CompletedProcess[str], float, bool] | None = None  # (its run, seconds, cold)
+    error: Exception | None = None
+
+
+_BUILD: list[Build] = []  # at most one per session
 
 
 def start_build() -> None:
     """Build the stand-in base and the image in a background thread, once per session."""
-    if "thread" in _BUILD or shutil.which("podman") is None or os.geteuid() != 0:
+    if _BUILD or shutil.which("podman") is None or os.geteuid() != 0:
         return  # not here: the image fixture says what is missing
-    thread = threading.Thread(target=_build_all, name="container-build", daemon=True)
-    _BUILD["thread"] = thread
-    thread.start()
+    build = Build(threading.Thread(target=lambda: _build_all(build), name="container-build", daemon=True))
+    _BUILD.append(build)
+    build.thread.start()
 
 
 def stop_build() -> None:
     """End a build still running when the session ends (interrupted, or no container test got to it)."""
-    for proc in _PROCS:
+    for proc in (p for b in _BUILD for p in b.procs):
         if proc.poll() is None:
             proc.terminate()
 
 
-def _low_priority(*cmd: str, timeout: float) -> subprocess.CompletedProcess[str]:
+def _low_priority(build: Build, *cmd: str, timeout: float) -> subprocess.CompletedProcess[str]:
     # nice: its children (pip, the layer commits) inherit the low priority
     proc = subprocess.Popen(["nice", "-n", "10", *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _PROCS.append(proc)
+    build.procs.append(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        return subprocess.CompletedProcess(cmd, -9, out, err + f"\n(killed after {timeout:.0f} s)")
+        err += f"\n(killed after {timeout:.0f} s)"
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def _build_all() -> None:
+def _build_all(build: Build) -> None:
     try:
         start = time.perf_counter()
-        base = _low_priority(str(REPO / "deploy" / "standin_base.sh"), timeout=900)
-        _BUILD["base"] = (base, time.perf_counter() - start)
+        base = _low_priority(build, str(REPO / "deploy" / "standin_base.sh"), timeout=900)
+        build.base = (base, time.perf_counter() - start)
         if base.returncode != 0:
             return
-        fresh = podman("image", "exists", IMAGE, check=False).returncode != 0
+        cold = podman("image", "exists", IMAGE, check=False).returncode != 0
         start = time.perf_counter()
-        built = _low_priority(PODMAN, *BUILD, "-t", IMAGE, str(REPO), timeout=1800)
-        _BUILD["image"] = (built, time.perf_counter() - start, fresh)
+        built = _low_priority(build, PODMAN, *BUILD, "-t", IMAGE, str(REPO), timeout=1800)
+        build.image = (built, time.perf_counter() - start, cold)
     except Exception as e:  # reported by the image fixture
-        _BUILD["error"] = e
+        build.error = e
 
 
 @pytest.fixture(scope="session")
 def image() -> str:
     _podman()
     start_build()  # already running when the session collected this module; here for a direct call
-    thread = _BUILD["thread"]
-    assert isinstance(thread, threading.Thread)
-    thread.join(timeout=2700)
-    assert not thread.is_alive(), "the image build did not finish in 45 min"
-    if "error" in _BUILD:
-        raise AssertionError(f"building the image failed: {_BUILD['error']!r}")
-    base, seconds = _BUILD["base"]  # type: ignore[misc]
+    build = _BUILD[0]
+    build.thread.join(timeout=2700)
+    assert not build.thread.is_alive(), "the image build did not finish in 45 min"
+    if build.error is not None:
+        raise AssertionError(f"building the image failed: {build.error!r}")
+    assert build.base is not None
+    base, seconds = build.base
     assert base.returncode == 0, f"building the stand-in base image failed:\n{base.stderr[-3000:]}"
     REPORT["stand-in base (s)"] = round(seconds, 1)
-    built, seconds, fresh = _BUILD["image"]  # type: ignore[misc]
+    assert build.image is not None
+    built, seconds, cold = build.image
     log = built.stdout + built.stderr
     assert built.returncode == 0, f"podman build failed ({built.returncode}):\n{log[-6000:]}"
-    key = "build, cold (s)" if fresh else "build, this session (s)"
+    key = "build, cold (s)" if cold else "build, this session (s)"
     REPORT[f"{key}, in the background beside the other tests"] = round(seconds, 1)
     REPORT["build steps reused"] = f"{sum(cached_steps(log).values())} of {len(cached_steps(log))}"
     return IMAGE
