@@ -68,6 +68,19 @@ class Out:
         self.md.write_text("| figure | result |\n|---|---|\n" + "\n".join(self.lines) + "\n")
 
 
+def app_env(base: Any, port: int, model_name: str, device: str) -> dict[str, str]:
+    """The launched app's environment: the caller's, with the repository put first on PYTHONPATH, never in place of
+    it (on the GPU machine the carried wheels live in /tmp/bench-site, named there by gpu.sh).
+
+    >>> app_env({"PYTHONPATH": "/tmp/site"}, 7, "m", "cuda")["PYTHONPATH"] == f"{REPO}:/tmp/site"
+    True
+    """
+    env = {**base, "GRADIO_SERVER_PORT": str(port), "F5_MODEL": model_name, "F5_DEVICE": device, "F5_PRELOAD": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), base.get("PYTHONPATH", "")]))
+    env.pop("PORT", None)  # it would win over GRADIO_SERVER_PORT
+    return env
+
+
 def sync() -> None:
     import torch
 
@@ -449,15 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        env = {
-            **os.environ,
-            "GRADIO_SERVER_PORT": str(port),
-            "F5_MODEL": model_name,
-            "F5_DEVICE": device,
-            "F5_PRELOAD": "1",
-            "PYTHONPATH": str(REPO),
-        }
-        env.pop("PORT", None)
+        env = app_env(os.environ, port, model_name, device)
         log = open(Path(args.out) / "app.log", "wb")
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"

@@ -37,6 +37,14 @@ fi
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
+# Before any GPU time is spent: every import each section needs, in the environment it runs in (the app is
+# launched with this PYTHONPATH too). A section whose imports fail is named here, not 5 minutes in.
+log "checking imports"
+if ! "$PY" bench/gpu_preflight.py 2>&1 | tee -a "$OUT_DIR/gpu.log"; then
+  log "imports missing (above): fix the carried wheels (bench/gpu_wheels.sh) before spending GPU time"
+  exit 3
+fi
+
 if [ "${1:-}" != "--tiny" ]; then
   log "building full-size random weights (once)"
   timeout 150 "$PY" -m bench.weights 2>&1 | tail -3 | tee -a "$OUT_DIR/gpu.log"

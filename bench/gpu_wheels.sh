@@ -29,12 +29,15 @@ for pkg in "${PKGS[@]}"; do
 done
 # The serving stack for the "interfaces" figure (the launched app, gradio_client, the OpenAI client, the serverless
 # worker), with its dependencies resolved for that Python; what the device image already has is dropped again.
-SERVING=("gradio[mcp]==6.31.0" gradio_client==2.7.2 openai==3.57.0 prometheus_client==0.26.0)
+# huggingface_hub is pinned to the device image's own 1.33.0 (this project's pin too): left free, gradio resolves 2.x,
+# which shadows the image's copy and makes its transformers refuse to import (the official pipeline's section).
+SERVING=("gradio[mcp]==6.31.0" gradio_client==2.7.2 openai==3.57.0 prometheus_client==0.26.0 huggingface_hub==1.33.0)
 if ! $PIP download -q --only-binary=:all: --python-version "$PYV" --implementation cp "${plat[@]}" -d "$DIR" \
     "${SERVING[@]}"; then
   echo "could not fetch the serving stack: the interfaces figure will report that it could not run" >&2
 fi
-rm -f "$DIR"/numpy-*.whl "$DIR"/torch-*.whl "$DIR"/nvidia_*.whl "$DIR"/triton-*.whl
+# what the device image already has (KINDS.md of the device tool lists it): its own copies are used
+rm -f "$DIR"/numpy-*.whl "$DIR"/torch-*.whl "$DIR"/nvidia_*.whl "$DIR"/triton-*.whl "$DIR"/huggingface_hub-*.whl
 for w in "$DIR"/*.whl; do
   case "$w" in
     *-none-any.whl | *-cp"${PYV/./}"-* | *-abi3-* | *-none-manylinux*) ;;

@@ -70,3 +70,31 @@ def test_gpu_script_refuses_an_unknown_section(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode != 0 and "unknown sections ['rtff']" in proc.stdout + proc.stderr
+
+
+def test_the_launched_app_keeps_the_carried_packages_on_its_path() -> None:
+    from bench.gpu import app_env
+
+    env = app_env({"PYTHONPATH": "/tmp/bench-site", "PORT": "80"}, 7861, "tiny", "cpu")
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO), "/tmp/bench-site"]
+    assert "PORT" not in env and env["GRADIO_SERVER_PORT"] == "7861"
+    assert app_env({}, 1, "tiny", "cpu")["PYTHONPATH"] == str(REPO)
+
+
+def test_gpu_script_stops_before_gpu_time_when_an_import_fails(tmp_path: Path) -> None:
+    """A package that refuses to import (as transformers does beside a too-new huggingface_hub) is named by the
+    preflight, and gpu.sh stops there, before building weights or measuring."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "transformers.py").write_text("raise ImportError('huggingface-hub>=1.3.0,<2.0 is required')\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out), "PYTHONPATH": str(shadow)}
+    proc = subprocess.run(["bash", "bench/gpu.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "official pipeline: import transformers failed" in proc.stdout
+    assert "building full-size random weights" not in proc.stdout and not (out / "gpu_results.jsonl").exists()
+
+
+def test_gpu_wheels_pins_the_hub_the_device_image_has() -> None:
+    script = (REPO / "bench" / "gpu_wheels.sh").read_text()
+    assert "huggingface_hub==1.33.0" in script and '"$DIR"/huggingface_hub-*.whl' in script
