@@ -198,7 +198,7 @@ Born on March 5, 2024. | born on march fifth twenty twenty four | born on the fi
 It was 12/25/2023. | it was december twenty fifth twenty twenty three | it was the twenty fifth of december twenty twenty three
 Due 05/03/2024. | due may third twenty twenty four | due the third of may twenty twenty four ## ambiguous: read month first (US), the narrator's choice
 On 25/12/2023 it snowed. | on the twenty fifth of december twenty twenty three it snowed | on december twenty fifth twenty twenty three it snowed ## day above 12: day first
-See you on Jan 1st. | see you on january first
+See you on Jan 1st. | see you on january first | see you on the first of january
 On 5 March 2024 we left. | on the fifth of march twenty twenty four we left | on march fifth twenty twenty four we left | on five march twenty twenty four we left
 July 4, 1776 was hot. | july fourth seventeen seventy six was hot | the fourth of july seventeen seventy six was hot
 On 1 January 2000 it began. | on the first of january two thousand it began | on january first two thousand it began
@@ -630,8 +630,8 @@ GDP增长了2.3%。 | gdp增长了百分之二点三
 第1-3名。 | 第一到三名 | 第一到第三名
 30-40人。 | 三十到四十人
 1-2周。 | 一到两周 | 一到二周
-5%-10%。 | 百分之五到百分之十 | 百分之五到十
-8:00-17:00。 | 八点到十七点
+涨了5%-10%。 | 涨了百分之五到百分之十 | 涨了百分之五到十
+营业8:00-17:00。 | 营业八点到十七点
 2020-2023年。 | 二零二零到二零二三年
 6~8小时。 | 六到八小时
 === zh decade
