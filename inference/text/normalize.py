@@ -23,6 +23,9 @@ import threading
 import unicodedata
 from typing import Any
 
+from inference.text.chinese import after, chinese
+from inference.text.english import abbreviations, english
+
 log = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -35,8 +38,6 @@ _DIGITS = re.compile(r"\d+")
 _PLAIN = re.compile(r"[^\W\d_]+(?:[\s,;!?'\"()\-]+[^\W\d_]+)*[\s,;!?'\".…()\-]*")
 _WORD = re.compile(r"[^\W\d_]+")
 _LAST_WORD = re.compile(r"([^\W\d_]+)[\s,;!?'\"()\-]*\.[\s\"')…]*$")
-_DECADE = re.compile(r"(?<!\d)(\d{3}0)'?s\b")  # 1990s, 1990's: the grammar reads "s" as seconds
-_NUMBER_SIGN = re.compile(r"(?<!\w)#(?=\d)")  # "#1": the grammar has no reading for it
 _lock = threading.Lock()
 _normalizers: dict[str, Any] = {}
 
@@ -76,20 +77,6 @@ def _run(text: str, lang: str) -> str | None:
         return None
 
 
-def _english_fixes(text: str, lang: str) -> str:
-    """Two forms the English grammar misreads: '1990s' -> 'nineteen nineties' (not "... ninety seconds"), '#1' ->
-    'number 1'."""
-    if lang != "en":
-        return text
-    text = _NUMBER_SIGN.sub("number ", text)
-
-    def plural(m: re.Match[str]) -> str:
-        year = _run(m.group(1), lang) or m.group(1)
-        return year[:-1] + "ies" if year.endswith("y") else year + "s"
-
-    return _DECADE.sub(plural, text)
-
-
 @functools.lru_cache(maxsize=4096)
 def _kept(word: str) -> bool:
     """Whether the English grammar leaves a word with capitals as it is, asked once per word ("Mr" -> "Mister": no)."""
@@ -109,13 +96,14 @@ def _plain(sentence: str) -> bool:
 
 
 def _piece(text: str, lang: str) -> str:
-    """One sentence, or failing that each word, or failing that each run of digits, through the grammar."""
+    """One sentence: our rules for what the grammar misreads (english.py, chinese.py), then the whole sentence, or
+    failing that each word, or failing that each run of digits, through the grammar."""
+    text = english(text) if lang == "en" else chinese(text)
     if _plain(text.strip()):
         return text
-    text = _english_fixes(text, lang)
     whole = _run(text, lang)
     if whole is not None:
-        return whole
+        return whole if lang == "en" else after(whole)
     words = []
     for word in re.split(r"(\s+)", text):
         read = _run(word, lang) if word.strip() else word
@@ -129,5 +117,5 @@ def normalize(text: str, lang: str | None = None) -> str:
     """The text with every written form spelled as it is spoken (see the module docstring); `lang` ('en' or 'zh')
     forces one grammar for the whole text instead of deciding per sentence. Sentence by sentence: the grammar's
     time grows faster than the length of what it is given."""
-    parts = _SENTENCE.split(_ascii_digits(text))  # sentence, separator, sentence, ...
+    parts = _SENTENCE.split(abbreviations(_ascii_digits(text)))  # sentence, separator, sentence, ...
     return "".join(part if i % 2 else _piece(part, lang or language(part)) for i, part in enumerate(parts))
