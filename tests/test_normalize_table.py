@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inference.text import chinese
 from inference.text.normalize import normalize
 from tests.normalize_table import CASES, CATEGORIES, KNOWN_MISREADINGS, Case, accepts, canonical
 
@@ -112,3 +113,15 @@ def test_any_number_reads_back_to_itself(sentence: str, value: Callable[[str], i
     head, tail = sentence.split("{}")
     assert spoken.startswith(head) and spoken.endswith(tail), spoken
     assert value(spoken[len(head) : len(spoken) - len(tail)]) == n, spoken
+
+
+def test_the_chinese_cardinal() -> None:
+    numbers = (0, 10, 15, 110, 1001, 20300, 35000, 1234567, 100000001, 3004005006)
+    said = ["零", "十", "十五", "一百一十", "一千零一", "二万零三百", "三万五千", "一百二十三万四千五百六十七"]
+    said += ["一亿零一", "三十亿零四百万五千零六"]
+    assert [chinese.cardinal(n) for n in numbers] == said
+
+
+@given(st.integers(0, 10**12 - 1))
+def test_the_chinese_cardinal_reads_back(n: int) -> None:
+    assert chinese_value(chinese.cardinal(n)) == n
