@@ -71,7 +71,8 @@ def num2words_cn2an() -> Normalize:
 
 
 def studio() -> Normalize:
-    """What the studio runs: wetext, per sentence, with its fallbacks (inference/text/normalize.py)."""
+    """What the studio runs: our rules for what wetext misreads, then wetext, per sentence, with its fallbacks
+    (inference/text/normalize.py, english.py, chinese.py)."""
     from inference.text.normalize import normalize
 
     return lambda text, lang: normalize(text)
@@ -82,7 +83,7 @@ CANDIDATES: dict[str, tuple[tuple[str, ...], Callable[[], Normalize]]] = {
     "wetext": (("wetext",), wetext),
     "nemo-text-processing": (("nemo_text_processing",), nemo),
     "num2words + cn2an": (("num2words", "cn2an"), num2words_cn2an),
-    "the studio's (wetext + fallbacks)": (("wetext", "inference"), studio),
+    "the studio's (our rules + wetext)": (("wetext", "num2words", "inference"), studio),
 }
 
 

@@ -105,6 +105,7 @@ We have 2024 tickets. | we have two thousand twenty four tickets ## a count, not
 The car weighs 1500 kg. | the car weighs one thousand five hundred kilograms | the car weighs fifteen hundred kilograms
 It has 1999 pages. | it has one thousand nine hundred ninety nine pages ## a count, not a year
 About 1800 people came. | about one thousand eight hundred people came | about eighteen hundred people came
+The 2024 election was close. | the twenty twenty four election was close
 === en phone
 Call 555-1234. | call five five five one two three four
 Call 555-123-4567 today. | call five five five one two three four five six seven today
@@ -139,6 +140,7 @@ The 911 call came in. | the nine one one call came in
 Dial 101 for the police. | dial one zero one for the police | dial one oh one for the police
 It was a 999 call. | it was a nine nine nine call
 Text 88022 to vote. | text eight eight zero two two to vote
+Call 1000 people today. | call one thousand people today | call a thousand people today ## a count after "call", not a code
 === en version
 Version 3.11.7 is out. | version three point eleven point seven is out | version three dot eleven dot seven is out
 Install version 2.4.1 today. | install version two point four point one today | install version two dot four dot one today
@@ -175,6 +177,7 @@ It was $12.05. | it was twelve dollars five cents
 It is 20 USD. | it is twenty dollars | it is twenty us dollars
 It costs 5 EUR. | it costs five euros
 It was $1.00. | it was one dollar
+It cost 50p. | it cost fifty pence | it cost fifty p
 === en time
 Meet me at 5:30 pm. | meet me at five thirty pm
 The meeting is at 14:00. | the meeting is at fourteen hundred | the meeting is at two pm | the meeting is at fourteen hundred hours ## 24-hour clock: read as written, "fourteen hundred"
@@ -199,7 +202,7 @@ It was 12/25/2023. | it was december twenty fifth twenty twenty three | it was t
 Due 05/03/2024. | due may third twenty twenty four | due the third of may twenty twenty four ## ambiguous: read month first (US), the narrator's choice
 On 25/12/2023 it snowed. | on the twenty fifth of december twenty twenty three it snowed | on december twenty fifth twenty twenty three it snowed ## day above 12: day first
 See you on Jan 1st. | see you on january first | see you on the first of january
-On 5 March 2024 we left. | on the fifth of march twenty twenty four we left | on march fifth twenty twenty four we left | on five march twenty twenty four we left
+On 5 March 2024 we left. | on the fifth of march twenty twenty four we left | on march fifth twenty twenty four we left
 July 4, 1776 was hot. | july fourth seventeen seventy six was hot | the fourth of july seventeen seventy six was hot
 On 1 January 2000 it began. | on the first of january two thousand it began | on january first two thousand it began
 Dec. 7, 1941 will live on. | december seventh nineteen forty one will live on | the seventh of december nineteen forty one will live on
@@ -210,6 +213,7 @@ On the 3rd of May we sail. | on the third of may we sail
 The party was 1999-12-31. | the party was december thirty first nineteen ninety nine | the party was the thirty first of december nineteen ninety nine
 It opened in June 2020. | it opened in june twenty twenty
 It expired 31.12.1999. | it expired the thirty first of december nineteen ninety nine | it expired december thirty first nineteen ninety nine
+Born 12 May 1990. | born the twelfth of may nineteen ninety | born may twelfth nineteen ninety
 === en ordinal
 He came 1st. | he came first
 She was 2nd. | she was second
@@ -331,6 +335,7 @@ Wait 5 - 10 minutes. | wait five to ten minutes
 Write 1,000-2,000 words. | write one thousand to two thousand words
 Read lines 1-3. | read lines one to three
 A 3-5 year plan. | a three to five year plan
+They earned $5,000-$10,000. | they earned five thousand to ten thousand dollars
 === en decade
 Music of the 1990s. | music of the nineteen nineties
 In the 1960s. | in the nineteen sixties

@@ -31,12 +31,17 @@ _MONTH = (
 )
 _AFTER_MONTH = re.compile(_MONTH + r"\.?\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?$")
 _YEAR_ALWAYS = {"year", "born", "since", "circa", "until", "till", "before", "after", "during", "around", "c"}
+_PEOPLE = {"people", "men", "women", "children", "staff", "police"}
 _YEAR_IF_CLAUSE = {"in", "by", "from", "to", "of", "and", "or", "early", "late", "mid", "between", "summer", "winter"}
 # Words that may follow a year that starts a clause ("in 1984 we"): a noun there ("of 1500 people") makes it a count.
 _CLAUSE = set(
     "we they it he she i you the a an and or but when there this that was were is are had has have to in on at by "
     "with for as so then until while which who after before".split()
 )
+
+
+# Words that may follow a number that is dialled ("call 911 now"); any other ("call 1000 people") makes it a count.
+_AFTER_CODE = "now|for|to|in|and|or|twice|again|from|if|immediately|today|at|on|right|then|when|with|instead"
 
 
 def cardinal(n: int) -> str:
@@ -69,7 +74,7 @@ _CURRENCY |= {"£": ("pound", "pounds", "penny", "pence"), "¥": ("yen", "yen", 
 _CODE = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _CODED = re.compile(rf"({_NUMBER}(?:\.\d+)?)\s?({'|'.join(_CODE)})\b")
 _MONEY = re.compile(
-    rf"([$€£¥])\s?({_NUMBER})(?:\.(\d{{1,2}}))?(?:\s?[-–]\s?({_NUMBER}))?(?:\s(thousand|million|billion|trillion)\b)?"
+    rf"([$€£¥])\s?({_NUMBER})(?:\.(\d{{1,2}}))?(?:\s?[-–]\s?[$€£¥]?({_NUMBER}))?(?:\s(thousand|million|billion|trillion)\b)?"
 )
 
 
@@ -140,10 +145,12 @@ def _is_year(before: str, after: str) -> bool:
     """Whether a four-digit number is a year, from the word before it and the word after it (see _YEAR_ALWAYS)."""
     previous = re.findall(r"[A-Za-z]+", before[-20:])
     word = previous[-1].lower() if previous else ""
-    if word in _YEAR_ALWAYS:
-        return True
     following = re.match(r"\s*([A-Za-z]*)", after)
     next_word = following[1] if following else ""
+    if word in _YEAR_ALWAYS:
+        return True
+    if word == "the":  # "the 2024 election", but "the 1500 people", "the 1200 soldiers"
+        return next_word.islower() and not next_word.endswith("s") and next_word not in _PEOPLE
     return word in _YEAR_IF_CLAUSE and (not next_word or next_word.lower() in _CLAUSE or next_word[0].isupper())
 
 
@@ -194,12 +201,14 @@ RULES: list[Rule] = [
     (re.compile(r"(?<![\d.])0\d{2,4}(?:\s\d{3,6}){1,2}(?!\d)"), _groups),
     (
         re.compile(
-            r"\b((?:call(?:ed|ing)?|dial(?:l?ed|l?ing)?|text(?:ed|ing)?|ring|phone)\s+)(\d{3,6})(?![\d,.:%]\d)", re.I
+            rf"\b((?:call(?:ed|ing)?|dial(?:l?ed|l?ing)?|text(?:ed|ing)?|ring|phone)\s+)(\d{{3,6}})(?=\s*$|[.,;:!?)]|\s+(?:{_AFTER_CODE})\b)",
+            re.I,
         ),
         lambda m: m[1] + digits(m[2]),
     ),
     (re.compile(r"\b(\d{3})(?=\s+calls?\b)"), lambda m: digits(m[1])),
     (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"), _dotted_date),
+    (re.compile(rf"\b([1-9]|[12]\d|3[01])\s+(?={_MONTH}\b)"), lambda m: f"the {_ordinal(int(m[1]))} of "),
     (re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)"), _address),
     (re.compile(r"\b(v)?(\d+(?:\.\d+){2,})(?![\d]|\.\d)"), _version),
     (re.compile(r"\b(v)(\d+\.\d+)(?![\d]|\.\d)"), _version),
@@ -209,13 +218,14 @@ RULES: list[Rule] = [
     ),
     (re.compile(r"(?<!\d)(\d{3}0)'?s\b"), _decade),
     (re.compile(r"\b(1[3-9]|2[0-3]):00\b(?!\s*[AaPp]\.?[Mm])"), _on_the_hour),
-    (re.compile(rf"(?<![\d.,:/-])({_NUMBER})\s?[-–—]\s?({_NUMBER})(?![\d/:-]|[.,]\d)"), _range),
+    (re.compile(rf"(?<![\d.,:/-])({_NUMBER})\s?[-–—]\s?({_NUMBER})(?![\d/:-]|[.,]\d|\s*=)"), _range),
     (re.compile(r"(?<![\w.-])-(?=\d{1,3}(?:,\d{3})+(?!\d))"), lambda m: "minus "),
     (re.compile(rf"(?<![\d.,$€£¥-])({_NUMBER})\.(\d+)(?!\d|\.\d)"), _separated),
     (re.compile(r"(?<![\d.,$€£¥-])(\d{1,3}(?:,\d{3})+)()(?!\d|[.,]\d)"), _separated),
     (re.compile(r"(?<![\d.,/:$€£¥-])\d{4}(?![\d/:]|[.,-]\d)"), _four_digits),
     (re.compile(r"(?<=\d)\s?m\b(?![/²³])"), lambda m: " meters"),
     (re.compile(r"(?<=\d)\s?W\b"), lambda m: " watts"),
+    (re.compile(r"(?<=\d)p\b"), lambda m: " pence"),
     (re.compile(r"(?<=\d)\s?L\b"), lambda m: " liters"),
     (re.compile(rf"\b({_NUMBERED})\s+({_ROMAN})\b"), lambda m: f"{m[1]} {cardinal(roman(m[2]))}"),
     (re.compile(rf"\b([A-Z][a-z]+)\s+(?=[IVX]{{2}})({_ROMAN})\b"), lambda m: f"{m[1]} the {_ordinal(roman(m[2]))}"),
