@@ -2,12 +2,17 @@
 
 The grammars are WeTextProcessing's, prebuilt, run by the `wetext` package (kaldifst; nothing is compiled or
 downloaded at run time): chosen by measurement over nemo-text-processing and num2words + cn2an (docs/DESIGN.md,
-`python -m bench.normalizers`). The language is decided per sentence: one with Chinese characters goes through the
-Chinese grammar, any other through the English one, so mixed text reads each part in its own language.
+`python -m bench.normalizers`). What they misread on the normalization table (tests/normalize_table.py) our rules
+spell out first: english.py (with num2words) and chinese.py. The language is decided per sentence: one with Chinese
+characters goes through the Chinese rules and grammar, any other through the English ones, so mixed text reads each
+part in its own language. Abbreviations ("Dr.", "Prof.", "p. 5") are spelled before the text is cut into sentences.
 
     normalize("On 12/01/2026 I paid $3.50 for 2 coffees at 5:30 pm, 25% off.")
-    -> "On the first of december twenty twenty six I paid three point five dollars for two coffees at five thirty
-        PM, twenty five percent off."
+    -> "On the first of december twenty twenty six I paid three dollars and fifty cents for two coffees at five
+        thirty PM, twenty five percent off."
+    normalize("Call 555-1234 or dial 911; 1,250 people, 1234 apples, in 1984.")
+    -> "Call five five five, one two three four or dial nine one one; one thousand two hundred and fifty people, one
+        thousand two hundred and thirty four apples, in nineteen eighty four."
     normalize("2026年3月5日，我花了3.5元。")  -> "二零二六年三月五日，我花了三点五元。"
     normalize("Hello there.")               -> "Hello there."           (nothing to change: the same text)
 
