@@ -141,6 +141,7 @@ Dial 101 for the police. | dial one zero one for the police | dial one oh one fo
 It was a 999 call. | it was a nine nine nine call
 Text 88022 to vote. | text eight eight zero two two to vote
 Call 1000 people today. | call one thousand people today | call a thousand people today ## a count after "call", not a code
+Call 911 or 999. | call nine one one or nine nine nine
 === en version
 Version 3.11.7 is out. | version three point eleven point seven is out | version three dot eleven dot seven is out
 Install version 2.4.1 today. | install version two point four point one today | install version two dot four dot one today
@@ -214,6 +215,7 @@ The party was 1999-12-31. | the party was december thirty first nineteen ninety 
 It opened in June 2020. | it opened in june twenty twenty
 It expired 31.12.1999. | it expired the thirty first of december nineteen ninety nine | it expired december thirty first nineteen ninety nine
 Born 12 May 1990. | born the twelfth of may nineteen ninety | born may twelfth nineteen ninety
+The 9/11 attacks. | the nine eleven attacks ## the event's name, not a fraction
 === en ordinal
 He came 1st. | he came first
 She was 2nd. | she was second
@@ -372,6 +374,7 @@ No. 5 won. | number five won
 Smith vs. Jones. | smith versus jones
 Apples, pears, etc. | apples pears et cetera | apples pears etcetera
 Sen. Warren spoke. | senator warren spoke
+Approx. 5 kg. | approximately five kilograms
 === en roman
 Chapter IV begins. | chapter four begins
 Henry VIII had wives. | henry the eighth had wives

@@ -41,7 +41,9 @@ _CLAUSE = set(
 
 
 # Words that may follow a number that is dialled ("call 911 now"); any other ("call 1000 people") makes it a count.
+_DIGIT_WORD = "(?:zero|one|two|three|four|five|six|seven|eight|nine)"  # a digit said: "call 911 or 999"
 _AFTER_CODE = "now|for|to|in|and|or|twice|again|from|if|immediately|today|at|on|right|then|when|with|instead"
+_CODE_END = rf"(?=\s*$|[.,;:!?)]|\s+(?:{_AFTER_CODE})\b)"  # where a dialled number ends
 
 
 def cardinal(n: int) -> str:
@@ -201,12 +203,17 @@ RULES: list[Rule] = [
     (re.compile(r"(?<![\d.])0\d{2,4}(?:\s\d{3,6}){1,2}(?!\d)"), _groups),
     (
         re.compile(
-            rf"\b((?:call(?:ed|ing)?|dial(?:l?ed|l?ing)?|text(?:ed|ing)?|ring|phone)\s+)(\d{{3,6}})(?=\s*$|[.,;:!?)]|\s+(?:{_AFTER_CODE})\b)",
+            rf"\b((?:call(?:ed|ing)?|dial(?:l?ed|l?ing)?|text(?:ed|ing)?|ring|phone)\s+)(\d{{3,6}}){_CODE_END}",
             re.I,
         ),
         lambda m: m[1] + digits(m[2]),
     ),
     (re.compile(r"\b(\d{3})(?=\s+calls?\b)"), lambda m: digits(m[1])),
+    (
+        re.compile(rf"((?:{_DIGIT_WORD} ){{2}}{_DIGIT_WORD}\s+(?:or|and)\s+)(\d{{3,6}}){_CODE_END}"),
+        lambda m: m[1] + digits(m[2]),
+    ),
+    (re.compile(r"(?<![\d/])9/11(?![\d/])"), lambda m: "nine eleven"),
     (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"), _dotted_date),
     (re.compile(rf"\b([1-9]|[12]\d|3[01])\s+(?={_MONTH}\b)"), lambda m: f"the {_ordinal(int(m[1]))} of "),
     (re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)"), _address),
@@ -238,7 +245,7 @@ _TITLES = {"Dr": "Doctor", "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Prof":
 _TITLES |= {"Gen": "General", "Capt": "Captain", "Lt": "Lieutenant", "Sgt": "Sergeant", "Rev": "Reverend"}
 _TITLES |= {"Gov": "Governor", "Rep": "Representative", "Mt": "Mount"}
 _BEFORE_NUMBER = {"No": "number", "Fig": "figure", "p": "page", "pp": "pages", "Vol": "volume"}
-_TITLES |= {"vs": "versus"}
+_TITLES |= {"vs": "versus", "approx": "approximately", "Approx": "Approximately"}
 _ANYWHERE = {"etc": "et cetera", "Jr": "Junior", "Sr": "Senior"}
 ABBREVIATIONS: list[Rule] = [
     (re.compile(rf"\b({'|'.join(_TITLES)})\.(?=\s)"), lambda m: _TITLES[m[1]]),
