@@ -159,7 +159,7 @@ def _is_year(before: str, after: str) -> bool:
 def _four_digits(m: re.Match[str]) -> str:
     """'in 1984 we' -> year; '1234 apples', 'Page 1000' -> cardinal; after a month or before a unit: left to the
     grammar."""
-    before, after = m.string[: m.start()], m.string[m.end() :]
+    before, after = m.string[max(0, m.start() - 40) : m.start()], m.string[m.end() : m.end() + 40]
     if _AFTER_MONTH.search(before) or _MEASURE.match(after):
         return m[0]
     n = int(m[0])
