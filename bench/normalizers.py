@@ -34,9 +34,11 @@ Normalize = Callable[[str, str], str]  # (text, "en" | "zh") -> spoken
 def load_table() -> Any:
     """tests/normalize_table.py as a module (CASES, CATEGORIES, accepts), loaded by path: no test packages needed."""
     spec = importlib.util.spec_from_file_location("normalize_table", TABLE_FILE)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {TABLE_FILE}")
+    module = importlib.util.module_from_spec(spec)
     sys.modules["normalize_table"] = module  # its NamedTuple needs its module registered
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    spec.loader.exec_module(module)
     return module
 
 
