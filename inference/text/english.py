@@ -181,6 +181,7 @@ def _on_the_hour(m: re.Match[str]) -> str:
 _ROMAN_VALUE = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
 _ROMAN = r"(?=[IVXLCDM])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 _NUMBERED = r"Chapter|Part|Volume|Vol\.|Book|Act|Scene|Section|War|Bowl|Phase|Article|Title|Episode|Season|Stage"
+_NUMBERED += r"|Type|Class|Grade|Level|Round|Tier|Category|Appendix|Unit|Schedule|Division|Group|Step|Psalm|Canto"
 
 
 def roman(text: str) -> int:
