@@ -3,12 +3,13 @@
     python -m bench.normalizers [--json]                 # in the project's venv: the chosen one (wetext)
     PYTHONPATH=. /tmp/normvenv-nemo/bin/python -m bench.normalizers   # a throwaway venv per candidate
 
-It installs nothing. For each candidate found (wetext; nemo-text-processing; num2words + cn2an) it measures:
-coverage of tests/normalize_cases.py (a case passes when its spoken form has no digits, none of the written symbols,
-and every word the case names); milliseconds per 1,000 characters (English and Chinese: the table's sentences, one
-call each, as the studio calls it, best of three once warm); the first load; the installed size (the candidate and
-every distribution it requires, from their metadata); and whether it works with the network switched off (every
-socket connection refused). Only the standard library is needed besides the candidate, so it runs in a bare venv.
+It installs nothing. For each candidate found (wetext; nemo-text-processing; num2words + cn2an; the studio's) it
+measures: the pass rate per category on tests/normalize_table.py (a case passes when its spoken form is one of the
+case's accepted readings, compared by the table's one rule, `canonical`); milliseconds per 1,000 characters (English
+and Chinese: the table's sentences, one call each, as the studio calls it, best of three once warm); the first load;
+the installed size (the candidate and every distribution it requires, from their metadata); and whether it works
+with the network switched off (every socket connection refused). Only the standard library is needed besides the
+candidate, so it runs in a bare venv.
 """
 
 from __future__ import annotations
@@ -19,22 +20,26 @@ import importlib.util
 import json
 import re
 import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-CASES_FILE = REPO / "tests" / "normalize_cases.py"
-CJK = re.compile(r"[\u3400-\u9fff]")
+TABLE_FILE = REPO / "tests" / "normalize_table.py"
 Normalize = Callable[[str, str], str]  # (text, "en" | "zh") -> spoken
 
 
-def load_cases() -> tuple[list[tuple[str, str, str, tuple[str, ...]]], str]:
-    spec = importlib.util.spec_from_file_location("normalize_cases", CASES_FILE)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.CASES, module.SYMBOLS
+def load_table() -> Any:
+    """tests/normalize_table.py as a module (CASES, CATEGORIES, accepts), loaded by path: no test packages needed."""
+    spec = importlib.util.spec_from_file_location("normalize_table", TABLE_FILE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {TABLE_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["normalize_table"] = module  # its NamedTuple needs its module registered
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---- the candidates: each returns a normalize function, built on first use --------------------------------------
@@ -68,7 +73,8 @@ def num2words_cn2an() -> Normalize:
 
 
 def studio() -> Normalize:
-    """What the studio runs: wetext, per sentence, with its fallbacks (inference/text/normalize.py)."""
+    """What the studio runs: our rules for what wetext misreads, then wetext, per sentence, with its fallbacks
+    (inference/text/normalize.py, english.py, chinese.py)."""
     from inference.text.normalize import normalize
 
     return lambda text, lang: normalize(text)
@@ -79,7 +85,7 @@ CANDIDATES: dict[str, tuple[tuple[str, ...], Callable[[], Normalize]]] = {
     "wetext": (("wetext",), wetext),
     "nemo-text-processing": (("nemo_text_processing",), nemo),
     "num2words + cn2an": (("num2words", "cn2an"), num2words_cn2an),
-    "the studio's (wetext + fallbacks)": (("wetext", "inference"), studio),
+    "the studio's (our rules + wetext)": (("wetext", "num2words", "inference"), studio),
 }
 
 
@@ -122,11 +128,6 @@ class _NoNetwork:
         socket.socket.connect, socket.getaddrinfo = self.connect, self.lookup  # type: ignore[method-assign]
 
 
-def passes(spoken: str, must: tuple[str, ...], symbols: str) -> bool:
-    low = spoken.lower()
-    return not re.search(r"\d", spoken) and not any(c in spoken for c in symbols) and all(m in low for m in must)
-
-
 def per_1000_chars(normalize: Normalize, texts: list[str], lang: str) -> float:
     """Milliseconds to normalize 1,000 characters of these sentences, one call per sentence; the best of three."""
     batch, size = [], 0
@@ -147,7 +148,7 @@ def per_1000_chars(normalize: Normalize, texts: list[str], lang: str) -> float:
 
 
 def measure(name: str, modules: tuple[str, ...], build: Callable[[], Normalize]) -> dict[str, Any]:
-    cases, symbols = load_cases()
+    table = load_table()
     with _NoNetwork():
         start = time.perf_counter()
         try:
@@ -156,27 +157,28 @@ def measure(name: str, modules: tuple[str, ...], build: Callable[[], Normalize])
         except OSError as e:
             return {"candidate": name, "offline": False, "error": str(e)[:200]}
         load_s = time.perf_counter() - start
-        results = {"en": [0, 0], "zh": [0, 0]}
+        passed: dict[str, list[int]] = {}  # "en cardinal" -> [passed, cases]
         failed = []
-        for lang, category, written, must in cases:
+        for case in table.CASES:
             try:
-                spoken = normalize(written, lang)
+                spoken = normalize(case.written, case.language)
             except Exception as e:  # a candidate that raises on a case fails that case
                 spoken = f"<{type(e).__name__}>"
-            ok = passes(spoken, must, symbols)
-            results[lang][0] += ok
-            results[lang][1] += 1
+            ok = table.accepts(case, spoken)
+            tally = passed.setdefault(f"{case.language} {case.category}", [0, 0])
+            tally[0] += ok
+            tally[1] += 1
             if not ok:
-                failed.append(f"{lang}/{category}: {written!r} -> {spoken!r}")
+                failed.append(f"{case.language}/{case.category}: {case.written!r} -> {spoken!r}")
         speed = {
-            lang: round(per_1000_chars(normalize, [c[2] for c in cases if c[0] == lang], lang), 1)
+            lang: round(per_1000_chars(normalize, [c.written for c in table.CASES if c.language == lang], lang), 1)
             for lang in ("en", "zh")
         }
     return {
         "candidate": name,
-        "coverage_en": f"{results['en'][0]}/{results['en'][1]}",
-        "coverage_zh": f"{results['zh'][0]}/{results['zh'][1]}",
-        "coverage": round((results["en"][0] + results["zh"][0]) / len(cases), 3),
+        "per_category": {k: f"{v[0]}/{v[1]}" for k, v in passed.items()},
+        **{f"passed_{lang}": _total(passed, lang) for lang in ("en", "zh")},
+        "passed": _total(passed, ""),
         "ms_per_1000_chars_en": speed["en"],
         "ms_per_1000_chars_zh": speed["zh"],
         "first_load_s": round(load_s, 2),
@@ -186,32 +188,48 @@ def measure(name: str, modules: tuple[str, ...], build: Callable[[], Normalize])
     }
 
 
+def _total(passed: dict[str, list[int]], lang: str) -> str:
+    rows = [v for k, v in passed.items() if k.startswith(lang)]
+    return f"{sum(r[0] for r in rows)}/{sum(r[1] for r in rows)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON lines")
+    parser.add_argument("--failed", action="store_true", help="list every case each candidate fails")
     args = parser.parse_args()
     found = {n: c for n, c in CANDIDATES.items() if all(importlib.util.find_spec(m) for m in c[0])}
     if not found:
         print("none of the candidates is installed here:", ", ".join(CANDIDATES))
         return
-    print(
-        "| candidate | coverage en | coverage zh | ms / 1,000 chars en | zh | first load (s) | installed MB | offline |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for name, (modules, build) in found.items():
-        m = measure(name, modules, build)
+    missing = [n for n in CANDIDATES if n not in found]
+    results = [measure(name, modules, build) for name, (modules, build) in found.items()]
+    for m in results:
         if args.json:
             print(json.dumps(m, ensure_ascii=False))
         if "error" in m:
-            print(f"| {name} | failed: {m['error']} | | | | | | {m['offline']} |")
-            continue
-        offline = "yes" if m["offline"] else "no"
-        print(
-            f"| {name} | {m['coverage_en']} | {m['coverage_zh']} | {m['ms_per_1000_chars_en']} | "
-            f"{m['ms_per_1000_chars_zh']} | {m['first_load_s']} | {m['installed_mb']} | {offline} |"
-        )
-        for line in m["failed"][:80]:
-            print(f"    failed {line}")
+            print(f"{m['candidate']}: failed to load: {m['error']}")
+    ok = [m for m in results if "error" not in m]
+    print("| category | " + " | ".join(m["candidate"] for m in ok) + " |")
+    print("|---|" + "---|" * len(ok))
+    for key in ok[0]["per_category"] if ok else []:
+        print(f"| {key} | " + " | ".join(m["per_category"][key] for m in ok) + " |")
+    for label, field in (("all, English", "passed_en"), ("all, Chinese", "passed_zh"), ("all", "passed")):
+        print(f"| **{label}** | " + " | ".join(f"**{m[field]}**" for m in ok) + " |")
+    for label, field in (
+        ("ms / 1,000 chars en", "ms_per_1000_chars_en"),
+        ("ms / 1,000 chars zh", "ms_per_1000_chars_zh"),
+    ):
+        print(f"| {label} | " + " | ".join(str(m[field]) for m in ok) + " |")
+    for label, field in (("first load (s)", "first_load_s"), ("installed MB", "installed_mb")):
+        print(f"| {label} | " + " | ".join(str(m[field]) for m in ok) + " |")
+    print("| offline | " + " | ".join("yes" if m["offline"] else "no" for m in ok) + " |")
+    if missing:
+        print("\nnot installed here, not measured:", ", ".join(missing))
+    if args.failed:
+        for m in ok:
+            for line in m["failed"]:
+                print(f"    {m['candidate']} failed {line}")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,17 @@
 
 The grammars are WeTextProcessing's, prebuilt, run by the `wetext` package (kaldifst; nothing is compiled or
 downloaded at run time): chosen by measurement over nemo-text-processing and num2words + cn2an (docs/DESIGN.md,
-`python -m bench.normalizers`). The language is decided per sentence: one with Chinese characters goes through the
-Chinese grammar, any other through the English one, so mixed text reads each part in its own language.
+`python -m bench.normalizers`). What they misread on the normalization table (tests/normalize_table.py) our rules
+spell out first: english.py (with num2words) and chinese.py. The language is decided per sentence: one with Chinese
+characters goes through the Chinese rules and grammar, any other through the English ones, so mixed text reads each
+part in its own language. Abbreviations ("Dr.", "Prof.", "p. 5") are spelled before the text is cut into sentences.
 
     normalize("On 12/01/2026 I paid $3.50 for 2 coffees at 5:30 pm, 25% off.")
-    -> "On the first of december twenty twenty six I paid three point five dollars for two coffees at five thirty
-        PM, twenty five percent off."
+    -> "On the first of december twenty twenty six I paid three dollars and fifty cents for two coffees at five
+        thirty PM, twenty five percent off."
+    normalize("Call 555-1234 or dial 911; 1,250 people, 1234 apples, in 1984.")
+    -> "Call five five five, one two three four or dial nine one one; one thousand two hundred and fifty people, one
+        thousand two hundred and thirty four apples, in nineteen eighty four."
     normalize("2026年3月5日，我花了3.5元。")  -> "二零二六年三月五日，我花了三点五元。"
     normalize("Hello there.")               -> "Hello there."           (nothing to change: the same text)
 
@@ -23,6 +28,9 @@ import threading
 import unicodedata
 from typing import Any
 
+from inference.text.chinese import after, chinese
+from inference.text.english import abbreviations, english
+
 log = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -35,8 +43,6 @@ _DIGITS = re.compile(r"\d+")
 _PLAIN = re.compile(r"[^\W\d_]+(?:[\s,;!?'\"()\-]+[^\W\d_]+)*[\s,;!?'\".…()\-]*")
 _WORD = re.compile(r"[^\W\d_]+")
 _LAST_WORD = re.compile(r"([^\W\d_]+)[\s,;!?'\"()\-]*\.[\s\"')…]*$")
-_DECADE = re.compile(r"(?<!\d)(\d{3}0)'?s\b")  # 1990s, 1990's: the grammar reads "s" as seconds
-_NUMBER_SIGN = re.compile(r"(?<!\w)#(?=\d)")  # "#1": the grammar has no reading for it
 _lock = threading.Lock()
 _normalizers: dict[str, Any] = {}
 
@@ -76,20 +82,6 @@ def _run(text: str, lang: str) -> str | None:
         return None
 
 
-def _english_fixes(text: str, lang: str) -> str:
-    """Two forms the English grammar misreads: '1990s' -> 'nineteen nineties' (not "... ninety seconds"), '#1' ->
-    'number 1'."""
-    if lang != "en":
-        return text
-    text = _NUMBER_SIGN.sub("number ", text)
-
-    def plural(m: re.Match[str]) -> str:
-        year = _run(m.group(1), lang) or m.group(1)
-        return year[:-1] + "ies" if year.endswith("y") else year + "s"
-
-    return _DECADE.sub(plural, text)
-
-
 @functools.lru_cache(maxsize=4096)
 def _kept(word: str) -> bool:
     """Whether the English grammar leaves a word with capitals as it is, asked once per word ("Mr" -> "Mister": no)."""
@@ -109,13 +101,14 @@ def _plain(sentence: str) -> bool:
 
 
 def _piece(text: str, lang: str) -> str:
-    """One sentence, or failing that each word, or failing that each run of digits, through the grammar."""
+    """One sentence: our rules for what the grammar misreads (english.py, chinese.py), then the whole sentence, or
+    failing that each word, or failing that each run of digits, through the grammar."""
+    text = english(text) if lang == "en" else chinese(text)
     if _plain(text.strip()):
         return text
-    text = _english_fixes(text, lang)
     whole = _run(text, lang)
     if whole is not None:
-        return whole
+        return whole if lang == "en" else after(whole)
     words = []
     for word in re.split(r"(\s+)", text):
         read = _run(word, lang) if word.strip() else word
@@ -129,5 +122,5 @@ def normalize(text: str, lang: str | None = None) -> str:
     """The text with every written form spelled as it is spoken (see the module docstring); `lang` ('en' or 'zh')
     forces one grammar for the whole text instead of deciding per sentence. Sentence by sentence: the grammar's
     time grows faster than the length of what it is given."""
-    parts = _SENTENCE.split(_ascii_digits(text))  # sentence, separator, sentence, ...
+    parts = _SENTENCE.split(abbreviations(_ascii_digits(text)))  # sentence, separator, sentence, ...
     return "".join(part if i % 2 else _piece(part, lang or language(part)) for i, part in enumerate(parts))
