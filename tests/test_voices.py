@@ -310,3 +310,60 @@ def test_voice_endpoints_through_gradio_client(tiny, tmp_path: Path, ref_wav: Pa
         with pytest.raises(AppError, match="cannot be used as a voice name"):
             client.predict(handle_file(str(ref_wav)), "../..", REF_TEXT, api_name="/save_voice")
         assert not np.any([p.name.startswith(".") for p in tmp_path.rglob("*")])
+
+
+def _post_json(url: str, body: dict) -> tuple[int, dict | bytes]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def test_bad_files_and_names_through_every_interface(tiny, tmp_path: Path, ref_wav: Path) -> None:
+    """The app starts with a Latin-1 transcript and a killed save's temporary in its folder; names are checked the
+    same way through gradio_client and /v1, and no message shows the server's folder."""
+    import json
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    voices, log = tmp_path / "voices", tmp_path / "app.log"
+    voices.mkdir()
+    shutil.copy(ref_wav, voices / "Zoe.wav")
+    (voices / "Zoe.txt").write_bytes("Voilà, ça marche.".encode("latin-1"))  # what a Windows editor writes
+    stale = voices / ".tmp-killed.part"
+    stale.write_bytes(b"half a voice")
+    os.utime(stale, (time.time() - 600, time.time() - 600))
+    with run_app(env={"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices)}, log_path=log) as (base, _):
+        assert "is not plain UTF-8; read it as cp1252" in log.read_text() and not stale.exists()
+        with urllib.request.urlopen(f"{base}/v1/voices") as r:
+            assert json.load(r)["voices"] == [{"name": "Zoe", "has_transcript": True}]
+        client = Client(base, verbose=False)
+        assert client.predict(api_name="/list_voices") == [{"name": "Zoe", "transcript": "Voilà, ça marche."}]
+        for args, endpoint in ((("",), "/delete_voice"), (("Zoe", ""), "/rename_voice")):
+            with pytest.raises(AppError, match="Type a name for the voice"):
+                client.predict(*args, api_name=endpoint)
+        recording = handle_file(str(ref_wav))
+        with pytest.raises(AppError, match="Type a name for the voice"):
+            client.predict(recording, "", REF_TEXT, api_name="/save_voice")
+        with pytest.raises(AppError, match="A voice called 'Zoe' already exists"):
+            client.predict(recording, "zoe", REF_TEXT, api_name="/save_voice")
+        with pytest.raises(AppError, match="too long to be a file name") as info:
+            client.predict(recording, "𠀀" * 60, REF_TEXT, api_name="/save_voice")
+        assert str(voices) not in str(info.value)
+
+        status, body = _post_json(f"{base}/v1/audio/speech", {"input": "Hi.", "voice": "𠀀" * 64})
+        assert status == 400 and body["error"]["param"] == "voice" and str(voices) not in body["error"]["message"]
+        status, body = _post_json(f"{base}/v1/audio/speech", {"input": "Hi.", "voice": "a" * 64})
+        assert status == 404 and "no saved voice" in body["error"]["message"]
+        status, body = _post_json(
+            f"{base}/v1/audio/speech", {"input": "Hi.", "voice": "ZOE", "response_format": "wav", "nfe_step": 7}
+        )
+        assert status == 200 and body[:4] == b"RIFF"  # any case finds the saved voice
