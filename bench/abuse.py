@@ -423,7 +423,7 @@ def run_attacks(t: Target, attacks: dict[str, Attack]) -> None:
         except Exception as e:  # one attack's harness failing must not stop the others
             attacks[name].record("broke", 0.0, f"harness: {type(e).__name__}: {str(e)[:80]}")
 
-    threads = [threading.Thread(target=one, args=item, daemon=True, name=item[0]) for item in ATTACKS.items()]
+    threads = [threading.Thread(target=one, args=(n, ATTACKS[n]), daemon=True, name=n) for n in attacks]
     start_all(threads)
     hung = join_all(threads, t.deadline + 2 * REQUEST_S + 30)
     for name in hung:
@@ -441,7 +441,7 @@ def prepare_voices() -> Path:
     return voices
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m bench.abuse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -450,20 +450,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--flood", type=int, default=FLOOD, help="set_pronunciation calls")
     p.add_argument("--logins", type=int, default=LOGINS, help="wrong passwords")
     p.add_argument("--burst", type=int, default=BURST, help="simultaneous long requests")
-    p.add_argument(
-        "--flac-seconds", type=float, default=600, help="length of the huge FLAC (smaller: cheaper to write)"
-    )
+    p.add_argument("--flac-seconds", type=float, default=600, help="the huge FLAC's length (shorter: cheaper to write)")
+    p.add_argument("--only", help=f"comma-separated attacks to run (default: all): {', '.join(ATTACKS)}")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still stops its apps (finally blocks)
-    import psutil
+    args.attacks = [a.strip() for a in args.only.split(",")] if args.only else list(ATTACKS)
+    unknown = [a for a in args.attacks if a not in ATTACKS]
+    if unknown:
+        p.error(f"unknown attacks {unknown}; choose from: {', '.join(ATTACKS)}")
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still stops its apps (finally blocks)
     from inference.model.random_weights import build
 
     tiny = CACHE / "tiny"
     if not (tiny / "custom" / "model.yaml").is_file():
         build(tiny)
-    flac_file(args.flac_seconds)  # written before the clock starts
+    if "huge flac" in args.attacks:
+        flac_file(args.flac_seconds)  # written before the clock starts
     voices, token = prepare_voices(), secrets.token_urlsafe(16)
     env = {
         "HF_HOME": str(tiny / "hf"),
@@ -473,28 +480,13 @@ def main(argv: list[str] | None = None) -> int:
         "F5_MODEL": str(tiny / "custom" / "model.yaml"),
     }
     started, load_start = dt.datetime.now(dt.UTC), loadavg()
-    attacks = {name: Attack(name) for name in ATTACKS}
+    attacks = {name: Attack(name) for name in args.attacks}
     honest, health, rss = Honest(), [], []
+    logins = {**env, "STUDIO_AUTH": f"bench:{secrets.token_urlsafe(12)}"}
     with launch({**env, "STUDIO_API_TOKEN": token}) as base:
-        app = next(c for c in psutil.Process().children() if "app.py" in " ".join(c.cmdline()))
-        with launch({**env, "STUDIO_AUTH": f"bench:{secrets.token_urlsafe(12)}"}) as login_base:
+        with launch(logins) if "brute-force logins" in attacks else contextlib.nullcontext("") as login_base:
             t = Target(base, token, voices, login_base, args)
-            ask(t.client(), None, "", SHORT, 0, nfe_step=7, voice="bench", api_name="/synthesize")  # warm up
-            t0 = time.monotonic()
-            t.deadline = t0 + args.seconds
-            stop = threading.Event()
-            watcher = threading.Thread(target=watch, args=(t, app, stop, health, rss, t0), daemon=True)
-            watcher.start()
-            visitors = [
-                threading.Thread(target=honest_visitor, args=(t, honest, i), daemon=True, name=f"visitor {i}")
-                for i in range(args.visitors)
-            ]
-            attacker = threading.Thread(target=run_attacks, args=(t, attacks), daemon=True, name="attacks")
-            start_all([*visitors, attacker])
-            hung = join_all([*visitors, attacker], t.deadline + HONEST_S + REQUEST_S + 60)
-            stop.set()
-            watcher.join()
-            elapsed = time.monotonic() - t0
+            elapsed, hung = run(t, attacks, honest, health, rss)
     lines = report(args, honest, health, rss, attacks, started, load_start, elapsed)
     lines += [f"- still running when the run was cut short (hung): {', '.join(hung)}"] if hung else []
     print("\n".join(lines))
@@ -502,6 +494,34 @@ def main(argv: list[str] | None = None) -> int:
         with RESULTS.open("a", encoding="utf-8") as f:
             f.write("\n" + "\n".join(lines) + "\n")
     return 0 if not honest.failures else 1
+
+
+def run(t: Target, attacks: dict[str, Attack], honest: Honest, health: list, rss: list) -> tuple[float, list[str]]:
+    """Warm up, then the visitors and the attacks until the deadline; returns (seconds it took, hung threads)."""
+    import psutil
+
+    port = int(t.base.rsplit(":", 1)[1])
+    app = next(  # the app under attack: the child listening on its port
+        c
+        for c in psutil.Process().children()
+        if any(n.laddr.port == port and n.status == psutil.CONN_LISTEN for n in c.net_connections("tcp"))
+    )
+    ask(t.client(), None, "", SHORT, 0, nfe_step=7, voice="bench", api_name="/synthesize")  # warm up
+    t0 = time.monotonic()
+    t.deadline = t0 + t.args.seconds
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(t, app, stop, health, rss, t0), daemon=True)
+    watcher.start()
+    visitors = [
+        threading.Thread(target=honest_visitor, args=(t, honest, i), daemon=True, name=f"visitor {i}")
+        for i in range(t.args.visitors)
+    ]
+    attacker = threading.Thread(target=run_attacks, args=(t, attacks), daemon=True, name="attacks")
+    start_all([*visitors, attacker])
+    hung = join_all([*visitors, attacker], t.deadline + HONEST_S + REQUEST_S + 60)
+    stop.set()
+    watcher.join()
+    return time.monotonic() - t0, hung
 
 
 def report(args, honest, health, rss, attacks, started, load_start, elapsed) -> list[str]:
