@@ -77,10 +77,18 @@ class Attack:
     name: str
     outcomes: list[tuple[str, float, str]] = field(default_factory=list)  # (ended how, seconds, status or note)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False  # set when the run ends: requests ending later (the app being stopped) are not counted
 
     def record(self, how: str, seconds: float, status: str) -> None:
         with self.lock:
-            self.outcomes.append((how, seconds, status))
+            if not self.closed:
+                self.outcomes.append((how, seconds, status))
+
+    def close(self, still_running: int, seconds: float) -> None:
+        """The run ends: `still_running` requests are counted as dropped after `seconds`, later outcomes ignored."""
+        for _ in range(still_running):
+            self.record("dropped", seconds, "still held when the run ended")
+        self.closed = True
 
     def timed(self, fn: Callable[[], tuple[str, str]]) -> None:
         """Run one abusive request: fn returns (ended how, status); exceptions are a broken request."""
@@ -153,7 +161,7 @@ class Target:
     def client(self) -> Any:
         from gradio_client import Client
 
-        return Client(self.base, verbose=False, headers=self.headers())
+        return Client(self.base, verbose=False, headers=self.headers(), httpx_kwargs={"timeout": REQUEST_S})
 
     def speech(self, text: str, timeout: float = REQUEST_S, **extra: Any) -> tuple[str, str]:
         body = {"model": "tts-1", "voice": "bench", "input": text, "response_format": "wav", "nfe_step": 7, **extra}
@@ -296,11 +304,12 @@ def long_renames(t: Target, a: Attack) -> None:
 
 def full_queue(t: Target, a: Attack) -> None:
     text = " ".join([LONG_SENTENCE] * 12)
+    start = time.monotonic()
     threads = [
         threading.Thread(target=a.timed, args=(lambda: t.speech(text),), daemon=True) for _ in range(t.args.burst)
     ]
     start_all(threads)
-    join_all(threads, time.monotonic() + REQUEST_S + 30)
+    a.close(len(join_all(threads, start + REQUEST_S + 30)), time.monotonic() - start)
 
 
 ATTACKS: dict[str, Callable[[Target, Attack], None]] = {
@@ -427,7 +436,7 @@ def run_attacks(t: Target, attacks: dict[str, Attack]) -> None:
     start_all(threads)
     hung = join_all(threads, t.deadline + 2 * REQUEST_S + 30)
     for name in hung:
-        attacks[name].record("dropped", 0.0, "still running when the run ended")
+        attacks[name].close(1, time.monotonic() - t.deadline + t.args.seconds)
 
 
 def prepare_voices() -> Path:

@@ -130,7 +130,7 @@ def test_names_are_one_voice_whatever_their_case(tmp_path: Path) -> None:
         lib.rename("alice", "BOB")
     assert lib.rename("alice", "ALICE").name == "ALICE"  # a change of case is a rename
     assert lib.names() == ["ALICE", "Bob"] and lib.get("Alice").text == "second"
-    lib.delete("bob")
+    assert lib.delete("bob").name == "Bob"  # the saved spelling
     assert lib.names() == ["ALICE"]
 
 
@@ -367,3 +367,5 @@ def test_bad_files_and_names_through_every_interface(tiny, tmp_path: Path, ref_w
             f"{base}/v1/audio/speech", {"input": "Hi.", "voice": "ZOE", "response_format": "wav", "nfe_step": 7}
         )
         assert status == 200 and body[:4] == b"RIFF"  # any case finds the saved voice
+        assert client.predict("zoe", api_name="/delete_voice") == "Zoe"  # deleted as saved
+        assert client.predict(api_name="/list_voices") == []

@@ -275,8 +275,9 @@ class VoiceLibrary:
                     log.error("voices: could not move %s back to %s after a failed rename (%s)", dst, src, undo)
             raise folder_error(e, "renamed") from e
 
-    def delete(self, name: str) -> None:
-        """Delete a voice: its audio first (then it is gone even if the rest fails), its transcript, pronunciations."""
+    def delete(self, name: str) -> Voice:
+        """Delete a voice: its audio first (then it is gone even if the rest fails), its transcript, pronunciations.
+        Returns the voice as it was (its saved spelling)."""
         with self._lock:
             voice = self.get(name)
             try:
@@ -285,3 +286,4 @@ class VoiceLibrary:
                 (self.root / f"{voice.name}{VOICE_SUFFIX}").unlink(missing_ok=True)
             except OSError as e:
                 raise folder_error(e, "deleted") from e
+        return voice
