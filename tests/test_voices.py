@@ -191,6 +191,18 @@ def test_a_read_only_folder_says_so(code: int, tmp_path: Path, monkeypatch: pyte
     assert lib.names() == ["Alice"]
 
 
+def test_an_unreadable_folder_lists_no_voices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = VoiceLibrary(tmp_path)
+    lib.save("Alice", WAV, "kept")
+
+    def refuse(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    assert lib.all() == []  # /v1/voices answers an empty list, not 500
+    assert lib.get("Alice").name == "Alice"  # its exact spelling is still found
+
+
 def test_temporaries_of_a_killed_save_are_removed_at_start(tmp_path: Path) -> None:
     stale, fresh = tmp_path / ".tmp-abc123.part", tmp_path / ".tmp-def456.part"
     stale.write_bytes(b"half a voice")

@@ -134,6 +134,11 @@ class VoiceLibrary:
             paths = sorted(self.root.iterdir())
         except (FileNotFoundError, NotADirectoryError):
             return {}
+        except OSError as e:  # e.g. a folder the server may not read: no voices, said once in the log
+            if self.root not in self._reported:
+                self._reported.add(self.root)
+                log.warning("voices: the folder %s cannot be read (%s); no saved voices are listed", self.root, e)
+            return {}
         for path in paths:
             if path.suffix.lower() not in AUDIO_EXTS or path.name.startswith(".") or not path.is_file():
                 continue
