@@ -490,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     started, load_start = dt.datetime.now(dt.UTC), loadavg()
     attacks = {name: Attack(name) for name in args.attacks}
-    honest, health, rss = Honest(), [], []
+    honest, health, rss = Honest(), list[float](), list[tuple[float, int]]()
     logins = {**env, "STUDIO_AUTH": f"bench:{secrets.token_urlsafe(12)}"}
     with launch({**env, "STUDIO_API_TOKEN": token}) as base:
         with launch(logins) if "brute-force logins" in attacks else contextlib.nullcontext("") as login_base:
