@@ -4,9 +4,9 @@ loopback only), mixed with VISITORS honest visitors, for a couple of minutes.
     .venv/bin/python -m bench.abuse [--seconds 120] [--visitors 20] [--flac-seconds 600] [--no-write]
 
 The app runs with an API token set (STUDIO_API_TOKEN, no login): honest visitors send it, attackers do not. A
-second app with a login (STUDIO_AUTH) only takes the brute-force logins. All attacks start together when the
-visitors do, each in its own thread, bounded in count and in time (REQUEST_S per request; the flood and the logins
-stop at the deadline):
+second app with a login (STUDIO_AUTH) only takes the brute-force logins. The attacks start together when the
+visitors do (the full queue half-way), each in its own thread, bounded in count and in time (REQUEST_S per request;
+the flood and the logins stop at the deadline):
 
   pronunciation flood   up to 2,001 /set_pronunciation calls through gradio_client
   latin1 transcript     a voice whose transcript is Latin-1, copied in before the start; /v1/voices and /list_voices
@@ -20,7 +20,7 @@ stop at the deadline):
   find speakers         a 240 KB script to the dialogue tab's find_speakers (the browser's own call)
   100 MB body           a 100 MB JSON body to /gradio_api/queue/join
   long renames          /rename_voice to over-long names (65 letters, 64 four-byte letters, 100,000 letters)
-  full queue            BURST long /v1/audio/speech requests at once
+  full queue            BURST long /v1/audio/speech requests at once, half-way through the run
 
 Reported: the honest requests answered, told busy and failed; the app's RSS over time; /health latency percentiles;
 and per attack, how each request ended ("held": the server worked on it and answered; "refused": it said no;
@@ -303,7 +303,9 @@ def long_renames(t: Target, a: Attack) -> None:
 
 
 def full_queue(t: Target, a: Attack) -> None:
+    """Half-way through the run, so that the other attacks are first measured on a queue that is not full."""
     text = " ".join([LONG_SENTENCE] * 12)
+    time.sleep(max(0.0, t.deadline - t.args.seconds / 2 - time.monotonic()))
     start = time.monotonic()
     threads = [
         threading.Thread(target=a.timed, args=(lambda: t.speech(text),), daemon=True) for _ in range(t.args.burst)
