@@ -98,3 +98,27 @@ def test_gpu_script_stops_before_gpu_time_when_an_import_fails(tmp_path: Path) -
 def test_gpu_wheels_pins_the_hub_the_device_image_has() -> None:
     script = (REPO / "bench" / "gpu_wheels.sh").read_text()
     assert "huggingface_hub==1.33.0" in script and '"$DIR"/huggingface_hub-*.whl' in script
+
+
+def test_abuse_bench_runs_briefly_and_reports_each_attack() -> None:
+    """bench.abuse, a few seconds and three cheap attacks: honest visitors answered, each attack's row filled."""
+    only = "latin1 transcript,long renames,anonymous gradio_api"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.abuse", "--seconds", "3", "--visitors", "2", "--only", only, "--no-write"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {
+        cells[0]: cells[1:]
+        for line in proc.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| attack")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    assert list(rows) == only.split(",")
+    requests, held, refused = (int(v) for v in rows["long renames"][:3])
+    assert requests == refused == 3 and held == 0  # over-long names are refused
+    assert rows["latin1 transcript"][:2] == ["2", "2"] and "Voilà" in rows["latin1 transcript"][-1]
+    assert "0 failed" in proc.stdout and "/health:" in proc.stdout and "App RSS" in proc.stdout

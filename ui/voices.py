@@ -28,7 +28,7 @@ class VoiceHandlers:
 
         Args:
             ref_audio: the recording to keep.
-            name: the voice's name; letters, digits, spaces, - and _ (other characters are dropped).
+            name: the voice's name; letters, digits, spaces, - and _ (other characters are dropped), at most 64.
             ref_text: its transcript; empty = transcribe it.
         Returns:
             the name it was saved under.
@@ -45,20 +45,20 @@ class VoiceHandlers:
 
         Args:
             name: the saved voice's name (see /list_voices).
-            new_name: its new name; letters, digits, spaces, - and _ (other characters are dropped).
+            new_name: its new name; letters, digits, spaces, - and _ (other characters are dropped), at most 64.
         """
         return self.engine.voices.rename(name or "", new_name or "").name
 
     @user_errors
     def delete_voice(self, name: str) -> str:
-        """Delete a saved voice (its audio, transcript and pronunciations); returns the deleted name.
+        """Delete a saved voice (its audio, transcript and pronunciations); returns the deleted name, as saved.
 
         Args:
             name: the saved voice's name (see /list_voices).
         """
-        self.engine.voices.delete(name or "")
-        gr.Info(f"Deleted voice {name!r}.")
-        return name
+        deleted = self.engine.voices.delete(name or "").name
+        gr.Info(f"Deleted voice {deleted!r}.")
+        return deleted
 
     def refresh(self, selected: str | None = None) -> Any:
         names = self.engine.voices.names()

@@ -1,15 +1,26 @@
 """The voice library: saved voices in VOICES_DIR, one `<name>.<audio ext>` plus `<name>.txt` (its transcript) each.
 
-Users may copy voices in by hand in the same layout. Names are sanitised so they can never leave the folder;
-saves write temporary files and rename them into place, so a failed save leaves nothing half-written.
+Users may copy voices in by hand in the same layout. The rules (docs/DESIGN.md, "The voice library"):
+- a name is letters, digits, spaces, - and _, at most MAX_NAME characters and MAX_NAME_BYTES bytes, so that every
+  file named after it fits the file system's 255-byte limit; a longer one is refused, never cut short;
+- names are one voice whatever their case: "alice" finds "Alice", and the saved spelling is what lists show;
+- saves write temporaries and rename them into place; a rename moves the audio, the transcript and the voice's
+  pronunciations as one step, undone on any failure; temporaries left by a killed process are removed at start;
+- a transcript is read as UTF-8 (with or without a BOM), else as Windows-1252, else Latin-1: a file saved by a
+  Windows editor is read, never a reason to fail.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import errno
+import logging
 import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +28,15 @@ from pathlib import Path
 from ..errors import InputError
 from ..text.pronounce import VOICE_SUFFIX
 
+log = logging.getLogger(__name__)
+
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
 MAX_NAME = 64  # characters
+MAX_NAME_BYTES = 200  # UTF-8 bytes: with the longest suffix (VOICE_SUFFIX, 19 bytes) a file name stays under 255
+STALE_TEMP_S = 60  # seconds: a save's temporary older than this at start was left by a killed process
 _UNSAFE = re.compile(r"[^\w\- ]+")  # \w is Unicode-aware: letters and digits of any script, and _
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+_EMPTY_HINT = "Letters, digits, spaces, - and _ work, e.g. 'Alice'."
 
 
 @dataclass(frozen=True)
@@ -34,68 +51,165 @@ class VoiceNotFound(InputError):
 
 
 def sanitize_name(raw: str) -> str:
-    """A safe file stem: 'My Voice!' -> 'My Voice', '../../etc/passwd' -> 'etc passwd', '.hidden' -> 'hidden'."""
+    """A safe file stem: 'My Voice!' -> 'My Voice', '../../etc/passwd' -> 'etc passwd', '.hidden' -> 'hidden'.
+    Refused: '' ("Type a name"), nothing usable left ('💥'), too long ('x' * 65, '𠀀' * 51: 204 bytes)."""
     if not isinstance(raw, str):
         raise InputError("A voice name must be text.", "Type a name such as 'Alice'.")
+    if not raw.strip():
+        raise InputError("Type a name for the voice.", _EMPTY_HINT)
     name = unicodedata.normalize("NFC", raw)
     name = _UNSAFE.sub(" ", name)
-    name = " ".join(name.split()).strip(" ._-")[:MAX_NAME].strip(" ._-")
+    name = " ".join(name.split()).strip(" ._-")
     if not name:
-        raise InputError(f"{raw!r} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise InputError(f"{shown!r} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
+    if len(name) > MAX_NAME:
+        raise InputError(
+            f"A voice name can be at most {MAX_NAME} characters; this one has {len(name)}.", "Pick a shorter name."
+        )
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise InputError(
+            f"This voice name is too long to be a file name ({len(name.encode('utf-8'))} bytes, at most "
+            f"{MAX_NAME_BYTES}; letters outside the Latin alphabet take 2 to 4 bytes each).",
+            "Pick a shorter name.",
+        )
     return name
+
+
+def decode_transcript(data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (a BOM is dropped), else Windows-1252, else Latin-1 (which reads any bytes).
+    b'caf\\xc3\\xa9' -> ('café', 'utf-8'); b'caf\\xe9' -> ('café', 'cp1252'); b'\\x81' -> ('\\x81', 'latin-1')."""
+    if data.startswith(codecs.BOM_UTF8):
+        data, encodings = data[len(codecs.BOM_UTF8) :], ("utf-8-sig", "cp1252", "latin-1")
+    else:
+        encodings = ("utf-8", "cp1252", "latin-1")
+    for encoding in encodings:
+        try:
+            return data.decode("utf-8" if encoding == "utf-8-sig" else encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def folder_error(e: OSError, action: str) -> InputError:
+    """An OSError from the voices folder as a sentence for users: what happened and what to do, never a path."""
+    if e.errno in _READ_ONLY:
+        return InputError(
+            f"The voices folder is read-only; the voice could not be {action}.",
+            "Ask whoever runs the studio to make VOICES_DIR writable (on a pod or in a container: mount the volume "
+            "read-write). Nothing was changed.",
+        )
+    reason = e.strerror or type(e).__name__  # str(e) would name the server's path
+    return InputError(
+        f"The voice could not be {action} ({reason}).",
+        "Check that the voices folder has free space and try again; nothing was changed.",
+    )
 
 
 class VoiceLibrary:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
+        self._reported: set[Path] = set()  # transcripts already logged as re-read in another encoding
+        self.remove_stale_temporaries()
+
+    def remove_stale_temporaries(self, older_than_s: float = STALE_TEMP_S) -> int:
+        """Delete the `.tmp-*.part` files a killed save left behind (older than `older_than_s`); returns how many."""
+        removed, cutoff = 0, time.time() - older_than_s
+        try:
+            for tmp in self.root.glob(".tmp-*.part"):
+                if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+        except OSError as e:
+            log.warning("voices: stale temporaries in %s could not be removed (%s)", self.root, e)
+        if removed:
+            log.info("voices: removed %d temporary file(s) left by an interrupted save in %s", removed, self.root)
+        return removed
+
+    def _audio_files(self) -> dict[str, Path]:
+        """casefolded name -> audio file, one per name (the first in sorted order); stray and hidden files ignored."""
+        found: dict[str, Path] = {}
+        try:
+            paths = sorted(self.root.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as e:  # e.g. a folder the server may not read: no voices, said once in the log
+            if self.root not in self._reported:
+                self._reported.add(self.root)
+                log.warning("voices: the folder %s cannot be read (%s); no saved voices are listed", self.root, e)
+            return {}
+        for path in paths:
+            if path.suffix.lower() not in AUDIO_EXTS or path.name.startswith(".") or not path.is_file():
+                continue
+            try:
+                if sanitize_name(path.stem) != path.stem:
+                    continue
+            except InputError:
+                continue
+            found.setdefault(path.stem.casefold(), path)
+        return found
 
     def all(self) -> list[Voice]:
-        """Every voice in the folder, by name (hidden files and stray names ignored)."""
-        if not self.root.is_dir():
-            return []
-        voices = {}
-        for path in sorted(self.root.iterdir()):
-            if path.suffix.lower() in AUDIO_EXTS and path.is_file() and not path.name.startswith("."):
-                try:
-                    if sanitize_name(path.stem) == path.stem and path.stem not in voices:
-                        voices[path.stem] = self._voice(path)
-                except InputError:
-                    continue
-        return [voices[k] for k in sorted(voices, key=str.casefold)]
+        """Every voice in the folder, by name (hidden files, temporaries and stray names ignored)."""
+        files = self._audio_files()
+        return [self._voice(files[k]) for k in sorted(files)]
 
     def names(self) -> list[str]:
         return [v.name for v in self.all()]
 
-    def get(self, name: str) -> Voice:
-        safe = sanitize_name(name)
+    def _find(self, safe: str) -> Path | None:
+        """The audio file of the voice called `safe` in any case (its exact spelling first)."""
         for ext in AUDIO_EXTS:
             path = self.root / f"{safe}{ext}"
             if path.is_file():
-                return self._voice(path)
-        raise VoiceNotFound(
-            f"There is no saved voice called {name!r}.", f"Saved voices: {', '.join(self.names()) or 'none yet'}."
-        )
+                return path
+        return self._audio_files().get(safe.casefold())
+
+    def get(self, name: str) -> Voice:
+        audio = self._find(sanitize_name(name))
+        if audio is None:
+            raise VoiceNotFound(
+                f"There is no saved voice called {name!r}.",
+                f"Saved voices: {', '.join(self.names()) or 'none yet'}.",
+            )
+        return self._voice(audio)
 
     def _voice(self, audio: Path) -> Voice:
-        transcript = audio.with_suffix(".txt")
-        text = transcript.read_text(encoding="utf-8").strip() if transcript.is_file() else ""
-        return Voice(audio.stem, audio, text)
+        return Voice(audio.stem, audio, self._transcript(audio.with_suffix(".txt")))
+
+    def _transcript(self, path: Path) -> str:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return ""
+        except OSError as e:
+            if path not in self._reported:
+                self._reported.add(path)
+                log.warning("voices: transcript %s cannot be read (%s); it will be transcribed instead", path, e)
+            return ""
+        text, encoding = decode_transcript(data)
+        if encoding != "utf-8" and path not in self._reported:
+            self._reported.add(path)
+            log.warning("voices: transcript %s is not plain UTF-8; read it as %s", path, encoding)
+        return text.strip()
 
     def save(self, name: str, wav_bytes: bytes, text: str, overwrite: bool = False) -> Voice:
-        """Store a voice atomically: both files are written to temporaries, then renamed into place."""
+        """Store a voice atomically: both files are written to temporaries, then renamed into place. A name that
+        exists in another case is the same voice: refused, or with `overwrite` replaced under its saved spelling."""
         safe = sanitize_name(name)
         with self._lock:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as e:
+                raise folder_error(e, "saved") from e
+            same = self._find(safe)
+            if same is not None and not overwrite:
                 raise InputError(
-                    f"The voices folder {self.root} cannot be created ({e.strerror}).",
-                    "Check that the volume is mounted and writable.",
-                ) from e
+                    f"A voice called {same.stem!r} already exists.", "Pick another name or delete it first."
+                )
+            safe = same.stem if same is not None else safe
             existing = [self.root / f"{safe}{ext}" for ext in AUDIO_EXTS if (self.root / f"{safe}{ext}").exists()]
-            if existing and not overwrite:
-                raise InputError(f"A voice called {safe!r} already exists.", "Pick another name or delete it first.")
             audio, transcript = self.root / f"{safe}.wav", self.root / f"{safe}.txt"
             tmp_audio = tmp_text = None
             try:
@@ -107,15 +221,13 @@ class VoiceLibrary:
                     if old != audio:
                         old.unlink(missing_ok=True)
             except OSError as e:
-                for tmp in (tmp_audio, tmp_text):
-                    if tmp:
-                        Path(tmp).unlink(missing_ok=True)
-                if not audio.exists():
-                    transcript.unlink(missing_ok=True)
-                raise InputError(
-                    f"The voice could not be saved ({e.strerror or e}).",
-                    "Check free space and that the voices folder is writable; nothing was changed.",
-                ) from e
+                with contextlib.suppress(OSError):  # the cleanup may fail for the same reason
+                    for tmp in (tmp_audio, tmp_text):
+                        if tmp:
+                            Path(tmp).unlink(missing_ok=True)
+                    if not audio.exists():
+                        transcript.unlink(missing_ok=True)
+                raise folder_error(e, "saved") from e
         return Voice(safe, audio, text.strip())
 
     def _write_temp(self, data: bytes) -> str:
@@ -131,24 +243,52 @@ class VoiceLibrary:
         return tmp
 
     def rename(self, old: str, new: str) -> Voice:
-        voice = self.get(old)
+        """Rename a voice's files (transcript, pronunciations, then audio) as one step: any failure puts back the
+        ones already moved. Changing only the case of a name is a rename too."""
         safe = sanitize_name(new)
         with self._lock:
-            if safe != voice.name and any((self.root / f"{safe}{ext}").exists() for ext in AUDIO_EXTS):
-                raise InputError(f"A voice called {safe!r} already exists.", "Pick another name.")
-            target = self.root / f"{safe}{voice.audio.suffix}"
-            transcript = voice.audio.with_suffix(".txt")
-            if transcript.exists():
-                os.replace(transcript, self.root / f"{safe}.txt")
-            words = self.root / f"{voice.name}{VOICE_SUFFIX}"  # the voice's own pronunciations go with it
-            if words.exists():
-                os.replace(words, self.root / f"{safe}{VOICE_SUFFIX}")
-            os.replace(voice.audio, target)
-        return Voice(safe, target, voice.text)
+            voice = self.get(old)
+            if safe == voice.name:
+                return voice
+            clash = self._find(safe)
+            if clash is not None and clash != voice.audio:
+                raise InputError(f"A voice called {clash.stem!r} already exists.", "Pick another name.")
+            moves = [(self.root / f"{voice.name}{s}", self.root / f"{safe}{s}") for s in (".txt", VOICE_SUFFIX)]
+            moves = [(src, dst) for src, dst in moves if src.exists()] + [
+                (voice.audio, self.root / f"{safe}{voice.audio.suffix}")
+            ]
+            for src, dst in moves:
+                if dst.exists() and not os.path.samefile(src, dst):  # a stray file would be overwritten
+                    raise InputError(
+                        f"The voices folder already has a file called {dst.name!r}.",
+                        "Pick another name, or move that file away first.",
+                    )
+            self._move_all(moves)
+        return Voice(safe, moves[-1][1], voice.text)
 
-    def delete(self, name: str) -> None:
-        voice = self.get(name)
+    def _move_all(self, moves: list[tuple[Path, Path]]) -> None:
+        done: list[tuple[Path, Path]] = []
+        try:
+            for src, dst in moves:
+                os.replace(src, dst)
+                done.append((src, dst))
+        except OSError as e:
+            for src, dst in reversed(done):
+                try:
+                    os.replace(dst, src)
+                except OSError as undo:
+                    log.error("voices: could not move %s back to %s after a failed rename (%s)", dst, src, undo)
+            raise folder_error(e, "renamed") from e
+
+    def delete(self, name: str) -> Voice:
+        """Delete a voice: its audio first (then it is gone even if the rest fails), its transcript, pronunciations.
+        Returns the voice as it was (its saved spelling)."""
         with self._lock:
-            voice.audio.unlink(missing_ok=True)
-            voice.audio.with_suffix(".txt").unlink(missing_ok=True)
-            (self.root / f"{voice.name}{VOICE_SUFFIX}").unlink(missing_ok=True)
+            voice = self.get(name)
+            try:
+                voice.audio.unlink(missing_ok=True)
+                voice.audio.with_suffix(".txt").unlink(missing_ok=True)
+                (self.root / f"{voice.name}{VOICE_SUFFIX}").unlink(missing_ok=True)
+            except OSError as e:
+                raise folder_error(e, "deleted") from e
+        return voice
