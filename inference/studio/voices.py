@@ -6,6 +6,7 @@ saves write temporary files and rename them into place, so a failed save leaves 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -14,11 +15,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, reason
 from ..text.pronounce import VOICE_SUFFIX
 
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
 MAX_NAME = 64  # characters
+NAMES_SHOWN = 10  # saved voices an error names at most (the voice list has them all)
+log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^\w\- ]+")  # \w is Unicode-aware: letters and digits of any script, and _
 
 
@@ -41,8 +44,13 @@ def sanitize_name(raw: str) -> str:
     name = _UNSAFE.sub(" ", name)
     name = " ".join(name.split()).strip(" ._-")[:MAX_NAME].strip(" ._-")
     if not name:
-        raise InputError(f"{raw!r} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
+        raise InputError(f"{_shown(raw)} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
     return name
+
+
+def _shown(name: str) -> str:
+    """A name as an error quotes it, at most MAX_NAME characters: 'alice', 'aaaa…' (a name may be any length)."""
+    return repr(name if len(name) <= MAX_NAME else name[:MAX_NAME] + "…")
 
 
 class VoiceLibrary:
@@ -73,9 +81,15 @@ class VoiceLibrary:
             path = self.root / f"{safe}{ext}"
             if path.is_file():
                 return self._voice(path)
-        raise VoiceNotFound(
-            f"There is no saved voice called {name!r}.", f"Saved voices: {', '.join(self.names()) or 'none yet'}."
-        )
+        raise VoiceNotFound(f"There is no saved voice called {_shown(name)}.", f"Saved voices: {self._some_names()}.")
+
+    def _some_names(self) -> str:
+        """'alice, bob' / 'none yet' / the first NAMES_SHOWN, 'and 40 more (the voice list shows them all)'."""
+        names = self.names()
+        if len(names) <= NAMES_SHOWN:
+            return ", ".join(names) or "none yet"
+        more = len(names) - NAMES_SHOWN
+        return f"{', '.join(names[:NAMES_SHOWN])} and {more} more (the voice list shows them all)"
 
     def _voice(self, audio: Path) -> Voice:
         transcript = audio.with_suffix(".txt")
@@ -89,9 +103,10 @@ class VoiceLibrary:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as e:
+                log.warning("the voices folder %s cannot be created: %s", self.root, e)  # the path: for the log only
                 raise InputError(
-                    f"The voices folder {self.root} cannot be created ({e.strerror}).",
-                    "Check that the volume is mounted and writable.",
+                    f"The voices folder cannot be created ({reason(e)}).",
+                    "Check that the volume is mounted and writable (VOICES_DIR; the server log names the folder).",
                 ) from e
             existing = [self.root / f"{safe}{ext}" for ext in AUDIO_EXTS if (self.root / f"{safe}{ext}").exists()]
             if existing and not overwrite:
@@ -113,7 +128,7 @@ class VoiceLibrary:
                 if not audio.exists():
                     transcript.unlink(missing_ok=True)
                 raise InputError(
-                    f"The voice could not be saved ({e.strerror or e}).",
+                    f"The voice could not be saved ({reason(e)}).",
                     "Check free space and that the voices folder is writable; nothing was changed.",
                 ) from e
         return Voice(safe, audio, text.strip())
