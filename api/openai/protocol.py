@@ -33,6 +33,21 @@ AudioFormat = Literal[FORMATS]  # type: ignore[valid-type]
 EXTENSIONS = tuple(name for name in SynthesisOptions.specs() if name != "speed")
 
 
+def refused_by(check: Callable[[Any], Any]) -> BeforeValidator:
+    """A field validator: the value as sent, once `check` (the options' own rule) passes it. NaN, true for a number,
+    "2"... are refused there, with the option's name and range, before pydantic would convert them or name a bound."""
+
+    def validate(value: Any) -> Any:
+        if value is not None:
+            try:
+                check(value)
+            except InputError as e:
+                raise ValueError(str(e)) from None  # pydantic reports it as this field's error
+        return value
+
+    return BeforeValidator(validate)
+
+
 class VoiceId(BaseModel):
     id: str
 
@@ -66,21 +81,6 @@ class _SpeechRequest(BaseModel):
         spec = SynthesisOptions.specs()["speed"]
         speed = min(max(self.speed, spec.low), spec.high)  # type: ignore[type-var]
         return {"speed": speed, **{name: getattr(self, name) for name in EXTENSIONS}}
-
-
-def refused_by(check: Callable[[Any], Any]) -> BeforeValidator:
-    """A field validator: the value as sent, once `check` (the options' own rule) passes it. NaN, true for a number,
-    "2"... are refused there, with the option's name and range, before pydantic would convert them or name a bound."""
-
-    def validate(value: Any) -> Any:
-        if value is not None:
-            try:
-                check(value)
-            except InputError as e:
-                raise ValueError(str(e)) from None  # pydantic reports it as this field's error
-        return value
-
-    return BeforeValidator(validate)
 
 
 def _extension(name: str) -> tuple[Any, Any]:
