@@ -35,14 +35,15 @@ from tests.live import REPO, run_app
 # ---- REST ---------------------------------------------------------------------------------------------------------
 
 
-def rest_app(voices: Path, max_in_progress: int = 4) -> httpx.Client:
+def rest_app(voices: Path, max_in_progress: int = 4, engine: Engine | None = None) -> httpx.Client:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
     from api.openai import openai_router
 
     app = FastAPI()
-    app.include_router(openai_router(Engine(EngineSettings(voices_dir=voices)), max_in_progress=max_in_progress))
+    engine = engine or Engine(EngineSettings(voices_dir=voices))
+    app.include_router(openai_router(engine, max_in_progress=max_in_progress))
     return TestClient(app)
 
 
@@ -140,6 +141,35 @@ def test_x_check_stays_small_at_the_text_limit() -> None:
             assert all("text" not in c for c in report["chunks"])
         else:
             assert report["chunks"] == chunks
+
+
+def test_rest_x_check_header_at_the_text_limit(tmp_path: Path, short_ref: Path, monkeypatch) -> None:
+    """Through REST: Chinese text at F5_MAX_TEXT_CHARS with the check on. The engine's take is stood in for (its
+    chunks of ~135 characters, each checked: what the engine returns), so that only the header is measured."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from api.openai.serving import CHECK_HEADER_MAX
+
+    (tmp_path / "alice.wav").write_bytes(short_ref.read_bytes())
+    (tmp_path / "alice.txt").write_text(REF_TEXT, encoding="utf-8")
+    engine = Engine(EngineSettings(voices_dir=tmp_path))
+
+    def synthesize(request):
+        chunks = [request.text[i : i + 135] for i in range(0, len(request.text), 135)]
+        checks = tuple(ChunkCheck(i, c, c, 0.1, 7 + i, 2, (0.3, 0.1)) for i, c in enumerate(chunks))
+        return SimpleNamespace(wave=np.zeros(2400, np.float32), sample_rate=24000, seed=7, checks=checks)
+
+    monkeypatch.setattr(engine, "synthesize", synthesize)
+    text = ("我有三个苹果。" * engine.settings.max_text_chars)[: engine.settings.max_text_chars]
+    body = {"voice": "alice", "input": text, "check": True, "response_format": "wav", "seed": 7}
+    response = rest_app(tmp_path, engine=engine).post("/v1/audio/speech", json=body)
+    assert response.status_code == 200, response.text
+    header = response.headers["x-check"]
+    assert len(header) <= CHECK_HEADER_MAX, len(header)
+    report = json.loads(header)
+    assert report["checked"] and report["retried"] == -(-len(text) // 135) and "speech.check" in report["details"]
 
 
 # ---- the engine -----------------------------------------------------------------------------------------------------
