@@ -168,8 +168,9 @@ def test_rest_x_check_header_at_the_text_limit(tmp_path: Path, short_ref: Path, 
     assert response.status_code == 200, response.text
     header = response.headers["x-check"]
     assert len(header) <= CHECK_HEADER_MAX, len(header)
-    report = json.loads(header)
-    assert report["checked"] and report["retried"] == -(-len(text) // 135) and "speech.check" in report["details"]
+    report, chunks = json.loads(header), -(-len(text) // 135)
+    assert report["checked"] and report["retried"] == chunks and "speech.check" in report["details"]
+    assert [c["seed"] for c in report["chunks"]] == [7 + i for i in range(chunks)]  # every chunk's scores still fit
 
 
 # ---- the engine -----------------------------------------------------------------------------------------------------

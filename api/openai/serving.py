@@ -181,15 +181,15 @@ def _compact(report: dict[str, Any]) -> str:
 
 def check_header(checks: Any) -> str:
     """The per-chunk check as the X-Check header: compact JSON, ASCII only (non-ASCII text as \\u escapes), at most
-    CHECK_HEADER_MAX bytes. A report that does not fit (long text: ~80 KB of escaped Chinese at the text limit) keeps
-    each chunk's scores without its text, or, past that, the totals alone, with `"details"` saying where the whole
-    report is (the SSE stream's speech.check event)."""
+    CHECK_HEADER_MAX bytes. A report that does not fit (63 KB of escaped Chinese at the text limit) keeps each
+    chunk's error rate, seed and tries without its texts (1.8 KB there), or, past that, the totals alone, with
+    `"details"` saying where the whole report is (the SSE stream's speech.check event)."""
     report = guard.summary(checks)
     whole = _compact(report)
     if len(whole) <= CHECK_HEADER_MAX:
         return whole
     report["details"] = CHECK_DETAILS
-    report["chunks"] = [{k: v for k, v in c.items() if k not in ("text", "heard")} for c in report["chunks"]]
+    report["chunks"] = [{k: c[k] for k in ("chunk", "wer", "seed", "tries")} for c in report["chunks"]]
     scores = _compact(report)
     if len(scores) <= CHECK_HEADER_MAX:
         return scores
