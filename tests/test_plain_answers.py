@@ -237,9 +237,8 @@ def test_each_refused_input_is_one_log_line(live: dict) -> None:
     for name, (api, data) in refusals.items():
         before = len(live["log"].read_text(errors="replace").splitlines())
         assert_clear(gradio_call(live["base"], api, data))
-        httpx.get(live["base"] + "/health", timeout=10)  # an access line (if any) marks the refusal's end
         added = wait_for_lines(live["log"], before + 1)[before:]
-        assert len(added) <= 3 and not any("Traceback" in line for line in added), (name, added)
+        assert len(added) == 1 and "refused" in added[0], (name, added)
 
 
 @pytest.mark.e2e

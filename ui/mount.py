@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ import gradio as gr
 
 from inference.metrics import RETRY_AFTER_S
 
+log = logging.getLogger(__name__)
 NOT_UPLOADED = (
     "That file was not uploaded by a user of this studio, so it cannot be used. Upload the file itself (with "
     "gradio_client, pass handle_file(path) for a file on your machine)."
@@ -96,6 +98,7 @@ def refuse_files_not_uploaded() -> None:
         except (ValueError, OSError) as e:  # InvalidPathError is a ValueError; so is a null byte
             if not check_in_upload_folder:  # our own outputs: a real error, not the client's
                 raise
+            log.info("refused a file that was not uploaded: %.200r", str(path))
             raise gr.Error(NOT_UPLOADED, print_exception=False) from e
 
     checked.plain_refusal = True  # type: ignore[attr-defined]
