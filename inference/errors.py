@@ -21,3 +21,14 @@ class InputError(StudioError):
 
 class ModelUnavailable(StudioError):
     """The model, vocoder or ASR cannot be loaded: what was missing, where we looked, how to fix it."""
+
+
+def reason(e: BaseException) -> str:
+    """Why an operation failed, for a user: an OSError's reason without the server path it carries.
+
+    >>> reason(PermissionError(13, "Permission denied", "/srv/voices/alice.wav"))
+    'Permission denied'
+    """
+    if isinstance(e, OSError):
+        return e.strerror or type(e).__name__
+    return str(e)

@@ -19,6 +19,9 @@ SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
 RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)
 
 
+RETRY_AFTER_S = 5  # s: what a busy answer (REST's 429, the UI queue's 503) tells the client to wait
+
+
 class Busy(StudioError):
     """Too many generations at once: the visitor is told to try again (REST 429)."""
 

@@ -3,6 +3,7 @@ one version that /health reports, and no sys.path edits anywhere."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -100,3 +101,49 @@ def test_health_reports_the_one_version() -> None:
 def test_no_module_edits_sys_path() -> None:
     sources = [REPO / "app.py", *(p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py"))]
     assert [str(p) for p in sources if "sys.path" in p.read_text()] == []
+
+
+@pytest.mark.slow
+def test_pip_install_then_f5_studio_serve_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
+    """The README's path without make (macOS, Windows): a plain venv, `pip install`, `f5-studio serve`, run from a
+    folder that is not the checkout; /health answers with the installed version. The dependencies come from this
+    venv (a .pth line), so nothing is downloaded: `pip install .` resolving them is checked by hand (README)."""
+    import json
+    import sysconfig
+    import urllib.request
+
+    from inference import __version__
+    from tests.live import free_port, wait_http
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True
+    ).stdout.strip()
+    Path(site, "deps-from-the-test-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    where = subprocess.run(
+        [python, "-c", "import inference; print(inference.__file__)"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert where.stdout.strip().startswith(site), where.stdout + where.stderr  # the installed copy, not the checkout
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "PORT_HEALTH", "PYTHONPATH")}
+    env.update(GRADIO_SERVER_PORT=str(port), VOICES_DIR=str(tmp_path / "voices"))
+    script = python.parent / "f5-studio"
+    server = subprocess.Popen(
+        [script, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=120, proc=server)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as r:
+            assert json.load(r)["version"] == __version__
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -26,11 +26,13 @@ MAX_PICTURE_WIDTH = 4000  # px: a longer take's spectrogram is averaged down to 
 
 
 def as_gr_error(e: Exception, where: str) -> gr.Error:
-    """A plain sentence for the visitor; unexpected errors are logged with their traceback, never shown."""
+    """A plain sentence for the visitor; unexpected errors are logged with their traceback, never shown. A refused
+    input is one log line (Gradio would print a traceback for every gr.Error)."""
     if isinstance(e, gr.Error):
         return e
     if isinstance(e, StudioError):
-        return gr.Error(str(e))
+        log.info("%s refused: %.300s", where, e)
+        return gr.Error(str(e), print_exception=False)
     log.exception("unexpected error in %s", where)
     return gr.Error(
         f"Something went wrong on the server ({type(e).__name__}). It is still running: try again, "

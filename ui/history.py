@@ -6,7 +6,10 @@ ends. It is bounded: the oldest take drops out once there are HISTORY_MAX.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +20,9 @@ import numpy as np
 from inference.audio.encode import FORMATS, encode_audio
 
 HISTORY_MAX = 10  # takes kept per browser session
-EXPORT_DIR = Path(tempfile.gettempdir()) / "f5-studio-exports"
+EXPORT_DIR: Path | None = None  # this process's own folder for downloads, made at the first export (export_dir)
 EXPORT_MAX_AGE_S = 3600  # exported files older than this are removed at the next export
+_export_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -71,30 +75,42 @@ def find(history: list[Take] | None, label: str | None) -> Take | None:
 
 
 def export(take: Take, fmt: str) -> Path:
-    """Write the take as wav, mp3 or flac under EXPORT_DIR (old exports are pruned); returns the path."""
+    """Write the take as wav, mp3 or flac under export_dir() (old exports are pruned); returns the path."""
     return export_wave(take.wave, take.sample_rate, fmt, f"take-{take.number}-seed-{take.seed}")
 
 
 def export_wave(wave: np.ndarray, sample_rate: int, fmt: str, stem: str) -> Path:
-    """Write audio as `<stem>-<time>.<fmt>` (wav, mp3 or flac) under EXPORT_DIR, pruning old exports."""
+    """Write audio as `<stem>-<time>.<fmt>` (wav, mp3 or flac) under export_dir(), pruning old exports."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         fmt = "wav"
     return export_file(f"{stem}.{fmt}", encode_audio(wave, sample_rate, fmt))
 
 
+def export_dir() -> Path:
+    """This process's own folder for downloads (`$TMPDIR/f5-studio-exports-<random>`), made at the first export and
+    removed when the process exits: studios sharing a host never prune or overwrite each other's files."""
+    global EXPORT_DIR
+    with _export_lock:
+        if EXPORT_DIR is None:
+            EXPORT_DIR = Path(tempfile.mkdtemp(prefix="f5-studio-exports-"))
+            atexit.register(shutil.rmtree, EXPORT_DIR, ignore_errors=True)
+        EXPORT_DIR.mkdir(parents=True, exist_ok=True)  # again, if something removed it meanwhile
+        return EXPORT_DIR
+
+
 def export_file(name: str, data: bytes | str) -> Path:
-    """Write a download under EXPORT_DIR as `name` made unique ("take-1.srt" -> "take-1-<ns>.srt"); exports older
-    than EXPORT_MAX_AGE_S are pruned first. Returns the path."""
-    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    """Write a download under export_dir() as `name` made unique ("take-1.srt" -> "take-1-<ns>.srt"); exports
+    older than EXPORT_MAX_AGE_S are pruned first. Returns the path."""
+    folder = export_dir()
     cutoff = time.time() - EXPORT_MAX_AGE_S
-    for old in EXPORT_DIR.glob("*"):
+    for old in folder.glob("*"):
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
         except OSError:
             continue
     stem, dot, ext = name.rpartition(".")
-    path = EXPORT_DIR / f"{stem or ext}-{time.time_ns()}{dot}{ext if stem else ''}"
+    path = folder / f"{stem or ext}-{time.time_ns()}{dot}{ext if stem else ''}"
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path

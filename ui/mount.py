@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from typing import Any
 
 import gradio as gr
+
+from inference.metrics import RETRY_AFTER_S
+
+log = logging.getLogger(__name__)
+NOT_UPLOADED = (
+    "That file was not uploaded by a user of this studio, so it cannot be used. Upload the file itself (with "
+    "gradio_client, pass handle_file(path) for a file on your machine)."
+)
+QUEUE_FULL = (
+    "The studio is busy: its queue of generations is full. Try again in {s} seconds (or raise F5_QUEUE_MAX if you "
+    "run it)."
+)
 
 
 def mount(
@@ -15,6 +29,7 @@ def mount(
     kept (voices are personal data), and server files and URLs are never read where a client names a file."""
     if auth is not None:
         app.add_middleware(HideApiInfoFromAnonymous)
+    app.add_middleware(QueueFullRetryAfter)
     app = gr.mount_gradio_app(
         app,
         demo,
@@ -31,6 +46,7 @@ def mount(
     demo.has_launched = True
     if not allow_remote_urls:
         refuse_remote_files()
+    refuse_files_not_uploaded()
     return app
 
 
@@ -64,6 +80,70 @@ def refuse_remote_files() -> None:
         )
 
     processing_utils.async_ssrf_protected_download = refused
+
+
+def refuse_files_not_uploaded() -> None:
+    """A client that names a file it did not upload (a server path, a relative one, one with a null byte) is told so
+    in a plain sentence. Gradio's own refusal shows the absolute path, and with it the server's working directory,
+    or a bare "embedded null byte", and prints a traceback for each."""
+    from gradio import processing_utils
+
+    check = processing_utils._check_allowed
+    if getattr(check, "plain_refusal", False):
+        return
+
+    def checked(path: Any, check_in_upload_folder: bool) -> None:
+        try:
+            check(path, check_in_upload_folder)
+        except (ValueError, OSError) as e:  # InvalidPathError is a ValueError; so is a null byte
+            if not check_in_upload_folder:  # our own outputs: a real error, not the client's
+                raise
+            log.info("refused a file that was not uploaded: %.200r", str(path))
+            raise gr.Error(NOT_UPLOADED, print_exception=False) from e
+
+    checked.plain_refusal = True  # type: ignore[attr-defined]
+    processing_utils._check_allowed = checked
+
+
+def _joins_queue(path: str) -> bool:
+    """The routes where a request joins Gradio's queue: the browser's and gradio_client's, and the /call API's."""
+    return path.endswith("/queue/join") or "/call/" in path
+
+
+class QueueFullRetryAfter:
+    """ASGI middleware. When Gradio's queue is full it answers 503 with its own text ("Queue is full. Max size is
+    32 and size is 32.") and no Retry-After: this keeps the 503 (gradio_client reads it) and says what to do, with
+    Retry-After as the REST API's 429 has."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or not _joins_queue(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        held: list[bytes] = []
+
+        async def rewrite(message: dict) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                start.update(message)  # held until the body shows whether it is the full queue
+                return
+            if not start or message["type"] != "http.response.body":
+                await send(message)
+                return
+            held.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body, headers = b"".join(held), start.get("headers", [])
+            if b"Queue is full" in body:
+                body = json.dumps({"detail": QUEUE_FULL.format(s=RETRY_AFTER_S)}).encode()
+                headers = [(b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_S).encode())]
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
 
 
 class HideApiInfoFromAnonymous:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException  # FastAPI raises these too (body errors)
 
 from inference import InputError, ModelUnavailable, StudioError, SynthesisOptions
 from inference.audio.encode import FORMATS
+from inference.options import Spec
 from inference.studio.voices import VoiceNotFound
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,24 @@ log = logging.getLogger(__name__)
 MODELS = ("f5-tts", "tts-1", "tts-1-hd")
 OWNER = "f5-voice-studio"
 CREATED = int(time.time())
-OPENAI_SPEED = (0.25, 4.0)  # OpenAI's range for `speed`; clamped into the model's
+OPENAI_SPEED = Spec("Speed", "OpenAI's range for `speed`; clamped into the model's", 0.25, 4.0)
 AudioFormat = Literal[FORMATS]  # type: ignore[valid-type]
 EXTENSIONS = tuple(name for name in SynthesisOptions.specs() if name != "speed")
+
+
+def refused_by(check: Callable[[Any], Any]) -> BeforeValidator:
+    """A field validator: the value as sent, once `check` (the options' own rule) passes it. NaN, true for a number,
+    "2"... are refused there, with the option's name and range, before pydantic would convert them or name a bound."""
+
+    def validate(value: Any) -> Any:
+        if value is not None:
+            try:
+                check(value)
+            except InputError as e:
+                raise ValueError(str(e)) from None  # pydantic reports it as this field's error
+        return value
+
+    return BeforeValidator(validate)
 
 
 class VoiceId(BaseModel):
@@ -42,10 +59,10 @@ class _SpeechRequest(BaseModel):
     input: str = Field(description="The text to speak.")
     voice: str | VoiceId = Field(description="A saved voice's name (see GET /v1/voices).")
     response_format: AudioFormat = "mp3"
-    speed: float = Field(
+    speed: Annotated[float, refused_by(lambda v: OPENAI_SPEED.check("speed", v))] = Field(
         1.0,
-        ge=OPENAI_SPEED[0],
-        le=OPENAI_SPEED[1],
+        ge=OPENAI_SPEED.low,
+        le=OPENAI_SPEED.high,
         description=f"OpenAI's range; clamped to the model's {SynthesisOptions.specs()['speed'].describe()}.",
     )
     stream_format: Literal["audio", "sse"] = Field(
@@ -71,7 +88,8 @@ def _extension(name: str) -> tuple[Any, Any]:
     kind: Any = bool if spec.low is None else (int if spec.whole else float)
     low = -1 if name == "seed" else spec.low  # seed -1: pick one, as in every other interface
     description = f"Extension: {spec.help} ({spec.describe()}; default {SynthesisOptions.defaults()[name]})."
-    return kind | None, Field(None, description=description, ge=low, le=spec.high)
+    checked = Annotated[kind | None, refused_by(lambda v: SynthesisOptions.from_loose({name: v}))]
+    return checked, Field(None, description=description, ge=low, le=spec.high)
 
 
 SpeechRequest = create_model(
@@ -113,6 +131,9 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
+# OpenAI's `type` where it is not invalid_request_error (4xx) or server_error (5xx): its rate limits are typed by
+# what ran out, and requests are what runs out here (`code` is rate_limit_exceeded, as OpenAI's).
+ERROR_TYPES = {429: "requests"}
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 429, 500, 503)}
 
 
@@ -125,7 +146,7 @@ class ApiError(Exception):
 def error_response(
     status: int, message: str, param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    kind = "invalid_request_error" if status < 500 else "server_error"
+    kind = ERROR_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
     body = ErrorResponse(error=ErrorInfo(message=message, type=kind, param=param, code=code))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
@@ -136,6 +157,9 @@ def _validation_response(e: RequestValidationError) -> JSONResponse:
     param = names[0] if names else None
     if param and first.get("type") == "missing":
         return error_response(400, f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
+    refused = first.get("ctx", {}).get("error") if first.get("type") == "value_error" else None
+    if param and isinstance(refused, ValueError):  # the options' own message: names the field and its range
+        return error_response(400, str(refused), param, "invalid_value")
     where = f"Invalid value for '{param}'" if param else "Invalid request body"
     return error_response(400, f"{where}: {first.get('msg', 'not understood')}.", param, "invalid_value")
 

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inference import Engine
 from inference.audio.encode import CONTENT_TYPES
-from inference.metrics import Busy
+from inference.metrics import RETRY_AFTER_S, Busy
 
 from .protocol import (
     ERRORS,
@@ -33,8 +33,6 @@ from .protocol import (
     to_error_response,
 )
 from .serving import INTERFACE, Admission, ReleaseWhenSent, body_limit, limited, speech_response
-
-RETRY_AFTER_S = 5  # what a busy answer (429) tells the client to wait
 
 
 class OpenAIRoute(APIRoute):
@@ -60,7 +58,7 @@ class OpenAIRoute(APIRoute):
                             f"The studio is busy: {self.admission.limit} speech requests are "
                             f"already in progress. Try again in {RETRY_AFTER_S} seconds.",
                             None,
-                            "busy",
+                            "rate_limit_exceeded",
                             headers={"Retry-After": str(RETRY_AFTER_S)},
                         )
                     admitted = True

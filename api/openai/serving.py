@@ -2,15 +2,16 @@
 
 pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header has unknown sizes, as OpenAI's); flac
 comes whole, and so does every format when the per-chunk check is on (`"check": true`): its scores come in the
-`X-Check` header (JSON: checked, worst_wer, retried, and per chunk its text, what was heard, wer, seed, tries).
+`X-Check` header (JSON: checked, worst_wer, retried, and per chunk its text, what was heard, wer, seed, tries; at most
+CHECK_HEADER_MAX bytes: a longer report keeps the scores and leaves out the texts, see check_header).
 stream_format "sse" sends the same bytes as OpenAI's speech events (sse.py), with captions and the check's scores
 as extension events on request.
 Everything that can fail before the first byte (validation, voice, model load, the first chunk) is answered in
 OpenAI's error JSON.
 
 Bounds: at most `max_in_progress` (F5_QUEUE_MAX) speech requests are in progress at once (more get 429 "busy, try
-again" with Retry-After), and a request body may be at most about six bytes per allowed text character
-(F5_MAX_TEXT_CHARS) plus 64 KiB (more get 413, before the body is read whole).
+again" with Retry-After, typed as OpenAI types its rate limits), and a request body may be at most about six bytes
+per allowed text character (F5_MAX_TEXT_CHARS) plus 64 KiB (more get 413, before the body is read whole).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from inference.text import validate_text
 from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
 
 INTERFACE = "openai"  # how the metrics name this way in
+CHECK_HEADER_MAX = 2048  # bytes: X-Check stays far below proxies' limits on all headers together (nginx: 4-8 KiB)
+CHECK_DETAILS = "Shortened to fit a header: stream_format 'sse' sends the whole report as its speech.check event."
 T = TypeVar("T")
 
 
@@ -172,9 +175,26 @@ def _counted(engine: Engine, body: Iterator[T]) -> Iterator[T]:
         yield from body
 
 
+def _compact(report: dict[str, Any]) -> str:
+    return json.dumps(report, ensure_ascii=True, separators=(",", ":"))
+
+
 def check_header(checks: Any) -> str:
-    """The per-chunk check as the X-Check header: compact JSON, ASCII only (non-ASCII text as \\u escapes)."""
-    return json.dumps(guard.summary(checks), ensure_ascii=True, separators=(",", ":"))
+    """The per-chunk check as the X-Check header: compact JSON, ASCII only (non-ASCII text as \\u escapes), at most
+    CHECK_HEADER_MAX bytes. A report that does not fit (63 KB of escaped Chinese at the text limit) keeps each
+    chunk's error rate, seed and tries without its texts (1.8 KB there), or, past that, the totals alone, with
+    `"details"` saying where the whole report is (the SSE stream's speech.check event)."""
+    report = guard.summary(checks)
+    whole = _compact(report)
+    if len(whole) <= CHECK_HEADER_MAX:
+        return whole
+    report["details"] = CHECK_DETAILS
+    report["chunks"] = [{k: c[k] for k in ("chunk", "wer", "seed", "tries")} for c in report["chunks"]]
+    scores = _compact(report)
+    if len(scores) <= CHECK_HEADER_MAX:
+        return scores
+    report["chunks"] = len(report["chunks"])
+    return _compact(report)
 
 
 async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: str) -> Response:

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, reason
 from ..text.pronounce import VOICE_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
 MAX_NAME = 64  # characters
 MAX_NAME_BYTES = 200  # UTF-8 bytes: with the longest suffix (VOICE_SUFFIX, 19 bytes) a file name stays under 255
 STALE_TEMP_S = 60  # seconds: a save's temporary older than this at start was left by a killed process
+NAMES_SHOWN = 10  # saved voices an error names at most (the voice list has them all)
 _UNSAFE = re.compile(r"[^\w\- ]+")  # \w is Unicode-aware: letters and digits of any script, and _
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 _EMPTY_HINT = "Letters, digits, spaces, - and _ work, e.g. 'Alice'."
@@ -61,8 +62,7 @@ def sanitize_name(raw: str) -> str:
     name = _UNSAFE.sub(" ", name)
     name = " ".join(name.split()).strip(" ._-")
     if not name:
-        shown = raw if len(raw) <= 40 else raw[:40] + "..."
-        raise InputError(f"{shown!r} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
+        raise InputError(f"{_shown(raw)} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
     if len(name) > MAX_NAME:
         raise InputError(
             f"A voice name can be at most {MAX_NAME} characters; this one has {len(name)}.", "Pick a shorter name."
@@ -74,6 +74,11 @@ def sanitize_name(raw: str) -> str:
             "Pick a shorter name.",
         )
     return name
+
+
+def _shown(name: str) -> str:
+    """A name as an error quotes it, at most MAX_NAME characters: 'alice', 'aaaa…' (a name may be any length)."""
+    return repr(name if len(name) <= MAX_NAME else name[:MAX_NAME] + "…")
 
 
 def decode_transcript(data: bytes) -> tuple[str, str]:
@@ -99,9 +104,8 @@ def folder_error(e: OSError, action: str) -> InputError:
             "Ask whoever runs the studio to make VOICES_DIR writable (on a pod or in a container: mount the volume "
             "read-write). Nothing was changed.",
         )
-    reason = e.strerror or type(e).__name__  # str(e) would name the server's path
     return InputError(
-        f"The voice could not be {action} ({reason}).",
+        f"The voice could not be {action} ({reason(e)}).",
         "Check that the voices folder has free space and try again; nothing was changed.",
     )
 
@@ -170,10 +174,17 @@ class VoiceLibrary:
         audio = self._find(sanitize_name(name))
         if audio is None:
             raise VoiceNotFound(
-                f"There is no saved voice called {name!r}.",
-                f"Saved voices: {', '.join(self.names()) or 'none yet'}.",
+                f"There is no saved voice called {_shown(name)}.", f"Saved voices: {self._some_names()}."
             )
         return self._voice(audio)
+
+    def _some_names(self) -> str:
+        """'alice, bob' / 'none yet' / the first NAMES_SHOWN, 'and 40 more (the voice list shows them all)'."""
+        names = self.names()
+        if len(names) <= NAMES_SHOWN:
+            return ", ".join(names) or "none yet"
+        more = len(names) - NAMES_SHOWN
+        return f"{', '.join(names[:NAMES_SHOWN])} and {more} more (the voice list shows them all)"
 
     def _voice(self, audio: Path) -> Voice:
         return Voice(audio.stem, audio, self._transcript(audio.with_suffix(".txt")))

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, reason
 
 GLOBAL_FILE = "_pronunciations.txt"  # no voice name starts with _
 VOICE_SUFFIX = ".pronunciations.txt"
@@ -234,7 +234,8 @@ class PronunciationStore:
         except (FileNotFoundError, NotADirectoryError):  # no file (or no voices folder): no entries
             return Dictionary()
         except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"The pronunciation file {path.name} cannot be read ({e}).", "Fix or delete it.") from e
+            message = f"The pronunciation file {path.name} cannot be read ({reason(e)})."
+            raise InputError(message, "Fix or delete it.") from e
         parsed = Dictionary.parse(text, path.name)
         if len(self._parsed) >= MAX_CACHED_FILES:
             self._parsed.pop(next(iter(self._parsed)))
@@ -291,7 +292,7 @@ class PronunciationStore:
                 raise
         except OSError as e:
             raise InputError(
-                f"The pronunciation file {path.name} could not be saved ({e.strerror or e}).",
+                f"The pronunciation file {path.name} could not be saved ({reason(e)}).",
                 "Check that the voices folder is writable and has room; nothing was changed.",
             ) from e
 
