@@ -303,3 +303,76 @@ def worker_env_turns(tiny, tmp_path_factory: pytest.TempPathFactory, short_ref: 
         F5_MODEL=str(tiny["yaml"]), VOICES_DIR=str(voices), HF_HUB_OFFLINE="1", F5_DEVICE="cpu", PYTHONPATH=str(REPO)
     )
     return env
+
+
+# ---- preemption mid-sampling, with exact audio for both requests ----------------------------------------------
+ALPHA = " ".join(f"Alpha sentence {i} is said by the first visitor." for i in range(16))
+BRAVO = "Bravo speaks now."
+
+
+class SteppedRuns:
+    """Wraps the scheduler's `begin` so that every run's steps are recorded in order as (run label, step), and the
+    first request's second chunk is held at its third step until the newcomer's chunk is queued (an event, so that
+    the newcomer arrives mid-sampling whatever the machine's speed)."""
+
+    def __init__(self, begin) -> None:
+        self.begin = begin
+        self.trace: list[tuple[str, int]] = []
+        self.runs: list[str] = []
+        self.held = threading.Event()  # the long request's second chunk is mid-sampling
+        self.queued = threading.Event()  # the newcomer's first chunk is in the queue
+
+    def __call__(self, key, items):
+        alpha_runs = sum(r.startswith("alpha") for r in self.runs)
+        label = f"alpha{alpha_runs}" if "Alpha" in items[0][0].text else "bravo"  # alpha1: its second chunk
+        self.runs.append(label)
+        run, outer = self.begin(key, items), self
+
+        class Traced:
+            def __init__(self) -> None:
+                self.n = 0
+
+            def step(self):
+                if label == "alpha1" and self.n == 2:
+                    outer.held.set()
+                    assert outer.queued.wait(120), "the newcomer was never queued"
+                outer.trace.append((label, self.n))
+                self.n += 1
+                return run.step()
+
+        return Traced()
+
+
+def test_a_newcomer_preempts_a_run_mid_sampling_and_both_audios_stay_exact(
+    engine: Engine, short_ref: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multi-chunk request is paused in the middle of its second chunk's sampling, the newcomer's chunk runs, and
+    the paused run resumes: each request's audio is bit for bit what it is alone (so nothing of one run, such as the
+    transformer's text cache, leaks into the other)."""
+    alpha, bravo = request(engine, short_ref, ALPHA, seed=5), request(engine, short_ref, BRAVO, seed=6)
+    alpha_alone, bravo_alone = engine.synthesize(alpha), engine.synthesize(bravo)
+    assert len(alpha_alone.chunks) >= 2 and len(bravo_alone.chunks) == 1
+    runs = SteppedRuns(engine.scheduler.begin)
+    monkeypatch.setattr(engine.scheduler, "begin", runs)
+    submit_many = engine.scheduler.submit_many
+
+    def submit_and_tell(owner, jobs):
+        futures = submit_many(owner, jobs)
+        if any("Bravo" in item[0].text for _, _, item in jobs):
+            runs.queued.set()
+        return futures
+
+    monkeypatch.setattr(engine.scheduler, "submit_many", submit_and_tell)
+    got: dict = {}
+    reader = threading.Thread(target=lambda: got.setdefault("alpha", engine.synthesize(alpha)))
+    reader.start()
+    assert runs.held.wait(120), "the first request's second chunk never started"
+    got["bravo"] = engine.synthesize(bravo)
+    reader.join(300)
+    steps = [step for label, step in runs.trace if label == "alpha1"]
+    first_bravo = runs.trace.index(("bravo", 0))
+    resumed = runs.trace.index(("alpha1", 3))
+    assert runs.trace[first_bravo - 1] == ("alpha1", 2) and first_bravo < resumed, runs.trace  # mid-sampling
+    assert steps == list(range(len(steps))) and len(steps) > 3
+    np.testing.assert_array_equal(got["bravo"].wave, bravo_alone.wave)
+    np.testing.assert_array_equal(got["alpha"].wave, alpha_alone.wave)
