@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -151,6 +152,16 @@ def app_url(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, req
     log = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "app.log"
     with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
         yield base
+
+
+def wait_idle(engine, timeout: float = 30.0) -> bool:
+    """Until nothing waits or runs in the scheduler and no generation is open (polled: the scheduler has no event)."""
+    deadline = time.monotonic() + timeout
+    while engine.scheduler.waiting or engine.scheduler.running or engine.active:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 class SyncWorker:

@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, SynthesisOptions, SynthesisRequest
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, wait_idle
 from tests.live import free_port, run_app, wait_http
 
 LONG = " ".join(f"Sentence number {i} is part of a long text." for i in range(24))
@@ -105,16 +105,6 @@ def test_closing_a_stream_frees_its_queued_chunks(engine: Engine, short_ref: Pat
     assert wait_idle(engine), "the engine kept working after the stream closed"
     assert engine.scheduler.batches_run - runs_before <= 1, f"{engine.scheduler.batches_run - runs_before} chunks ran"
     assert engine.active == 0
-
-
-def wait_idle(engine: Engine, timeout: float = 30.0) -> bool:
-    """Until nothing waits or runs in the scheduler and no generation is open (polled: the scheduler has no event)."""
-    deadline = time.monotonic() + timeout
-    while engine.scheduler.waiting or engine.scheduler.running or engine.active:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_concurrency_defaults_fit_the_device(tiny_settings) -> None:
