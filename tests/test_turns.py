@@ -377,3 +377,46 @@ def test_a_newcomer_preempts_a_run_mid_sampling_and_both_audios_stay_exact(
     assert steps == list(range(len(steps))) and len(steps) > 3
     np.testing.assert_array_equal(got["bravo"].wave, bravo_alone.wave)
     np.testing.assert_array_equal(got["alpha"].wave, alpha_alone.wave)
+
+
+def test_the_serverless_worker_runs_queued_jobs_at_the_same_time(
+    worker_env_turns: dict[str, str], tmp_path: Path
+) -> None:
+    """The real worker on a stand-in for RunPod's queue (tests/runpod_queue.py): the SDK's JobScaler takes the jobs
+    as its `concurrency_modifier` allows and runs them together. Four streaming jobs of several chunks each are all
+    under way at one moment: each has posted audio before any of them has posted its result."""
+    import subprocess
+    import sys
+
+    from tests.live import REPO
+    from tests.runpod_queue import serve_queue
+
+    with serve_queue() as queue:
+        for i in range(4):
+            text = " ".join(f"Job {i} says sentence {k} of its long text." for k in range(14))
+            queue.add(f"job-{i}", {"text": text, "voice": "ann", "nfe_step": 4, "seed": 20 + i})
+        env = {**worker_env_turns, **queue.env(), "F5_SERVERLESS_STREAM": "1"}
+        log = tmp_path / "worker.log"  # a file, not a pipe: a full pipe would block the worker
+        proc = subprocess.Popen(
+            [sys.executable, "serverless/handler.py"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        try:
+            ids = {f"job-{i}" for i in range(4)}
+            assert queue.wait_done(ids, timeout=300), log.read_text()[-3000:]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    for job in sorted(ids):
+        items = queue.result(job)["output"]
+        assert len(items) >= 2 and all(item["sample_rate"] == 24000 for item in items), (job, queue.result(job))
+        assert len(queue.times(job, "stream")) == len(items)
+    first_audio = {job: min(queue.times(job, "stream")) for job in ids}
+    results = {job: queue.times(job, "done")[0] for job in ids}
+    order = sorted(
+        (t, job, kind) for kind, times in (("audio", first_audio), ("result", results)) for job, t in times.items()
+    )
+    assert max(first_audio.values()) < min(results.values()), order  # all four under way at one moment
+    assert max(queue.batch_sizes) == 4, queue.batch_sizes  # taken together, as the modifier allows
