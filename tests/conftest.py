@@ -85,14 +85,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _launches(item: pytest.Item) -> bool:
-    """Whether the test's own code starts the app, a server or a subprocess."""
+    """Whether the test's own code starts the app, a server or a subprocess, or a fixture it uses (directly or
+    through other fixtures) launches the app."""
+    if any(
+        word in _source(getattr(item, "function", None)) for word in ("run_app(", "serve(", "subprocess.", "_worker(")
+    ):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    fixtures = [d.func for defs in (info.name2fixturedefs.values() if info else ()) for d in defs]
+    return any("run_app(" in _source(f) for f in fixtures)
+
+
+def _source(function) -> str:
     import inspect
 
     try:
-        source = inspect.getsource(item.function)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, TypeError):
-        return False
-    return any(word in source for word in ("run_app(", "serve(", "subprocess.", "_worker("))
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Only `e2e` tests may launch the app (tests/live.py refuses otherwise), so that `-m "not e2e"` never does."""
+    from tests import live
+
+    live.launch_allowed = item.get_closest_marker("e2e") is not None
 
 
 @pytest.fixture(scope="session")

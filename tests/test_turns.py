@@ -21,7 +21,7 @@ import soundfile as sf
 
 from inference import Engine, SynthesisOptions, SynthesisRequest
 from tests.conftest import REF_TEXT, wait_idle
-from tests.live import free_port, run_app, wait_http
+from tests.live import free_port, run_app, stop, wait_http
 
 LONG = " ".join(f"Sentence number {i} is part of a long text." for i in range(24))
 SHORT = "A short line."
@@ -282,11 +282,7 @@ def test_the_serverless_worker_takes_several_jobs_at_once(worker_env_turns: dict
         alone = httpx.post(f"{base}/runsync", json={"input": jobs[1]}, timeout=300).json()
         assert alone["output"]["audio_base64"] == out[1]["output"]["audio_base64"]  # the same audio alone
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         assert "up to 4 jobs at once" in log.read_text()
 
 
@@ -404,11 +400,7 @@ def test_the_serverless_worker_runs_queued_jobs_at_the_same_time(
             ids = {f"job-{i}" for i in range(4)}
             assert queue.wait_done(ids, timeout=300), log.read_text()[-3000:]
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     for job in sorted(ids):
         items = queue.result(job)["output"]
         assert len(items) >= 2 and all(item["sample_rate"] == 24000 for item in items), (job, queue.result(job))
