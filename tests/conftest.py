@@ -11,8 +11,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,14 +174,21 @@ def app_url(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, req
         yield base
 
 
-def wait_idle(engine, timeout: float = 30.0) -> bool:
-    """Until nothing waits or runs in the scheduler and no generation is open (polled: the scheduler has no event)."""
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `condition` until it gives something true, and return that; None at the deadline. For states that have
+    no event to wait on (the scheduler's queue, a server's counters)."""
     deadline = time.monotonic() + timeout
-    while engine.scheduler.waiting or engine.scheduler.running or engine.active:
+    while not (value := condition()):
         if time.monotonic() > deadline:
-            return False
+            return None
         time.sleep(0.02)
-    return True
+    return value
+
+
+def wait_idle(engine, timeout: float = 30.0) -> bool:
+    """Until nothing waits or runs in the scheduler and no generation is open."""
+    s = engine.scheduler
+    return bool(wait_until(lambda: not (s.waiting or s.running or engine.active), timeout))
 
 
 class SyncWorker:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT, wait_until
+from tests.live import metric_samples
 
 GENERATE_TIMEOUT_MS = 120_000  # the first Generate also loads the model
 expect.set_options(timeout=20_000)  # every expectation: a busy machine (two shared cores) renders the page slowly
@@ -209,23 +210,10 @@ def test_record_with_microphone_then_generate(pw: Playwright, app_url: str, mic_
         browser.close()
 
 
-def metric_samples(app_url: str) -> dict[str, float]:
-    """/metrics as {sample name: value} (unlabelled samples only)."""
-    import httpx
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = httpx.get(f"{app_url}/metrics", timeout=10).text
-    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
-
-
-def wait_metrics(app_url: str, ready, timeout: float = 120.0) -> dict[str, float]:
-    """Poll /metrics until `ready(samples)` (the app has no event to wait on from outside); fails at the deadline."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not ready(samples := metric_samples(app_url)):
-        assert time.monotonic() < deadline, samples
-        time.sleep(0.1)
+def wait_metrics(app_url: str, ready: Callable[[dict[str, float]], bool], timeout: float = 120.0) -> dict[str, float]:
+    """/metrics once `ready` says so (the app has no event to wait on from outside); fails at the deadline."""
+    samples = wait_until(lambda: ready(s := metric_samples(app_url)) and s, timeout)
+    assert samples, metric_samples(app_url)
     return samples
 
 

@@ -20,8 +20,8 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, SynthesisOptions, SynthesisRequest
-from tests.conftest import REF_TEXT, wait_idle
-from tests.live import free_port, run_app, stop, wait_http
+from tests.conftest import REF_TEXT, wait_idle, wait_until
+from tests.live import free_port, metric_samples, run_app, stop, wait_http
 
 LONG = " ".join(f"Sentence number {i} is part of a long text." for i in range(24))
 SHORT = "A short line."
@@ -135,9 +135,7 @@ def test_gradio_client_generations_run_at_once_and_a_short_one_finishes_first(tu
     client = Client(turns_app, verbose=False)
     client.predict(None, "", SHORT, 1, nfe_step=7, voice="ann", api_name="/synthesize")  # loaded
     long_job = client.submit(None, "", LONG * 2, 1, nfe_step=7, voice="ann", api_name="/synthesize")
-    while long_job.status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING"):
-        time.sleep(0.05)
-    time.sleep(0.5)
+    assert wait_until(lambda: metric_samples(turns_app)["studio_chunks_waiting"] >= 2, 120)  # its chunks queue
     short_job = client.submit(None, "", SHORT, 2, nfe_step=7, voice="ann", api_name="/synthesize")
     short_job.result(timeout=120)
     assert not long_job.done(), "the short request waited for the whole long one"
