@@ -235,9 +235,10 @@ def test_metrics_need_the_api_login_when_there_is_one(tiny) -> None:
 
 
 # ---- the serverless worker: several jobs at once -----------------------------------------------------------------
-def test_the_serverless_worker_takes_several_jobs_at_once(worker_env_turns: dict[str, str], tmp_path: Path) -> None:
+def test_the_local_api_server_answers_jobs_sent_together(worker_env_turns: dict[str, str], tmp_path: Path) -> None:
     """RunPod's local API server (`--rp_serve_api`) with four jobs sent together: all complete with the right audio,
-    and the one with a bad input fails alone."""
+    and the one with a bad input fails alone. That server never calls the concurrency_modifier: that jobs run at the
+    same time is shown on the SDK's queue path (test_the_serverless_worker_runs_queued_jobs_at_the_same_time)."""
     import subprocess
     import sys
 
