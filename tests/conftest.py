@@ -10,8 +10,11 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,14 +87,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _launches(item: pytest.Item) -> bool:
-    """Whether the test's own code starts the app, a server or a subprocess."""
+    """Whether the test's own code starts the app, a server or a subprocess, or a fixture it uses (directly or
+    through other fixtures) launches the app."""
+    if any(
+        word in _source(getattr(item, "function", None)) for word in ("run_app(", "serve(", "subprocess.", "_worker(")
+    ):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    fixtures = [d.func for defs in (info.name2fixturedefs.values() if info else ()) for d in defs]
+    return any("run_app(" in _source(f) for f in fixtures)
+
+
+def _source(function) -> str:
     import inspect
 
     try:
-        source = inspect.getsource(item.function)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, TypeError):
-        return False
-    return any(word in source for word in ("run_app(", "serve(", "subprocess.", "_worker("))
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Only `e2e` tests may launch the app (tests/live.py refuses otherwise), so that `-m "not e2e"` never does."""
+    from tests import live
+
+    live.launch_allowed = item.get_closest_marker("e2e") is not None
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +172,23 @@ def app_url(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, req
     log = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "app.log"
     with run_app(env={"F5_MODEL": str(tiny["yaml"])}, log_path=log) as (base, _):
         yield base
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `condition` until it gives something true, and return that; None at the deadline. For states that have
+    no event to wait on (the scheduler's queue, a server's counters)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
+    return value
+
+
+def wait_idle(engine, timeout: float = 30.0) -> bool:
+    """Until nothing waits or runs in the scheduler and no generation is open."""
+    s = engine.scheduler
+    return bool(wait_until(lambda: not (s.waiting or s.running or engine.active), timeout))
 
 
 class SyncWorker:

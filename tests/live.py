@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+launch_allowed = True  # tests/conftest.py sets it per test: False outside `e2e` tests
 
 
 def free_port() -> int:
@@ -42,6 +43,11 @@ def run_app(
     args: list[str] | None = None, env: dict[str, str] | None = None, log_path: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yields (base URL, process); the process is stopped afterwards."""
+    if not launch_allowed:
+        raise RuntimeError(
+            "This test launches the app but is not marked e2e: mark it (pytest.mark.e2e) or give the fixture that "
+            "launches it a name in tests/conftest.py's E2E_FIXTURES."
+        )
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if k not in ("PORT", "PORT_HEALTH")}  # they would win
     full_env = {**inherited, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **(env or {})}
@@ -56,10 +62,25 @@ def run_app(
         wait_http(base + "/health", proc=proc)
         yield base, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 15)
         if log_path:
             log.close()  # type: ignore[union-attr]
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Ask a process to stop (SIGTERM); kill it if it has not within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def metric_samples(base: str) -> dict[str, float]:
+    """The app's /metrics as {sample name: value}, unlabelled samples only."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT, wait_until
+from tests.live import metric_samples
 
 GENERATE_TIMEOUT_MS = 120_000  # the first Generate also loads the model
 expect.set_options(timeout=20_000)  # every expectation: a busy machine (two shared cores) renders the page slowly
@@ -207,3 +208,40 @@ def test_record_with_microphone_then_generate(pw: Playwright, app_url: str, mic_
         assert not errors, errors
     finally:
         browser.close()
+
+
+def wait_metrics(app_url: str, ready: Callable[[dict[str, float]], bool], timeout: float = 120.0) -> dict[str, float]:
+    """/metrics once `ready` says so (the app has no event to wait on from outside); fails at the deadline."""
+    samples = wait_until(lambda: ready(s := metric_samples(app_url)) and s, timeout)
+    assert samples, metric_samples(app_url)
+    return samples
+
+
+def test_closing_the_tab_mid_generation_frees_the_queued_chunks(
+    browser: Browser, app_url: str, short_ref: Path
+) -> None:
+    """A visitor presses Generate on a long text and closes the tab after the first chunk: the chunks not started
+    are dropped (the generation ends, and at most the chunk under way at the close still runs)."""
+    text = " ".join(f"Sentence number {i} of a long text nobody will hear." for i in range(90))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page, _ = open_app(context, app_url)
+    upload_reference(page, short_ref)
+    page.locator("#ref-text textarea").fill(REF_TEXT)
+    page.locator("#gen-text textarea").fill(text)
+    choose_fast_preset(page)
+    before = metric_samples(app_url).get("studio_chunk_wait_seconds_count", 0.0)
+    page.locator("#generate").click()
+    started = wait_metrics(  # the first chunk is done and the others are queued
+        app_url, lambda s: s["studio_generations_in_progress"] == 1 and s["studio_chunks_waiting"] >= 4
+    )
+    context.close()
+    idle = wait_metrics(
+        app_url,
+        lambda s: s["studio_generations_in_progress"] == 0 and s["studio_chunks_waiting"] == 0
+        and s["studio_runs_active"] == 0,
+    )  # fmt: skip
+    ran_after_close = idle["studio_chunk_wait_seconds_count"] - started["studio_chunk_wait_seconds_count"]
+    assert ran_after_close <= 1, (
+        f"{ran_after_close:g} chunks ran after the tab closed ({started['studio_chunks_waiting']:g} were queued)"
+    )
+    assert started["studio_chunk_wait_seconds_count"] - before >= 1

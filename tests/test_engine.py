@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, Reference, SynthesisOptions, SynthesisRequest
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, wait_idle
 
 FAST = SynthesisOptions(nfe_step=7, seed=123)
 
@@ -287,9 +286,9 @@ def test_closing_a_stream_cancels_its_queued_chunks(engine: Engine, ref_wav: Pat
     first = next(stream)
     before = engine.scheduler.batches_run
     stream.close()
-    time.sleep(0.5)
+    assert wait_idle(engine), "the engine kept working after the stream closed"
     assert first.total > 3
-    assert engine.scheduler.batches_run - before < first.total - 1  # the rest did not all run
+    assert engine.scheduler.batches_run - before <= 1  # at most the chunk under way; the rest never ran
 
 
 def test_bf16_on_request(tiny_settings, ref_wav: Path) -> None:

@@ -25,7 +25,7 @@ import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, Reference, SynthesisOptions, SynthesisRequest
 from tests.badinputs import assert_clear, report_tried, serve, tried  # noqa: F401 - report_tried: autouse
-from tests.conftest import REF_TEXT, serverless_worker
+from tests.conftest import REF_TEXT, serverless_worker, wait_until
 from tests.live import run_app
 from ui.clone import CloneHandlers
 
@@ -518,7 +518,7 @@ def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(
         threads = [threading.Thread(target=client) for _ in range(8)]
         for t in threads:
             t.start()
-        time.sleep(0.3)
+        assert wait_until(lambda: e.active == 2), "two generations never ran at once"  # the others are refused
         for _ in range(3):
             start = time.perf_counter()
             assert httpx.get(f"{base}/health", timeout=10).status_code == 200

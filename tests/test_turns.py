@@ -20,8 +20,8 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, SynthesisOptions, SynthesisRequest
-from tests.conftest import REF_TEXT
-from tests.live import free_port, run_app, wait_http
+from tests.conftest import REF_TEXT, wait_idle, wait_until
+from tests.live import free_port, metric_samples, run_app, stop, wait_http
 
 LONG = " ".join(f"Sentence number {i} is part of a long text." for i in range(24))
 SHORT = "A short line."
@@ -96,14 +96,15 @@ def test_the_same_seed_gives_the_same_audio_alone_and_under_load(engine: Engine,
 
 
 def test_closing_a_stream_frees_its_queued_chunks(engine: Engine, short_ref: Path) -> None:
+    """The chunks not started when the stream closes never run: at most the one under way finishes."""
     stream = engine.stream(request(engine, short_ref, LONG))
     first = next(stream)
     assert engine.scheduler.waiting >= first.total - 2
+    runs_before = engine.scheduler.batches_run
     stream.close()
-    deadline = time.monotonic() + 30
-    while (engine.scheduler.waiting or engine.scheduler.running) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert engine.scheduler.waiting == 0 and engine.scheduler.running == 0 and engine.active == 0
+    assert wait_idle(engine), "the engine kept working after the stream closed"
+    assert engine.scheduler.batches_run - runs_before <= 1, f"{engine.scheduler.batches_run - runs_before} chunks ran"
+    assert engine.active == 0
 
 
 def test_concurrency_defaults_fit_the_device(tiny_settings) -> None:
@@ -134,9 +135,7 @@ def test_gradio_client_generations_run_at_once_and_a_short_one_finishes_first(tu
     client = Client(turns_app, verbose=False)
     client.predict(None, "", SHORT, 1, nfe_step=7, voice="ann", api_name="/synthesize")  # loaded
     long_job = client.submit(None, "", LONG * 2, 1, nfe_step=7, voice="ann", api_name="/synthesize")
-    while long_job.status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING"):
-        time.sleep(0.05)
-    time.sleep(0.5)
+    assert wait_until(lambda: metric_samples(turns_app)["studio_chunks_waiting"] >= 2, 120)  # its chunks queue
     short_job = client.submit(None, "", SHORT, 2, nfe_step=7, voice="ann", api_name="/synthesize")
     short_job.result(timeout=120)
     assert not long_job.done(), "the short request waited for the whole long one"
@@ -144,35 +143,38 @@ def test_gradio_client_generations_run_at_once_and_a_short_one_finishes_first(tu
     assert seed == 1 and sf.info(audio_path).duration > 20
 
 
-def test_a_waiting_visitor_is_told_their_place(tiny, short_ref: Path, tmp_path: Path) -> None:
+def test_a_waiting_visitor_is_told_their_place_and_can_leave(tiny, short_ref: Path, tmp_path: Path) -> None:
     """With one generation at a time, the others wait in Gradio's queue and each is told its place (rank, of how
-    many); the browser shows it as "queue: 2/3"."""
+    many); the browser shows it as "queue: 2/3". A waiting visitor who cancels (gradio_client's `job.cancel()`)
+    leaves the queue: their generation never runs."""
     from gradio_client import Client, handle_file
 
     with run_app(env={"F5_MODEL": str(tiny["yaml"]), "F5_CONCURRENCY": "1"}) as (base, _):
         visitors = [Client(base, verbose=False) for _ in range(3)]  # three people, three sessions
         ref = handle_file(str(short_ref))
         jobs = [visitors[0].submit(ref, REF_TEXT, LONG * 4, 0, nfe_step=7, api_name="/synthesize")]
-        while jobs[0].status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING"):
-            assert not jobs[0].done(), jobs[0].exception()
-            time.sleep(0.05)
+        assert wait_until(lambda: metric_samples(base)["studio_generations_in_progress"] == 1, 120), jobs[0].status()
         jobs += [
             v.submit(ref, REF_TEXT, SHORT, i, nfe_step=7, api_name="/synthesize")
             for i, v in enumerate(visitors[1:], start=1)
         ]
-        seen = set()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (jobs[1].done() and jobs[2].done()):
-            for job in jobs[1:]:  # whichever joined the queue second is told it is behind one
+
+        def behind_one():  # whichever joined the queue second is told it is behind one, of two waiting
+            for job in jobs[1:]:
                 status = job.status()
-                if status.rank is not None:
-                    seen.add((status.code.name, status.rank, status.queue_size))
-            if any(rank >= 1 and size >= 2 for _, rank, size in seen):
-                break
-            time.sleep(0.05)
-        assert any(rank >= 1 and size >= 2 for _, rank, size in seen), seen
+                if status.code.name == "IN_QUEUE" and status.rank is not None and status.rank >= 1:
+                    return job if status.queue_size >= 2 else None
+            return None
+
+        leaver = wait_until(behind_one, 120)
+        assert leaver is not None, [job.status() for job in jobs]
+        assert leaver.cancel()
         for job in jobs:
-            job.result(timeout=300)
+            if job is not leaver:
+                job.result(timeout=300)
+        assert wait_until(leaver.done, 30)
+        generated = metric_samples(base)["studio_time_to_first_audio_seconds_count"]
+        assert generated == 2, f"{generated:g} generations ran: the visitor who left was served anyway"
 
 
 def test_ping_on_runpods_health_port_and_the_app_on_port(tiny, short_ref: Path) -> None:
@@ -233,9 +235,10 @@ def test_metrics_need_the_api_login_when_there_is_one(tiny) -> None:
 
 
 # ---- the serverless worker: several jobs at once -----------------------------------------------------------------
-def test_the_serverless_worker_takes_several_jobs_at_once(worker_env_turns: dict[str, str], tmp_path: Path) -> None:
+def test_the_local_api_server_answers_jobs_sent_together(worker_env_turns: dict[str, str], tmp_path: Path) -> None:
     """RunPod's local API server (`--rp_serve_api`) with four jobs sent together: all complete with the right audio,
-    and the one with a bad input fails alone."""
+    and the one with a bad input fails alone. That server never calls the concurrency_modifier: that jobs run at the
+    same time is shown on the SDK's queue path (test_the_serverless_worker_runs_queued_jobs_at_the_same_time)."""
     import subprocess
     import sys
 
@@ -281,11 +284,7 @@ def test_the_serverless_worker_takes_several_jobs_at_once(worker_env_turns: dict
         alone = httpx.post(f"{base}/runsync", json={"input": jobs[1]}, timeout=300).json()
         assert alone["output"]["audio_base64"] == out[1]["output"]["audio_base64"]  # the same audio alone
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         assert "up to 4 jobs at once" in log.read_text()
 
 
@@ -303,3 +302,115 @@ def worker_env_turns(tiny, tmp_path_factory: pytest.TempPathFactory, short_ref: 
         F5_MODEL=str(tiny["yaml"]), VOICES_DIR=str(voices), HF_HUB_OFFLINE="1", F5_DEVICE="cpu", PYTHONPATH=str(REPO)
     )
     return env
+
+
+# ---- preemption mid-sampling, with exact audio for both requests ----------------------------------------------
+ALPHA = " ".join(f"Alpha sentence {i} is said by the first visitor." for i in range(16))
+BRAVO = "Bravo speaks now."
+
+
+class SteppedRuns:
+    """Wraps the scheduler's `begin` so that every run's steps are recorded in order as (run label, step), and the
+    first request's second chunk is held at its third step until the newcomer's chunk is queued (an event, so that
+    the newcomer arrives mid-sampling whatever the machine's speed)."""
+
+    def __init__(self, begin) -> None:
+        self.begin = begin
+        self.trace: list[tuple[str, int]] = []
+        self.runs: list[str] = []
+        self.held = threading.Event()  # the long request's second chunk is mid-sampling
+        self.queued = threading.Event()  # the newcomer's first chunk is in the queue
+
+    def __call__(self, key, items):
+        alpha_runs = sum(r.startswith("alpha") for r in self.runs)
+        label = f"alpha{alpha_runs}" if "Alpha" in items[0][0].text else "bravo"  # alpha1: its second chunk
+        self.runs.append(label)
+        run, outer = self.begin(key, items), self
+
+        class Traced:
+            def __init__(self) -> None:
+                self.n = 0
+
+            def step(self):
+                if label == "alpha1" and self.n == 2:
+                    outer.held.set()
+                    assert outer.queued.wait(120), "the newcomer was never queued"
+                outer.trace.append((label, self.n))
+                self.n += 1
+                return run.step()
+
+        return Traced()
+
+
+def test_a_newcomer_preempts_a_run_mid_sampling_and_both_audios_stay_exact(
+    engine: Engine, short_ref: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multi-chunk request is paused in the middle of its second chunk's sampling, the newcomer's chunk runs, and
+    the paused run resumes: each request's audio is bit for bit what it is alone (so nothing of one run, such as the
+    transformer's text cache, leaks into the other)."""
+    alpha, bravo = request(engine, short_ref, ALPHA, seed=5), request(engine, short_ref, BRAVO, seed=6)
+    alpha_alone, bravo_alone = engine.synthesize(alpha), engine.synthesize(bravo)
+    assert len(alpha_alone.chunks) >= 2 and len(bravo_alone.chunks) == 1
+    runs = SteppedRuns(engine.scheduler.begin)
+    monkeypatch.setattr(engine.scheduler, "begin", runs)
+    submit_many = engine.scheduler.submit_many
+
+    def submit_and_tell(owner, jobs):
+        futures = submit_many(owner, jobs)
+        if any("Bravo" in item[0].text for _, _, item in jobs):
+            runs.queued.set()
+        return futures
+
+    monkeypatch.setattr(engine.scheduler, "submit_many", submit_and_tell)
+    got: dict = {}
+    reader = threading.Thread(target=lambda: got.setdefault("alpha", engine.synthesize(alpha)))
+    reader.start()
+    assert runs.held.wait(120), "the first request's second chunk never started"
+    got["bravo"] = engine.synthesize(bravo)
+    reader.join(300)
+    steps = [step for label, step in runs.trace if label == "alpha1"]
+    first_bravo = runs.trace.index(("bravo", 0))
+    resumed = runs.trace.index(("alpha1", 3))
+    assert runs.trace[first_bravo - 1] == ("alpha1", 2) and first_bravo < resumed, runs.trace  # mid-sampling
+    assert steps == list(range(len(steps))) and len(steps) > 3
+    np.testing.assert_array_equal(got["bravo"].wave, bravo_alone.wave)
+    np.testing.assert_array_equal(got["alpha"].wave, alpha_alone.wave)
+
+
+def test_the_serverless_worker_runs_queued_jobs_at_the_same_time(
+    worker_env_turns: dict[str, str], tmp_path: Path
+) -> None:
+    """The real worker on a stand-in for RunPod's queue (tests/runpod_queue.py): the SDK's JobScaler takes the jobs
+    as its `concurrency_modifier` allows and runs them together. Four streaming jobs of several chunks each are all
+    under way at one moment: each has posted audio before any of them has posted its result."""
+    import subprocess
+    import sys
+
+    from tests.live import REPO
+    from tests.runpod_queue import serve_queue
+
+    with serve_queue() as queue:
+        for i in range(4):
+            text = " ".join(f"Job {i} says sentence {k} of its long text." for k in range(14))
+            queue.add(f"job-{i}", {"text": text, "voice": "ann", "nfe_step": 4, "seed": 20 + i})
+        env = {**worker_env_turns, **queue.env(), "F5_SERVERLESS_STREAM": "1"}
+        log = tmp_path / "worker.log"  # a file, not a pipe: a full pipe would block the worker
+        proc = subprocess.Popen(
+            [sys.executable, "serverless/handler.py"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        try:
+            ids = {f"job-{i}" for i in range(4)}
+            assert queue.wait_done(ids, timeout=300), log.read_text()[-3000:]
+        finally:
+            stop(proc)
+    for job in sorted(ids):
+        items = queue.result(job)["output"]
+        assert len(items) >= 2 and all(item["sample_rate"] == 24000 for item in items), (job, queue.result(job))
+        assert len(queue.times(job, "stream")) == len(items)
+    first_audio = {job: min(queue.times(job, "stream")) for job in ids}
+    results = {job: queue.times(job, "done")[0] for job in ids}
+    order = sorted(
+        (t, job, kind) for kind, times in (("audio", first_audio), ("result", results)) for job, t in times.items()
+    )
+    assert max(first_audio.values()) < min(results.values()), order  # all four under way at one moment
+    assert max(queue.batch_sizes) == 4, queue.batch_sizes  # taken together, as the modifier allows
