@@ -213,7 +213,13 @@ class VoiceLibrary:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise folder_error(e, "saved") from e
+                if e.errno in _READ_ONLY:
+                    raise folder_error(e, "saved") from e
+                log.warning("the voices folder %s cannot be created: %s", self.root, e)  # the path: for the log only
+                raise InputError(
+                    f"The voices folder cannot be created ({reason(e)}).",
+                    "Check that the volume is mounted and writable (VOICES_DIR; the server log names the folder).",
+                ) from e
             same = self._find(safe)
             if same is not None and not overwrite:
                 raise InputError(
