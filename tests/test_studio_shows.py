@@ -1,6 +1,7 @@
-"""What preparing the reference did or found reaches the visitor, wherever they come in: next to the reference in the
-page, from gradio_client's /reference_notes, in the OpenAI answer's X-Reference-Notes header, in serverless output.
-And each setting shows its help text from inference/options.py.
+"""What the studio knows, it shows, through each real interface. What preparing the reference did or found reaches
+the visitor wherever they come in: next to the reference in the page, from gradio_client's /reference_notes, in the
+OpenAI answer's X-Reference-Notes header, in serverless output. Each setting shows its help text from
+inference/options.py. Captions show the text as typed (the mapping itself: tests/test_typed_captions.py).
 
 Case table (a reference as visitors upload it -> the notes they see):
     2.5 s, of which 2.1 s speech          -> "short reference (2.1 s); 5 to 12 s of speech gives a closer voice match"
@@ -28,6 +29,8 @@ from tests.conftest import serverless_worker
 from tests.live import run_app
 
 SHORT_TEXT = "Some call me nature."
+TYPED = "I have 1,250 apples. Dr. Smith called."  # spoken: "... thousand two hundred and fifty ... doctor Smith ..."
+TYPED_CUES = ["I have 1,250 apples.", "Dr. Smith called."]
 FAST = {"nfe_step": 4, "seed": 7}
 QUIET = 10 ** (-30 / 20)  # the quiet reference is 30 dB below the short one
 
@@ -82,6 +85,13 @@ def test_serverless_output_carries_the_notes(engine, quiet_ref: Path) -> None:
     assert items and all(item["ref_notes"] == out["ref_notes"] for item in items), items
 
 
+def test_serverless_captions_show_the_typed_text(engine, quiet_ref: Path) -> None:
+    job = {"text": TYPED, "ref_audio_base64": base64.b64encode(quiet_ref.read_bytes()).decode(), **FAST}
+    out = serverless_worker(engine).handler({"id": "cues", "input": {**job, "ref_text": SHORT_TEXT, "captions": True}})
+    assert "error" not in out, out
+    assert "1,250" not in out["spoken_text"] and [c["text"] for c in out["cues"]] == TYPED_CUES, out["cues"]
+
+
 @pytest.fixture(scope="module")
 def live(tiny, quiet_ref: Path, tmp_path_factory: pytest.TempPathFactory):
     """The app with a saved voice "quiet" (the quiet short reference, copied in by hand)."""
@@ -100,6 +110,10 @@ def test_gradio_client_reference_notes(live: str, quiet_ref: Path, ref_wav: Path
     notes = client.predict(handle_file(str(quiet_ref)), api_name="/reference_notes")
     assert has(notes, "short reference") and has(notes, "raised the volume by"), notes
     assert client.predict(handle_file(str(ref_wav)), api_name="/reference_notes") == []
+    _, _, _, cues, _ = client.predict(
+        handle_file(str(quiet_ref)), SHORT_TEXT, TYPED, 7, 7, api_name="/synthesize_captions"
+    )
+    assert [c["text"] for c in cues] == TYPED_CUES, cues
 
 
 def test_openai_header_carries_the_notes(live: str) -> None:
@@ -137,6 +151,32 @@ def test_page_shows_notes_next_to_the_reference_and_help_under_settings(
         upload_reference(page, noisy_ref)
         expect(notes).to_contain_text("noisy reference (the background is only")
         expect(notes).not_to_contain_text("short reference")
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_page_shows_notes_with_the_take_and_captions_in_the_words_typed(browser, live: str, quiet_ref: Path) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_browser import choose_fast_preset, generate_and_wait, open_app, upload_reference
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page, errors = open_app(context, live)
+        upload_reference(page, quiet_ref)
+        notes = page.locator("#ref-notes")
+        expect(notes).to_contain_text("raised the volume by")
+        page.locator("#ref-text textarea").fill(SHORT_TEXT)
+        page.locator("#gen-text textarea").fill(TYPED)
+        choose_fast_preset(page)
+        generate_and_wait(page)
+        expect(page.locator("#spoken-text textarea")).to_have_value(re.compile("thousand"))  # spoken as words
+        page.locator("#captions").get_by_text("Captions (SRT / VTT)").click()
+        table = page.locator("#captions-table")
+        for cue in TYPED_CUES:
+            expect(table).to_contain_text(cue)
+        expect(notes).to_contain_text("short reference")  # still there with the take
         assert not errors, errors
     finally:
         context.close()
