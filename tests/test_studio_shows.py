@@ -116,7 +116,7 @@ def test_gradio_client_reference_notes(live: str, quiet_ref: Path, ref_wav: Path
     assert [c["text"] for c in cues] == TYPED_CUES, cues
 
 
-def test_openai_header_carries_the_notes(live: str) -> None:
+def test_openai_header_carries_the_notes_and_captions_the_typed_text(live: str) -> None:
     from openai import OpenAI
 
     client = OpenAI(base_url=f"{live}/v1", api_key="x", max_retries=0, timeout=120)
@@ -126,6 +126,14 @@ def test_openai_header_carries_the_notes(live: str) -> None:
         )
         notes = json.loads(response.headers["x-reference-notes"])
         assert has(notes, "short reference") and has(notes, "raised the volume by"), notes
+    args = {"model": "f5", "voice": {"id": "quiet"}, "input": TYPED, "response_format": "pcm"}
+    with client.audio.speech.with_streaming_response.create(
+        **args, stream_format="sse", extra_body={**FAST, "captions": True}
+    ) as response:
+        assert has(json.loads(response.headers["x-reference-notes"]), "short reference")
+        events = [json.loads(line[5:]) for line in response.iter_lines() if line.startswith("data:")]
+    (captions,) = [e for e in events if e["type"] == "speech.captions"]
+    assert [c["text"] for c in captions["cues"]] == TYPED_CUES, captions
 
 
 def test_page_shows_notes_next_to_the_reference_and_help_under_settings(
