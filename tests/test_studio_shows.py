@@ -114,6 +114,10 @@ def test_gradio_client_reference_notes(live: str, quiet_ref: Path, ref_wav: Path
         handle_file(str(quiet_ref)), SHORT_TEXT, TYPED, 7, 7, api_name="/synthesize_captions"
     )
     assert [c["text"] for c in cues] == TYPED_CUES, cues
+    _, takes = client.predict(
+        handle_file(str(quiet_ref)), SHORT_TEXT, "Hello.", 1, 7, 7, api_name="/synthesize_variations"
+    )
+    assert takes[0]["ref_notes"] == notes, takes
 
 
 def test_openai_header_carries_the_notes_and_captions_the_typed_text(live: str) -> None:

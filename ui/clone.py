@@ -139,7 +139,8 @@ class CloneHandlers:
             n: how many takes, 1 to 4.
         Returns:
             the takes as WAV files, best first with the check on (else in seed order); and per take
-            {"rank", "seed", "duration", "score" (worst chunk's error rate, with the check), "spoken_text", "file",
+            {"rank", "seed", "duration", "score" (worst chunk's error rate, with the check), "spoken_text",
+            "ref_notes" (what preparing the reference did or found, as /reference_notes), "file",
             "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed",
             "tries", "scores"}], "note"}}.
         """
