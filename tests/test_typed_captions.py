@@ -9,7 +9,8 @@ import pytest
 
 from inference import Engine, Reference, SynthesisOptions, SynthesisRequest
 from inference.model.asr import Word
-from inference.studio.captions import captions_for, synthesize_with_captions, typed_word_cues
+from inference.studio.captions import captions_for, synthesize_with_captions, typed_cues, typed_word_cues
+from inference.studio.subtitles import Cue
 from inference.text.normalize import normalize
 from inference.text.typed import typed_spans
 from inference.text.worddiff import split_words
@@ -64,6 +65,13 @@ def test_every_word_is_in_one_span_with_the_real_normalizer(typed: str) -> None:
     assert [w for s in spans for w in s.typed] == split_words(typed)
     assert [(s.spoken_start, s.spoken_end) for s in spans][0][0] == 0 and spans[-1].spoken_end == len(spoken)
     assert all(a.spoken_end == b.spoken_start for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_a_cue_left_without_typed_words_joins_the_one_before() -> None:
+    spoken = [Cue(0.0, 1.0, "one thousand,"), Cue(1.0, 2.0, "two hundred."), Cue(2.0, 3.0, "Bye.")]
+    assert typed_cues(spoken, "1,200. Bye.") == [Cue(0.0, 2.0, "1,200."), Cue(2.0, 3.0, "Bye.")]
+    leading = [Cue(0.0, 1.0, "Um,"), Cue(1.0, 2.0, "one hundred.")]  # spoken, not typed: its time is kept
+    assert typed_cues(leading, "100.") == [Cue(0.0, 2.0, "100.")]
 
 
 def test_word_cues_carry_typed_words_with_whispers_times() -> None:

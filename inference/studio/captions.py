@@ -126,12 +126,16 @@ def typed_cues(cues: Sequence[Cue], typed: str) -> list[Cue]:
         where = owner[span.spoken_start] if span.spoken_start < len(owner) else len(cues) - 1
         texts[max(where, 0)] += span.typed
     out: list[Cue] = []
+    opening: float | None = None  # the start of leading cues without words: the first cue with words takes it
     for cue, words in zip(cues, texts, strict=True):
-        if words or not out:
-            out.append(Cue(cue.start, cue.end, join_words(words)))
-        else:
+        if words:
+            out.append(Cue(cue.start if opening is None else opening, cue.end, join_words(words)))
+            opening = None
+        elif out:
             out[-1] = Cue(out[-1].start, cue.end, out[-1].text)
-    return [c for c in out if c.text] or list(cues)
+        elif opening is None:
+            opening = cue.start
+    return out or list(cues)
 
 
 def typed_word_cues(heard: Sequence[Word], spoken: str, typed: str, duration: float) -> list[Cue]:
