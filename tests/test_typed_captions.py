@@ -70,8 +70,10 @@ def test_every_word_is_in_one_span_with_the_real_normalizer(typed: str) -> None:
 def test_a_cue_left_without_typed_words_joins_the_one_before() -> None:
     spoken = [Cue(0.0, 1.0, "one thousand,"), Cue(1.0, 2.0, "two hundred."), Cue(2.0, 3.0, "Bye.")]
     assert typed_cues(spoken, "1,200. Bye.") == [Cue(0.0, 2.0, "1,200."), Cue(2.0, 3.0, "Bye.")]
-    leading = [Cue(0.0, 1.0, "Um,"), Cue(1.0, 2.0, "one hundred.")]  # spoken, not typed: its time is kept
-    assert typed_cues(leading, "100.") == [Cue(0.0, 2.0, "100.")]
+    untyped = [Cue(0.0, 1.0, "Um,"), Cue(1.0, 2.0, "one hundred.")]  # spoken, not typed: part of the first word
+    assert typed_cues(untyped, "100.") == [Cue(0.0, 2.0, "100.")]
+    wordless = [Cue(0.0, 1.0, ""), Cue(1.0, 2.0, "one hundred.")]  # a leading cue without words: its time is kept
+    assert typed_cues(wordless, "100.") == [Cue(0.0, 2.0, "100.")]
 
 
 def test_word_cues_carry_typed_words_with_whispers_times() -> None:
