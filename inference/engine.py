@@ -308,7 +308,7 @@ class Engine:
         opts = request.options
         seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
         model_ref_text = ref_text_for_model(ref_text)
-        text = self.spoken_text(text, opts.normalize, ref.voice or None)
+        typed, text = text, self.spoken_text(text, opts.normalize, ref.voice or None)
         speed = opts.speed if request.duration is None else timed_pace(model_ref_text, prepared, text, request.duration)
         limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, speed)
         first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None
@@ -333,7 +333,7 @@ class Engine:
             opts,
             progress,
             Timings(load_s=t2 - t1, prepare_s=prepare_s),
-            text,
+            (typed, text, prepared.notes),
         )
 
     def _chunks(
@@ -349,8 +349,9 @@ class Engine:
         opts: Any,
         progress: Progress | None,
         timings: Timings,
-        spoken: str,
+        texts: tuple[str, str, tuple[str, ...]],  # the text as typed, as spoken, and the reference's notes
     ) -> Iterator[AudioChunk]:
+        typed, spoken, notes = texts
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
         owner = self.scheduler.open()
         started = time.perf_counter()
@@ -398,7 +399,9 @@ class Engine:
                 seconds += len(out) / SAMPLE_RATE
                 if last:
                     self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
-                yield AudioChunk(out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done, spoken, check)
+                yield AudioChunk(
+                    out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done, spoken, check, typed, notes
+                )
         finally:
             self._count_active(-1)
             takes.cancel()

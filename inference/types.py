@@ -73,6 +73,8 @@ class SynthesisResult:
     spoken_text: str = ""  # the text as spoken: normalized, pronunciations applied
     checks: tuple[ChunkCheck, ...] = ()  # per chunk, when the check was on
     chunk_samples: tuple[int, ...] = ()  # how many of the wave's samples each chunk's streamed piece holds
+    typed_text: str = ""  # the text as typed (cleaned): what captions show
+    ref_notes: tuple[str, ...] = ()  # what preparing the reference did or found (audio/prepare.py), e.g. short
 
     @property
     def duration(self) -> float:
@@ -84,7 +86,18 @@ class SynthesisResult:
         texts = self.chunks if len(self.chunks) == len(edges) - 1 else (" ".join(self.chunks),)
         n = len(texts)
         return [
-            AudioChunk(self.wave[a:b], self.sample_rate, i, n, self.seed, self.ref_text, text)
+            AudioChunk(
+                self.wave[a:b],
+                self.sample_rate,
+                i,
+                n,
+                self.seed,
+                self.ref_text,
+                text,
+                spoken_text=self.spoken_text,
+                typed_text=self.typed_text,
+                ref_notes=self.ref_notes,
+            )
             for i, (text, a, b) in enumerate(zip(texts, edges, edges[1:], strict=False))
         ]
 
@@ -105,6 +118,8 @@ class SynthesisResult:
             last.spoken_text,
             tuple(p.check for p in parts if p.check is not None),
             tuple(len(p.wave) for p in parts),
+            last.typed_text,
+            last.ref_notes,
         )
 
 
@@ -123,3 +138,5 @@ class AudioChunk:
     timings: Timings | None = None  # on the last chunk: the whole request's timings
     spoken_text: str = ""  # the whole request's text as spoken (normalized, pronunciations applied)
     check: ChunkCheck | None = None  # what the per-chunk check found, when it was on
+    typed_text: str = ""  # the whole request's text as typed (cleaned): what captions show
+    ref_notes: tuple[str, ...] = ()  # what preparing the reference did or found (audio/prepare.py), e.g. short

@@ -39,6 +39,7 @@ Input (the job's "input" object; any other key is refused):
 Output:
     {"audio_base64": str, "sample_rate": 24000, "duration": seconds, "seed": int, "ref_text": str,
      "spoken_text": str (the text as spoken: normalized, pronunciations applied),
+     "ref_notes": [str] (what preparing the reference did or found: clipped, trimmed, short, volume raised, noisy),
      "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed", "tries",
                "scores"}], "note"} (only with "check": true)}
 
@@ -73,7 +74,8 @@ job), so there are two handlers and the worker serves one of them:
   * `handler` (default): one job -> one output object as above. "stream": true is refused with a hint.
   * `stream_handler` (F5_SERVERLESS_STREAM=1): yields one item per text chunk as soon as it is generated:
     {"index", "total", "audio_base64" (that chunk alone, in response_format, wav by default), "sample_rate",
-    "duration", "seed", "ref_text", "text" (the chunk's spoken text), and "check" (that chunk's, with the check)};
+    "duration", "seed", "ref_text", "text" (the chunk's spoken text), "ref_notes", and "check" (that chunk's,
+    with the check)};
     joined in order they are the whole speech (the cross-fade is already applied).
     Read them from /stream/<job id>; with return_aggregate_stream the final job output (/status, /runsync) is the
     list of all items. "stream": false makes it yield a single item, the whole output as above.
@@ -336,6 +338,7 @@ class Worker:
             "seed": result.seed,
             "ref_text": result.ref_text,
             "spoken_text": result.spoken_text,
+            "ref_notes": list(result.ref_notes),
             **({"check": guard.summary(result.checks)} if result.checks else {}),
         }
         return {**out, **timed.captions_output(captions)} if captions else out
@@ -402,6 +405,7 @@ class Worker:
                     "seed": chunk.seed,
                     "ref_text": chunk.ref_text,
                     "text": chunk.text,
+                    "ref_notes": list(chunk.ref_notes),
                     **({"check": chunk.check.as_dict()} if chunk.check else {}),
                 }
                 if parsed.captions and chunk.index == chunk.total - 1:  # the last item carries the take's captions

@@ -160,7 +160,7 @@ def test_rest_x_check_header_at_the_text_limit(tmp_path: Path, short_ref: Path, 
     def synthesize(request):
         chunks = [request.text[i : i + 135] for i in range(0, len(request.text), 135)]
         checks = tuple(ChunkCheck(i, c, c, 0.1, 7 + i, 2, (0.3, 0.1)) for i, c in enumerate(chunks))
-        return SimpleNamespace(wave=np.zeros(2400, np.float32), sample_rate=24000, seed=7, checks=checks)
+        return SimpleNamespace(wave=np.zeros(2400, np.float32), sample_rate=24000, seed=7, checks=checks, ref_notes=())
 
     monkeypatch.setattr(engine, "synthesize", synthesize)
     text = ("我有三个苹果。" * engine.settings.max_text_chars)[: engine.settings.max_text_chars]

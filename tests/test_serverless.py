@@ -29,6 +29,7 @@ from tests.conftest import REF_TEXT, serverless_worker
 REPO = Path(__file__).resolve().parent.parent
 HANDLER = REPO / "serverless" / "handler.py"
 FAST = {"nfe_step": 4, "seed": 123}  # the fewest steps: the tiny model is random anyway
+OUTPUT_KEYS = {"audio_base64", "sample_rate", "duration", "seed", "ref_text", "spoken_text", "ref_notes"}  # a take
 
 
 def b64(data: bytes) -> str:
@@ -115,7 +116,7 @@ def test_runpod_volume_is_used_only_when_mounted_and_never_over_set_values(tmp_p
 # ---- the contract -----------------------------------------------------------------------------------------------
 def test_reference_audio_gives_audio_with_the_declared_rate_and_duration(h, ref_b64: str) -> None:
     out = run(h, text="Hello world, this is a test.", ref_audio_base64=ref_b64, ref_text=REF_TEXT, **FAST)
-    assert set(out) == {"audio_base64", "sample_rate", "duration", "seed", "ref_text", "spoken_text"}, out.get("error")
+    assert set(out) == OUTPUT_KEYS, out.get("error")
     wave, sr = decode(out)
     assert sr == out["sample_rate"] == 24000
     assert wave.ndim == 1 and len(wave) > 0
@@ -280,7 +281,7 @@ def test_stream_handler_yields_one_item_per_chunk_that_join_into_the_whole(h, mo
     assert len(items) == expected > 1
     assert [i["index"] for i in items] == list(range(len(items))) and {i["total"] for i in items} == {len(items)}
     assert all(
-        set(i) == {"index", "total", "audio_base64", "sample_rate", "duration", "seed", "ref_text", "text"}
+        set(i) == {"index", "total", "audio_base64", "sample_rate", "duration", "seed", "ref_text", "text", "ref_notes"}
         for i in items
     )
     assert {(i["seed"], i["ref_text"], i["sample_rate"]) for i in items} == {(123, REF_TEXT, 24000)}
@@ -293,7 +294,7 @@ def test_stream_handler_yields_one_item_per_chunk_that_join_into_the_whole(h, mo
 
 def test_stream_handler_without_streaming_and_with_errors(h, worker_engine: Engine) -> None:
     (single,) = h.stream_handler({"id": "s", "input": {"text": "Hi there.", "voice": "bob", "stream": False, **FAST}})
-    assert set(single) == {"audio_base64", "sample_rate", "duration", "seed", "ref_text", "spoken_text"}
+    assert set(single) == OUTPUT_KEYS
     assert h.stream_handler({"id": "s", "input": {"text": "Hi.", "voice": "nobody"}}) == [
         {"error": "There is no saved voice called 'nobody'. Saved voices: bob."}
     ]
@@ -372,7 +373,7 @@ def test_sdk_local_api_server(worker_env: dict[str, str]) -> None:
         _wait_until_serving(plain, base)
         good = _post(f"{base}/runsync", {"input": {"text": "Hello over HTTP.", "voice": "bob", **FAST}})
         assert good["status"] == "COMPLETED", good
-        assert set(good["output"]) == {"audio_base64", "sample_rate", "duration", "seed", "ref_text", "spoken_text"}
+        assert set(good["output"]) == OUTPUT_KEYS
         wave, sr = decode(good["output"])
         assert sr == 24000 and len(wave) / sr == pytest.approx(good["output"]["duration"], abs=1e-3)
         bad = _post(f"{base}/runsync", {"input": {"text": "Hello.", "voice": "bob", "colour": "blue"}})

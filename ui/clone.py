@@ -19,6 +19,7 @@ from . import history
 from .captions import CaptionsPanel
 from .handlers import check_markdown, pick_seed, preparing, spectrogram_image, status_markdown, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box
+from .reference import ReferenceNotes, notes_markdown
 from .variations import VariationsPanel, api_takes
 from .voices import build_voice_panel
 from .words import WordsHandlers, WordsPanel
@@ -138,7 +139,8 @@ class CloneHandlers:
             n: how many takes, 1 to 4.
         Returns:
             the takes as WAV files, best first with the check on (else in seed order); and per take
-            {"rank", "seed", "duration", "score" (worst chunk's error rate, with the check), "spoken_text", "file",
+            {"rank", "seed", "duration", "score" (worst chunk's error rate, with the check), "spoken_text",
+            "ref_notes" (what preparing the reference did or found, as /reference_notes), "file",
             "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed",
             "tries", "scores"}], "note"}}.
         """
@@ -194,6 +196,7 @@ class CloneTab:
                     editable=True,
                     elem_id="ref-audio",
                 )
+                self.ref_notes = ReferenceNotes(engine)  # what preparing it did or found (ui/reference.py)
                 self.ref_text = gr.Textbox(
                     label="Reference transcript (optional)",
                     lines=2,
@@ -324,6 +327,7 @@ class CloneTab:
             self.spectrogram: spectrogram_image(result.mel),
             self.seed_used: take.seed,
             self.ref_text: result.ref_text,
+            self.ref_notes.markdown: notes_markdown(result.ref_notes),
             self.info: history.summary(take),
             self.spoken: result.spoken_text,
             self.check_report: check_markdown(result.checks),
@@ -422,6 +426,7 @@ class CloneTab:
             self.spectrogram,
             self.seed_used,
             self.ref_text,
+            self.ref_notes.markdown,
             self.info,
             self.spoken,
             self.check_report,
@@ -461,6 +466,7 @@ class CloneTab:
             concurrency_id="gpu",
         )
         self.captions.wire(self)
+        self.ref_notes.wire(self.ref_audio)
         self._wire_words(classic, words, shown)
         self.transcribe_btn.click(
             self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"

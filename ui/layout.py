@@ -17,6 +17,7 @@ from .handlers import status_markdown
 API_NAMES = (
     "/synthesize",
     "/transcribe",
+    "/reference_notes",
     "/list_voices",
     "/save_voice",
     "/rename_voice",

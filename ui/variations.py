@@ -33,6 +33,7 @@ def take_dict(rank: int, result: SynthesisResult, file: str) -> dict[str, Any]:
         "duration": round(result.duration, 3),
         "score": None if score(result) is None else round(score(result), 3),  # type: ignore[arg-type]
         "spoken_text": result.spoken_text,
+        "ref_notes": list(result.ref_notes),
         "file": Path(file).name,
         "check": guard.summary(result.checks) if result.checks else None,
     }

@@ -4,6 +4,8 @@ pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header h
 comes whole, and so does every format when the per-chunk check is on (`"check": true`): its scores come in the
 `X-Check` header (JSON: checked, worst_wer, retried, and per chunk its text, what was heard, wer, seed, tries; at most
 CHECK_HEADER_MAX bytes: a longer report keeps the scores and leaves out the texts, see check_header).
+Every answer has `X-Reference-Notes`: what preparing the reference did or found, as a JSON list of sentences
+(ASCII, at most NOTES_HEADER_MAX characters), e.g. ["short reference (2.9 s); 5 to 12 s of speech gives ..."].
 stream_format "sse" sends the same bytes as OpenAI's speech events (sse.py), with captions and the check's scores
 as extension events on request.
 Everything that can fail before the first byte (validation, voice, model load, the first chunk) is answered in
@@ -19,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -38,6 +40,7 @@ from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
 INTERFACE = "openai"  # how the metrics name this way in
 CHECK_HEADER_MAX = 2048  # bytes: X-Check stays far below proxies' limits on all headers together (nginx: 4-8 KiB)
 CHECK_DETAILS = "Shortened to fit a header: stream_format 'sse' sends the whole report as its speech.check event."
+NOTES_HEADER_MAX = 1024  # characters, X-Reference-Notes at most (proxies refuse headers of a few KiB)
 T = TypeVar("T")
 
 
@@ -179,6 +182,25 @@ def _compact(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=True, separators=(",", ":"))
 
 
+def notes_header(notes: Sequence[str], limit: int = NOTES_HEADER_MAX) -> str:
+    """The reference's notes as the X-Reference-Notes header: a compact JSON list, ASCII only (non-ASCII text as \\u
+    escapes), at most `limit` characters (the last notes are left out, and "..." says so, when they do not fit).
+
+    >>> notes_header(["short reference (2.9 s)", "raised the volume by 14 dB"])
+    '["short reference (2.9 s)","raised the volume by 14 dB"]'
+    """
+    kept = list(notes)
+    while True:
+        value = json.dumps(kept + (["..."] if len(kept) < len(notes) else []), ensure_ascii=True, separators=(",", ":"))
+        if len(value) <= limit or not kept:
+            return value
+        kept.pop()
+
+
+def speech_headers(seed: int, sample_rate: int, notes: Sequence[str]) -> dict[str, str]:
+    return {"X-Seed": str(seed), "X-Sample-Rate": str(sample_rate), "X-Reference-Notes": notes_header(notes)}
+
+
 def check_header(checks: Any) -> str:
     """The per-chunk check as the X-Check header: compact JSON, ASCII only (non-ASCII text as \\u escapes), at most
     CHECK_HEADER_MAX bytes. A report that does not fit (63 KB of escaped Chinese at the text limit) keeps each
@@ -201,11 +223,8 @@ async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: st
     """With the per-chunk check on, the audio comes whole, so that X-Check can carry every chunk's score."""
     result = await run_in_threadpool(engine.synthesize, synthesis)
     audio = await run_in_threadpool(encode_audio, result.wave, result.sample_rate, fmt)
-    headers = {
-        "X-Seed": str(result.seed),
-        "X-Sample-Rate": str(result.sample_rate),
-        "X-Check": check_header(result.checks),
-    }
+    headers = speech_headers(result.seed, result.sample_rate, result.ref_notes)
+    headers["X-Check"] = check_header(result.checks)
     engine.metrics.count(INTERFACE)
     return Response(audio, media_type=CONTENT_TYPES[fmt], headers=headers)
 
@@ -220,7 +239,7 @@ async def _speech_response(engine: Engine, req: _SpeechRequest) -> Response:
         if first is None:
             raise ApiError(500, "No audio was generated.", None, "internal_error")
         fmt, rate, waves = req.response_format, first.sample_rate, chain([first.wave], (c.wave for c in chunks))
-        headers = {"X-Seed": str(first.seed), "X-Sample-Rate": str(rate)}
+        headers = speech_headers(first.seed, rate, first.ref_notes)
         if req.stream_format == "sse":  # OpenAI's speech events (api/openai/sse.py)
             from .sse import ClosingEventSourceResponse, speech_events
 

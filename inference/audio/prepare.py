@@ -44,6 +44,7 @@ MIN_SPEECH_S = 0.3  # s, shorter than this after trimming is refused
 SHORT_SPEECH_S = 3.0  # s, shorter than this gets a note suggesting a longer recording
 PEAK_LIMIT = 0.99  # linear, peaks are scaled down to at most this
 GAIN_NOTE_DB = 1.0  # dB, smaller volume changes are not worth a note
+NOISY_SNR_DB = 20.0  # dB, a loud level less than this above the noise floor (10th percentile frame) is noisy
 TAIL_SILENCE_S = 0.05  # s, silence appended at the end, as F5-TTS's own preprocessing does
 
 _FORMATS_HINT = "Upload a WAV, MP3, FLAC, OGG, M4A or WebM recording."
@@ -278,6 +279,21 @@ def clip_at_pause(wave: np.ndarray, sr: int, max_seconds: float) -> tuple[np.nda
     return wave[: int(max_seconds * sr)], "mid-speech (no pause found)"
 
 
+def signal_to_noise_db(wave: np.ndarray, sr: int = SAMPLE_RATE) -> float:
+    """How far the loud level (LOUD_PERCENTILE frame) stands above the noise floor (10th percentile frame), in dB:
+    speech with clean pauses measures 30 dB or more, speech over steady background noise much less.
+
+    >>> tone = np.sin(np.arange(24000) * 0.1).astype(np.float32)
+    >>> round(signal_to_noise_db(np.concatenate([tone, tone * 0.01]), 24000))
+    40
+    """
+    rms = frame_rms(wave, sr)
+    if len(rms) == 0:
+        return float("inf")
+    loud, floor = float(np.percentile(rms, LOUD_PERCENTILE)), float(np.percentile(rms, 10))
+    return float("inf") if floor <= 0 else float(20 * np.log10(max(loud, floor) / floor))
+
+
 def trim_silence(wave: np.ndarray, sr: int = SAMPLE_RATE, margin_s: float = EDGE_MARGIN_S) -> tuple[np.ndarray, float]:
     """Drop quiet frames at both ends, keeping `margin_s`; returns (wave, seconds removed). Empty if all quiet.
 
@@ -343,6 +359,12 @@ def prepare_reference(
         )
     if len(wave) < SHORT_SPEECH_S * sr:
         notes.append(f"short reference ({len(wave) / sr:.1f} s); 5 to 12 s of speech gives a closer voice match")
+    snr_db = signal_to_noise_db(wave, sr)
+    if snr_db < NOISY_SNR_DB:
+        notes.append(
+            f"noisy reference (the background is only {snr_db:.0f} dB below the speech); "
+            "a recording in a quieter room gives a cleaner voice"
+        )
     wave, gain_db = normalize_loudness(wave)
     if abs(gain_db) >= GAIN_NOTE_DB:
         notes.append(f"{'raised' if gain_db > 0 else 'lowered'} the volume by {abs(gain_db):.0f} dB")

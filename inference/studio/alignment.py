@@ -81,6 +81,15 @@ def align(typed: str, heard: Sequence[Word]) -> tuple[str, list[Word]]:
             f"The transcript does not match the recording: only {matched} of its {len(words)} words were heard in it.",
             "Correct the transcript, or clear it to use the words heard in the recording, " + SPANS_HINT,
         )
+    return typed, timed(words, heard, matcher)
+
+
+def timed(words: Sequence[str], heard: Sequence[Word], matcher: difflib.SequenceMatcher | None = None) -> list[Word]:
+    """`words` with the times of Whisper's `heard` words (not empty), matched by their spoken form: see the module
+    docstring. No word is refused here, however few of them were heard."""
+    if matcher is None:
+        heard = _respelled(heard)
+        matcher = difflib.SequenceMatcher(None, [key(w) for w in words], [key(h.text) for h in heard], autojunk=False)
     out: list[Word] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -91,7 +100,7 @@ def align(typed: str, heard: Sequence[Word]) -> tuple[str, list[Word]]:
             before = heard[j1 - 1].end if j1 > 0 else heard[0].start
             after = heard[j1].start if j1 < len(heard) else heard[-1].end
             out += [Word(w, (before + after) / 2, (before + after) / 2) for w in words[i1:i2]]
-    return typed, out
+    return out
 
 
 def _respelled(heard: Sequence[Word]) -> list[Word]:

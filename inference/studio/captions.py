@@ -12,6 +12,11 @@ speak (model/sampling.frames_for: frames are proportional to bytes). So no model
 Word level ("word") asks Whisper for word times (`engine.transcriber.words`, the same lazy model as transcription),
 one cue per word. Where Whisper cannot run (not downloaded, no GPU memory...), the captions stay per sentence and
 `note` says why.
+
+Captions show the text as it was typed, with the spoken form's timing (text/typed.py maps the spoken words back to
+the typed ones): a sentence cue keeps its time and shows the typed words it speaks; at word level, Whisper's words
+are matched to the spoken words for their times, and each typed word is one cue, from its first spoken word's start
+to its last one's end ("1,250" is one cue for "one thousand two hundred fifty").
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ import numpy as np
 from ..errors import InputError
 from ..model.asr import Word
 from ..text import chunking
+from ..text.typed import typed_spans
+from ..text.worddiff import split_words
 from ..types import AudioChunk, SynthesisRequest, SynthesisResult
+from .alignment import join_words, timed
 from .subtitles import Cue, to_srt, to_vtt
 
 if TYPE_CHECKING:
@@ -104,20 +112,74 @@ def word_cues(words: Sequence[Word], duration: float) -> list[Cue]:
     return out
 
 
+def typed_cues(cues: Sequence[Cue], typed: str) -> list[Cue]:
+    """Spoken-text cues with the typed text instead, each keeping its time; a cue left without typed words (its
+    spoken words came from a typed word that another cue opens) joins the cue before it.
+
+    >>> typed_cues([Cue(0.0, 1.0, "I have one thousand two hundred fifty."), Cue(1.0, 2.0, "Doctor Win.")],
+    ...            "I have 1,250. Dr. Nguyen.")
+    [Cue(start=0.0, end=1.0, text='I have 1,250.', line=0), Cue(start=1.0, end=2.0, text='Dr. Nguyen.', line=0)]
+    """
+    owner = [i for i, cue in enumerate(cues) for _ in split_words(cue.text)]  # spoken word -> its cue
+    texts: list[list[str]] = [[] for _ in cues]
+    for span in typed_spans(typed, [w for cue in cues for w in split_words(cue.text)]):
+        where = owner[span.spoken_start] if span.spoken_start < len(owner) else len(cues) - 1
+        texts[max(where, 0)] += span.typed
+    out: list[Cue] = []
+    opening: float | None = None  # the start of leading cues without words: the first cue with words takes it
+    for cue, words in zip(cues, texts, strict=True):
+        if words:
+            out.append(Cue(cue.start if opening is None else opening, cue.end, join_words(words)))
+            opening = None
+        elif out:
+            out[-1] = Cue(out[-1].start, cue.end, out[-1].text)
+        elif opening is None:
+            opening = cue.start
+    return out or list(cues)
+
+
+def typed_word_cues(heard: Sequence[Word], spoken: str, typed: str, duration: float) -> list[Cue]:
+    """One cue per typed word, timed by Whisper's `heard` words (matched to the spoken words) from its first spoken
+    word's start to its last one's end.
+
+    >>> heard = [Word("I", 0.0, 0.2), Word("have", 0.2, 0.5), Word("one", 0.5, 0.8), Word("thousand", 0.8, 1.2),
+    ...          Word("two", 1.2, 1.4), Word("hundred", 1.4, 1.8), Word("and", 1.8, 1.9), Word("fifty", 1.9, 2.3)]
+    >>> [(c.text, c.start, c.end) for c in typed_word_cues(heard, "I have one thousand two hundred fifty.",
+    ...                                                       "I have 1,250.", 2.5)]
+    [('I', 0.0, 0.2), ('have', 0.2, 0.5), ('1,250.', 0.5, 2.3)]
+    """
+    spoken_words = split_words(spoken)
+    times = timed(spoken_words, heard)
+    words = [
+        Word(join_words(span.typed), times[span.spoken_start].start, times[span.spoken_end - 1].end)
+        for span in typed_spans(typed, spoken_words)
+        if span.spoken_end > span.spoken_start
+    ]
+    return word_cues(words, duration)
+
+
 def captions_for(engine: Engine, chunks: Sequence[AudioChunk], cross_fade: float, level: str = "sentence") -> Captions:
     """A take's captions at `level` (see the module docstring); word level falls back to sentences, with a note."""
-    sentences = tuple(chunk_cues(chunks, cross_fade))
+    sentences = chunk_cues(chunks, cross_fade)
+    typed = chunks[0].typed_text if chunks else ""
+    if typed:
+        sentences = typed_cues(sentences, typed)
     if level != "word":
-        return Captions(sentences)
+        return Captions(tuple(sentences))
     wave = np.concatenate([c.wave for c in chunks]).astype(np.float32)
     rate = chunks[0].sample_rate
     try:
-        words = word_cues(engine.transcriber.words(wave, rate), len(wave) / rate)
+        heard = engine.transcriber.words(wave, rate)
     except Exception as e:  # Whisper is optional here: the sentence captions are still right
         log.warning("word times unavailable (%s: %s); captions per sentence", type(e).__name__, e)
-        return Captions(sentences, "sentence", f"Word times are unavailable ({e}); the captions are per sentence.")
-    if not words:
-        return Captions(sentences, "sentence", "Whisper found no words; the captions are per sentence.")
+        note = f"Word times are unavailable ({e}); the captions are per sentence."
+        return Captions(tuple(sentences), "sentence", note)
+    heard = [w for w in heard if w.text.strip()]
+    if not heard:
+        return Captions(tuple(sentences), "sentence", "Whisper found no words; the captions are per sentence.")
+    spoken = " ".join(c.text for c in chunks)
+    duration = len(wave) / rate
+    words = typed_word_cues(heard, spoken, typed, duration) if typed else word_cues(heard, duration)
     return Captions(tuple(words), "word")
 
 
