@@ -103,7 +103,8 @@ from pathlib import Path
 from typing import Any
 
 from inference import Engine, EngineSettings, InputError, StudioError, SynthesisOptions, SynthesisRequest
-from inference.audio.encode import FORMATS, check_format, encode_audio
+from inference.audio import SAMPLE_RATE
+from inference.audio.encode import FORMATS, bytes_per_second, check_format, encode_audio
 from inference.model.weights import hub_cache_dir
 from inference.settings import env, from_env
 from inference.studio import dubbing, guard
@@ -286,7 +287,12 @@ class Worker:
             upload = None if audio is None else self._engine().reference(audio=audio, text=ref_text)
             return Job(None, fmt, stream, dub=timed.dub_job(raw, subtitles, voice, upload, options))
         reference = self._engine().reference(voice=voice, audio=audio, text=ref_text)
-        return Job(SynthesisRequest(text or "", reference, options), fmt, stream, captions)
+        seconds = self.settings.max_output_mb * MB * 3 / 4 / bytes_per_second(fmt, SAMPLE_RATE)  # base64: 4/3
+        hint = f"RunPod returns at most {self.settings.max_output_mb:g} MB per job in {fmt}" + (
+            " (mp3 carries about 3x longer audio)" if fmt in ("wav", "pcm", "flac") else ""
+        )
+        request = SynthesisRequest(text or "", reference, options, max_seconds=seconds, limit_hint=hint)
+        return Job(request, fmt, stream, captions)
 
     def _parse_edit(self, raw: dict[str, Any]) -> EditJob:
         if len(raw) > 1:

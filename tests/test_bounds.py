@@ -1,0 +1,144 @@
+"""No road around a limit: each of the studio's limits (docs/LIMITS.md) holds for what is actually spoken, decoded,
+read and returned, whichever way a request comes in, and is refused before the costly work starts.
+
+- the pronunciation dictionary's MAX_ENTRIES holds when writing (/set_pronunciation), and a file over it (a hand
+  edit, an older version) never stops generation: the first MAX_ENTRIES are used, the operator is warned, and the
+  entries can still be listed and deleted;
+- F5_MAX_SPOKEN_CHARS and F5_MAX_AUDIO_SECONDS hold for the text once numbers and pronunciations are written out,
+  and a serverless job's output size (RUNPOD_MAX_OUTPUT_MB) is known before generating: refused quickly, nothing
+  generated;
+The adapters' own roads (gradio_client, OpenAI, the body limit on /gradio_api/*) are in test_bounds_e2e.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest
+from inference.text.pronounce import GLOBAL_FILE, MAX_ENTRIES, Dictionary, Entry, PronunciationStore
+from tests.conftest import REF_TEXT, serverless_worker
+
+NUMBERS = " ".join(["1234567"] * 200)  # 1,599 characters typed; about 14,000 spoken (numbers as words)
+LONG_SPOKEN = "a" * 200  # the longest spoken form an entry may have
+
+
+def full_file(n: int, extra: str = "") -> str:
+    return "".join(f"word{i} = spoken{i}\n" for i in range(n)) + extra
+
+
+# ---- the pronunciation dictionary -----------------------------------------------------------------------------------
+def test_a_full_dictionary_refuses_a_new_word_and_keeps_working(tmp_path: Path) -> None:
+    store = PronunciationStore(tmp_path)
+    store.save_text(full_file(MAX_ENTRIES))
+    with pytest.raises(InputError, match=f"already has {MAX_ENTRIES} entries") as info:
+        store.set(Entry("Nguyen", "win"))
+    assert "Delete" in info.value.hint
+    assert len(store.load().entries) == MAX_ENTRIES  # nothing was written
+    assert store.set(Entry("word7", "seven")).apply("word7") == "seven"  # changing a word needs no room
+    store.delete("word8")
+    assert store.set(Entry("Nguyen", "win")).apply("Nguyen") == "win"  # room again after a delete
+    assert store.for_voice().apply("word1999 and Nguyen") == "spoken1999 and win"
+
+
+def test_a_file_over_the_limit_never_stops_generation(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = PronunciationStore(tmp_path)
+    (tmp_path / GLOBAL_FILE).write_text(full_file(MAX_ENTRIES + 5, "this line is wrong\nlast = one\n"), "utf-8")
+    with caplog.at_level(logging.WARNING, logger="inference.text.pronounce"):
+        used = store.for_voice()
+    assert len(used.entries) == MAX_ENTRIES and used.apply("word0 word2004 last") == "spoken0 word2004 last"
+    assert f"{MAX_ENTRIES + 6} entries; only the first {MAX_ENTRIES} are used" in caplog.text
+    assert "'this line is wrong' is not an entry" in caplog.text
+    assert len(store.load().entries) == MAX_ENTRIES + 6  # listed whole, so it can be trimmed
+    assert len(store.delete("last").entries) == MAX_ENTRIES + 5  # delete works and keeps every other entry
+    with pytest.raises(InputError, match="already has"):
+        store.set(Entry("Nguyen", "win"))
+    # the engine's text pipeline, which every generation runs, keeps working on such a file
+    original = engine.pronunciations
+    engine.pronunciations = store
+    try:
+        assert engine.spoken_text("word3 has cats.", normalize=False) == "spoken3 has cats."
+    finally:
+        engine.pronunciations = original
+
+
+def test_strict_parsing_still_names_the_limit() -> None:
+    with pytest.raises(InputError, match=f"more than {MAX_ENTRIES}"):
+        Dictionary.parse(full_file(MAX_ENTRIES + 1))
+
+
+# ---- what is spoken, before anything is generated -------------------------------------------------------------------
+class Generations:
+    """Counts the model runs an engine starts (through its fault hook, called for every item of every run)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.count = engine, 0
+
+    def __enter__(self) -> Generations:
+        self.engine.fault_hook = self._seen
+        return self
+
+    def _seen(self, item: object) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.engine.fault_hook = None
+
+
+def request(text: str, short_ref: Path, **kwargs: object) -> SynthesisRequest:
+    return SynthesisRequest(text, Reference(short_ref, REF_TEXT), SynthesisOptions(nfe_step=4, seed=1), **kwargs)
+
+
+def test_a_pronunciation_cannot_grow_the_text_past_the_spoken_limit(
+    engine: Engine, short_ref: Path, tmp_path: Path
+) -> None:
+    store = PronunciationStore(tmp_path)
+    store.set(Entry("a", LONG_SPOKEN))
+    text = " ".join(["a"] * 300)  # 599 characters typed, 60,299 spoken
+    original, engine.pronunciations = engine.pronunciations, store
+    try:
+        with Generations(engine) as runs:
+            start = time.perf_counter()
+            with pytest.raises(InputError, match="60,299 once numbers and pronunciations") as info:
+                engine.synthesize(request(text, short_ref))
+            assert time.perf_counter() - start < 5 and runs.count == 0
+        assert "Shorten the text" in info.value.hint
+        with pytest.raises(InputError, match="60,299"):  # the preview (/normalize_text) says so too
+            engine.spoken_text(text)
+    finally:
+        engine.pronunciations = original
+
+
+def test_numbers_cannot_lengthen_the_audio_past_the_seconds_limit(engine: Engine, short_ref: Path) -> None:
+    limited = Engine(engine.settings.replace(max_audio_seconds=60))
+    limited._models = engine._models  # the same loaded model, other limits
+    with Generations(limited) as runs:
+        with pytest.raises(InputError, match=r"about [\d,]+ s of audio .*the limit is 60 s") as info:
+            limited.synthesize(request(NUMBERS, short_ref))
+        assert runs.count == 0
+    assert "F5_MAX_AUDIO_SECONDS" in info.value.hint
+    with pytest.raises(InputError, match="the limit is 60 s"):  # an asked duration is the audio's length
+        limited.synthesize(request("Hello there.", short_ref, duration=61.0))
+
+
+def test_a_serverless_job_too_large_to_return_is_refused_before_generating(engine: Engine, short_ref: Path) -> None:
+    worker = serverless_worker(engine, max_output_mb=1.0)  # about 15 s of wav, 45 s of mp3
+    audio = base64.b64encode(short_ref.read_bytes()).decode()
+    job = {"text": " ".join(["123456"] * 12), "ref_audio_base64": audio, "ref_text": REF_TEXT, "nfe_step": 4}
+    with Generations(engine) as runs:
+        start = time.perf_counter()
+        out = worker.handler({"id": "big", "input": {**job, "response_format": "wav"}})
+        streamed = worker.stream_handler({"id": "big-stream", "input": {**job, "response_format": "wav"}})
+        assert time.perf_counter() - start < 5 and runs.count == 0
+    assert re.search(r"about \d+ s of audio .* the limit is 15 s", out["error"]), out
+    assert "RunPod returns at most 1 MB per job in wav (mp3 carries" in out["error"]
+    assert "the limit is 15 s" in str(streamed)
+    fits = worker.handler({"id": "mp3", "input": {**job, "response_format": "mp3"}})  # 3x longer fits in mp3
+    assert "error" not in fits, fits
