@@ -142,3 +142,40 @@ def test_a_serverless_job_too_large_to_return_is_refused_before_generating(engin
     assert "the limit is 15 s" in str(streamed)
     fits = worker.handler({"id": "mp3", "input": {**job, "response_format": "mp3"}})  # 3x longer fits in mp3
     assert "error" not in fits, fits
+
+
+# ---- work outside the queue (#21.9) ---------------------------------------------------------------------------------
+def test_the_edit_tabs_word_diff_refuses_text_longer_than_an_edit_can_be() -> None:
+    from inference.model.asr import Word
+    from inference.studio.alignment import align
+    from inference.text.worddiff import MAX_WORDS
+    from ui.edit import diff_pieces
+
+    text = "x " * 16_000  # 32 KB of one repeated word: the diff's worst case (minutes before the bound)
+    start = time.perf_counter()
+    pieces = diff_pieces(text, text + " y")
+    assert time.perf_counter() - start < 1
+    assert len(pieces) == 1 and pieces[0][1] is None
+    assert pieces[0][0].startswith(f"The transcript has 16,000 words; speech editing compares at most {MAX_WORDS}")
+    longest = " ".join(["x"] * MAX_WORDS)
+    assert diff_pieces(longest, longest[:-1] + "y")[-1] == ("y", "added")  # the longest allowed is diffed
+    with pytest.raises(InputError, match=f"compares at most {MAX_WORDS}"):  # a typed transcript, to align
+        align(text, [Word("x", 0.0, 0.5)])
+
+
+def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: Engine) -> None:
+    from inference.studio.dialogue import MAX_TURNS, max_script_chars, parse_script, synthesize_script
+    from ui.dialogue import ROWS, DialogueHandlers
+
+    handlers = DialogueHandlers(engine)
+    script = "[A] hi there. [B] hello.\n" * 10_000  # 250 KB
+    start = time.perf_counter()
+    assert handlers.find_speakers(script, [("", None)] * ROWS, ["", "", ""]) is None
+    assert time.perf_counter() - start < 0.5
+    with pytest.raises(InputError, match="The script is 250,000 characters long; a dialogue takes at most"):
+        synthesize_script(engine, script)  # what Generate and /synthesize_dialogue run
+    limit = max_script_chars(engine.settings.max_text_chars)
+    tag = "[" + "N" * 40 + " speed=1.00000000000000000000000000000000000]"  # the longest tag a turn may have
+    longest = (tag + " Hi.") * MAX_TURNS
+    longest += " " * (limit - len(longest))
+    assert len(parse_script(longest, limit)) == MAX_TURNS  # a script at the bound is parsed

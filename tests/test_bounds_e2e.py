@@ -4,48 +4,18 @@ HTTP against /gradio_api/*. The engine-level checks are in test_bounds.py."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from inference.text.pronounce import MAX_ENTRIES, PronunciationStore
-from tests.live import run_app
+from tests import test_words_e2e
 from tests.test_bounds import LONG_SPOKEN, full_file
+from tests.test_words_e2e import app_error
 
 pytestmark = pytest.mark.e2e
-SHORT_TEXT = "Some call me nature."
-
-
-@pytest.fixture(scope="module")
-def live(tiny, tmp_path_factory: pytest.TempPathFactory, short_ref: Path):
-    work = tmp_path_factory.mktemp("bounds-e2e")
-    voices = work / "voices"
-    voices.mkdir()
-    shutil.copy(short_ref, voices / "alice.wav")
-    (voices / "alice.txt").write_text(SHORT_TEXT, encoding="utf-8")
-    env = {"F5_MODEL": str(tiny["yaml"]), "VOICES_DIR": str(voices), "GRADIO_TEMP_DIR": str(work / "gradio-tmp")}
-    with run_app(env=env, log_path=work / "app.log") as (base, _):
-        yield {"base": base, "voices": voices, "log": work / "app.log"}
-
-
-@pytest.fixture(scope="module")
-def client(live: dict):
-    from gradio_client import Client
-
-    client = Client(live["base"], verbose=False)
-    yield client
-    client.close()
-
-
-def app_error(client, *args, api_name: str) -> str:
-    from gradio_client.exceptions import AppError
-
-    with pytest.raises(AppError) as info:
-        client.predict(*args, api_name=api_name)
-    return str(info.value)
+live, client = test_words_e2e.live, test_words_e2e.client  # the same app (voice alice), launched for this module
 
 
 def sampling_runs(base: str) -> float:
