@@ -179,3 +179,61 @@ def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: En
     longest = (tag + " Hi.") * MAX_TURNS
     longest += " " * (limit - len(longest))
     assert len(parse_script(longest, limit)) == MAX_TURNS  # a script at the bound is parsed
+
+
+# ---- decoding (#21.4) -----------------------------------------------------------------------------------------------
+PEAK_RSS = """
+import resource, sys
+import numpy as np, soundfile, soxr
+from inference.audio.prepare import decode_audio
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+wave, sr = decode_audio(sys.argv[1])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(wave) / sr, (after - before) / 1024)
+"""
+
+
+def write_silence(path: Path, rate: int, channels: int, seconds: float) -> Path:
+    """Silence, written in blocks; as FLAC it compresses to almost nothing: a small upload, a long decode."""
+    import numpy as np
+    import soundfile as sf
+
+    block = np.zeros((rate * 10, channels), np.float32)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=channels, subtype="PCM_16") as f:
+        for _ in range(int(seconds // 10)):
+            f.write(block)
+        f.write(block[: int(seconds % 10 * rate)])
+    return path
+
+
+def test_a_recording_of_absurd_rate_or_channels_is_refused_from_its_header(engine: Engine, tmp_path: Path) -> None:
+    from inference.audio.prepare import MAX_SOURCE_CHANNELS, decode_audio
+
+    absurd = write_silence(tmp_path / "absurd.flac", 655_350, 8, 1.0)  # the rate of the 3.5 MB FLAC that took 3 GB
+    worker = serverless_worker(engine)
+    audio = base64.b64encode(absurd.read_bytes()).decode()
+    job = {"text": "Hello there.", "ref_audio_base64": audio, "ref_text": "Hi."}
+    start = time.perf_counter()
+    out = worker.handler({"id": "absurd", "input": job})
+    assert time.perf_counter() - start < 2
+    assert "sample rate (655,350 Hz) is not one we read" in out["error"] and "48 kHz" in out["error"]
+    crowded = write_silence(tmp_path / "crowded.wav", 8000, MAX_SOURCE_CHANNELS + 1, 1.0)
+    with pytest.raises(InputError, match=f"{MAX_SOURCE_CHANNELS + 1} channels; we read at most"):
+        decode_audio(crowded)
+
+
+def test_decoding_holds_only_the_output_in_memory(tmp_path: Path) -> None:
+    """The longest decode at the highest rate read: 300 s at 192 kHz is 230 MB as float32 at the source's rate; the
+    output, 24 kHz mono, is 29 MB. Peak memory is measured in a fresh process."""
+    import subprocess
+    import sys
+
+    from inference.audio.prepare import MAX_SOURCE_RATE
+
+    path = write_silence(tmp_path / "long.flac", MAX_SOURCE_RATE, 1, 300.0)
+    assert path.stat().st_size < 2_000_000
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(path)], capture_output=True, text=True, cwd=root)
+    seconds, grown_mb = (float(x) for x in out.stdout.split())
+    assert seconds == pytest.approx(300.0, abs=0.01)
+    assert grown_mb < 150, f"decoding grew peak memory by {grown_mb:.0f} MB"
