@@ -237,3 +237,22 @@ def test_decoding_holds_only_the_output_in_memory(tmp_path: Path) -> None:
     seconds, grown_mb = (float(x) for x in out.stdout.split())
     assert seconds == pytest.approx(300.0, abs=0.01)
     assert grown_mb < 150, f"decoding grew peak memory by {grown_mb:.0f} MB"
+
+
+def test_a_dialogue_cannot_spread_the_spoken_limit_over_its_turns(
+    engine: Engine, short_ref: Path, tmp_path: Path
+) -> None:
+    from inference.studio.dialogue import synthesize_script
+
+    store = PronunciationStore(tmp_path)
+    store.set(Entry("a", LONG_SPOKEN))
+    script = "".join(f"[S{i % 2}] a a a a a a a a a a a a a a a a a a a a a a a a a.\n" for i in range(90))
+    uploads = {f"S{i}": Reference(short_ref, REF_TEXT) for i in range(2)}  # each turn: 5,024 spoken, in its limit
+    original, engine.pronunciations = engine.pronunciations, store
+    try:
+        with Generations(engine) as runs:
+            with pytest.raises(InputError, match=r"4,500 characters typed, 452,339 once numbers and pronunciations"):
+                synthesize_script(engine, script, uploads=uploads)
+            assert runs.count == 0
+    finally:
+        engine.pronunciations = original

@@ -457,7 +457,7 @@ def synthesize_dialogue(
     applies to every turn; a turn's own speed and seed replace it; options.seed is the base seed (None = random).
     Everything is checked (texts, references, options) before the first turn is generated.
     """
-    from ..text import validate_text
+    from ..text import check_spoken, validate_text
 
     options = options or SynthesisOptions()
     if not turns:
@@ -474,7 +474,7 @@ def synthesize_dialogue(
             "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
         )
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
-    jobs = []
+    jobs, spoken = [], []
     for index, turn in enumerate(turns):
         voice = turn.voice or turn.speaker
         if voice not in references:
@@ -487,6 +487,8 @@ def synthesize_dialogue(
             options, seed=turn_seed(turn, index, base), speed=options.speed if turn.speed is None else turn.speed
         )
         jobs.append((turn, voice, SynthesisRequest(text, references[voice], turn_options)))
+        spoken.append(engine.spoken_text(text, turn_options.normalize, references[voice].voice or None))
+    check_spoken(" ".join(spoken), total, engine.settings.max_spoken_chars)  # the whole dialogue, as one request
     for voice in dict.fromkeys(voice for _, voice, _ in jobs):
         engine.prepare(references[voice].audio)  # unreadable audio fails now, not after several turns
     waves: list[np.ndarray] = []
