@@ -288,8 +288,10 @@ class Worker:
             return Job(None, fmt, stream, dub=timed.dub_job(raw, subtitles, voice, upload, options))
         reference = self._engine().reference(voice=voice, audio=audio, text=ref_text)
         seconds = self.settings.max_output_mb * MB * 3 / 4 / bytes_per_second(fmt, SAMPLE_RATE)  # base64: 4/3
-        hint = f"RunPod returns at most {self.settings.max_output_mb:g} MB per job in {fmt}" + (
-            " (mp3 carries about 3x longer audio)" if fmt in ("wav", "pcm", "flac") else ""
+        hint = f"RunPod returns at most {self.settings.max_output_mb:g} MB per job as {fmt}: " + (
+            "ask for response_format mp3 (3x longer audio fits), or send shorter text"
+            if fmt in ("wav", "pcm", "flac")
+            else "send shorter text"
         )
         request = SynthesisRequest(text or "", reference, options, max_seconds=seconds, limit_hint=hint)
         return Job(request, fmt, stream, captions)

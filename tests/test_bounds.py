@@ -138,7 +138,7 @@ def test_a_serverless_job_too_large_to_return_is_refused_before_generating(engin
         streamed = worker.stream_handler({"id": "big-stream", "input": {**job, "response_format": "wav"}})
         assert time.perf_counter() - start < 5 and runs.count == 0
     assert re.search(r"about \d+ s of audio .* the limit is 15 s", out["error"]), out
-    assert "RunPod returns at most 1 MB per job in wav (mp3 carries" in out["error"]
+    assert "RunPod returns at most 1 MB per job as wav: ask for response_format mp3" in out["error"]
     assert "the limit is 15 s" in str(streamed)
     fits = worker.handler({"id": "mp3", "input": {**job, "response_format": "mp3"}})  # 3x longer fits in mp3
     assert "error" not in fits, fits
