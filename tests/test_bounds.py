@@ -256,3 +256,25 @@ def test_a_dialogue_cannot_spread_the_spoken_limit_over_its_turns(
             assert runs.count == 0
     finally:
         engine.pronunciations = original
+
+
+def test_a_dub_is_bounded_as_a_whole_before_any_cue_is_generated(engine: Engine, short_ref: Path) -> None:
+    from inference.studio.dubbing import dub
+
+    audio = base64.b64encode(short_ref.read_bytes()).decode()
+    late = "1\n00:00:29,000 --> 00:00:30,000\nHello there.\n"  # a 30.5 s track: more than 1 MB of wav carries
+    worker = serverless_worker(engine, max_output_mb=1.0)
+    with Generations(engine) as runs:
+        out = worker.handler(
+            {"id": "dub", "input": {"subtitles": late, "ref_audio_base64": audio, "ref_text": REF_TEXT}}
+        )
+        assert runs.count == 0
+    assert "The dubbed track would last about 30 s; the limit here is 15 s" in out["error"]
+    assert "ask for response_format mp3" in out["error"]
+    cues = "".join(f"{i + 1}\n00:00:{i:02},000 --> 00:00:{i:02},500\n{NUMBERS[:200]}\n\n" for i in range(20))
+    limited = Engine(engine.settings.replace(max_audio_seconds=60))
+    limited._models = engine._models
+    with Generations(limited) as runs:  # each cue is short; together they are too long
+        with pytest.raises(InputError, match=r"spoken as about [\d,]+ s of speech together; the limit is 60 s"):
+            dub(limited, cues, reference=Reference(short_ref, REF_TEXT))
+        assert runs.count == 0
