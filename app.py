@@ -45,6 +45,7 @@ class ServerSettings:
     mcp: bool = env("F5_MCP", False)  # expose the named endpoints as MCP tools (Gradio's MCP server)
     queue_max: int = env("F5_QUEUE_MAX", 32, low=1, high=10_000)  # generations waiting at once, then "busy"
     allow_remote_urls: bool = env("F5_ALLOW_REMOTE_URLS", False)  # let clients pass http(s) URLs for files
+    max_body_kb: int = env("F5_MAX_BODY_KB", 1024, low=16, high=10_000_000)  # a request body other than an upload
     runpod_pod_id: str = env("RUNPOD_POD_ID", "")  # set by RunPod on a pod: the studio is public there
     # Secrets: never printed (repr=False), never logged, never in /health.
     auth: tuple[str, str] | None = env("STUDIO_AUTH", None, secret=True, parse=_user_password)  # UI login
@@ -107,6 +108,7 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
     from fastapi import FastAPI
 
     from api.auth import RestAuth
+    from api.bodylimit import BodyLimit
     from api.health import health_router
     from api.metrics import metrics_router
     from api.openai import openai_router
@@ -114,6 +116,8 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
 
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
     app.add_middleware(RestAuth, access=settings.access)
+    max_upload = engine.settings.max_upload_mb * 1024 * 1024
+    app.add_middleware(BodyLimit, max_body=settings.max_body_kb * 1024, max_upload=max_upload)  # every route
     app.include_router(health_router(engine, settings.access))
     app.include_router(openai_router(engine, max_in_progress=settings.queue_max))
     demo = build_ui(engine)
@@ -124,7 +128,7 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
         app,
         demo,
         auth=settings.auth,
-        max_file_size=engine.settings.max_upload_mb * 1024 * 1024,
+        max_file_size=max_upload,
         mcp=settings.mcp,
         allow_remote_urls=settings.allow_remote_urls,
     )

@@ -31,13 +31,22 @@ from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
 from .model import duration
 from .model.asr import Transcriber, Word
-from .model.sampling import Item, Sampling, generate_mels, natural_seconds, ref_text_for_model, timed_frames, vocode
+from .model.sampling import (
+    HOP_LENGTH,
+    Item,
+    Sampling,
+    generate_mels,
+    natural_seconds,
+    ref_text_for_model,
+    timed_frames,
+    vocode,
+)
 from .options import MAX_SEED, SynthesisOptions
 from .scheduler import Scheduler
 from .settings import EngineSettings
 from .studio.guard import ChunkTakes, Scorer, whisper_scorer
 from .studio.voices import Voice, VoiceLibrary
-from .text import chunking, clean_text, validate_text
+from .text import check_spoken, chunking, clean_text, validate_text
 from .text.normalize import normalize as normalize_text
 from .text.pronounce import PronunciationStore
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
@@ -281,10 +290,10 @@ class Engine:
     def spoken_text(self, text: str, normalize: bool = True, voice: str | None = None) -> str:
         """The one text pipeline, as a generation runs it before chunking: cleaned and checked, normalized (numbers,
         dates... as words) unless `normalize` is off, then the pronunciations applied (global, then `voice`'s)."""
-        text = validate_text(text, self.settings.max_text_chars)
-        if normalize:
-            text = normalize_text(text)
-        return self.pronunciations.for_voice(voice).apply(text)
+        typed = validate_text(text, self.settings.max_text_chars)
+        spoken = normalize_text(typed) if normalize else typed
+        spoken = self.pronunciations.for_voice(voice).apply(spoken)
+        return check_spoken(spoken, len(typed), self.settings.max_spoken_chars)
 
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
         """Generate the whole text; the result carries the seed and transcript used and the timings."""
@@ -320,6 +329,7 @@ class Engine:
             ]
         else:  # the speech lasts the duration asked for, shared by the chunks
             frames = timed_frames(ref_wave.shape[-1], chunks, request.duration, int(opts.cross_fade * SAMPLE_RATE))
+        self._check_seconds(request, frames, ref_wave.shape[-1] // HOP_LENGTH, len(text))
         prepare_s = (t1 - t0) + (t3 - t2)
         return self._chunks(
             models,
@@ -335,6 +345,20 @@ class Engine:
             Timings(load_s=t2 - t1, prepare_s=prepare_s),
             (typed, text, prepared.notes),
         )
+
+    def _check_seconds(self, request: SynthesisRequest, frames: list[int], ref_frames: int, spoken_chars: int) -> None:
+        """Refuse, before anything is generated, speech estimated longer than F5_MAX_AUDIO_SECONDS or than the
+        request's own max_seconds (what its output can carry). The estimate is the frames the model will make."""
+        seconds = sum(f - ref_frames for f in frames) * HOP_LENGTH / SAMPLE_RATE
+        limit, hint = self.settings.max_audio_seconds, "or raise F5_MAX_AUDIO_SECONDS"
+        if request.max_seconds is not None and request.max_seconds < limit:
+            limit, hint = request.max_seconds, request.limit_hint
+        if seconds > limit:
+            raise InputError(
+                f"This text would be spoken as about {seconds:,.0f} s of audio ({spoken_chars:,} characters once "
+                f"numbers and pronunciations are written out); the limit is {limit:,.0f} s.",
+                f"Shorten the text, split it into parts, or speak it faster; {hint}".rstrip("; ") + ".",
+            )
 
     def _chunks(
         self,

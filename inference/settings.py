@@ -149,6 +149,10 @@ class EngineSettings:
     mmap: bool = env("F5_MMAP", True)  # memory-map checkpoints (off: read them into memory)
     max_text_chars: int = env("F5_MAX_TEXT_CHARS", 5000, low=1, high=10_000_000)  # longer text is refused
     max_upload_mb: int = env("F5_MAX_UPLOAD_MB", 50, low=1, high=10_000)  # larger uploads refused before decoding
+    # what a text becomes before the model sees it (numbers as words, pronunciations): refused beyond, before any
+    # generation (docs/LIMITS.md)
+    max_spoken_chars: int = env("F5_MAX_SPOKEN_CHARS", 15_000, low=1, high=30_000_000)
+    max_audio_seconds: float = env("F5_MAX_AUDIO_SECONDS", 1800.0, low=1, high=86_400)  # estimated speech per request
     max_ref_seconds: float = 12.0  # references are clipped to this at a pause
     ref_cache_size: int = 32  # prepared references kept in memory (LRU, keyed by content hash)
     first_chunk_bytes: int = 60  # long text starts with a chunk this short, so the first audio comes sooner

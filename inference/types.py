@@ -26,6 +26,10 @@ class SynthesisRequest:
     reference: Reference
     options: SynthesisOptions = field(default_factory=SynthesisOptions)
     duration: float | None = None  # seconds the speech should last (the pace adapts); None = the model's own rule
+    # the most seconds of speech the caller can take (an adapter whose output size is bounded, e.g. RunPod's), on
+    # top of the engine's F5_MAX_AUDIO_SECONDS; refused before generating, with `limit_hint` saying what to do
+    max_seconds: float | None = None
+    limit_hint: str = ""
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ from pathlib import Path
 from typing import Any
 
 from inference import Engine, EngineSettings, InputError, StudioError, SynthesisOptions, SynthesisRequest
-from inference.audio.encode import FORMATS, check_format, encode_audio
+from inference.audio import SAMPLE_RATE
+from inference.audio.encode import FORMATS, bytes_per_second, check_format, encode_audio
 from inference.model.weights import hub_cache_dir
 from inference.settings import env, from_env
 from inference.studio import dubbing, guard
@@ -288,7 +289,20 @@ class Worker:
             upload = None if audio is None else self._engine().reference(audio=audio, text=ref_text)
             return Job(None, fmt, stream, dub=timed.dub_job(raw, subtitles, voice, upload, options))
         reference = self._engine().reference(voice=voice, audio=audio, text=ref_text)
-        return Job(SynthesisRequest(text or "", reference, options), fmt, stream, captions)
+        seconds, hint = self._output_seconds(fmt)
+        request = SynthesisRequest(text or "", reference, options, max_seconds=seconds, limit_hint=hint)
+        return Job(request, fmt, stream, captions)
+
+    def _output_seconds(self, fmt: str) -> tuple[float, str]:
+        """The most seconds of audio RUNPOD_MAX_OUTPUT_MB carries as base64 in `fmt`, and what to do beyond it (the
+        engine refuses longer speech before generating it)."""
+        seconds = self.settings.max_output_mb * MB * 3 / 4 / bytes_per_second(fmt, SAMPLE_RATE)  # base64: 4/3
+        hint = f"RunPod returns at most {self.settings.max_output_mb:g} MB per job as {fmt}: " + (
+            "ask for response_format mp3 (3x longer audio fits), or send shorter text"
+            if fmt in ("wav", "pcm", "flac")
+            else "send shorter text"
+        )
+        return seconds, hint
 
     def _parse_edit(self, raw: dict[str, Any]) -> EditJob:
         if len(raw) > 1:
@@ -321,7 +335,8 @@ class Worker:
 
     def _synthesize(self, job: Job) -> dict[str, Any]:
         if job.dub is not None:
-            out, size, seconds = timed.dub_output(self._engine(), job.dub, job.response_format)
+            limit = self._output_seconds(job.response_format)
+            out, size, seconds = timed.dub_output(self._engine(), job.dub, job.response_format, limit)
             self._check_output_size(size, seconds, job.response_format)
             return out
         assert job.request is not None

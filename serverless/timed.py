@@ -61,10 +61,13 @@ def dub_job(
     return DubJob(subtitles, voice, reference, raw.get("voices"), options, speedup, clips)
 
 
-def dub_output(engine: Engine, job: DubJob, fmt: str) -> tuple[dict[str, Any], int, float]:
-    """The job's output, and its base64 size and seconds (for the worker's output limit)."""
+def dub_output(
+    engine: Engine, job: DubJob, fmt: str, limit: tuple[float, str] | None = None
+) -> tuple[dict[str, Any], int, float]:
+    """The job's output, and its base64 size and seconds (for the worker's output limit). `limit`: the most seconds
+    the output can carry and what to do beyond, checked before generating."""
     result = dubbing.dub(
-        engine, job.subtitles, job.voice, job.reference, job.mapping, job.options, job.max_speedup
+        engine, job.subtitles, job.voice, job.reference, job.mapping, job.options, job.max_speedup, max_track=limit
     )  # fmt: skip
     audio = base64.b64encode(encode_audio(result.wave, result.sample_rate, fmt)).decode("ascii")
     out: dict[str, Any] = {

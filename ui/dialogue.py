@@ -132,7 +132,7 @@ class DialogueHandlers:
             if u.audio
         }
         mapping = [(tag or "", voice or "") for tag, voice in rows]
-        used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(dlg.parse_script(script or ""))}
+        used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(self._parse(script))}
         known = {n.casefold() for n in [*refs, *self.engine.voices.names()]}
         for tag, voice in mapping:
             tag = " ".join(tag.split())
@@ -150,6 +150,10 @@ class DialogueHandlers:
         slots = [slot_name(n, i) for i, n in enumerate(names)]
         return [*slots, *(n for n in self.engine.voices.names() if n not in slots)]
 
+    def _parse(self, script: str | None) -> list[dlg.Turn]:
+        """The script's turns; InputError for a malformed script or one longer than a dialogue may be."""
+        return dlg.parse_script(script or "", dlg.max_script_chars(self.engine.settings.max_text_chars))
+
     def find_speakers(
         self, script: str, rows: Sequence[tuple[str | None, str | None]], names: Sequence[str | None]
     ) -> list[tuple[Any, Any]] | None:
@@ -157,7 +161,7 @@ class DialogueHandlers:
         malformed: the error is shown when generating). A row whose tag stays keeps its voice (nothing is sent for
         it, so a voice being picked meanwhile is not undone); a new tag named like a voice gets that voice."""
         try:
-            found = [s or dlg.DEFAULT_SPEAKER for s in dlg.speakers(dlg.parse_script(script or ""))]
+            found = [s or dlg.DEFAULT_SPEAKER for s in dlg.speakers(self._parse(script))]
         except InputError:
             found = []
         if not found:

@@ -30,7 +30,11 @@ them)."""
 def diff_pieces(transcript: str | None, new_text: str | None) -> list[tuple[str, str | None]]:
     """The word diff for gr.HighlightedText: unchanged, removed and added words, with spaces between them."""
     pieces: list[tuple[str, str | None]] = []
-    for text, kind in diff_markup(split_words(transcript or ""), split_words(new_text or "")):
+    try:
+        markup = diff_markup(split_words(transcript or ""), split_words(new_text or ""))
+    except InputError as e:  # too long to compare: say so where the diff would be
+        return [(str(e), None)]
+    for text, kind in markup:
         if pieces:
             pieces.append((" ", None))
         pieces.append((text, LABELS.get(kind or "")))

@@ -41,6 +41,15 @@ FFMPEG_CODECS = {
 }
 
 
+def bytes_per_second(fmt: str, sample_rate: int) -> float:
+    """The most bytes one second of mono speech takes in `fmt`: 16-bit samples for wav, pcm and flac (flac is never
+    larger, plus its headers), the encoder's bitrate for the others, each with 5% for containers and frames:
+    bytes_per_second("wav", 24_000) -> 50400.0, bytes_per_second("mp3", 24_000) -> 16800.0."""
+    codec = FFMPEG_CODECS.get(fmt)
+    raw = 2 * sample_rate if codec is None else int(codec[codec.index("-b:a") + 1].rstrip("k")) * 1000 / 8
+    return raw * 1.05
+
+
 def check_format(fmt: object, allowed: Iterable[str] = FORMATS, what: str = "audio format") -> str:
     """'MP3 ' -> 'mp3'; an unknown format, or one that needs the missing ffmpeg, is an InputError naming the choices
     (`what`: how the caller's interface names the field)."""

@@ -13,6 +13,7 @@ alone; peaks are then scaled down (never hard-clipped) to at most 0.99.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -28,6 +29,8 @@ from ..errors import InputError, ModelUnavailable
 from . import FFMPEG_TIMEOUT_S, SAMPLE_RATE, TARGET_RMS
 
 DECODE_MAX_S = 600.0  # s, decode_audio never returns more than this much audio
+MAX_SOURCE_RATE = 192_000  # Hz, the highest sample rate a recording may have (studio masters); higher is refused
+MAX_SOURCE_CHANNELS = 8  # channels a recording may have (7.1 surround); more is refused
 HOP_S = 0.010  # s, analysis frame hop for energy measurements
 SMOOTH_FRAMES = 3  # frames, moving average over the frame energies (3 x 10 ms = 30 ms window)
 LOUD_PERCENTILE = 95  # the frame RMS at this percentile is the clip's "loud" level
@@ -100,9 +103,49 @@ def _resample(mono: np.ndarray, sr: int) -> np.ndarray:
     return mono.astype(np.float32)
 
 
+def check_layout(sample_rate: int, channels: int) -> None:
+    """Refuse, from a file's header and before decoding, a sample rate or channel count no recording of speech has
+    (decoding them would cost time and memory out of all proportion to the file's size)."""
+    if not 0 < sample_rate <= MAX_SOURCE_RATE:
+        raise InputError(
+            f"The recording's sample rate ({sample_rate:,} Hz) is not one we read (at most {MAX_SOURCE_RATE:,} Hz).",
+            "Export it at 48 kHz or 44.1 kHz and upload it again.",
+        )
+    if not 0 < channels <= MAX_SOURCE_CHANNELS:
+        raise InputError(
+            f"The recording has {channels} channels; we read at most {MAX_SOURCE_CHANNELS}.",
+            "Export it as mono or stereo and upload it again.",
+        )
+
+
+class _StreamResampler:
+    """Resample block by block to SAMPLE_RATE, so that only the output is ever held whole (soxr's streaming
+    resampler; without soxr, blocks are gathered and resampled at the end)."""
+
+    def __init__(self, sr: int) -> None:
+        self.sr, self.stream = sr, None
+        self.blocks: list[np.ndarray] = []
+        if sr != SAMPLE_RATE:
+            with contextlib.suppress(ImportError):
+                import soxr
+
+                self.stream = soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+
+    def feed(self, block: np.ndarray, last: bool = False) -> None:
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        self.blocks.append(block if self.stream is None else self.stream.resample_chunk(block, last=last))
+
+    def result(self) -> np.ndarray:
+        self.feed(np.zeros(0, np.float32), last=True)
+        wave = np.concatenate(self.blocks)
+        return _resample(wave, self.sr) if self.stream is None else wave.astype(np.float32)
+
+
 def _decode_soundfile(source: str | os.PathLike | bytes, max_seconds: float) -> np.ndarray | None:
     """Decode wav/flac/ogg/aiff with libsndfile; None when the file is another format (mp3 is left to ffmpeg: its
-    libsndfile decoder is slow and noisy on junk) or is corrupt; an empty array when it holds no frames."""
+    libsndfile decoder is slow and noisy on junk) or is corrupt; an empty array when it holds no frames. The header
+    is checked first (check_layout); blocks are downmixed and resampled as they are read, so memory is bounded by
+    the output (24 kHz mono), whatever the source's rate and channels."""
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
             target: Any = io.BytesIO(bytes(source))
@@ -113,13 +156,14 @@ def _decode_soundfile(source: str | os.PathLike | bytes, max_seconds: float) -> 
         if magic not in _SOUNDFILE_MAGIC:
             return None
         with sf.SoundFile(target) as f:
+            check_layout(f.samplerate, f.channels)
             frames = min(f.frames, int(max_seconds * f.samplerate))
-            blocks = f.blocks(1 << 16, frames=frames, dtype="float32", always_2d=True)
-            mono = [block.mean(axis=1) for block in blocks]  # downmix block by block: 8 channels never sit in memory
-            sr = f.samplerate
+            resampler = _StreamResampler(f.samplerate)
+            for block in f.blocks(1 << 16, frames=frames, dtype="float32", always_2d=True):
+                resampler.feed(block.mean(axis=1))  # downmixed block by block: the channels never sit in memory
     except (sf.SoundFileError, RuntimeError, ValueError, TypeError, OSError, EOFError):  # ffmpeg gets the next try
         return None
-    return _resample(np.concatenate(mono) if mono else np.zeros(0, np.float32), sr)
+    return resampler.result()
 
 
 def _decode_ffmpeg(source: str | os.PathLike | bytes, max_seconds: float) -> np.ndarray:

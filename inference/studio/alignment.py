@@ -22,7 +22,7 @@ from ..audio import SAMPLE_RATE
 from ..audio.prepare import content_hash
 from ..errors import InputError, ModelUnavailable
 from ..model.asr import Word
-from ..text.worddiff import INSERT, WordEdit, is_cjk, key, split_words
+from ..text.worddiff import INSERT, WordEdit, check_words, is_cjk, key, split_words
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -73,7 +73,7 @@ def align(typed: str, heard: Sequence[Word]) -> tuple[str, list[Word]]:
     heard = _respelled(heard)
     if not typed.strip():
         return join_words([h.text for h in heard]), heard
-    words = split_words(typed)
+    words = check_words(split_words(typed), "transcript")
     matcher = difflib.SequenceMatcher(None, [key(w) for w in words], [key(h.text) for h in heard], autojunk=False)
     matched = sum(block.size for block in matcher.get_matching_blocks())
     if matched < MIN_ALIGNED * len(words):

@@ -208,7 +208,13 @@ def _check_brackets(segment: str, script: str, offset: int) -> None:
             )
 
 
-def parse_script(script: str) -> list[Turn]:
+def max_script_chars(max_text_chars: int) -> int:
+    """The longest script worth parsing: the most text a dialogue may speak (F5_MAX_TEXT_CHARS) and a tag of the
+    longest kind for each of MAX_TURNS turns (a name, its options and brackets)."""
+    return max_text_chars + MAX_TURNS * (MAX_NAME_CHARS + 40 + 4)
+
+
+def parse_script(script: str, max_chars: int | None = None) -> list[Turn]:
     """Split a dialogue script into turns, in order (see the module docstring for the syntax).
 
     >>> [(t.speaker, t.text) for t in parse_script("[Narrator] It was late. [Guest] Hello?")]
@@ -224,11 +230,17 @@ def parse_script(script: str) -> list[Turn]:
     >>> parse_script("   ")
     []
 
-    Raises InputError for a malformed tag (no name, unknown option, a value that is not a number) or an unmatched
-    bracket. Turns may have empty text here; plan() refuses them.
+    Raises InputError for a malformed tag (no name, unknown option, a value that is not a number), an unmatched
+    bracket, or a script longer than `max_chars` (see max_script_chars; checked before parsing). Turns may have empty
+    text here; plan() refuses them. Parsing takes time in proportion to the script's length.
     """
     if not isinstance(script, str):
         raise InputError("The script must be text.", SYNTAX_HINT)
+    if max_chars is not None and len(script) > max_chars:
+        raise InputError(
+            f"The script is {len(script):,} characters long; a dialogue takes at most {max_chars:,}.",
+            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
+        )
     script = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in script.replace("\r\n", "\n"))
     if _TAG.search(script):
         return _parse_brackets(script)
@@ -238,7 +250,7 @@ def parse_script(script: str) -> list[Turn]:
 def _parse_brackets(script: str) -> list[Turn]:
     turns: list[Turn] = []
     head: tuple[str, float | None, int | None] | None = None
-    line, pos = 1, 0
+    line, pos, counted = 1, 0, 0  # `line` is the line at `counted`: newlines are counted once, parsing stays linear
     for match in [*_TAG.finditer(script), None]:
         end = match.start() if match else len(script)
         segment = script[pos:end]
@@ -247,9 +259,9 @@ def _parse_brackets(script: str) -> list[Turn]:
         if head is not None:
             turns.append(Turn(head[0], text, head[1], head[2], line))
         elif text:
-            turns.append(Turn("", text, line=_line_of(script, pos + len(segment) - len(segment.lstrip()))))
+            turns.append(Turn("", text, line=1 + segment[: len(segment) - len(segment.lstrip())].count("\n")))
         if match:
-            line = _line_of(script, match.start())
+            line, counted = line + script.count("\n", counted, match.start()), match.start()
             head = _parse_head(match.group(1), line)
             pos = match.end()
     return turns
@@ -445,7 +457,7 @@ def synthesize_dialogue(
     applies to every turn; a turn's own speed and seed replace it; options.seed is the base seed (None = random).
     Everything is checked (texts, references, options) before the first turn is generated.
     """
-    from ..text import validate_text
+    from ..text import check_spoken, validate_text
 
     options = options or SynthesisOptions()
     if not turns:
@@ -462,7 +474,7 @@ def synthesize_dialogue(
             "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
         )
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
-    jobs = []
+    jobs, spoken = [], []
     for index, turn in enumerate(turns):
         voice = turn.voice or turn.speaker
         if voice not in references:
@@ -475,6 +487,8 @@ def synthesize_dialogue(
             options, seed=turn_seed(turn, index, base), speed=options.speed if turn.speed is None else turn.speed
         )
         jobs.append((turn, voice, SynthesisRequest(text, references[voice], turn_options)))
+        spoken.append(engine.spoken_text(text, turn_options.normalize, references[voice].voice or None))
+    check_spoken(" ".join(spoken), total, engine.settings.max_spoken_chars)  # the whole dialogue, as one request
     for voice in dict.fromkeys(voice for _, voice, _ in jobs):
         engine.prepare(references[voice].audio)  # unreadable audio fails now, not after several turns
     waves: list[np.ndarray] = []
@@ -520,7 +534,7 @@ def synthesize_script(
 ) -> DialogueResult:
     """Parse, plan and speak a script: voices are the saved ones plus `uploads` (name -> Reference; they win)."""
     uploads = dict(uploads or {})
-    turns = parse_script(script if script is not None else "")
+    turns = parse_script(script if script is not None else "", max_script_chars(engine.settings.max_text_chars))
     known = [*uploads, *(n for n in engine.voices.names() if n not in uploads)]
     planned = plan(turns, parse_mapping(mapping), known)
     return synthesize_dialogue(engine, planned, references_for(engine, planned, uploads), pause_s, options, progress)

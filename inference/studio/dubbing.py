@@ -182,9 +182,12 @@ def dub(
     options: SynthesisOptions | None = None,
     max_speedup: float = DEFAULT_MAX_SPEEDUP,
     progress: Progress | None = None,
+    max_track: tuple[float, str] | None = None,
 ) -> DubResult:
     """Speak every cue of `subtitles` (SRT or WebVTT text) in its slot; see the module docstring. Untagged cues are
-    spoken by `voice` (a saved voice) or `reference` (a recording); `mapping` sends tags to saved voices."""
+    spoken by `voice` (a saved voice) or `reference` (a recording); `mapping` sends tags to saved voices.
+    `max_track`: the most seconds the track may last and what to do beyond (an adapter's output size); checked, with
+    F5_MAX_AUDIO_SECONDS for the cues' speech together, before the first cue is generated."""
     options = options or SynthesisOptions()
     max_speedup = check_speedup(max_speedup)
     cues = check_cues(parse_subtitles(subtitles))
@@ -202,12 +205,16 @@ def dub(
         _, prepared = engine.prepare(ref.audio)
         rates[name] = (ref_text_for_model(clean_text(ref.text) or engine.transcribe(ref.audio)), prepared.seconds)
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    paced = []  # (speed, natural seconds, pace) per cue
+    for cue, turn, text in zip(cues, turns, texts, strict=True):
+        speed = options.speed if turn.speed is None else turn.speed
+        natural = natural_seconds(*rates[turn.voice], text, speed)
+        paced.append((speed, natural, min(max(natural / (cue.end - cue.start), SLOWEST), max_speedup)))
+    _check_length(cues, [n / p for _, n, p in paced], engine.settings.max_audio_seconds, max_track)
     rate = 0
     clips, results = [], []
     for i, (cue, turn, text) in enumerate(zip(cues, turns, texts, strict=True)):
-        speed = options.speed if turn.speed is None else turn.speed
-        natural = natural_seconds(*rates[turn.voice], text, speed)
-        pace = min(max(natural / (cue.end - cue.start), SLOWEST), max_speedup)
+        speed, natural, pace = paced[i]
         seed = dlg.turn_seed(turn, i, base)
         request = SynthesisRequest(text, refs[turn.voice], replace(options, seed=seed, speed=speed), natural / pace)
         take = engine.synthesize(request)
@@ -224,6 +231,23 @@ def dub(
         if progress:
             progress(i + 1, len(cues))
     return DubResult(_timeline(cues, clips, rate), rate, tuple(results), tuple(clips), base)
+
+
+def _check_length(cues: list[Cue], seconds: list[float], max_speech: float, limit: tuple[float, str] | None) -> None:
+    """Refuse cues whose speech together (`seconds`, each cue's estimate) exceeds `max_speech`, or whose track would
+    last longer than `limit` allows."""
+    speech = sum(seconds)
+    if speech > max_speech:
+        raise InputError(
+            f"The cues would be spoken as about {speech:,.0f} s of speech together; the limit is {max_speech:,.0f} s.",
+            "Dub fewer or shorter cues (split the subtitles into parts), or raise F5_MAX_AUDIO_SECONDS.",
+        )
+    track = max(cues[-1].end + TAIL_S, *(c.start + s for c, s in zip(cues, seconds, strict=True)))
+    if limit is not None and track > limit[0]:
+        raise InputError(
+            f"The dubbed track would last about {track:,.0f} s; the limit here is {limit[0]:,.0f} s.",
+            f"Split the subtitles into parts; {limit[1]}.",
+        )
 
 
 def _timeline(cues: list[Cue], clips: list[np.ndarray], rate: int) -> np.ndarray:

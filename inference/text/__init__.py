@@ -26,3 +26,15 @@ def validate_text(text: str, max_chars: int) -> str:
     if not any(ch.isalnum() for ch in cleaned):
         raise InputError("The text has no words to speak (only punctuation or symbols).", "Type some words.")
     return cleaned
+
+
+def check_spoken(spoken: str, typed_chars: int, max_chars: int) -> str:
+    """Refuse a text that grows past `max_chars` once spoken (numbers as words, pronunciations applied)."""
+    if len(spoken) > max_chars:
+        raise InputError(
+            f"The text, as it will be spoken ({typed_chars:,} characters typed, {len(spoken):,} once numbers and "
+            f"pronunciations are written out), is longer than the limit of {max_chars:,}.",
+            "Shorten the text or split it into parts (see the spoken text with /normalize_text), or raise "
+            "F5_MAX_SPOKEN_CHARS.",
+        )
+    return spoken

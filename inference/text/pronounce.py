@@ -20,6 +20,7 @@ words, written without spaces, match wherever they appear. Longer entries win ov
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import tempfile
@@ -30,9 +31,10 @@ from pathlib import Path
 
 from ..errors import InputError, reason
 
+log = logging.getLogger(__name__)
 GLOBAL_FILE = "_pronunciations.txt"  # no voice name starts with _
 VOICE_SUFFIX = ".pronunciations.txt"
-MAX_ENTRIES = 2000  # per file
+MAX_ENTRIES = 2000  # per file: refused when writing; a longer file (a hand edit) is read up to this many
 MAX_WORD = 64  # characters of a word (or phrase)
 MAX_SPOKEN = 200  # characters of its spoken form
 MAX_CACHED_FILES = 256  # parsed files kept, each until it changes on disk
@@ -157,25 +159,40 @@ class Dictionary:
         self._exact = {e.word: e for e in self.entries if e.case_sensitive}
         self._folded = {e.word.casefold(): e for e in self.entries if not e.case_sensitive}
         self._probes = [(e.word.split()[0].casefold(), e) for e in self.entries]
+        self.problems: tuple[str, ...] = ()  # lines skipped when read leniently (see parse)
 
     @classmethod
-    def parse(cls, text: str, source: str = "the dictionary") -> Dictionary:
-        """Entries from the file format (see the module docstring); InputError names the line that is wrong."""
-        entries = []
+    def parse(cls, text: str, source: str = "the dictionary", strict: bool = True) -> Dictionary:
+        """Entries from the file format (see the module docstring). Strict (what is written): InputError names the
+        line that is wrong, or says there are more than MAX_ENTRIES. Not strict (a file as found on disk): wrong
+        lines are skipped and said in `problems`, and every entry is kept (`usable()` holds the first MAX_ENTRIES),
+        so that a hand-edited file never stops generation and can still be listed and trimmed."""
+        entries, problems = [], []
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
             if not line:
                 continue
             match = _LINE.match(line)
             where = f"Line {number} of {source}: "
-            if not match:
-                raise InputError(
-                    f"{where}{line[:60]!r} is not an entry.", "Write one entry a line: word = spoken form."
-                )
-            entries.append(check_entry(match["word"], match["spoken"], match["op"] == "==", where))
-            if len(entries) > MAX_ENTRIES:
-                raise InputError(f"{source} has more than {MAX_ENTRIES} entries.", "Keep the words that need it.")
-        return cls(entries)
+            try:
+                if not match:
+                    raise InputError(
+                        f"{where}{line[:60]!r} is not an entry.", "Write one entry a line: word = spoken form."
+                    )
+                entries.append(check_entry(match["word"], match["spoken"], match["op"] == "==", where))
+            except InputError as e:
+                if strict:
+                    raise
+                problems.append(str(e))
+            if strict and len(entries) > MAX_ENTRIES:
+                raise InputError(f"{source} has more than {MAX_ENTRIES} entries.", _full(source)[1])
+        parsed = cls(entries)
+        parsed.problems = tuple(problems)
+        return parsed
+
+    def usable(self) -> Dictionary:
+        """What a generation applies: the first MAX_ENTRIES entries (all of them, in a file written here)."""
+        return self if len(self.entries) <= MAX_ENTRIES else Dictionary(self.entries[:MAX_ENTRIES])
 
     def text(self) -> str:
         """The file's text: the header, then one line per entry."""
@@ -236,7 +253,8 @@ class PronunciationStore:
         except (OSError, UnicodeDecodeError) as e:
             message = f"The pronunciation file {path.name} cannot be read ({reason(e)})."
             raise InputError(message, "Fix or delete it.") from e
-        parsed = Dictionary.parse(text, path.name)
+        parsed = Dictionary.parse(text, path.name, strict=False)
+        _warn(path, parsed)
         if len(self._parsed) >= MAX_CACHED_FILES:
             self._parsed.pop(next(iter(self._parsed)))
         self._parsed[path] = (stamp, parsed)
@@ -244,14 +262,16 @@ class PronunciationStore:
 
     def for_voice(self, voice: str | None = None) -> Dictionary:
         """What a generation with `voice` uses: the global entries, and the voice's own on top."""
-        merged = self.load()
-        return merged.merged(self.load(voice)) if voice else merged
+        merged = self.load().usable()
+        return merged.merged(self.load(voice).usable()) if voice else merged
 
     def set(self, entry: Entry, voice: str | None = None) -> Dictionary:
         """Add or change an entry; returns the file's entries."""
         with self._lock:
             current = self.load(voice)
             kept = [e for e in current.entries if not _same(e, entry)]
+            if len(kept) >= MAX_ENTRIES:
+                raise InputError(*_full(self.path(voice).name))
             updated = Dictionary([*kept, entry])
             self._write(voice, updated)
         return updated
@@ -302,3 +322,27 @@ def _same(a: Entry, b: Entry) -> bool:
     if not b.case_sensitive:
         return a.word.casefold() == b.word.casefold()
     return a.word == b.word if a.case_sensitive else False
+
+
+def _full(source: str) -> tuple[str, str]:
+    """The message for a dictionary that may not grow (InputError's message and hint)."""
+    return (
+        f"{source} already has {MAX_ENTRIES} entries, the most a dictionary holds.",
+        "Delete words that no longer need it, or put voice-specific words in that voice's own dictionary.",
+    )
+
+
+def _warn(path: Path, parsed: Dictionary) -> None:
+    """Tell the operator (in the log) what a file read from disk has that generation will not use."""
+    for problem in parsed.problems[:20]:
+        log.warning("%s (the line is skipped)", problem)
+    if len(parsed.problems) > 20:
+        log.warning("%s: %d more lines skipped", path.name, len(parsed.problems) - 20)
+    if len(parsed.entries) > MAX_ENTRIES:
+        log.warning(
+            "%s has %d entries; only the first %d are used. Delete entries (Words tab, /delete_pronunciation) "
+            "or edit the file to bring it under the limit.",
+            path,
+            len(parsed.entries),
+            MAX_ENTRIES,
+        )

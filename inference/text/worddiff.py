@@ -20,7 +20,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import InputError
+
 REPLACE, INSERT, DELETE = "replace", "insert", "delete"
+# words a side of a diff may have: what speech editing can use (a recording of at most 60 s holds ~300 words, even
+# spoken fast or in Chinese, one word a character; its longest edited take, 85 s, ~450), with room. The diff's cost
+# grows with the product of the sides (worst, many repeated words: 600 x 600 in ~0.1 s, 16,000 x 16,000 in minutes),
+# so longer sides are refused before diffing.
+MAX_WORDS = 600
 ADDED, REMOVED = "+", "-"  # the categories of diff_markup's pieces
 
 
@@ -94,14 +101,28 @@ def key(word: str) -> str:
     return stripped or norm
 
 
+def check_words(words: Sequence[str], side: str) -> Sequence[str]:
+    """`words`, or InputError when there are more than MAX_WORDS of them to compare (`side` names them)."""
+    if len(words) > MAX_WORDS:
+        raise InputError(
+            f"The {side} has {len(words):,} words; speech editing compares at most {MAX_WORDS} (a recording to "
+            "edit lasts at most a minute).",
+            "Keep only the part of the recording, and of its text, that you change.",
+        )
+    return words
+
+
 def diff_words(old: Sequence[str], new: Sequence[str]) -> list[WordEdit]:
     """The edits that turn `old` into `new` (compared by `key`), in order; [] when they say the same words.
+    InputError when a side has more than MAX_WORDS words.
 
     >>> [(e.kind, e.old_start, e.old_end, e.new_words) for e in diff_words(["a", "b", "c"], ["a", "x", "y", "c"])]
     [('replace', 1, 2, ('x', 'y'))]
     >>> [(e.kind, e.old_start, e.old_end) for e in diff_words(["a", "b", "c"], ["a", "c"])]
     [('delete', 1, 2)]
     """
+    check_words(old, "transcript")
+    check_words(new, "new text")
     matcher = difflib.SequenceMatcher(None, [key(w) for w in old], [key(w) for w in new], autojunk=False)
     return [
         WordEdit(tag, i1, i2, j1, j2, tuple(old[i1:i2]), tuple(new[j1:j2]))
