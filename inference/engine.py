@@ -27,6 +27,7 @@ from .audio import SAMPLE_RATE, TARGET_RMS
 from .audio.postprocess import cross_fade_weights, shorten_silences
 from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
+from .cancel import Stop, current_stop
 from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
 from .model import duration
@@ -334,6 +335,7 @@ class Engine:
             progress,
             Timings(load_s=t2 - t1, prepare_s=prepare_s),
             text,
+            current_stop(),
         )
 
     def _chunks(
@@ -350,6 +352,7 @@ class Engine:
         progress: Progress | None,
         timings: Timings,
         spoken: str,
+        stop: Stop | None,
     ) -> Iterator[AudioChunk]:
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
         owner = self.scheduler.open()
@@ -367,6 +370,8 @@ class Engine:
         # With the check on, each chunk is scored as it comes and retried (studio/guard.py). Closing the stream
         # cancels whatever has not started.
         takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
+        if stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread
+            stop.on_cancel(takes.cancel)
         takes.start([0])
         seconds = 0.0
         self._count_active(+1)
@@ -410,6 +415,9 @@ class Engine:
         work, so every newcomer's first chunk goes before it (between two of its steps)."""
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef, kind)
         future = self.scheduler.submit(self.scheduler.open(), 1, key, (item, rms))
+        stop = current_stop()
+        if stop is not None:
+            stop.on_cancel(future.cancel)
         self._count_active(+1)
         try:
             return future.result()

@@ -218,3 +218,14 @@ def _resolve(future: Future, result: Any = None, error: BaseException | None = N
             future.set_exception(error)
     except InvalidStateError:
         pass  # cancelled meanwhile
+
+
+def cancel(future: Future) -> None:
+    """Cancel a job's future and wake whoever waits on it with `concurrent.futures.wait` (a plain `cancel()` only
+    wakes `result()`: `wait` hears of a cancel when the future is also marked notified, which executors do and this
+    scheduler, which never marks jobs running, does here). Safe from any thread, any number of times."""
+    if future.cancel():
+        try:
+            future.set_running_or_notify_cancel()
+        except RuntimeError:  # notified already (another thread got there first)
+            pass
