@@ -131,17 +131,25 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
         max_file_size=max_upload,
         mcp=settings.mcp,
         allow_remote_urls=settings.allow_remote_urls,
+        credentials=settings.access.header(),
     )
     app.state.engine = engine
     return app, demo
 
 
 def warn_if_public(settings: ServerSettings) -> None:
-    if settings.public and settings.auth is None:
+    if not settings.public:
+        return
+    if not settings.access.protected:
         log.warning("!" * 78)
         log.warning("THIS STUDIO IS PUBLICLY REACHABLE WITHOUT A LOGIN: anyone with the URL can clone voices with it")
         log.warning("and use your GPU. Set STUDIO_AUTH=user:password (and STUDIO_API_TOKEN for REST).")
         log.warning("!" * 78)
+    elif settings.access.token_only:
+        log.warning(
+            "Public with STUDIO_API_TOKEN only: the UI, /gradio_api and REST all need 'Authorization: Bearer <token>', "
+            "so browsers cannot use the UI. Set STUDIO_AUTH=user:password for a browser login."
+        )
 
 
 def open_share_link(demo: Any, settings: ServerSettings, server: Any) -> None:

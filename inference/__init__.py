@@ -1,5 +1,6 @@
 """Everything model-related. Importing this package is light: no torch, no model code, no weights."""
 
+from .cancel import Stop, stopping
 from .engine import Engine, EngineStatus
 from .errors import InputError, ModelUnavailable, StudioError
 from .options import MAX_SEED, PRESETS, SynthesisOptions
@@ -18,9 +19,11 @@ __all__ = [
     "InputError",
     "ModelUnavailable",
     "Reference",
+    "Stop",
     "StudioError",
     "SynthesisOptions",
     "SynthesisRequest",
     "SynthesisResult",
     "__version__",
+    "stopping",
 ]

@@ -27,6 +27,7 @@ from .audio import SAMPLE_RATE, TARGET_RMS
 from .audio.postprocess import cross_fade_weights, shorten_silences
 from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
+from .cancel import Stop, current_stop
 from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
 from .model import duration
@@ -43,6 +44,7 @@ from .model.sampling import (
 )
 from .options import MAX_SEED, SynthesisOptions
 from .scheduler import Scheduler
+from .scheduler import cancel as cancel_job
 from .settings import EngineSettings
 from .studio.guard import ChunkTakes, Scorer, whisper_scorer
 from .studio.voices import Voice, VoiceLibrary
@@ -344,6 +346,7 @@ class Engine:
             progress,
             Timings(load_s=t2 - t1, prepare_s=prepare_s),
             (typed, text, prepared.notes),
+            current_stop(),
         )
 
     def _check_seconds(self, request: SynthesisRequest, frames: list[int], ref_frames: int, spoken_chars: int) -> None:
@@ -374,6 +377,7 @@ class Engine:
         progress: Progress | None,
         timings: Timings,
         texts: tuple[str, str, tuple[str, ...]],  # the text as typed, as spoken, and the reference's notes
+        stop: Stop | None,
     ) -> Iterator[AudioChunk]:
         typed, spoken, notes = texts
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
@@ -392,6 +396,8 @@ class Engine:
         # With the check on, each chunk is scored as it comes and retried (studio/guard.py). Closing the stream
         # cancels whatever has not started.
         takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
+        if stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread
+            stop.on_cancel(takes.cancel)
         takes.start([0])
         seconds = 0.0
         self._count_active(+1)
@@ -437,12 +443,15 @@ class Engine:
         work, so every newcomer's first chunk goes before it (between two of its steps)."""
         key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef, kind)
         future = self.scheduler.submit(self.scheduler.open(), 1, key, (item, rms))
+        stop = current_stop()
+        if stop is not None:
+            stop.on_cancel(lambda: cancel_job(future))
         self._count_active(+1)
         try:
             return future.result()
         finally:
             self._count_active(-1)
-            future.cancel()
+            cancel_job(future)
 
     def _count_active(self, change: int) -> None:
         with self._active_lock:

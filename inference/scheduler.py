@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -189,8 +189,7 @@ class Scheduler:
         for job, result in zip(running.jobs, results, strict=True):
             if self.observer:
                 self.observer.chunk_finished(run_s)
-            if not job.future.cancelled():
-                job.future.set_result(result)
+            _resolve(job.future, result)
 
     def _finish(self, running: _Running) -> None:
         with self._cond:
@@ -201,9 +200,32 @@ class Scheduler:
     @staticmethod
     def _fail(jobs: list[_Job], error: BaseException) -> None:
         for job in jobs:
-            if not job.future.cancelled():
-                job.future.set_exception(error)
+            _resolve(job.future, error=error)
 
     def _report(self) -> None:
         if self.observer:
             self.observer.queue(len(self._waiting), len(self._running))
+
+
+def _resolve(future: Future, result: Any = None, error: BaseException | None = None) -> None:
+    """Give `future` its result (or error) unless its visitor is gone. A cancel may land at any moment from another
+    thread (a closed tab), even between a check and the set; so try, and take "already done" as "nobody waits", so
+    that the other futures of the same run (other visitors' chunks) are still resolved."""
+    try:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass  # cancelled meanwhile
+
+
+def cancel(future: Future) -> None:
+    """Cancel a job's future and wake whoever waits on it with `concurrent.futures.wait` (a plain `cancel()` only
+    wakes `result()`: `wait` hears of a cancel when the future is also marked notified, which executors do and this
+    scheduler, which never marks jobs running, does here). Safe from any thread, any number of times."""
+    if future.cancel():
+        try:
+            future.set_running_or_notify_cancel()
+        except RuntimeError:  # notified already (another thread got there first)
+            pass

@@ -19,7 +19,7 @@ from inference.studio.captions import Captions, captions_for, synthesize_with_ca
 from inference.types import AudioChunk
 
 from . import history
-from .handlers import preparing, user_errors
+from .handlers import preparing, stops_when_cancelled, user_errors
 from .options import DEFAULTS, option_docs
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class CaptionsPanel:
         """The public endpoint, on the tab's own inputs (as /synthesize)."""
         endpoint = CaptionsEndpoint(tab.h)
         self.api_button.click(
-            endpoint.synthesize_captions,
+            stops_when_cancelled(endpoint.synthesize_captions),
             [*tab.synthesize_inputs(), self.words],  # /synthesize's parameters, then `words`
             [tab.out_audio, self.srt, self.vtt, self.api_cues, tab.seed_used],
             api_name="synthesize_captions",

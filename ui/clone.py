@@ -17,7 +17,15 @@ from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, Sy
 
 from . import history
 from .captions import CaptionsPanel
-from .handlers import check_markdown, pick_seed, preparing, spectrogram_image, status_markdown, user_errors
+from .handlers import (
+    check_markdown,
+    pick_seed,
+    preparing,
+    spectrogram_image,
+    status_markdown,
+    stops_when_cancelled,
+    user_errors,
+)
 from .options import DEFAULTS, control, option_docs, seed_box
 from .reference import ReferenceNotes, notes_markdown
 from .variations import VariationsPanel, api_takes
@@ -394,7 +402,7 @@ class CloneTab:
                 api_visibility="private",
             )
         v.api_button.click(
-            self.h.synthesize_variations,
+            stops_when_cancelled(self.h.synthesize_variations),
             [self.ref_audio, self.ref_text, self.text, v.count, self.seed, *classic, self.voices.dropdown, *words],
             [v.api_files, v.api_takes],
             api_name="synthesize_variations",
@@ -459,7 +467,7 @@ class CloneTab:
         classic = [self.options[name] for name in OPTION_NAMES]
         words = [self.options[name] for name in WORD_OPTIONS]
         self.api_synthesize.click(
-            self.h.synthesize,
+            stops_when_cancelled(self.h.synthesize),
             self.synthesize_inputs(),
             [self.out_audio, self.spectrogram, self.seed_used, self.ref_text],
             api_name="synthesize",

@@ -17,7 +17,7 @@ import numpy as np
 from inference import Engine, InputError, Reference, SynthesisOptions
 from inference.studio import dialogue as dlg
 
-from .handlers import preparing, user_errors
+from .handlers import preparing, stops_when_cancelled, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box
 
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
@@ -380,7 +380,7 @@ class DialogueTab:
             concurrency_id="gpu",
         )
         self.api_button.click(
-            self.h.synthesize_dialogue,
+            stops_when_cancelled(self.h.synthesize_dialogue),
             [self.script, self.api_voices, self.pause, self.nfe_step, self.seed, self.normalize, self.check],
             [self.out_audio, self.api_turns, self.seed_used],
             api_name="synthesize_dialogue",

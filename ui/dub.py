@@ -17,7 +17,7 @@ from inference.studio import dubbing
 from inference.studio.subtitles import check_size, decode_subtitles
 
 from . import history
-from .handlers import preparing, user_errors
+from .handlers import preparing, stops_when_cancelled, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box
 
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
@@ -219,7 +219,7 @@ class DubTab:
             concurrency_id="gpu",
         )
         self.api_button.click(
-            self.h.dub,
+            stops_when_cancelled(self.h.dub),
             [
                 self.api_subtitles, self.voice, self.ref_audio, self.ref_text, self.api_voices, self.api_max_speedup,
                 self.nfe_step, self.speed, self.cfg_strength, self.seed,

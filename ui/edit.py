@@ -14,7 +14,7 @@ from inference.studio.editing import MAX_RECORDING_S, EditRequest, EditResult, e
 from inference.studio.edits import SPANS_EXAMPLE, parse_spans
 from inference.text.worddiff import ADDED, REMOVED, diff_markup, split_words
 
-from .handlers import preparing, user_errors
+from .handlers import preparing, stops_when_cancelled, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box
 
 TAB_OPTIONS = ("nfe_step", "speed", "cfg_strength")  # offered in the tab and by /edit_speech
@@ -208,7 +208,7 @@ class EditTab:
             **listen,
         )
         self.api_button.click(
-            self.h.edit_speech,
+            stops_when_cancelled(self.h.edit_speech),
             [self.audio, self.transcript, self.new_text, self.api_edits, self.seed, *self.options.values()],
             [self.result, self.api_applied, self.seed_used],
             api_name="edit_speech",

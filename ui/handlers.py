@@ -7,12 +7,13 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from typing import Any, TypeVar
 
 import gradio as gr
 import numpy as np
 
-from inference import MAX_SEED, Engine, InputError, StudioError, SynthesisOptions
+from inference import MAX_SEED, Engine, InputError, Stop, StudioError, SynthesisOptions, stopping
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +34,8 @@ def as_gr_error(e: Exception, where: str) -> gr.Error:
     if isinstance(e, StudioError):
         log.info("%s refused: %.300s", where, e)
         return gr.Error(str(e), print_exception=False)
+    if isinstance(e, CancelledError):  # its caller went away (stops_when_cancelled): nobody reads this
+        return gr.Error("Cancelled.", print_exception=False)
     log.exception("unexpected error in %s", where)
     return gr.Error(
         f"Something went wrong on the server ({type(e).__name__}). It is still running: try again, "
@@ -51,6 +54,30 @@ def user_errors(fn: F) -> F:
             raise as_gr_error(e, fn.__name__) from e
 
     return wrapper  # type: ignore[return-value]
+
+
+def stops_when_cancelled(fn: F) -> F:
+    """For a handler that returns its result whole: when Gradio cancels the event (gradio_client's `job.cancel()`, a
+    closed tab), the engine work under it stops too, as a streamed Generate's does when Gradio stops reading it.
+    Gradio cancels the event's task; a plain function in a worker thread would run on to the end, so the function
+    runs in a worker thread under a Stop (inference/cancel.py) that the cancelled task cancels."""
+    import anyio
+
+    @functools.wraps(fn)
+    async def handler(*args: Any, **kwargs: Any) -> Any:
+        stop = Stop()
+
+        def work() -> Any:
+            with stopping(stop):
+                return fn(*args, **kwargs)
+
+        try:
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            stop.cancel()
+            raise
+
+    return handler  # type: ignore[return-value]
 
 
 def status_markdown(engine: Engine) -> str:

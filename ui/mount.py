@@ -23,10 +23,18 @@ QUEUE_FULL = (
 
 
 def mount(
-    app: Any, demo: gr.Blocks, *, auth: tuple[str, str] | None, max_file_size: int, mcp: bool, allow_remote_urls: bool
+    app: Any,
+    demo: gr.Blocks,
+    *,
+    auth: tuple[str, str] | None,
+    max_file_size: int,
+    mcp: bool,
+    allow_remote_urls: bool,
+    credentials: dict[str, str] | None = None,
 ) -> Any:
     """Mount `demo` at '/' of `app` (returns the app). Uploads are capped at `max_file_size` bytes, no run history is
-    kept (voices are personal data), and server files and URLs are never read where a client names a file."""
+    kept (voices are personal data), and server files and URLs are never read where a client names a file.
+    `credentials` (an Authorization header) is what the MCP server's calls back into the app carry."""
     if auth is not None:
         app.add_middleware(HideApiInfoFromAnonymous)
     app.add_middleware(QueueFullRetryAfter)
@@ -44,10 +52,41 @@ def mount(
     # Gradio refuses a file path a client names (/etc/passwd...) unless it was uploaded, but only once the Blocks
     # "has launched", which a mounted app never does: without this flag any server file could be read.
     demo.has_launched = True
+    if demo.mcp_server_obj is not None and (auth or credentials):
+        mcp_calls_back_with_credentials(demo.mcp_server_obj, auth, credentials or {})
     if not allow_remote_urls:
         refuse_remote_files()
     refuse_files_not_uploaded()
     return app
+
+
+def mcp_calls_back_with_credentials(server: Any, auth: tuple[str, str] | None, headers: dict[str, str]) -> None:
+    """Gradio's MCP server runs a queued tool by calling the app back over HTTP with a gradio_client of its own,
+    which knows no credentials: behind a login or a token every tool that takes inputs failed. Its client is made
+    here instead, the same way, logged in (Gradio's login) and carrying the studio's own Authorization header (the
+    token). Only this process holds it: the caller was already let in by api/auth.py to reach the MCP server."""
+    from gradio import route_utils
+    from gradio_client import Client
+
+    def client() -> Client:
+        if server._client_instance is None:
+            request = server.mcp_server.request_context.request
+            root_url = route_utils.get_root_url(
+                request=request, route_path=server.get_route_path(request), root_path=server.root_path
+            )
+            server._client_instance = Client(
+                server.local_url or root_url,
+                auth=auth,
+                download_files=False,
+                verbose=False,
+                analytics_enabled=False,
+                ssl_verify=False,
+                _skip_components=False,
+                headers={"x-gradio-user": "mcp", **headers},
+            )
+        return server._client_instance
+
+    server._get_or_create_client = client
 
 
 def end_sessions(demo: gr.Blocks) -> None:

@@ -89,9 +89,9 @@ def openai_router(engine: Engine, max_in_progress: int) -> APIRouter:
         response_class=Response,
         responses={200: {"description": "The audio", "content": {t: {} for t in sorted(set(CONTENT_TYPES.values()))}}},
     )
-    async def speech(req: SpeechRequest) -> Response:
+    async def speech(req: SpeechRequest, request: Request) -> Response:
         """Speak `input` in a saved voice, in OpenAI's request and error format."""
-        return await speech_response(engine, req)
+        return await speech_response(engine, req, request)
 
     @router.get("/models")
     def models() -> ModelList:

@@ -18,6 +18,7 @@ per allowed text character (F5_MAX_TEXT_CHARS) plus 64 KiB (more get 413, before
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import threading
@@ -29,7 +30,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from inference import Engine, InputError, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, Stop, SynthesisOptions, SynthesisRequest, stopping
 from inference.audio.encode import CONTENT_TYPES, check_format, encode_audio, stream_audio
 from inference.studio import guard
 from inference.studio.captions import caption_level
@@ -164,10 +165,43 @@ class ClosingStreamingResponse(StreamingResponse):
             self.on_end()
 
 
-async def speech_response(engine: Engine, req: _SpeechRequest) -> Response:
-    """The audio for one request; counted in the engine's metrics by its outcome (a streamed one once it ends)."""
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone away (its body was read already: the next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_gone(request: Request | None, work: Callable[[], T]) -> T:
+    """Run blocking engine work in a worker thread; if the client goes away first, cancel the work (its chunks leave
+    the scheduler at once, inference/cancel.py) and answer 499, so that a dropped request frees its admission slot
+    and the engine instead of running its whole take for nobody."""
+    if request is None:
+        return await run_in_threadpool(work)
+    stop = Stop()
+
+    def stoppable() -> T:
+        with stopping(stop):
+            return work()
+
+    job = asyncio.ensure_future(run_in_threadpool(stoppable))
+    gone = asyncio.ensure_future(_disconnected(request))
     try:
-        return await _speech_response(engine, req)
+        await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not job.done():
+        stop.cancel()
+        await asyncio.wait({job})  # ends within a sampling step: its chunks were cancelled
+        job.exception()  # retrieved: nobody is left to tell
+        raise ApiError(499, "The client went away before the audio was ready.", None, "client_closed")
+    return job.result()
+
+
+async def speech_response(engine: Engine, req: _SpeechRequest, request: Request | None = None) -> Response:
+    """The audio for one request; counted in the engine's metrics by its outcome (a streamed one once it ends).
+    With `request`, a whole-file answer (flac, or `check`) is cancelled when its client goes away."""
+    try:
+        return await _speech_response(engine, req, request)
     except Exception as e:
         engine.metrics.count(INTERFACE, e)
         raise
@@ -219,9 +253,9 @@ def check_header(checks: Any) -> str:
     return _compact(report)
 
 
-async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: str) -> Response:
+async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: str, request: Request | None) -> Response:
     """With the per-chunk check on, the audio comes whole, so that X-Check can carry every chunk's score."""
-    result = await run_in_threadpool(engine.synthesize, synthesis)
+    result = await unless_gone(request, functools.partial(engine.synthesize, synthesis))
     audio = await run_in_threadpool(encode_audio, result.wave, result.sample_rate, fmt)
     headers = speech_headers(result.seed, result.sample_rate, result.ref_notes)
     headers["X-Check"] = check_header(result.checks)
@@ -229,10 +263,21 @@ async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: st
     return Response(audio, media_type=CONTENT_TYPES[fmt], headers=headers)
 
 
-async def _speech_response(engine: Engine, req: _SpeechRequest) -> Response:
+async def _whole_flac(engine: Engine, synthesis: SynthesisRequest, request: Request | None) -> Response:
+    """FLAC comes whole: its header needs the length."""
+    result = await unless_gone(request, functools.partial(engine.synthesize, synthesis))
+    audio = await run_in_threadpool(encode_audio, result.wave, result.sample_rate, "flac")
+    engine.metrics.count(INTERFACE)
+    headers = {"X-Seed": str(result.seed), "X-Sample-Rate": str(result.sample_rate)}
+    return Response(audio, media_type=CONTENT_TYPES["flac"], headers=headers)
+
+
+async def _speech_response(engine: Engine, req: _SpeechRequest, request: Request | None) -> Response:
     synthesis = await run_in_threadpool(build_request, engine, req)
     if synthesis.options.check and req.stream_format != "sse":  # SSE carries the scores as an event instead
-        return await _checked_response(engine, synthesis, req.response_format)
+        return await _checked_response(engine, synthesis, req.response_format, request)
+    if req.response_format == "flac" and req.stream_format != "sse":  # whole: its header needs the length
+        return await _whole_flac(engine, synthesis, request)
     chunks = engine.stream(synthesis)
     try:
         first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
@@ -246,12 +291,6 @@ async def _speech_response(engine: Engine, req: _SpeechRequest) -> Response:
             stop = functools.partial(_close, chunks)
             events = speech_events(engine, req, synthesis.options.cross_fade, first, chunks, on_end=stop)
             return ClosingEventSourceResponse(_counted(engine, events), on_end=stop, headers=headers)
-        if fmt == "flac":  # whole: its header needs the length
-            import numpy as np
-
-            audio = await run_in_threadpool(lambda: encode_audio(np.concatenate(list(waves)), rate, fmt))
-            engine.metrics.count(INTERFACE)
-            return Response(audio, media_type=CONTENT_TYPES[fmt], headers=headers)
     except BaseException:
         _close(chunks)  # nothing will be sent: cancel the chunks already queued
         raise

@@ -27,6 +27,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from ..errors import ModelUnavailable
 from ..options import MAX_SEED, SynthesisOptions
+from ..scheduler import cancel
 from ..text.normalize import language
 from ..types import ChunkCheck
 
@@ -102,19 +103,29 @@ class ChunkTakes:
         self.submit, self.options, self.scorer = submit, options, scorer if options.check else None
         self.chunks = [_Chunk(text, chunk_seed(seed, i)) for i, text in enumerate(chunks)]
         self.unavailable = ""  # why the check cannot run, once known
+        self.cancelled = False  # once cancelled (from any thread), tries queued later are cancelled too
+
+    def _submit(self, jobs: list[tuple[int, int]]) -> list[Future]:
+        futures = self.submit(jobs)
+        for (i, _), future in zip(jobs, futures, strict=True):
+            self.chunks[i].future = future
+        if self.cancelled:  # a cancel that came while these were being queued
+            for future in futures:
+                cancel(future)
+        return futures
 
     def start(self, indices: Iterable[int]) -> None:
         """Queue the first try of these chunks, together."""
         indices = list(indices)
         if indices:
-            futures = self.submit([(i, self.chunks[i].first_seed) for i in indices])
-            for i, future in zip(indices, futures, strict=True):
-                self.chunks[i].future = future
+            self._submit([(i, self.chunks[i].first_seed) for i in indices])
 
     def cancel(self) -> None:
+        """Cancel every chunk not finished, and any try queued from now on. Safe from another thread."""
+        self.cancelled = True
         for chunk in self.chunks:
             if chunk.future is not None:
-                chunk.future.cancel()
+                cancel(chunk.future)
 
     def result(self, index: int) -> tuple[np.ndarray, np.ndarray, ChunkCheck | None]:
         chunk = self.chunks[index]
@@ -130,8 +141,7 @@ class ChunkTakes:
             retries = [i for i in sorted(running[f] for f in finished) if self._score(i)]
             if retries:  # queued together: on a GPU they share a run
                 jobs = [(i, chunk_seed(self.chunks[i].first_seed, 0, len(self.chunks[i].tries))) for i in retries]
-                for i, future in zip(retries, self.submit(jobs), strict=True):
-                    self.chunks[i].future = future
+                self._submit(jobs)
         return self._kept(index)
 
     def _score(self, index: int) -> bool:
