@@ -128,3 +128,71 @@ def test_gradio_client_cancel_stops_a_non_streamed_synthesis(
     assert Path(audio).stat().st_size > 0  # the engine and the queue's one slot are free
     client.close()
     print(f"\njob.cancel(): {stopped_at} of ~13 chunks generated (cancelled during the first)")
+
+
+def test_an_unread_call_is_cancelled_and_frees_its_slot(
+    studio: str, engine: Engine, counted: Chunks, short_ref: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gradio's two-step HTTP API: a POST to /gradio_api/call/<api> starts the work; a caller who never GETs the
+    result has it cancelled after UNREAD_CALL_S, and the queue's one slot serves the next visitor."""
+    from gradio_client import Client, handle_file
+
+    import ui.unread
+
+    monkeypatch.setattr(ui.unread, "UNREAD_CALL_S", 1.0)
+    ref = upload(studio, short_ref)
+    body = {"data": call_data(studio, ref, LONG_TEXT)}
+    before = handled(engine)
+    r = httpx.post(f"{studio}/gradio_api/call/synthesize", json=body, timeout=30)
+    assert r.status_code == 200 and "event_id" in r.json(), r.text
+    deadline = time.monotonic() + 300  # the handler ends (stopped, or at the end of the take when nothing stops it)
+    while handled(engine) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped_at = generated_when_idle(engine, counted)
+    assert stopped_at <= 3, f"{stopped_at} chunks were generated for a result nobody asked for (about 13 in the text)"
+    client = Client(studio, verbose=False)
+    audio, *_ = client.predict(handle_file(str(short_ref)), REF_TEXT, "Hello.", 1, nfe_step=7, api_name="/synthesize")
+    assert Path(audio).stat().st_size > 0
+    client.close()
+
+
+def handled(engine: Engine) -> float:
+    """Requests through gradio_client's ways in that have ended, whatever their outcome."""
+    return sum(
+        s.value
+        for m in engine.metrics.requests.collect()
+        for s in m.samples
+        if s.name.endswith("_total") and s.labels.get("interface") == "gradio_api"
+    )
+
+
+def call_data(base: str, ref: str, text: str) -> list:
+    """/synthesize's inputs for the plain HTTP API, which takes every input: the reference, its text, the text and
+    seed 1, then each other parameter's default from the API's own description."""
+    params = httpx.get(f"{base}/gradio_api/info", timeout=30).json()["named_endpoints"]["/synthesize"]["parameters"]
+    given = [{"path": ref, "meta": {"_type": "gradio.FileData"}}, REF_TEXT, text, 1]
+    return given + [p["parameter_default"] for p in params[len(given) :]]
+
+
+def upload(base: str, path: Path) -> str:
+    """A file sent the way any HTTP client sends one (Gradio's upload route); its path on the server."""
+    with path.open("rb") as f:
+        r = httpx.post(f"{base}/gradio_api/upload", files={"files": (path.name, f, "audio/wav")}, timeout=30)
+    r.raise_for_status()
+    return r.json()[0]
+
+
+def test_a_call_read_in_time_runs_to_the_end(
+    studio: str, engine: Engine, counted: Chunks, short_ref: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.unread
+
+    monkeypatch.setattr(ui.unread, "UNREAD_CALL_S", 1.0)
+    ref = upload(studio, short_ref)
+    text = "One sentence here. And a second one there."
+    body = {"data": call_data(studio, ref, text)}
+    event = httpx.post(f"{studio}/gradio_api/call/synthesize", json=body, timeout=30).json()["event_id"]
+    with httpx.stream("GET", f"{studio}/gradio_api/call/synthesize/{event}", timeout=120) as r:
+        stream = list(r.iter_lines())
+    lines = [line for line in stream if line.startswith("event:")]
+    assert lines[-1] == "event: complete", stream

@@ -11,6 +11,8 @@ import gradio as gr
 
 from inference.metrics import RETRY_AFTER_S
 
+from .unread import CancelUnreadCalls
+
 log = logging.getLogger(__name__)
 NOT_UPLOADED = (
     "That file was not uploaded by a user of this studio, so it cannot be used. Upload the file itself (with "
@@ -38,6 +40,7 @@ def mount(
     if auth is not None:
         app.add_middleware(HideApiInfoFromAnonymous)
     app.add_middleware(QueueFullRetryAfter)
+    app.add_middleware(CancelUnreadCalls, demo=demo)  # a /call result nobody asks for stops its work
     app = gr.mount_gradio_app(
         app,
         demo,
