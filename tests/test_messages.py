@@ -23,23 +23,28 @@ REPO = Path(__file__).resolve().parent.parent
 OFFLINE_FAIL_S = 8.0  # s: an unreachable hub is reported within this (it took 25-50 s of retries); ~1-4 s measured
 
 
+TEXT_LIMIT = 40  # F5_MAX_TEXT_CHARS of the hub-down app
+
+
 @pytest.fixture(scope="module")
 def hub_down_app(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
-    """The app on an empty HF cache, online mode, with the hub on a closed port."""
+    """The app on an empty HF cache, online mode, with the hub on a closed port (and a short text limit); yields
+    its URL and its log."""
     folder = tmp_path_factory.mktemp("hub-down-app")
     env = {
         "F5_MODEL": str(tiny["yaml"]),
         "HF_HOME": str(folder / "hf"),
         "HF_HUB_OFFLINE": "0",
         "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "F5_MAX_TEXT_CHARS": str(TEXT_LIMIT),
     }
     with run_app(env=env, log_path=folder / "app.log") as (base, _):
-        yield base
+        yield base, folder / "app.log"
 
 
 @pytest.mark.parametrize("endpoint", ["/synthesize", "/transcribe"])
-def test_an_unreachable_hub_fails_fast_and_says_what_to_do(hub_down_app: str, ref_wav: Path, endpoint: str) -> None:
-    client = Client(hub_down_app, verbose=False)
+def test_an_unreachable_hub_fails_fast_and_says_what_to_do(hub_down_app: tuple, ref_wav: Path, endpoint: str) -> None:
+    client = Client(hub_down_app[0], verbose=False)
     args = [handle_file(str(ref_wav))]
     if endpoint == "/synthesize":
         args += [REF_TEXT, "Hello there."]
@@ -68,3 +73,16 @@ def test_the_readme_curl_example_never_saves_an_error_as_audio(app_url: str, tmp
     assert proc.returncode == 22, (proc.returncode, proc.stderr)  # curl -f: HTTP error -> exit 22
     assert "404" in proc.stderr or "400" in proc.stderr, proc.stderr
     assert not (tmp_path / "hello.mp3").exists(), (tmp_path / "hello.mp3").read_bytes()[:200]
+
+
+def test_over_the_text_limit_the_visitor_hears_what_to_do_and_the_log_names_the_setting(
+    hub_down_app: tuple, ref_wav: Path
+) -> None:
+    base, log = hub_down_app
+    client = Client(base, verbose=False)
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(ref_wav)), REF_TEXT, "word " * 20, api_name="/synthesize")
+    message = str(info.value)
+    assert f"the limit is {TEXT_LIMIT}" in message and f"parts of at most {TEXT_LIMIT} characters" in message, message
+    assert "F5_" not in message, message  # the setting is the operator's: in the log and the docs
+    assert f"over F5_MAX_TEXT_CHARS={TEXT_LIMIT}" in log.read_text(errors="replace")

@@ -18,7 +18,7 @@ from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, Sy
 from . import history
 from .captions import CaptionsPanel
 from .handlers import check_markdown, pick_seed, preparing, spectrogram_image, status_markdown, user_errors
-from .options import DEFAULTS, control, option_docs, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 from .variations import VariationsPanel, api_takes
 from .voices import build_voice_panel
 from .words import WordsHandlers, WordsPanel
@@ -253,7 +253,7 @@ class CloneTab:
             self.out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
             self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
         with gr.Row():
-            self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
+            self.seed_used = seed_used_box(elem_id="seed-used")
             self.info = gr.Markdown(elem_id="take-info")
         self.check_report = gr.Markdown(elem_id="check-report")
         self.captions = CaptionsPanel()  # the take's captions (ui/captions.py)
@@ -319,10 +319,11 @@ class CloneTab:
             elapsed,
         )
         takes = history.add_take(takes, take)
+        stem = history.download_stem(data[self.voices.dropdown] or data[self.ref_audio], take.text, take.seed)
         return {
-            self.out_audio: (take.sample_rate, take.wave),
+            self.out_audio: str(history.export_wave(take.wave, take.sample_rate, "wav", stem)),  # named for download
             self.spectrogram: spectrogram_image(result.mel),
-            self.seed_used: take.seed,
+            self.seed_used: seed_used(take.seed),
             self.ref_text: result.ref_text,
             self.info: history.summary(take),
             self.spoken: result.spoken_text,
@@ -378,14 +379,15 @@ class CloneTab:
         ).then(
             v.run,
             {*self.form_inputs(), v.count},
-            [v.results, *v.players, *v.infos],
+            [v.results, *v.players, *v.infos, *v.keeps],
             api_visibility="private",
             concurrency_id="gpu",
+            show_progress_on=v.players,
         )
         for k, button in enumerate(v.keeps):
             button.click(
                 self.keep(k),
-                {v.results, self.takes, self.voices.dropdown, self.captions.words},
+                {v.results, self.takes, self.voices.dropdown, self.ref_audio, self.captions.words},
                 shown,
                 api_visibility="private",
             )
@@ -443,6 +445,7 @@ class CloneTab:
             outputs,
             api_visibility="private",
             concurrency_id="gpu",
+            show_progress_on=[self.out_audio],  # progress, and an error, on the result alone
         ).then(
             lambda: status_markdown(self.engine),
             None,

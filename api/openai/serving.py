@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from itertools import chain
@@ -34,6 +35,8 @@ from inference.text import validate_text
 
 from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
 
+log = logging.getLogger(__name__)
+
 INTERFACE = "openai"  # how the metrics name this way in
 T = TypeVar("T")
 
@@ -45,10 +48,11 @@ def body_limit(max_text_chars: int) -> int:
 
 
 def _too_large(size: int, limit: int) -> HTTPException:
+    log.info("request body refused: %s bytes, over %s (6 x F5_MAX_TEXT_CHARS + 64 KiB)", f"{size:,}", f"{limit:,}")
     return HTTPException(
         413,
         f"The request body is too large ({size:,} bytes; this server reads at most "
-        f"{limit:,}). Send shorter text: the limit is set by F5_MAX_TEXT_CHARS.",
+        f"{limit:,}). Send shorter text, in parts one after another.",
     )
 
 

@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..options import MAX_SEED, SynthesisOptions
+from ..text import too_long
 from ..types import Reference, SynthesisRequest
 from . import guard
 
@@ -457,10 +458,7 @@ def synthesize_dialogue(
     limit = engine.settings.max_text_chars
     total = sum(len(t.text) for t in turns)
     if total > limit:
-        raise InputError(
-            f"The script has {total:,} characters of speech; the limit is {limit:,}.",
-            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
-        )
+        raise too_long("The script's speech", total, limit)
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
     jobs = []
     for index, turn in enumerate(turns):
