@@ -8,6 +8,7 @@
 | open the page                                       | "Seed used" says it comes after the first take; no "Keep" |
 | Generate                                            | the result downloads as <reference>-<first words>-seed-N   |
 | Generate 2 variations                               | 2 players and 2 "Keep" buttons                              |
+| Dub subtitles with a [Music] cue                    | the cue reported as a sound cue, left silent; headers whole |
 | open the Model panel on the studio's machine        | the model's paths and settings, the community models       |
 | open it through a share link or a proxy             | who chooses the model; no server path, no setting's name   |
 """
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Playwright, expect
 
+from tests.badinputs import srt_text
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REF_TEXT
 from tests.test_browser import (
     GENERATE_TIMEOUT_MS,
@@ -29,6 +31,7 @@ from tests.test_browser import (
     page,
     upload_reference,
 )
+from tests.test_browser_dub import open_dub_tab
 
 __all__ = ["page"]  # the fixture: a fresh page on the app
 
@@ -36,6 +39,17 @@ __all__ = ["page"]  # the fixture: a fresh page on the app
 ERROR_MARKS = """() => [...document.querySelectorAll('.error')]
   .filter(e => e.textContent.trim() === 'Error' && !e.closest('[data-testid=toast-body]'))
   .map(e => { const c = e.closest('[id]'); return c ? c.id : '?'; })"""
+
+
+# Table headers narrower than their longest word (which then wraps a letter at a time): [table, header, px, px].
+SQUEEZED_HEADERS = """(root) => { const c = document.createElement('canvas').getContext('2d'); const out = [];
+  for (const th of document.querySelectorAll(root + ' table th')) {
+    if (!th.offsetParent) continue;
+    const s = getComputedStyle(th); c.font = s.font;
+    const widest = Math.max(0, ...th.innerText.split(/\\s+/).filter(Boolean).map(w => c.measureText(w).width));
+    const inner = th.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    if (inner + 1 < widest) out.push([root, th.innerText.trim(), Math.round(inner), Math.round(widest)]);
+  } return out; }"""
 
 
 def toast(page: Page, text: str):
@@ -151,3 +165,17 @@ def test_the_model_panel_shows_server_details_to_the_operator_alone(
                 context.close()
     finally:
         visitor_browser.close()
+
+
+def test_a_music_cue_is_reported_as_a_sound_cue_and_the_report_reads(
+    page: tuple[Page, list[str]], short_ref: Path, tmp_path: Path
+) -> None:
+    page, errors = page
+    srt = tmp_path / "music.srt"
+    srt.write_text(srt_text((0.5, 1.5, "Hello there, my friend, " * 3), (2.0, 3.0, "[Music]")), encoding="utf-8")
+    open_dub_tab(page, short_ref, srt)
+    page.locator("#dub-generate").click()
+    report = page.locator("#dub-report")
+    expect(report).to_contain_text("sound cue [Music]: left silent", timeout=GENERATE_TIMEOUT_MS)
+    assert page.evaluate(SQUEEZED_HEADERS, "#dub-report") == []
+    assert not errors, errors
