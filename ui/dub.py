@@ -21,6 +21,9 @@ from .handlers import preparing, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
+# px: wide enough for each header's longest word (the table scrolls sideways on a narrow screen); the text and the
+# note take the most
+REPORT_WIDTHS = [60, 64, 80, 72, 100, 120, 260, 96, 72, 220]
 HELP = f"""Upload subtitles (**.srt** or **.vtt**) and pick the voice: every cue is spoken in its own time slot, on one
 track as long as the subtitles. The pace adapts to each slot, up to the **maximum speed-up**; a cue that still does not
 fit runs on into the gap after it and is flagged in the report. Tag cues to give them other saved voices:
@@ -170,7 +173,12 @@ class DubTab:
         )
         self.summary = gr.Markdown(elem_id="dub-summary")
         self.report = gr.Dataframe(
-            headers=REPORT_HEADERS, label="Cues", interactive=False, wrap=True, elem_id="dub-report"
+            headers=REPORT_HEADERS,
+            column_widths=REPORT_WIDTHS,
+            label="Cues",
+            interactive=False,
+            wrap=True,
+            elem_id="dub-report",
         )
         self.zip = gr.File(label="One clip per cue (ZIP, with report.json)", interactive=False, elem_id="dub-zip")
         self.seed_used = seed_used_box("Base seed used", elem_id="dub-seed-used")
