@@ -9,6 +9,7 @@
 | Generate                                            | the result downloads as <reference>-<first words>-seed-N   |
 | Generate 2 variations                               | 2 players and 2 "Keep" buttons                              |
 | Dub subtitles with a [Music] cue                    | the cue reported as a sound cue, left silent; headers whole |
+| any tab's tables, 1280 to 400 px wide               | headers whole: the table scrolls rather than break a word  |
 | open the Model panel on the studio's machine        | the model's paths and settings, the community models       |
 | open it through a share link or a proxy             | who chooses the model; no server path, no setting's name   |
 """
@@ -184,4 +185,18 @@ def test_a_music_cue_is_reported_as_a_sound_cue_and_the_report_reads(
         page.set_viewport_size({"width": width, "height": 900})
         expect(report).to_be_visible()
         assert page.evaluate(SQUEEZED_HEADERS, "#dub-report") == [], width
+    assert not errors, errors
+
+
+def test_no_table_header_breaks_inside_a_word(page: tuple[Page, list[str]]) -> None:
+    page, errors = page
+    page.get_by_text("This session's takes").click()
+    expect(page.locator("#takes-table")).to_be_visible()
+    for tab in ["Clone a voice", "Dialogue", "Dub subtitles", "Edit a recording"]:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.get_by_role("tab", name=tab).click()
+        for width in (1280, 800, 400):
+            page.set_viewport_size({"width": width, "height": 900})
+            expect(page.locator("table th:visible").first).to_be_visible()
+            assert page.evaluate(SQUEEZED_HEADERS, "") == [], (tab, width)
     assert not errors, errors

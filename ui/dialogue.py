@@ -23,6 +23,7 @@ from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_u
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
 TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)", "Spoken", "Check"]
+TABLE_WIDTHS = [64, 100, 120, 260, 110, 80, 90, 220, 160]  # px: each header's words whole (the table scrolls)
 HELP = """Write a script with several voices. Tag each turn with its speaker:
 **[Narrator] It was late. [Guest] Hello?**, or put one speaker per line: **Narrator: It was late.**
 Then pick the voice for each tag below (a tag that is already the name of a saved voice needs no row).
@@ -288,6 +289,7 @@ class DialogueTab:
         )
         self.table = gr.Dataframe(
             headers=TABLE_HEADERS,
+            column_widths=TABLE_WIDTHS,
             label="Turns (put a seed in its tag, seed=…, to keep that take)",
             interactive=False,
             wrap=True,
