@@ -28,7 +28,7 @@ from .audio.postprocess import cross_fade_weights, shorten_silences
 from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
 from .cancel import Stop, current_stop
-from .errors import InputError, ModelUnavailable, StudioError
+from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import Metrics
 from .model import duration
 from .model.asr import Transcriber, Word
@@ -353,14 +353,16 @@ class Engine:
         """Refuse, before anything is generated, speech estimated longer than F5_MAX_AUDIO_SECONDS or than the
         request's own max_seconds (what its output can carry). The estimate is the frames the model will make."""
         seconds = sum(f - ref_frames for f in frames) * HOP_LENGTH / SAMPLE_RATE
-        limit, hint = self.settings.max_audio_seconds, "or raise F5_MAX_AUDIO_SECONDS"
+        limit, hint, setting = self.settings.max_audio_seconds, "", "F5_MAX_AUDIO_SECONDS"
         if request.max_seconds is not None and request.max_seconds < limit:
-            limit, hint = request.max_seconds, request.limit_hint
+            limit, hint, setting = request.max_seconds, request.limit_hint, "the output's size"
         if seconds > limit:
-            raise InputError(
+            raise over_limit(
                 f"This text would be spoken as about {seconds:,.0f} s of audio ({spoken_chars:,} characters once "
                 f"numbers and pronunciations are written out); the limit is {limit:,.0f} s.",
                 f"Shorten the text, split it into parts, or speak it faster; {hint}".rstrip("; ") + ".",
+                setting,
+                limit,
             )
 
     def _chunks(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 
 class StudioError(Exception):
     """Base class: `message` says what went wrong, `hint` says what to do about it."""
@@ -17,6 +19,17 @@ class StudioError(Exception):
 
 class InputError(StudioError):
     """Something the user sent cannot be used (no reference, empty text, unreadable audio...)."""
+
+
+def over_limit(message: str, hint: str, setting: str, limit: float) -> InputError:
+    """A refusal over an operator's limit: the visitor reads what to do (`hint`); the setting's name goes to the
+    operator's log (and the docs), never to a visitor, who cannot change it.
+
+    >>> over_limit("The text is 6,000 characters long.", "Split it into parts.", "F5_MAX_TEXT_CHARS", 5000).hint
+    'Split it into parts.'
+    """
+    logging.getLogger("inference.limits").info("refused: %s (over %s=%s)", message, setting, limit)
+    return InputError(message, hint)
 
 
 class ModelUnavailable(StudioError):

@@ -300,7 +300,7 @@ BAD_SUBTITLES = {  # name -> (subtitles, what the refusal says, naming the line 
     "missing-arrow": ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:03,000 00:00:04,000\nBye.\n", "line 5|line 6"),
     "overlapping": (srt_text((0.5, 2.0, "One."), (1.5, 3.0, "Two.")), r"cue 2 \(line 6\) starts at 1.500 s, before"),
     "empty-cue": (srt_text((0.5, 1.0, "One."), (1.5, 2.0, "  ...  ")), r"cue 2 \(line 6\) is empty"),
-    "tag-only-cue": (srt_text((0.5, 1.0, "[Guest]")), r"cue 1 \(line 2\) is empty"),
+    "only-sound-cues": (srt_text((0.5, 1.0, "[Music]")), r"every cue is a sound cue such as \[Music\]"),
     "end-before-start": (srt_text((2.0, 1.0, "Backwards.")), r"cue 1 \(line 2\) ends at 1.000 s"),
     "zero-length": (srt_text((2.0, 2.0, "Instant.")), r"cue 1 \(line 2\) ends"),
     "not-subtitles": ("Dear diary,\nToday I wrote no subtitles.\n", "not subtitles"),
@@ -313,7 +313,7 @@ BAD_SUBTITLES = {  # name -> (subtitles, what the refusal says, naming the line 
     ),
     "too-long": (srt_text((dubbing.MAX_DUB_SECONDS, dubbing.MAX_DUB_SECONDS + 1, "Late.")), "limited to 30 minutes"),
     "two-speakers": (srt_text((0.5, 2.0, "[Guest] Hi. [Host] Hello.")), r"cue 1 \(line 2\) has 2 speakers"),
-    "unknown-tag": (srt_text((0.5, 2.0, "[Nobody] Hi.")), r"unknown speaker tag: \[Nobody\]"),
+    "unknown-tag": (srt_text((0.5, 2.0, "[Nobody] Hi.")), r"starts with \[Nobody\], read as a speaker tag"),
     "unmatched-bracket": (srt_text((0.5, 2.0, "Hi [there.")), r"unmatched '\['"),
     "hours-overflow": (srt_text((0.5, 1.0, "Hi.")).replace("00:00:00,500", "99999999999:00:00,500"), "time|limited"),
 }

@@ -164,6 +164,26 @@ def test_vtt_and_speaker_tags_map_to_voices(engine: Engine, ref: Reference, shor
     assert result.table()[0]["speaker"] == "default"
 
 
+def test_a_sound_cue_is_left_silent_and_reported_as_one(engine: Engine, ref: Reference) -> None:
+    text = srt_text((0.5, 1.5, "Hello there, my friend."), (2.0, 4.0, "[Music]"), (4.5, 5.5, "Still me."))
+    result = dub(engine, text, reference=ref, options=FAST)
+    first, music, last = result.table()
+    assert music["note"] == "sound cue [Music]: left silent" and music["spoken"] == 0 and music["speaker"] == ""
+    assert first["voice"] == last["voice"] == dubbing.UPLOADED  # the sound cue does not interrupt the speaker
+    assert last["seed"] == FAST.seed + 2  # cue i keeps seed base + i
+    assert np.abs(result.wave[round(2.0 * RATE) : round(4.0 * RATE)]).max() < 1e-4  # silent in its slot
+    with zipfile.ZipFile(io.BytesIO(result.zip_bytes())) as archive:
+        assert "cue-002.wav" in archive.namelist()
+
+
+def test_a_tag_that_names_no_voice_says_how_it_was_read(engine: Engine, ref: Reference) -> None:
+    text = srt_text((0.5, 1.5, "Hello there."), (2.0, 3.0, "[Applause] Thank you."))
+    with pytest.raises(InputError) as e:
+        dub(engine, text, reference=ref, options=FAST)
+    assert "Cue 2 (line 6) starts with [Applause], read as a speaker tag" in e.value.message
+    assert "sound cue" in e.value.hint and "Applause=" in e.value.hint
+
+
 # ---- malformed subtitles: every one refused, naming the line --------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_malformed_subtitles_are_refused_naming_the_line(engine: Engine, ref: Reference, name: str) -> None:

@@ -92,7 +92,7 @@ def test_the_tab_generates_from_its_components(known: Engine, ref_wav: Path) -> 
         ["replace", "nature,", "optimist,"],
         ["replace", "mother nature.", "realist."],
     ]
-    assert out[tab.seed_used] == 5 and out[tab.transcript] == REF_TEXT  # the transcript heard is shown
+    assert out[tab.seed_used]["value"] == 5 and out[tab.transcript] == REF_TEXT  # the transcript heard is shown
 
 
 # ---- serverless ----------------------------------------------------------------------------------------------------

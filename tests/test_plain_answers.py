@@ -280,7 +280,7 @@ def test_a_full_gradio_queue_says_when_to_try_again() -> None:
 def test_two_studios_on_one_host_keep_their_own_downloads(tmp_path: Path) -> None:
     code = (
         "import sys; from ui import history; "
-        "p = history.export_file('take-1.wav', b'x'); print(p.parent); sys.stdout.flush(); sys.stdin.readline()"
+        "p = history.export_file('take-1.wav', b'x'); print(p.parent.parent); sys.stdout.flush(); sys.stdin.readline()"
     )
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     studios = [

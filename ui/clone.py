@@ -26,7 +26,7 @@ from .handlers import (
     stops_when_cancelled,
     user_errors,
 )
-from .options import DEFAULTS, control, option_docs, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 from .reference import ReferenceNotes, notes_markdown
 from .variations import VariationsPanel, api_takes
 from .voices import build_voice_panel
@@ -264,7 +264,7 @@ class CloneTab:
             self.out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
             self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
         with gr.Row():
-            self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False)
+            self.seed_used = seed_used_box(elem_id="seed-used")
             self.info = gr.Markdown(elem_id="take-info")
         self.check_report = gr.Markdown(elem_id="check-report")
         self.captions = CaptionsPanel()  # the take's captions (ui/captions.py)
@@ -330,10 +330,11 @@ class CloneTab:
             elapsed,
         )
         takes = history.add_take(takes, take)
+        stem = history.download_stem(data[self.voices.dropdown] or data[self.ref_audio], take.text, take.seed)
         return {
-            self.out_audio: (take.sample_rate, take.wave),
+            self.out_audio: str(history.export_wave(take.wave, take.sample_rate, "wav", stem)),  # named for download
             self.spectrogram: spectrogram_image(result.mel),
-            self.seed_used: take.seed,
+            self.seed_used: seed_used(take.seed),
             self.ref_text: result.ref_text,
             self.ref_notes.markdown: notes_markdown(result.ref_notes),
             self.info: history.summary(take),
@@ -390,14 +391,15 @@ class CloneTab:
         ).then(
             v.run,
             {*self.form_inputs(), v.count},
-            [v.results, *v.players, *v.infos],
+            [v.results, *v.players, *v.infos, *v.keeps],
             api_visibility="private",
             concurrency_id="gpu",
+            show_progress_on=v.players,
         )
         for k, button in enumerate(v.keeps):
             button.click(
                 self.keep(k),
-                {v.results, self.takes, self.voices.dropdown, self.captions.words},
+                {v.results, self.takes, self.voices.dropdown, self.ref_audio, self.captions.words},
                 shown,
                 api_visibility="private",
             )
@@ -456,6 +458,7 @@ class CloneTab:
             outputs,
             api_visibility="private",
             concurrency_id="gpu",
+            show_progress_on=[self.out_audio],  # progress, and an error, on the result alone
         ).then(
             lambda: status_markdown(self.engine),
             None,

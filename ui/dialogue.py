@@ -18,11 +18,12 @@ from inference import Engine, InputError, Reference, SynthesisOptions
 from inference.studio import dialogue as dlg
 
 from .handlers import preparing, stops_when_cancelled, user_errors
-from .options import DEFAULTS, control, option_docs, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
 TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)", "Spoken", "Check"]
+TABLE_WIDTHS = [64, 100, 120, 260, 110, 80, 90, 220, 160]  # px: each header's words whole (the table scrolls)
 HELP = """Write a script with several voices. Tag each turn with its speaker:
 **[Narrator] It was late. [Guest] Hello?**, or put one speaker per line: **Narrator: It was late.**
 Then pick the voice for each tag below (a tag that is already the name of a saved voice needs no row).
@@ -292,12 +293,13 @@ class DialogueTab:
         )
         self.table = gr.Dataframe(
             headers=TABLE_HEADERS,
+            column_widths=TABLE_WIDTHS,
             label="Turns (put a seed in its tag, seed=…, to keep that take)",
             interactive=False,
             wrap=True,
             elem_id="dialogue-turns",
         )
-        self.seed_used = gr.Number(label="Base seed used", precision=0, interactive=False, elem_id="dialogue-seed-used")
+        self.seed_used = seed_used_box("Base seed used", elem_id="dialogue-seed-used")
         # The public endpoint: script + a JSON mapping, on a hidden button (the tab's rows are not an API).
         self.api_button = gr.Button(visible=False)
         self.api_voices = gr.JSON(value=None, label="Voices (tag -> saved voice)", visible=False)
@@ -311,7 +313,7 @@ class DialogueTab:
             Upload(data[a], data[n], data[t]) for a, n, t in zip(self.audios, self.names, self.texts, strict=True)
         ]
         with self.h.engine.metrics.track("ui"):
-            return self.h.generate(
+            audio, table, seed = self.h.generate(
                 data[self.script],
                 rows,
                 uploads,
@@ -322,6 +324,7 @@ class DialogueTab:
                 data[self.normalize],
                 data[self.check],
             )
+        return audio, table, seed_used(seed)
 
     def find_speakers(self, data: dict) -> dict:
         found = self.h.find_speakers(
@@ -378,6 +381,7 @@ class DialogueTab:
             [self.out_audio, self.table, self.seed_used],
             api_visibility="private",
             concurrency_id="gpu",
+            show_progress_on=[self.out_audio],  # progress, and an error, on the result alone
         )
         self.api_button.click(
             stops_when_cancelled(self.h.synthesize_dialogue),

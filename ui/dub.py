@@ -18,9 +18,12 @@ from inference.studio.subtitles import check_size, decode_subtitles
 
 from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
-from .options import DEFAULTS, control, option_docs, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
+# px: wide enough for each header's longest word (the table scrolls sideways on a narrow screen); the text and the
+# note take the most
+REPORT_WIDTHS = [60, 64, 80, 72, 100, 120, 260, 96, 72, 220]
 HELP = f"""Upload subtitles (**.srt** or **.vtt**) and pick the voice: every cue is spoken in its own time slot, on one
 track as long as the subtitles. The pace adapts to each slot, up to the **maximum speed-up**; a cue that still does not
 fit runs on into the gap after it and is flagged in the report. Tag cues to give them other saved voices:
@@ -170,10 +173,15 @@ class DubTab:
         )
         self.summary = gr.Markdown(elem_id="dub-summary")
         self.report = gr.Dataframe(
-            headers=REPORT_HEADERS, label="Cues", interactive=False, wrap=True, elem_id="dub-report"
+            headers=REPORT_HEADERS,
+            column_widths=REPORT_WIDTHS,
+            label="Cues",
+            interactive=False,
+            wrap=True,
+            elem_id="dub-report",
         )
         self.zip = gr.File(label="One clip per cue (ZIP, with report.json)", interactive=False, elem_id="dub-zip")
-        self.seed_used = gr.Number(label="Base seed used", precision=0, interactive=False, elem_id="dub-seed-used")
+        self.seed_used = seed_used_box("Base seed used", elem_id="dub-seed-used")
         self.api_button = gr.Button(visible=False)  # carries /dub
         self.api_subtitles = gr.File(label="Subtitles", visible=False)
         self.api_voices = gr.JSON(value=None, label="Voices (tag -> saved voice)", visible=False)
@@ -200,7 +208,7 @@ class DubTab:
             self.summary: summary(result),
             self.report: rows,
             self.zip: str(zipped),
-            self.seed_used: result.base_seed,
+            self.seed_used: seed_used(result.base_seed),
         }
 
     def refresh(self) -> dict:
@@ -217,6 +225,7 @@ class DubTab:
             [self.out_audio, self.summary, self.report, self.zip, self.seed_used],
             api_visibility="private",
             concurrency_id="gpu",
+            show_progress_on=[self.out_audio],  # progress, and an error, on the result alone
         )
         self.api_button.click(
             stops_when_cancelled(self.h.dub),

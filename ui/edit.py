@@ -15,7 +15,7 @@ from inference.studio.edits import SPANS_EXAMPLE, parse_spans
 from inference.text.worddiff import ADDED, REMOVED, diff_markup, split_words
 
 from .handlers import preparing, stops_when_cancelled, user_errors
-from .options import DEFAULTS, control, option_docs, seed_box
+from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 
 TAB_OPTIONS = ("nfe_step", "speed", "cfg_strength")  # offered in the tab and by /edit_speech
 TABLE_HEADERS = ["Change", "Was", "Now", "From (s)", "To (s)", "In the edit (s)"]
@@ -46,14 +46,22 @@ class EditHandlers:
         self.engine = engine
 
     def request(
-        self, audio: Any, transcript: Any, new_text: Any, edits: Any, seed: Any, options: dict[str, Any]
+        self,
+        audio: Any,
+        transcript: Any,
+        new_text: Any,
+        edits: Any,
+        seed: Any,
+        options: dict[str, Any],
+        field: str = "edits",
     ) -> EditRequest:
-        """The engine request: every option checked by the one parser (its name and range in the message)."""
+        """The engine request: every option checked by the one parser (its name and range in the message); `field`
+        names the spans as the visitor wrote them ("edits" through the API, "spans" in the tab)."""
         opts = SynthesisOptions.from_loose({**options, "seed": seed})
         if not isinstance(transcript, (str, type(None))) or not isinstance(new_text, (str, type(None))):
             raise InputError("The transcript and the new text must be text.", "Send them as strings.")
         recording = Path(audio) if audio else b""  # none: refused by the engine, with what to do
-        return EditRequest(recording, new_text or "", transcript or "", parse_spans(edits), opts)
+        return EditRequest(recording, new_text or "", transcript or "", parse_spans(edits, field), opts)
 
     def run(self, request: EditRequest, progress: gr.Progress) -> EditResult:
         progress(0.0, desc=preparing(self.engine))
@@ -151,7 +159,7 @@ class EditTab:
                 label="Original, to compare", type="numpy", format="wav", interactive=False, elem_id="edit-original"
             )
         self.table = gr.Dataframe(headers=TABLE_HEADERS, label="Edits applied", interactive=False, elem_id="edit-table")
-        self.seed_used = gr.Number(label="Seed used", precision=0, interactive=False, elem_id="edit-seed-used")
+        self.seed_used = seed_used_box(elem_id="edit-seed-used")
         # The public endpoint, on a hidden button: explicit spans and the edits applied travel as JSON.
         self.api_button = gr.Button(visible=False)
         self.api_edits = gr.JSON(value=None, label="Edits (spans in seconds)", visible=False)
@@ -162,7 +170,13 @@ class EditTab:
         options = {name: data[c] for name, c in self.options.items()}
         with self.h.engine.metrics.track("ui"):
             request = self.h.request(
-                data[self.audio], data[self.transcript], data[self.new_text], data[self.spans], data[self.seed], options
+                data[self.audio],
+                data[self.transcript],
+                data[self.new_text],
+                data[self.spans],
+                data[self.seed],
+                options,
+                field="spans",
             )
             result = self.h.run(request, progress)
         rows = [
@@ -173,7 +187,7 @@ class EditTab:
             self.result: (result.sample_rate, result.wave),
             self.original: (result.sample_rate, result.original),
             self.table: rows,
-            self.seed_used: result.seed,
+            self.seed_used: seed_used(result.seed),
             self.transcript: result.transcript or data[self.transcript],
         }
 
@@ -205,6 +219,7 @@ class EditTab:
             self.generate,
             {*texts, self.spans, self.seed, *self.options.values()},
             [self.result, self.original, self.table, self.seed_used, self.transcript],
+            show_progress_on=[self.result],  # progress, and an error, on the result alone
             **listen,
         )
         self.api_button.click(

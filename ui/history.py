@@ -7,6 +7,7 @@ ends. It is bounded: the oldest take drops out once there are HISTORY_MAX.
 from __future__ import annotations
 
 import atexit
+import re
 import shutil
 import tempfile
 import threading
@@ -23,6 +24,8 @@ HISTORY_MAX = 10  # takes kept per browser session
 EXPORT_DIR: Path | None = None  # this process's own folder for downloads, made at the first export (export_dir)
 EXPORT_MAX_AGE_S = 3600  # exported files older than this are removed at the next export
 _export_lock = threading.Lock()
+DOWNLOAD_WORDS = 5  # words of the text in a download's name
+DOWNLOAD_TEXT_CHARS = 40  # characters of the text (and of the voice) in a download's name
 
 
 @dataclass(frozen=True)
@@ -100,17 +103,31 @@ def export_dir() -> Path:
 
 
 def export_file(name: str, data: bytes | str) -> Path:
-    """Write a download under export_dir() as `name` made unique ("take-1.srt" -> "take-1-<ns>.srt"); exports
-    older than EXPORT_MAX_AGE_S are pruned first. Returns the path."""
-    folder = export_dir()
+    """Write a download under export_dir() as `name`, in a folder of its own (the browser saves it under that name);
+    exports older than EXPORT_MAX_AGE_S are pruned first. Returns the path."""
+    root = export_dir()
     cutoff = time.time() - EXPORT_MAX_AGE_S
-    for old in folder.glob("*"):
+    for old in root.glob("*"):
         try:
             if old.stat().st_mtime < cutoff:
-                old.unlink()
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
         except OSError:
             continue
-    stem, dot, ext = name.rpartition(".")
-    path = folder / f"{stem or ext}-{time.time_ns()}{dot}{ext if stem else ''}"
+    folder = root / str(time.time_ns())
+    folder.mkdir()
+    path = folder / name
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+def download_stem(voice: str | None, text: str, seed: int) -> str:
+    """A file name a visitor recognises: the voice (or the reference's file name), the first words, the seed.
+
+    >>> download_stem("/tmp/gradio/ab12/basic_ref_en.wav", "Hello there, my friend! How are you today?", 7)
+    'basic_ref_en-hello-there-my-friend-how-seed-7'
+    """
+    voice_part = Path(voice).stem if voice else "voice"
+    words = re.findall(r"\w+", text.casefold())[:DOWNLOAD_WORDS]
+    slug = "-".join(words)[:DOWNLOAD_TEXT_CHARS].strip("-")
+    safe = re.sub(r"[^\w.-]+", "-", voice_part).strip("-.") or "voice"
+    return "-".join(part for part in (safe[:DOWNLOAD_TEXT_CHARS], slug, f"seed-{seed}") if part)

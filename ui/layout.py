@@ -60,13 +60,14 @@ def build_ui(engine: Engine) -> gr.Blocks:
             edit = EditTab(engine)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
-        with gr.Accordion("Model", open=False):
-            gr.Markdown(models.current_model_markdown(engine.settings))
-            gr.Dataframe(
-                models.community_rows(),
+        with gr.Accordion("Model", open=False, elem_id="model-panel"):
+            # server paths and environment variables: the operator's alone (models.is_operator), filled in on load
+            model_note = gr.Markdown(elem_id="model-running")
+            community = gr.Dataframe(
                 headers=["language", "model", "F5_MODEL", "F5_CKPT", "F5_VOCAB"],
                 interactive=False,
                 wrap=True,
+                visible=False,
                 elem_id="community-models",
             )
         clone.wire(status_line)
@@ -76,6 +77,15 @@ def build_ui(engine: Engine) -> gr.Blocks:
         timer = gr.Timer(2.0)
         timer.tick(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
+
+        def model_panel(request: gr.Request) -> tuple[str, dict]:
+            client = request.client.host if request.client else None
+            if not models.is_operator(client, request.headers.get("host")):
+                return models.VISITOR_MODEL_MARKDOWN, gr.update(visible=False)
+            rows = models.community_rows()
+            return models.current_model_markdown(engine.settings), gr.update(value=rows, visible=True)
+
+        demo.load(model_panel, None, [model_note, community], api_visibility="private", queue=False)
         # each visitor sees the saved voices as they are now, not as they were at start-up
         demo.load(clone.voices.refresh, None, clone.voices.dropdown, api_visibility="private", queue=False)
     return demo

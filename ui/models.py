@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -67,6 +68,25 @@ def community_models(shared_md: str | None = None) -> list[CommunityModel]:
             out.append(CommunityModel(language, title, ckpt, vocab, matching_config(arch, archs)))
             ckpt = vocab = None
     return out
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+VISITOR_MODEL_MARKDOWN = (
+    "The operator chooses the model when starting the studio; a visitor cannot change it for everyone. Opened on "
+    "the studio's own machine (http://127.0.0.1), this panel shows what runs and the community models to switch to."
+)
+
+
+def is_operator(client_host: str | None, host_header: str | None) -> bool:
+    """The operator is who opens the studio on its own machine: the connection comes from a loopback address and
+    the page was asked for by a loopback name. A share link (Host: *.gradio.live, tunnelled from localhost) or a
+    proxy (RunPod's *.proxy.runpod.net) is a visitor, whatever the login.
+
+    >>> is_operator("127.0.0.1", "127.0.0.1:7860"), is_operator("127.0.0.1", "abc.gradio.live")
+    (True, False)
+    """
+    name = urlsplit(f"//{host_header or ''}").hostname or ""
+    return (client_host or "") in LOOPBACK and name in LOOPBACK
 
 
 def current_model_markdown(settings: EngineSettings) -> str:

@@ -18,10 +18,7 @@ NOT_UPLOADED = (
     "That file was not uploaded by a user of this studio, so it cannot be used. Upload the file itself (with "
     "gradio_client, pass handle_file(path) for a file on your machine)."
 )
-QUEUE_FULL = (
-    "The studio is busy: its queue of generations is full. Try again in {s} seconds (or raise F5_QUEUE_MAX if you "
-    "run it)."
-)
+QUEUE_FULL = "The studio is busy: its queue of generations is full. Try again in {s} seconds."
 
 
 def mount(

@@ -30,6 +30,17 @@ def seed_box(label: str = "Seed (-1 = random)", **kwargs: Any) -> gr.Number:
     return gr.Number(value=-1, precision=0, minimum=-1, maximum=spec.high, label=label, info=spec.help, **kwargs)
 
 
+def seed_used_box(label: str = "Seed used", **kwargs: Any) -> gr.Number:
+    """The seed a take used: hidden until there is a take (Gradio's number box shows 0 for no value, a seed that no
+    take used); `seed_used(seed)` shows it."""
+    return gr.Number(None, precision=0, interactive=False, label=label, visible=False, **kwargs)
+
+
+def seed_used(seed: int) -> Any:
+    """The update that shows a take's seed in a seed_used_box."""
+    return gr.update(value=seed, visible=True)
+
+
 # The parameters the cloning endpoints share besides the options, described once (see option_docs).
 PARAMETER_DOCS = {
     "ref_audio": "a recording of the voice to clone, 5 to 12 s of clear speech (wav, mp3, flac, ogg, m4a, webm)",

@@ -62,7 +62,9 @@ class VariationsPanel:
                             )
                         )
                         self.infos.append(gr.Markdown(elem_id=f"variation-info-{k}"))
-                        self.keeps.append(gr.Button("Keep this one", size="sm", elem_id=f"variation-keep-{k}"))
+                        self.keeps.append(  # one per take: none before the first variations
+                            gr.Button("Keep this one", size="sm", elem_id=f"variation-keep-{k}", visible=False)
+                        )
         self.results = gr.State(None)  # this visitor's last variations: (request, ranked results, seconds)
         self.api_button = gr.Button(visible=False)  # carries the public /synthesize_variations endpoint
         self.api_files = gr.File(file_count="multiple", visible=False, label="Takes")
@@ -78,6 +80,7 @@ class VariationsPanel:
             r = results[k] if shown else None
             out[self.players[k]] = gr.update(value=(r.sample_rate, r.wave) if r else None, visible=shown)
             out[self.infos[k]] = describe(k + 1, r) + "\n\n" + check_markdown(r.checks) if r else ""
+            out[self.keeps[k]] = gr.update(visible=shown)
         return out
 
     @user_errors

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
@@ -38,6 +39,8 @@ from inference.text import validate_text
 
 from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
 
+log = logging.getLogger(__name__)
+
 INTERFACE = "openai"  # how the metrics name this way in
 CHECK_HEADER_MAX = 2048  # bytes: X-Check stays far below proxies' limits on all headers together (nginx: 4-8 KiB)
 CHECK_DETAILS = "Shortened to fit a header: stream_format 'sse' sends the whole report as its speech.check event."
@@ -52,10 +55,11 @@ def body_limit(max_text_chars: int) -> int:
 
 
 def _too_large(size: int, limit: int) -> HTTPException:
+    log.info("request body refused: %s bytes, over %s (6 x F5_MAX_TEXT_CHARS + 64 KiB)", f"{size:,}", f"{limit:,}")
     return HTTPException(
         413,
         f"The request body is too large ({size:,} bytes; this server reads at most "
-        f"{limit:,}). Send shorter text: the limit is set by F5_MAX_TEXT_CHARS.",
+        f"{limit:,}). Send shorter text, in parts one after another.",
     )
 
 

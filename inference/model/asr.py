@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError, ModelUnavailable
 from ..settings import DEFAULT_ASR
+from . import hub
 from .weights import hub_cache_dir
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class Transcriber:
 
     def _load(self) -> Any:
         """Build the transformers pipeline; any failure becomes ModelUnavailable (and is not remembered)."""
+        model = str(Path(self.model).expanduser()) if _looks_like_path(self.model) else self._hub_model()  # first
         import torch
 
         device = self.device
@@ -179,11 +181,24 @@ class Transcriber:
             from transformers import pipeline
 
             dtype = torch.float16 if device.startswith("cuda") else torch.float32
-            model = str(Path(self.model).expanduser()) if _looks_like_path(self.model) else self.model
             return pipeline("automatic-speech-recognition", model=model, dtype=dtype, device=device)
         except Exception as e:
             log.warning("Could not load Whisper model %r on %s: %s: %s", self.model, device, type(e).__name__, e)
             raise ModelUnavailable(self._unavailable_message(), UNAVAILABLE_HINT) from e
+
+    def _hub_model(self) -> str:
+        """The hub model id; or, when the hub cannot be reached, its cached folder (none: ModelUnavailable now,
+        rather than after the hub client's retries)."""
+        if hub.reachable():
+            return self.model
+        from huggingface_hub import snapshot_download
+
+        try:
+            return snapshot_download(repo_id=self.model, local_files_only=True)
+        except Exception as e:
+            prefix = "Automatic transcription is unavailable:"
+            what = f"the Whisper model '{self.model}'"
+            raise hub.unreachable_error(what, prefix, "Type the reference transcript yourself.") from e
 
     def _unavailable_message(self) -> str:
         prefix = "Automatic transcription is unavailable:"

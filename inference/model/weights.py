@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import ModelUnavailable
 from ..settings import DEFAULT_VOCAB, EngineSettings
+from . import hub
 
 FIX_DOWNLOAD = "Run `python app.py download` while online (or generate once online), or point {var} at a local file."
 # Where RunPod's "cached models" feature puts the hub repo an endpoint caches (a Hugging Face hub cache layout:
@@ -105,9 +106,12 @@ def hf_file(repo_id: str, filename: str, what: str, var: str) -> Path:
     cached = runpod_cached(repo_id, filename)
     if cached is not None:
         return cached
+    online = hub.reachable()  # a quick probe: without network, fail now rather than after the hub client's retries
     try:
-        return Path(hf_hub_download(repo_id=repo_id, filename=filename))
+        return Path(hf_hub_download(repo_id=repo_id, filename=filename, local_files_only=not online))
     except Exception as e:  # offline, not cached, repo or file missing, network down: all end the same way
+        if not online:
+            raise hub.unreachable_error(f"the {what} hf://{repo_id}/{filename}") from e
         offline = constants.HF_HUB_OFFLINE
         why = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else f"the download failed ({type(e).__name__})"
         where, fix = f"the Hugging Face cache at {hub_cache_dir()}", FIX_DOWNLOAD.format(var=var)

@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, over_limit
 from ..options import MAX_SEED, SynthesisOptions
+from ..text import too_long
 from ..types import Reference, SynthesisRequest
 from . import guard
 
@@ -237,9 +238,11 @@ def parse_script(script: str, max_chars: int | None = None) -> list[Turn]:
     if not isinstance(script, str):
         raise InputError("The script must be text.", SYNTAX_HINT)
     if max_chars is not None and len(script) > max_chars:
-        raise InputError(
+        raise over_limit(
             f"The script is {len(script):,} characters long; a dialogue takes at most {max_chars:,}.",
-            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
+            "Split it into parts and generate them one after another.",
+            "F5_MAX_TEXT_CHARS",
+            max_chars,
         )
     script = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in script.replace("\r\n", "\n"))
     if _TAG.search(script):
@@ -469,10 +472,7 @@ def synthesize_dialogue(
     limit = engine.settings.max_text_chars
     total = sum(len(t.text) for t in turns)
     if total > limit:
-        raise InputError(
-            f"The script has {total:,} characters of speech; the limit is {limit:,}.",
-            "Split it into parts, or raise F5_MAX_TEXT_CHARS.",
-        )
+        raise too_long("The script's speech", total, limit)
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
     jobs, spoken = [], []
     for index, turn in enumerate(turns):

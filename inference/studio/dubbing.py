@@ -14,7 +14,9 @@ cue's start, then silence). Every clip starts at its cue's start time on a silen
 
 Speaker tags start a cue's text as in the Dialogue tab (`[Guest] Hello?`, `[Guest speed=1.2 seed=7] Hello?`); a
 cue without a tag is spoken by the previous cue's speaker, and the first ones by the voice given (the "default").
-Cue i (from 0) uses seed base + i unless its tag sets one.
+Cue i (from 0) uses seed base + i unless its tag sets one. A cue with no words outside brackets (`[Music]`,
+`[door slams]`) is a sound cue: it is left silent, and its row in the report says so. A tag before words is read as a
+speaker tag; one that names no voice is refused with both readings spelled out.
 
 Limits (documented in the README): MAX_CUES cues, the last ending by MAX_DUB_SECONDS, max_speedup up to
 MAX_SPEEDUP; each cue's text obeys F5_MAX_TEXT_CHARS. Malformed subtitles are refused naming the line.
@@ -32,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from ..audio.encode import encode_audio
-from ..errors import InputError
+from ..errors import InputError, over_limit
 from ..model.sampling import natural_seconds, ref_text_for_model
 from ..options import MAX_SEED, SynthesisOptions
 from ..text import clean_text, validate_text
@@ -68,9 +71,12 @@ class CueResult:
     speed: float  # pace used: 1 = the voice's natural pace, 1.3 = 30% faster
     overflow: float  # seconds spoken past the cue's end (0 when it fits)
     overlap: float  # of those, seconds past the next cue's start (mixed with it)
+    sound: bool = False  # a sound cue ([Music]): left silent
 
     @property
     def note(self) -> str:
+        if self.sound:
+            return f"sound cue {self.text}: left silent"
         if self.overlap > 0:
             return f"too long: runs {self.overlap:.2f} s into the next cue (mixed)"
         if self.overflow > 0:
@@ -94,8 +100,9 @@ class DubResult:
         """One dict per cue (seconds rounded to ms), with its note: fits, or by how much it runs over."""
         rows = []
         for c in self.cues:
-            row = {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(c).items()}
-            rows.append({**row, "speaker": c.speaker or dlg.DEFAULT_SPEAKER, "note": c.note})
+            row = {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(c).items() if k != "sound"}
+            speaker = "" if c.sound else c.speaker or dlg.DEFAULT_SPEAKER
+            rows.append({**row, "speaker": speaker, "note": c.note})
         return rows
 
     def zip_bytes(self, fmt: str = "wav") -> bytes:
@@ -113,8 +120,18 @@ def _name(index: int, cue: Cue) -> str:
     return f"Cue {index + 1} (line {cue.line})" if cue.line else f"Cue {index + 1}"
 
 
+def sound_cue(cue: Cue) -> bool:
+    """A cue whose only words are in brackets: a sound cue such as [Music] or [door slams], left silent.
+
+    >>> sound_cue(Cue(1.0, 2.0, "[Music]")), sound_cue(Cue(1.0, 2.0, "[Guest] Hello."))
+    (True, False)
+    """
+    return bool(dlg.TAG.search(cue.text)) and not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text))
+
+
 def check_cues(cues: list[Cue]) -> list[Cue]:
-    """The cues in time order, refusing too many, bad times, overlaps and cues with nothing to say."""
+    """The cues in time order, refusing too many, bad times, overlaps, cues with nothing to say and files with
+    only sound cues."""
     if len(cues) > MAX_CUES:
         raise InputError(f"The subtitles have {len(cues)} cues; the limit is {MAX_CUES}.", "Split the file into parts.")
     for i, cue in enumerate(cues):
@@ -128,8 +145,13 @@ def check_cues(cues: list[Cue]) -> list[Cue]:
                 f"{_name(i, cue)} ends at {cue.end:.1f} s; dubbing is limited to {MAX_DUB_SECONDS / 60:g} minutes.",
                 "Split the subtitles into parts of at most that length (and shift their times).",
             )
-        if not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text)):
+        if not sound_cue(cue) and not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text)):
             raise InputError(f"{_name(i, cue)} is empty: it has nothing to say.", "Write its text, or remove the cue.")
+    if cues and all(sound_cue(c) for c in cues):
+        raise InputError(
+            f"Every cue is a sound cue such as {cues[0].text}: there are no words to speak.",
+            "Sound cues (words in [ ] alone) are left silent; add the cues with the words to dub.",
+        )
     ordered = sorted(enumerate(cues), key=lambda p: p[1].start)
     for (i, prev), (j, cue) in zip(ordered, ordered[1:], strict=False):
         if cue.start < prev.end - 1e-3:
@@ -151,9 +173,13 @@ def check_speedup(value: Any) -> float:
 
 
 def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> list[dlg.Turn]:
-    """A turn per cue, with its speaker (its tag, else the previous cue's) and voice (dialogue.plan's rules)."""
+    """A turn per cue that is not a sound cue, with its speaker (its tag, else the previous cue's) and voice
+    (dialogue.plan's rules)."""
     turns, speaker, speed = [], "", None
+    names = {dlg._key(n) for n in [*mapping, *known]}
     for i, cue in enumerate(cues):
+        if sound_cue(cue):
+            continue
         found = dlg.parse_script(cue.text)
         if len(found) > 1:
             raise InputError(
@@ -161,6 +187,13 @@ def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> 
                 "Split it into one cue per speaker.",
             )
         turn = found[0]
+        if turn.speaker and dlg._key(turn.speaker) not in names:
+            raise InputError(
+                f"{_name(i, cue)} starts with [{turn.speaker}], read as a speaker tag, and no voice goes by that name.",
+                f"If [{turn.speaker}] is a sound cue, give it a cue of its own (sound cues are left silent) or delete "
+                f"it; if it is a speaker, pick a voice for it ({turn.speaker}=<saved voice>). Known voices: "
+                f"{', '.join(known) or 'none yet'}.",
+            )
         if turn.speaker:
             speaker, speed = turn.speaker, turn.speed
         elif not speaker and dlg.DEFAULT_SPEAKER not in {k.casefold() for k in mapping}:
@@ -205,16 +238,27 @@ def dub(
         _, prepared = engine.prepare(ref.audio)
         rates[name] = (ref_text_for_model(clean_text(ref.text) or engine.transcribe(ref.audio)), prepared.seconds)
     base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
-    paced = []  # (speed, natural seconds, pace) per cue
-    for cue, turn, text in zip(cues, turns, texts, strict=True):
+    plan: list[tuple[Any, str, float, float, float] | None] = []  # per cue: None for a sound cue (left silent),
+    # else (turn, text, speed, natural seconds, pace)
+    spoken_turns = iter(zip(turns, texts, strict=True))
+    for cue in cues:
+        if sound_cue(cue):
+            plan.append(None)
+            continue
+        turn, text = next(spoken_turns)
         speed = options.speed if turn.speed is None else turn.speed
         natural = natural_seconds(*rates[turn.voice], text, speed)
-        paced.append((speed, natural, min(max(natural / (cue.end - cue.start), SLOWEST), max_speedup)))
-    _check_length(cues, [n / p for _, n, p in paced], engine.settings.max_audio_seconds, max_track)
-    rate = 0
+        plan.append((turn, text, speed, natural, min(max(natural / (cue.end - cue.start), SLOWEST), max_speedup)))
+    _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
+    rate = SAMPLE_RATE
     clips, results = [], []
-    for i, (cue, turn, text) in enumerate(zip(cues, turns, texts, strict=True)):
-        speed, natural, pace = paced[i]
+    for i, (cue, planned) in enumerate(zip(cues, plan, strict=True)):
+        if planned is None:
+            clips.append(np.zeros(int(round((cue.end - cue.start) * rate)), dtype=np.float32))
+            results.append(CueResult(i + 1, cue.line, cue.start, cue.end, cue.text, "", "", base, 0.0, 1.0, 0.0, 0.0,
+                                     sound=True))  # fmt: skip
+            continue
+        turn, text, speed, natural, pace = planned
         seed = dlg.turn_seed(turn, i, base)
         request = SynthesisRequest(text, refs[turn.voice], replace(options, seed=seed, speed=speed), natural / pace)
         take = engine.synthesize(request)
@@ -238,9 +282,11 @@ def _check_length(cues: list[Cue], seconds: list[float], max_speech: float, limi
     last longer than `limit` allows."""
     speech = sum(seconds)
     if speech > max_speech:
-        raise InputError(
+        raise over_limit(
             f"The cues would be spoken as about {speech:,.0f} s of speech together; the limit is {max_speech:,.0f} s.",
-            "Dub fewer or shorter cues (split the subtitles into parts), or raise F5_MAX_AUDIO_SECONDS.",
+            "Dub fewer or shorter cues (split the subtitles into parts).",
+            "F5_MAX_AUDIO_SECONDS",
+            max_speech,
         )
     track = max(cues[-1].end + TAIL_S, *(c.start + s for c, s in zip(cues, seconds, strict=True)))
     if limit is not None and track > limit[0]:

@@ -117,9 +117,9 @@ def edit_recording(engine: Engine, request: EditRequest, progress: Progress | No
     """The edited recording (see the module docstring). Everything is checked before the model runs: the texts,
     the recording, the alignment, every span; then one sampling call regenerates all the spans together."""
     say = progress or (lambda _: None)
-    new_text = validate_text(request.new_text, engine.settings.max_text_chars)
-    say("Reading the recording")
+    say("Reading the recording")  # first: with nothing uploaded, the recording is what is missing
     wave = load_recording(request.audio, engine.settings.max_upload_mb * 1024 * 1024)
+    new_text = validate_text(request.new_text, engine.settings.max_text_chars)
     duration = len(wave) / SAMPLE_RATE
     transcript = clean_text(request.transcript)
     if request.spans:

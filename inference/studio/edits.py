@@ -72,55 +72,73 @@ class Edit:
         }
 
 
-def parse_spans(value: Any) -> tuple[Span, ...]:
+def parse_spans(value: Any, field: str = "edits") -> tuple[Span, ...]:
     """Edits given in seconds, from what a client sent: a list of {"start", "end", "text", "duration"} objects (text
-    and duration optional), or that list as JSON text; None, "" and [] mean none. InputError names what is wrong.
+    and duration optional), or that list as JSON text; None, "" and [] mean none. InputError names what is wrong, in
+    the words of where it was typed: `field` "edits" (the API parameter) or "spans" (the Edit tab's field).
 
     >>> parse_spans('[{"start": 1.42, "end": 2.44, "text": "optimist,"}, {"start": 3, "end": 3.5}]')
     (Span(start=1.42, end=2.44, text='optimist,', duration=None), Span(start=3.0, end=3.5, text='', duration=None))
     """
-    hint = f"Send edits as a list such as {SPANS_EXAMPLE}."
+    item_name = field.rstrip("s").capitalize()  # "Edit" or "Span"
+    if field == "spans":
+        hint = f"Write each change as {{start, end, text}} in seconds, inside [ ], e.g. {SPANS_EXAMPLE}."
+    else:
+        hint = f"Send {field} as a list such as {SPANS_EXAMPLE}."
     if isinstance(value, str):
         if not value.strip():
             return ()
         try:
             value = json.loads(value)
         except json.JSONDecodeError as e:
-            raise InputError(f"'edits' is not valid JSON ({e.msg} at character {e.pos}).", hint) from e
+            if field == "spans":
+                raise InputError(f"The spans could not be read ({e.msg.lower()} at character {e.pos}).", hint) from e
+            raise InputError(f"'{field}' is not valid JSON ({e.msg} at character {e.pos}).", hint) from e
     if value is None:
         return ()
     if not isinstance(value, (list, tuple)):
-        raise InputError(f"'edits' must be a list of edits, not {type(value).__name__}.", hint)
+        what = "The spans must be a list in [ ]" if field == "spans" else f"'{field}' must be a list of edits"
+        raise InputError(f"{what}, not {_kind(value)}.", hint)
     _check_count(len(value))
     spans = []
     for i, item in enumerate(value, start=1):
+        name = f"{item_name} {i}"
         if not isinstance(item, Mapping):
-            raise InputError(f"Edit {i} must be an object with a start, an end and a text, not {item!r:.60}.", hint)
+            raise InputError(f"{name} must be an object with a start, an end and a text, not {item!r:.60}.", hint)
         unknown = sorted(str(k) for k in item if k not in SPAN_KEYS)
         if unknown:
             keys = ", ".join(map(repr, unknown))
-            raise InputError(f"Edit {i} has unknown keys: {keys}.", f"Keys: {', '.join(SPAN_KEYS)}.")
+            raise InputError(f"{name} has unknown keys: {keys}.", f"Keys: {', '.join(SPAN_KEYS)}.")
         text = "" if item.get("text") is None else item["text"]
         if not isinstance(text, str):
-            raise InputError(f"Edit {i}'s 'text' must be a string, not {type(text).__name__}.", hint)
-        start, end = _required(item, "start", i, hint), _required(item, "end", i, hint)
-        spans.append(Span(start, end, text, _seconds(item, "duration", i, hint)))
+            raise InputError(f"{name}'s 'text' must be a string, not {type(text).__name__}.", hint)
+        start, end = _required(item, "start", name, hint), _required(item, "end", name, hint)
+        spans.append(Span(start, end, text, _seconds(item, "duration", name, hint)))
     return tuple(spans)
 
 
-def _required(item: Mapping[str, Any], name: str, i: int, hint: str) -> float:
-    value = _seconds(item, name, i, hint)
+def _kind(value: Any) -> str:
+    """What a value is, in plain words: 'a number', 'an object ({...})', 'text'."""
+    if isinstance(value, Mapping):
+        return "a single object ({...})"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _required(item: Mapping[str, Any], key: str, name: str, hint: str) -> float:
+    value = _seconds(item, key, name, hint)
     if value is None:
-        raise InputError(f"Edit {i} has no '{name}'.", "Give each edit its start and end in seconds. " + hint)
+        raise InputError(f"{name} has no '{key}'.", "Give each change its start and end in seconds. " + hint)
     return value
 
 
-def _seconds(item: Mapping[str, Any], name: str, i: int, hint: str) -> float | None:
-    value = item.get(name)
+def _seconds(item: Mapping[str, Any], key: str, name: str, hint: str) -> float | None:
+    value = item.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"Edit {i}'s '{name}' must be a number of seconds, not {value!r}.", hint)
+        raise InputError(f"{name}'s '{key}' must be a number of seconds, not {value!r}.", hint)
     return float(value)
 
 
