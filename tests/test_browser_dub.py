@@ -45,7 +45,7 @@ def test_dub_subtitles_in_the_browser(page: tuple[Page, list[str]], short_ref: P
     page.locator("#dub-generate").click()
 
     expect(page.locator("#dub-result a[data-testid=download-link]")).to_have_attribute(
-        "href", re.compile(r"/file="), timeout=GENERATE_TIMEOUT_MS
+        "href", re.compile(r"/file=.*/dub-three-seed-\d+\.wav$"), timeout=GENERATE_TIMEOUT_MS
     )
     track = player_audio(page, "dub-result")
     assert abs(track["decoded_seconds"] - 6.5) < 0.05, track  # the last cue's end plus the tail

@@ -507,7 +507,7 @@ def test_dialogue_tab_in_the_browser(app_url: str, browser, ref_wav: Path) -> No
         page.locator("#dialogue-quality").get_by_label("Fast (7 steps)").check()
         page.locator("#dialogue-generate").click()
         expect(page.locator("#dialogue-result a[data-testid=download-link]")).to_have_attribute(
-            "href", re.compile(r"/file="), timeout=120_000
+            "href", re.compile(r"/file=.*/dialogue-narrator-it-was-late-visitor-seed-\d+\.wav$"), timeout=120_000
         )
         info = player_audio(page, "dialogue-result")
         assert info["peak"] > 0 and info["decoded_seconds"] > 0.5, info

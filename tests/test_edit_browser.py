@@ -70,7 +70,7 @@ def test_upload_edit_see_the_diff_generate_and_compare(page: tuple[Page, list[st
     page.locator("#edit-seed input").fill("11")
     page.locator("#edit-generate").click()
     expect(page.locator("#edit-result a[data-testid=download-link]")).to_have_attribute(
-        "href", re.compile(r"/file="), timeout=GENERATE_TIMEOUT_MS
+        "href", re.compile(r"/file=.*/edit-basic_ref_en-[\w-]*seed-11\.wav$"), timeout=GENERATE_TIMEOUT_MS
     )
     edited = player_audio(page, "edit-result")
     original = player_audio(page, "edit-original")

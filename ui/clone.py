@@ -330,9 +330,11 @@ class CloneTab:
             elapsed,
         )
         takes = history.add_take(takes, take)
-        stem = history.download_stem(data[self.voices.dropdown] or data[self.ref_audio], take.text, take.seed)
+        named = history.named_result(
+            take.wave, take.sample_rate, data[self.voices.dropdown] or data[self.ref_audio], take.text, take.seed
+        )
         return {
-            self.out_audio: str(history.export_wave(take.wave, take.sample_rate, "wav", stem)),  # named for download
+            self.out_audio: named,  # a file named for download
             self.spectrogram: spectrogram_image(result.mel),
             self.seed_used: seed_used(take.seed),
             self.ref_text: result.ref_text,

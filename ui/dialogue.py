@@ -17,6 +17,7 @@ import numpy as np
 from inference import Engine, InputError, Reference, SynthesisOptions
 from inference.studio import dialogue as dlg
 
+from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 
@@ -324,7 +325,9 @@ class DialogueTab:
                 data[self.normalize],
                 data[self.check],
             )
-        return audio, table, seed_used(seed)
+        rate, wave = audio
+        named = history.named_result(wave, rate, "dialogue", data[self.script], seed)  # dialogue-<first words>-seed-N
+        return named, table, seed_used(seed)
 
     def find_speakers(self, data: dict) -> dict:
         found = self.h.find_speakers(

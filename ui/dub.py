@@ -204,7 +204,9 @@ class DubTab:
         ]  # fmt: skip
         zipped = history.export_file(f"dub-seed-{result.base_seed}.zip", result.zip_bytes())
         return {
-            self.out_audio: (result.sample_rate, result.wave),
+            self.out_audio: history.named_result(  # dub-<subtitle file>-seed-N.wav
+                result.wave, result.sample_rate, f"dub-{Path(data[self.subtitles]).stem}", "", result.base_seed
+            ),
             self.summary: summary(result),
             self.report: rows,
             self.zip: str(zipped),

@@ -14,6 +14,7 @@ from inference.studio.editing import MAX_RECORDING_S, EditRequest, EditResult, e
 from inference.studio.edits import SPANS_EXAMPLE, parse_spans
 from inference.text.worddiff import ADDED, REMOVED, diff_markup, split_words
 
+from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
 from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
 
@@ -184,7 +185,9 @@ class EditTab:
             for e in result.table()
         ]
         return {
-            self.result: (result.sample_rate, result.wave),
+            self.result: history.named_result(  # edit-<recording>-<first new words>-seed-N.wav
+                result.wave, result.sample_rate, f"edit-{Path(data[self.audio]).stem}", data[self.new_text], result.seed
+            ),
             self.original: (result.sample_rate, result.original),
             self.table: rows,
             self.seed_used: seed_used(result.seed),

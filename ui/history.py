@@ -120,6 +120,11 @@ def export_file(name: str, data: bytes | str) -> Path:
     return path
 
 
+def named_result(wave: np.ndarray, sample_rate: int, voice: str | None, text: str, seed: int) -> str:
+    """A result for a player, as a WAV whose file name says what it is (download_stem): what the browser saves."""
+    return str(export_wave(wave, sample_rate, "wav", download_stem(voice, text, seed)))
+
+
 def download_stem(voice: str | None, text: str, seed: int) -> str:
     """A file name a visitor recognises: the voice (or the reference's file name), the first words, the seed.
 
