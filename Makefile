@@ -61,6 +61,8 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-serverless.txt pypr
 	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-serverless.txt
 	# runpod 1.12.0 wants tomlkit>=0.15.1, gradio wants <0.15: see requirements-serverless.txt
 	$(PY) -m pip install -q --no-deps runpod==1.12.0
+	# resemblyzer 0.1.4 asks for webrtcvad (sdist) and typing; webrtcvad-wheels (requirements.txt) provides the module
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	# the project itself, editable: `f5-studio` on the PATH, and its packages importable from anywhere
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)

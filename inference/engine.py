@@ -30,7 +30,7 @@ from .cache import BoundedCache
 from .errors import InputError, ModelUnavailable, StudioError
 from .metrics import Metrics
 from .model import duration
-from .model.asr import Transcriber, Word
+from .model.asr import Transcriber, Word, transcriber_for
 from .model.sampling import Item, Sampling, generate_mels, natural_seconds, ref_text_for_model, timed_frames, vocode
 from .options import MAX_SEED, SynthesisOptions
 from .scheduler import Scheduler
@@ -85,7 +85,7 @@ def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
 class Engine:
     def __init__(self, settings: EngineSettings, transcriber: Transcriber | None = None) -> None:
         self.settings = settings
-        self.transcriber = transcriber or Transcriber(settings.asr_model, device=settings.device)
+        self.transcriber = transcriber or transcriber_for(settings)
         self.load_count = 0  # how many times the models were actually loaded (tests check it stays 1)
         self._models: _Models | None = None
         self._state = NOT_LOADED
