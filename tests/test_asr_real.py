@@ -29,6 +29,7 @@ import pytest
 from inference.errors import InputError, ModelUnavailable
 from inference.model.asr import Transcriber, transcriber_for
 from inference.model.asr_ct2 import CTranslate2Transcriber
+from inference.model.download import jobs
 from inference.settings import DEFAULT_ASR, DEFAULT_ASR_CT2, EngineSettings
 from inference.studio.alignment import align
 from inference.studio.guard import error_rate, whisper_scorer
@@ -115,6 +116,8 @@ def test_the_setting_picks_the_backend_and_its_model() -> None:
     assert own.model == "/m/ct2"
     default = transcriber_for(EngineSettings.from_env({}))
     assert type(default) is Transcriber and default.model == DEFAULT_ASR
+    labels = [label for label, _, _ in jobs(EngineSettings.from_env({"F5_ASR_BACKEND": "ctranslate2"}))]
+    assert f"Whisper ({DEFAULT_ASR_CT2})" in labels  # `app.py download` fetches what the backend reads
     with pytest.raises(InputError, match="F5_ASR_BACKEND") as e:
         EngineSettings.from_env({"F5_ASR_BACKEND": "whisper.cpp"})
     assert "transformers, ctranslate2" in e.value.hint
