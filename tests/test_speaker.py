@@ -67,6 +67,7 @@ def test_similarity_is_the_cosine_and_rate_independent() -> None:
     ],
     ids=["short", "silence"],
 )
+@pytest.mark.filterwarnings("error")  # and quietly: no division by zero on the way
 def test_too_little_speech_is_refused(wave: np.ndarray) -> None:
     with pytest.raises(InputError, match="too little to tell a voice"):
         similarity(wave, 16000, speak(SENTENCES[0]), 16000)
