@@ -9,6 +9,8 @@ Cases:
 | word times                           | sentence, 1 s pause, sentence (24 kHz)   | in order, inside the audio, second |
 |                                      |                                          | sentence's words after the pause   |
 | per-chunk check                      | chunk saying its text / other words      | WER < 0.25 / WER > 0.6             |
+| word captions of a take             | two chunks, each a sentence (24 kHz)     | word cues, WER < 0.25, the second  |
+|                                      |                                          | chunk's words after the first's    |
 | auto-transcription (Engine)          | a reference WAV file                     | its sentence, WER < 0.25           |
 | edit tab alignment                   | typed transcript + heard words           | typed words at the heard times     |
 | backend setting                      | F5_ASR_BACKEND=ctranslate2 / bogus       | faster-whisper on the CT2 default  |
@@ -82,6 +84,24 @@ def test_the_chunk_check_tells_the_right_words_from_others(whisper: CTranslate2T
     print(f"chunk check: right text WER {right:.3f} ({heard!r}), other text WER {wrong:.3f}")
     assert right < MAX_WER, heard
     assert wrong > 0.6
+
+
+def test_word_captions_of_a_take_follow_its_words(whisper: CTranslate2Transcriber) -> None:
+    from types import SimpleNamespace
+
+    from inference.studio.captions import captions_for
+    from inference.types import AudioChunk
+
+    waves = [np.concatenate([speak(SENTENCES[i], rate=24000), silence(0.5, 24000)]) for i in (2, 3)]
+    chunks = [AudioChunk(w, 24000, i, 2, 0, "", text=SENTENCES[i + 2]) for i, w in enumerate(waves)]
+    captions = captions_for(SimpleNamespace(transcriber=whisper), chunks, cross_fade=0.0, level="word")  # type: ignore[arg-type]
+    assert captions.level == "word" and not captions.note
+    assert error_rate(" ".join(SENTENCES[2:4]), " ".join(c.text for c in captions.cues)) < MAX_WER, captions
+    boundary = waves[0].size / 24000
+    first = [c for c in captions.cues if c.start < boundary]
+    assert abs(len(first) - len(SENTENCES[2].split())) <= 2, captions
+    assert first[-1].end <= boundary - 0.3 and captions.cues[len(first)].start >= boundary, captions
+    assert captions.cues[-1].end <= boundary + waves[1].size / 24000
 
 
 def test_engine_transcribes_a_reference(whisper: CTranslate2Transcriber, tmp_path: Path) -> None:
