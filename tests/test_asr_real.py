@@ -15,6 +15,7 @@ Cases:
 | edit tab alignment                   | typed transcript + heard words           | typed words at the heard times     |
 | backend setting                      | F5_ASR_BACKEND=ctranslate2 / bogus       | faster-whisper on the CT2 default  |
 |                                      |                                          | model / refused, naming choices    |
+| unusable audio                       | stereo, empty, NaN; model folder missing | InputError before any load         |
 | missing model, offline               | repo id not in an empty HF cache         | ModelUnavailable naming the cache  |
 | cheap import                         | import the engine and asr_ct2            | faster_whisper not imported        |
 """
@@ -156,6 +157,17 @@ def test_a_missing_model_says_what_is_missing(tmp_path: Path, monkeypatch: pytes
     folder = CTranslate2Transcriber(str(tmp_path / "nowhere"))
     with pytest.raises(ModelUnavailable, match="does not exist"):
         folder.words(speak("hello", rate=16000), 16000)
+
+
+@pytest.mark.parametrize(
+    "wave", [np.zeros((2, 1600), np.float32), np.zeros(0, np.float32), np.full(1600, np.nan, np.float32)]
+)
+def test_unusable_audio_is_refused_before_loading(wave: np.ndarray, tmp_path: Path) -> None:
+    transcriber = CTranslate2Transcriber(str(tmp_path / "nowhere"))
+    with pytest.raises(InputError):
+        transcriber.transcribe(wave, 16000)
+    with pytest.raises(InputError):
+        transcriber.words(wave, 16000)
 
 
 def test_importing_the_backend_does_not_import_faster_whisper() -> None:
