@@ -11,9 +11,10 @@ Cases:
 | not mono                      | a (2, n) array                                   | InputError                        |
 | cheap import                  | import inference.model.speaker                   | resemblyzer not imported          |
 
-Measured (en-us and en-us+f3, four sentences each, every pair of different sentences): same voice 0.81-0.92,
-other voice 0.62-0.69. espeak-ng's language voices (en-gb, de, fr) share en-us's synthetic speaker and score as
-the same voice (0.81-0.93); its +m7 variant sits in between (0.74-0.85).
+Measured (en-us and en-us+f3, three sentences each, every pair of different sentences): same voice 0.87-0.93,
+other voice 0.58-0.69 (four sentences, before sox's dither was turned off: 0.81-0.92 and 0.62-0.69). espeak-ng's
+language voices (en-gb, de, fr) share en-us's synthetic speaker and score as the same voice (0.81-0.93); its +m7
+variant sits in between (0.74-0.85).
 """
 
 from __future__ import annotations
