@@ -40,9 +40,10 @@ RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.11.0 to
 COPY requirements.txt requirements-serverless.txt ./
 # The same image serves the pod (python app.py) and the serverless worker (python serverless/handler.py).
 # runpod 1.12.0 asks for tomlkit>=0.15.1 while gradio needs <0.15; runpod's worker never uses tomlkit,
-# so it is installed without its declared dependencies (listed in requirements-serverless.txt).
+# so it is installed without its declared dependencies (listed in requirements-serverless.txt). So is resemblyzer:
+# it asks for webrtcvad (an sdist) and the typing backport; webrtcvad-wheels in requirements.txt provides the module.
 RUN pip install --no-cache-dir -r requirements.txt -r requirements-serverless.txt \
- && pip install --no-cache-dir --no-deps runpod==1.12.0
+ && pip install --no-cache-dir --no-deps runpod==1.12.0 resemblyzer==0.1.4
 
 # Only what runs in the container: no tests, benchmarks, docs or tools (.dockerignore keeps caches,
 # weights and secrets out of the build context as well). Python code only changes the layers from here on.

@@ -72,6 +72,8 @@ $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	# resemblyzer 0.1.4 asks for webrtcvad (sdist) and typing; webrtcvad-wheels (requirements.txt) provides the module
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(RUN_STAMP)
 

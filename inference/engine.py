@@ -31,7 +31,7 @@ from .cancel import Stop, current_stop
 from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import Metrics
 from .model import duration
-from .model.asr import Transcriber, Word
+from .model.asr import Transcriber, Word, transcriber_for
 from .model.sampling import (
     HOP_LENGTH,
     Item,
@@ -96,7 +96,7 @@ def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
 class Engine:
     def __init__(self, settings: EngineSettings, transcriber: Transcriber | None = None) -> None:
         self.settings = settings
-        self.transcriber = transcriber or Transcriber(settings.asr_model, device=settings.device)
+        self.transcriber = transcriber or transcriber_for(settings)
         self.load_count = 0  # how many times the models were actually loaded (tests check it stays 1)
         self._models: _Models | None = None
         self._state = NOT_LOADED

@@ -25,6 +25,10 @@ DEFAULT_CKPT = "hf://SWivid/F5-TTS/F5TTS_v1_Base/model_1250000.safetensors"
 DEFAULT_VOCAB = "hf://SWivid/F5-TTS/F5TTS_v1_Base/vocab.txt"
 DEFAULT_VOCODER = "hf://charactr/vocos-mel-24khz"
 DEFAULT_ASR = "openai/whisper-large-v3-turbo"
+# The same Whisper converted to CTranslate2 (what faster-whisper itself calls "large-v3-turbo"): the model of
+# F5_ASR_BACKEND=ctranslate2 while F5_ASR_MODEL is left at DEFAULT_ASR
+DEFAULT_ASR_CT2 = "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
+ASR_BACKENDS = ("transformers", "ctranslate2")
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -139,6 +143,8 @@ class EngineSettings:
     vocab: str = env("F5_VOCAB", DEFAULT_VOCAB)
     vocoder: str = env("F5_VOCODER", DEFAULT_VOCODER)  # a local Vocos folder (config.yaml + pytorch_model.bin)
     asr_model: str = env("F5_ASR_MODEL", DEFAULT_ASR)  # Whisper repo id or local folder, loaded on first use
+    # transformers' Whisper or faster-whisper (CTranslate2); see asr_weights
+    asr_backend: str = env("F5_ASR_BACKEND", "transformers", choices=ASR_BACKENDS)
     device: str = env("F5_DEVICE", "auto")  # auto = cuda if available, else cpu; or cpu, cuda, cuda:N
     dtype: str = env("F5_DTYPE", "auto")  # auto: fp16 on CUDA, fp32 on CPU; or fp32, fp16, bf16
     voices_dir: Path = env("VOICES_DIR", Path("voices"))
@@ -163,6 +169,18 @@ class EngineSettings:
             raise InputError(f"F5_DEVICE={d!r} is not a device.", "Use auto, cpu, cuda or cuda:N.")
         if self.dtype not in DTYPES:
             raise InputError(f"F5_DTYPE={self.dtype!r} is not a precision.", f"Use {', '.join(DTYPES)}.")
+        if self.asr_backend not in ASR_BACKENDS:
+            raise InputError(
+                f"F5_ASR_BACKEND={self.asr_backend!r} is not a backend.", f"Use {', '.join(ASR_BACKENDS)}."
+            )
+
+    @property
+    def asr_weights(self) -> str:
+        """The Whisper the backend loads: F5_ASR_MODEL, except that the ctranslate2 backend reads the default
+        model in its CTranslate2 conversion (DEFAULT_ASR -> DEFAULT_ASR_CT2)."""
+        if self.asr_backend == "ctranslate2" and self.asr_model == DEFAULT_ASR:
+            return DEFAULT_ASR_CT2
+        return self.asr_model
 
     @classmethod
     def from_env(cls, env_map: Mapping[str, str] | None = None, **overrides: Any) -> EngineSettings:

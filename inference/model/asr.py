@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ModelUnavailable
-from ..settings import DEFAULT_ASR
+from ..settings import DEFAULT_ASR, EngineSettings
 from . import hub
 from .weights import hub_cache_dir
 
@@ -54,6 +54,8 @@ class Word:
 
 class Transcriber:
     """Whisper speech-to-text. Construction is free; the pipeline loads on the first `transcribe` call, once."""
+
+    FOLDER_FORMAT = "(files missing or broken)"  # what a local model folder holds, for the error when it does not
 
     def __init__(self, model: str = DEFAULT_ASR, device: str = "cpu") -> None:
         """`model`: hub repo id or local folder. `device`: "cpu", "cuda", "cuda:N" or "auto" (CUDA when visible)."""
@@ -206,11 +208,20 @@ class Transcriber:
             folder = Path(self.model).expanduser()
             if not folder.exists():
                 return f"{prefix} the Whisper model folder '{folder}' does not exist."
-            return f"{prefix} the Whisper model folder '{folder}' could not be loaded (files missing or broken)."
+            return f"{prefix} the Whisper model folder '{folder}' could not be loaded {self.FOLDER_FORMAT}."
         return (
             f"{prefix} the Whisper model '{self.model}' is not in the Hugging Face cache at {hub_cache_dir()} "
             "and it could not be downloaded."
         )
+
+
+def transcriber_for(settings: EngineSettings) -> Transcriber:
+    """The transcriber of F5_ASR_BACKEND: transformers' Whisper, or faster-whisper (`asr_ct2`). Loads nothing."""
+    if settings.asr_backend == "ctranslate2":
+        from .asr_ct2 import CTranslate2Transcriber
+
+        return CTranslate2Transcriber(settings.asr_weights, device=settings.device)
+    return Transcriber(settings.asr_weights, device=settings.device)
 
 
 def _quiet_segment_warning() -> None:

@@ -16,6 +16,8 @@ from ..settings import EngineSettings
 from .weights import split_hf_url, weight_files
 
 ASR_PATTERNS = ["*.json", "*.txt", "*.safetensors"]  # Whisper: config, tokenizer, weights (no duplicate .bin)
+# Whisper in CTranslate2 format (F5_ASR_BACKEND=ctranslate2): config, tokenizer, vocabulary, and its one model.bin
+CT2_PATTERNS = ["*.json", "*.txt", "model.bin"]
 
 
 def verify(path: Path) -> None:
@@ -42,8 +44,9 @@ def jobs(settings: EngineSettings, asr: bool = True) -> list[tuple[str, Callable
         else:
             out.append((f"{f.what} ({f.spec})", functools.partial(verified, Path(f.spec)), False))
     if asr:
-        local = Path(settings.asr_model).expanduser().is_dir()
-        out.append((f"Whisper ({settings.asr_model})", functools.partial(fetch_asr, settings.asr_model), not local))
+        model, ct2 = settings.asr_weights, settings.asr_backend == "ctranslate2"
+        local = Path(model).expanduser().is_dir()
+        out.append((f"Whisper ({model})", functools.partial(fetch_asr, model, ct2), not local))
     return out
 
 
@@ -64,7 +67,7 @@ def fetch(repo_id: str, filename: str) -> Path:
     return path
 
 
-def fetch_asr(model: str) -> Path:
+def fetch_asr(model: str, ct2: bool = False) -> Path:
     from huggingface_hub import snapshot_download
 
     if Path(model).expanduser().is_dir():
@@ -72,7 +75,7 @@ def fetch_asr(model: str) -> Path:
         for file in folder.glob("*.safetensors"):
             verify(file)
     else:
-        folder = Path(snapshot_download(repo_id=model, allow_patterns=ASR_PATTERNS))
+        folder = Path(snapshot_download(repo_id=model, allow_patterns=CT2_PATTERNS if ct2 else ASR_PATTERNS))
         for file in folder.glob("*.safetensors"):
             try:
                 verify(file)
