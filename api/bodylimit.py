@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference.errors import over_limit
+
 FORM_OVERHEAD = 1024 * 1024  # bytes a multipart form adds around its file (boundaries, headers, other fields)
 
 
@@ -66,12 +68,11 @@ class BodyLimit:
 
 
 async def _refuse(send: Send, size: int, limit: int) -> None:
-    body = json.dumps(
-        {
-            "detail": f"The request body is too large ({size:,} bytes or more; this server reads at most {limit:,}). "
-            "Send less: a shorter text, or a smaller file (the limits are F5_MAX_BODY_KB and F5_MAX_UPLOAD_MB)."
-        }
-    ).encode()
+    message = f"The request body is too large ({size:,} bytes or more; this server reads at most {limit:,})."
+    refusal = over_limit(
+        message, "Send less: a shorter text, or a smaller file.", "F5_MAX_BODY_KB or F5_MAX_UPLOAD_MB", limit
+    )
+    body = json.dumps({"detail": str(refusal)}).encode()
     headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

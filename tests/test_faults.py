@@ -158,7 +158,7 @@ def test_read_only_volume_through_gradio_client(tiny, tmp_path: Path, short_ref:
         client = Client(base, verbose=False)
         with pytest.raises(AppError) as info:
             client.predict(handle_file(str(short_ref)), "Alice", REF_TEXT, api_name="/save_voice")
-        assert_clear(str(info.value), "voices folder .* cannot be created")
+        assert_clear(str(info.value), "voices folder cannot be created")
         assert client.predict(api_name="/list_voices") == []
         audio, *_ = client.predict(
             handle_file(str(short_ref)), REF_TEXT, "Hello there.", 1, nfe_step=7, api_name="/synthesize"

@@ -217,7 +217,7 @@ def test_the_export_folder_is_pruned(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     take = history.Take(1, "text", "voice", 1, {}, 24000, np.zeros(2400, np.float32))
     old = [history.export(take, "wav") for _ in range(30)]
     stale = time.time() - history.EXPORT_MAX_AGE_S - 10
-    for path in old:
-        os.utime(path, (stale, stale))
+    for path in old:  # each download is in a folder of its own (so that it keeps its name)
+        os.utime(path.parent, (stale, stale))
     fresh = history.export(take, "wav")
-    assert [p.name for p in (tmp_path / "exports").iterdir()] == [fresh.name]
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == [fresh.parent.name]
