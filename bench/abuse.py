@@ -171,7 +171,8 @@ class Target:
     def browser_call(self, api_name: str, values: dict[str, Any]) -> tuple[str, str]:
         """Call an event the way the browser does (private events have no gradio_client endpoint): its inputs'
         current values from /config, with `values` (by label) replaced."""
-        with urllib.request.urlopen(f"{self.base}/config", timeout=REQUEST_S) as r:
+        request = urllib.request.Request(f"{self.base}/config", headers=self.headers())  # the token guards /config too
+        with urllib.request.urlopen(request, timeout=REQUEST_S) as r:
             config = json.load(r)
         components = {c["id"]: c for c in config["components"]}
         dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)

@@ -90,3 +90,25 @@ def test_a_large_json_body_to_gradio_api_answers_413(live: dict) -> None:
     assert httpx.get(f"{live['base']}/health", timeout=5).status_code == 200
     small = httpx.post(url, json={"data": ["x"], "fn_index": 10_000, "session_hash": "abc"}, timeout=30)
     assert small.status_code != 413  # an ordinary body goes through (and is judged by Gradio)
+
+
+# ---- work outside the queue, the browser's own calls (#21.9) --------------------------------------------------------
+def browser_call(base: str, api_name: str, values: dict[str, str]) -> httpx.Response:
+    """An event called as the page calls it (/gradio_api/run/predict): every input's current value from /config,
+    with `values` (by label) in place."""
+    config = httpx.get(f"{base}/config", timeout=30).json()
+    components = {c["id"]: c.get("props", {}) for c in config["components"]}
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
+    data = [values.get(components[i].get("label"), components[i].get("value")) for i in dep["inputs"]]
+    body = {"data": data, "fn_index": dep["id"], "session_hash": "bounds"}
+    return httpx.post(f"{base}/gradio_api/run/predict", json=body, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "script", ["x" * 240_000, "Plain words, no speaker tags at all."], ids=["over-the-bound", "no-tags"]
+)
+def test_find_speakers_answers_a_script_it_cannot_use_quickly_and_without_error(live: dict, script: str) -> None:
+    start = time.perf_counter()
+    r = browser_call(live["base"], "find_speakers", {"Script": script})
+    assert r.status_code == 200, r.text  # nothing to fill in: every row left as it is
+    assert time.perf_counter() - start < 5

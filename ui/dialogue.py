@@ -335,8 +335,8 @@ class DialogueTab:
             [(data[t], data[p]) for t, p in zip(self.tags, self.pickers, strict=True)],
             [data[n] for n in self.names],
         )
-        if found is None:
-            return {}
+        if found is None:  # nothing to fill in: every row stays (Gradio refuses an empty dict of outputs)
+            return {tag: gr.skip() for tag in self.tags}
         out: dict = {}
         for (tag, picker), (tag_value, picker_update) in zip(
             zip(self.tags, self.pickers, strict=True), found, strict=True
