@@ -23,7 +23,7 @@ import psutil
 import pytest
 import soundfile as sf
 
-from tests.conftest import REF_TEXT
+from tests.conftest import REF_TEXT, wait_until
 from tests.live import run_app
 
 pytestmark = pytest.mark.slow
@@ -42,6 +42,17 @@ def folder_size(folder: Path) -> tuple[int, int]:
 
 def snapshot(proc: psutil.Process) -> dict:
     return {"rss": proc.memory_info().rss, "fds": proc.num_fds(), "threads": proc.num_threads()}
+
+
+def settled(app: psutil.Process, base: str, timeout: float = 60) -> bool:
+    """Until the app holds no client connection on its port (every response written, every client's socket closed):
+    what the memory and file counts are compared at."""
+    port = int(base.rsplit(":", 1)[1])
+
+    def open_connections() -> list:
+        return [c for c in app.net_connections(kind="tcp") if c.laddr and c.laddr.port == port and c.status != "LISTEN"]
+
+    return bool(wait_until(lambda: not open_connections(), timeout))
 
 
 def busy(message: str) -> bool:
@@ -146,7 +157,7 @@ def test_twenty_clients_for_over_a_minute(tiny, tmp_path: Path, refs: list[Path]
                 one(warm, http, action, rng)
         warm.close()  # a client holds a heartbeat stream (an open socket on the server) until closed
         assert not problems, problems
-        time.sleep(2)
+        assert settled(app, base), "the warm-up's connections stayed open"
         before, tmp_before = snapshot(app), folder_size(tmp)
 
         deadline = time.monotonic() + LOAD_SECONDS
@@ -170,7 +181,7 @@ def test_twenty_clients_for_over_a_minute(tiny, tmp_path: Path, refs: list[Path]
         elapsed = time.monotonic() - start
         assert len(finished) == CLIENTS, f"only {len(finished)} of {CLIENTS} clients finished: a deadlock?"
 
-        time.sleep(3)  # let the last responses be written and the clients' sockets close
+        assert settled(app, base), "clients' connections stayed open after they closed"
         after, tmp_after = snapshot(app), folder_size(tmp)
         health = httpx.get(f"{base}/health", timeout=10).json()
         served = sum(n for k, n in outcomes.items() if k.endswith(":ok"))
