@@ -86,8 +86,9 @@ def test_the_tab_generates_from_its_components(known: Engine, ref_wav: Path) -> 
     assert filled[tab.transcript] == REF_TEXT and filled[tab.new_text] == NEW_TEXT, "a typed new text is kept"
     assert ("optimist,", "added") in filled[tab.diff]
     out = tab.generate(data, progress=no_progress)
-    sr, wave = out[tab.result]
-    assert sr == 24000 and out[tab.original][1].shape == decode_audio(ref_wav)[0].shape
+    result = Path(out[tab.result])  # a WAV named for download: edit-<recording>-<first new words>-seed-N
+    assert result.name == "edit-basic_ref_en-some-call-me-optimist-others-seed-5.wav", result.name
+    assert sf.info(result).samplerate == 24000 and out[tab.original][1].shape == decode_audio(ref_wav)[0].shape
     assert [row[:3] for row in out[tab.table]] == [
         ["replace", "nature,", "optimist,"],
         ["replace", "mother nature.", "realist."],
