@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 from ..errors import InputError, over_limit
 
-log = logging.getLogger(__name__)
 TEXT_LIMIT_SETTING = "F5_MAX_TEXT_CHARS"  # the operator's setting behind max_chars (inference/settings.py)
 
 
