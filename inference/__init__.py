@@ -1,29 +1,131 @@
-"""Everything model-related. Importing this package is light: no torch, no model code, no weights."""
+"""Everything model-related, behind one contract: `Studio` offers every operation, and adapters (ui/, api/,
+serverless/, app.py) import only the names listed here. Importing this package is light: no torch, no model code,
+no weights."""
 
+from .audio import SAMPLE_RATE
+from .audio.encode import CONTENT_TYPES, FORMATS, bytes_per_second, check_format, encode_audio, stream_audio
 from .cancel import Stop, stopping
 from .engine import Engine, EngineStatus
-from .errors import InputError, ModelUnavailable, StudioError
-from .options import MAX_SEED, PRESETS, SynthesisOptions
-from .settings import EngineSettings
+from .errors import InputError, ModelUnavailable, StudioError, over_limit
+from .metrics import RETRY_AFTER_S, Busy
+from .model.download import jobs as download_jobs
+from .model.download import unreachable
+from .model.weights import hub_cache_dir
+from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
+from .settings import EngineSettings, env, from_env
+from .studio.captions import Captions, caption_level
+from .studio.dialogue import (
+    DEFAULT_PAUSE_S,
+    DEFAULT_SPEAKER,
+    MAX_PAUSE_S,
+    DialogueResult,
+    Turn,
+    max_script_chars,
+    parse_script,
+    speakers,
+)
+from .studio.dubbing import (
+    DEFAULT_MAX_SPEEDUP,
+    MAX_CUES,
+    MAX_DUB_SECONDS,
+    MAX_SPEEDUP,
+    DubResult,
+    check_cues,
+    check_speedup,
+)
+from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
+from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
+from .studio.edits import SPANS_EXAMPLE, parse_spans
+from .studio.facade import Studio
+from .studio.guard import summary as check_summary
+from .studio.subtitles import check_size, decode_subtitles, parse_subtitles
+from .studio.variations import MAX_VARIATIONS
+from .studio.variations import score as variation_score
+from .studio.voices import Voice, VoiceNotFound
+from .text import validate_text
+from .text.pronounce import check_entry
+from .text.worddiff import ADDED, REMOVED, diff_markup, split_words
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
 
 __version__ = "0.2.0"
 
 __all__ = [
-    "MAX_SEED",
-    "PRESETS",
-    "AudioChunk",
+    # the contract
+    "Studio",
     "Engine",
     "EngineSettings",
     "EngineStatus",
-    "InputError",
-    "ModelUnavailable",
-    "Reference",
-    "Stop",
-    "StudioError",
+    "env",
+    "from_env",
+    # requests, options, results
+    "MAX_SEED",
+    "PRESETS",
+    "Spec",
     "SynthesisOptions",
+    "Reference",
     "SynthesisRequest",
     "SynthesisResult",
-    "__version__",
+    "AudioChunk",
+    "Captions",
+    "caption_level",
+    "check_summary",
+    "MAX_VARIATIONS",
+    "variation_score",
+    "Voice",
+    # errors, cancelling, being busy
+    "InputError",
+    "ModelUnavailable",
+    "StudioError",
+    "VoiceNotFound",
+    "over_limit",
+    "Stop",
     "stopping",
+    "RETRY_AFTER_S",
+    "Busy",
+    # audio out
+    "SAMPLE_RATE",
+    "CONTENT_TYPES",
+    "FORMATS",
+    "bytes_per_second",
+    "check_format",
+    "encode_audio",
+    "stream_audio",
+    # text
+    "validate_text",
+    "check_entry",
+    "ADDED",
+    "REMOVED",
+    "diff_markup",
+    "split_words",
+    # dialogue and dubbing
+    "DEFAULT_PAUSE_S",
+    "DEFAULT_SPEAKER",
+    "MAX_PAUSE_S",
+    "DialogueResult",
+    "Turn",
+    "max_script_chars",
+    "parse_script",
+    "speakers",
+    "DEFAULT_MAX_SPEEDUP",
+    "MAX_CUES",
+    "MAX_DUB_SECONDS",
+    "MAX_SPEEDUP",
+    "DubResult",
+    "check_cues",
+    "check_speedup",
+    "check_size",
+    "decode_subtitles",
+    "parse_subtitles",
+    # speech editing
+    "MAX_RECORDING_S",
+    "EDIT_OPTION_NAMES",
+    "EditRequest",
+    "EditResult",
+    "SPANS_EXAMPLE",
+    "parse_spans",
+    # the weights
+    "download_jobs",
+    "hub_cache_dir",
+    "unreachable",
+    "__version__",
 ]

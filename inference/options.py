@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,11 @@ from .errors import InputError
 from .model.duration import MIN_SPEECH_S
 
 MAX_SEED = 2**31 - 1  # seeds are 0..MAX_SEED so every client (JS included) can hold them exactly
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed a generation uses: the one given, or a fresh random one when none is (the one place that picks)."""
+    return secrets.randbelow(MAX_SEED + 1) if seed is None else seed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,174 @@
+"""The studio's one contract: every operation an adapter offers (UI, REST, serverless) is one method here.
+
+    studio = Studio(Engine(EngineSettings.from_env()))   # cheap: loads nothing
+    request = studio.request("Hello there.", voice="alice", options={"nfe_step": 16})
+    result = studio.synthesize(request)
+
+Adapters import only what `inference` exports and call these methods; they never reach past them. The rules every
+operation shares live here once: which seed a generation uses (`seed`) and which voice it clones (`reference`: a
+saved voice or a recording, not both). The operations themselves live in the modules beside this one, each a
+function over the engine; a new operation is one such function and one method here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any
+
+from ..engine import Engine, EngineStatus, Progress
+from ..metrics import Metrics
+from ..options import SynthesisOptions, resolve_seed
+from ..settings import EngineSettings
+from ..text.pronounce import PronunciationStore
+from ..types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
+from . import captions as cap
+from . import dialogue as dlg
+from . import dubbing, editing, variations
+from .voices import Voice, VoiceLibrary
+
+
+class Studio:
+    """Every studio operation over one Engine (which alone owns the models)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_settings(cls, settings: EngineSettings) -> Studio:
+        return cls(Engine(settings))
+
+    # ---- what the adapters read -----------------------------------------------------------------------------------
+    @property
+    def settings(self) -> EngineSettings:
+        return self.engine.settings
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.engine.metrics
+
+    @property
+    def voices(self) -> VoiceLibrary:
+        """The saved voices (names, get, rename, delete); `save_voice` saves one from a recording."""
+        return self.engine.voices
+
+    @property
+    def pronunciations(self) -> PronunciationStore:
+        """The pronunciation dictionaries: global, and one per saved voice."""
+        return self.engine.pronunciations
+
+    @property
+    def active(self) -> int:
+        """Generations in progress."""
+        return self.engine.active
+
+    def status(self) -> EngineStatus:
+        return self.engine.status()
+
+    def preload(self) -> Any:
+        """Start loading the model in the background (a thread)."""
+        return self.engine.preload()
+
+    def concurrency(self) -> int:
+        """How many generations the adapters let in at once."""
+        return self.engine.concurrency()
+
+    # ---- the rules every operation shares ---------------------------------------------------------------------------
+    @staticmethod
+    def seed(value: Any = None, randomize: bool = False) -> int:
+        """The seed a generation uses: `value` as an interface received it (None, -1 or '' = pick one), or a fresh one
+        when `randomize` is on. Anything unusable (NaN, 7.5, out of range) is refused with the valid range."""
+        return resolve_seed(None if randomize else SynthesisOptions.from_loose({"seed": value}).seed)
+
+    def reference(self, voice: str | None = None, audio: Any = None, text: str | None = "") -> Reference:
+        """The voice to clone: a saved voice by name, or a recording (a path or its bytes), not both; see
+        Engine.reference."""
+        return self.engine.reference(voice=voice, audio=audio, text=text)
+
+    def request(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        audio: Any = None,
+        ref_text: str | None = "",
+        options: SynthesisOptions | Mapping[str, Any] | None = None,
+        duration: float | None = None,
+        max_seconds: float | None = None,
+        limit_hint: str = "",
+    ) -> SynthesisRequest:
+        """A synthesis request from what an interface received: the voice (saved or recorded), the text and the
+        options (a mapping is parsed leniently, naming what is wrong)."""
+        if not isinstance(options, SynthesisOptions):
+            options = SynthesisOptions.from_loose(options or {})
+        reference = self.reference(voice=voice, audio=audio, text=ref_text)
+        return SynthesisRequest(text, reference, options, duration, max_seconds, limit_hint)
+
+    # ---- text ---------------------------------------------------------------------------------------------------
+    def spoken_text(self, text: str, normalize: bool = True, voice: str | None = None) -> str:
+        """The text as the model will speak it: normalized, pronunciations applied (the preview)."""
+        return self.engine.spoken_text(text, normalize, voice)
+
+    def transcribe(self, audio: Any) -> str:
+        """The words spoken in a reference."""
+        return self.engine.transcribe(audio)
+
+    # ---- voices -------------------------------------------------------------------------------------------------
+    def save_voice(self, name: str, audio: Any, text: str = "", overwrite: bool = False) -> Voice:
+        return self.engine.save_voice(name, audio, text, overwrite)
+
+    # ---- generation ---------------------------------------------------------------------------------------------
+    def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
+        return self.engine.synthesize(request, progress)
+
+    def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Generator[AudioChunk, None, None]:
+        """Each chunk as soon as it is generated; closing the stream cancels what has not started."""
+        return self.engine.stream(request, progress)  # type: ignore[return-value]
+
+    def captions(self, chunks: Sequence[AudioChunk], cross_fade: float, level: str = "sentence") -> cap.Captions:
+        """A take's captions, per sentence or (Whisper listening) per word."""
+        return cap.captions_for(self.engine, chunks, cross_fade, level)
+
+    def synthesize_with_captions(
+        self, request: SynthesisRequest, level: str = "sentence", progress: Progress | None = None
+    ) -> tuple[SynthesisResult, cap.Captions]:
+        return cap.synthesize_with_captions(self.engine, request, level, progress)
+
+    def variations(
+        self, request: SynthesisRequest, n: object, progress: Progress | None = None
+    ) -> list[SynthesisResult]:
+        """n takes with seeds base, base + 1, ..., best first."""
+        return variations.synthesize_variations(self.engine, request, n, progress)
+
+    def dialogue(
+        self,
+        script: str,
+        mapping: Any = None,
+        uploads: Mapping[str, Reference] | None = None,
+        pause_s: float = dlg.DEFAULT_PAUSE_S,
+        options: SynthesisOptions | None = None,
+        progress: Progress | None = None,
+    ) -> dlg.DialogueResult:
+        """A script of tagged turns spoken by several voices, as one wave."""
+        return dlg.synthesize_script(self.engine, script, mapping, uploads, pause_s, options, progress)
+
+    def dub(
+        self,
+        subtitles: str,
+        voice: str | None = None,
+        reference: Reference | None = None,
+        mapping: Any = None,
+        options: SynthesisOptions | None = None,
+        max_speedup: float = dubbing.DEFAULT_MAX_SPEEDUP,
+        progress: Progress | None = None,
+        max_track: tuple[float, str] | None = None,
+    ) -> dubbing.DubResult:
+        """Every cue of an SRT or WebVTT file spoken in its slot, on one track."""
+        return dubbing.dub(self.engine, subtitles, voice, reference, mapping, options, max_speedup, progress, max_track)
+
+    def edit(self, request: editing.EditRequest, progress: Callable[[str], None] | None = None) -> editing.EditResult:
+        """A recording with some of its words changed, regenerating only what changes."""
+        return editing.edit_recording(self.engine, request, progress)
+
+    def transcribe_recording(self, audio: Any) -> str:
+        """What a recording to edit says (its word times are kept for the edit that follows)."""
+        return editing.transcribe_recording(self.engine, audio)
