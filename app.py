@@ -19,8 +19,7 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home: it also slows start-up offline
 
 from api.auth import Access
-from inference import Engine, EngineSettings, InputError, StudioError
-from inference.settings import env, from_env
+from inference import Engine, EngineSettings, InputError, Studio, StudioError, env, from_env
 
 log = logging.getLogger("studio")
 SHUTDOWN_GRACE_S = 5  # after SIGTERM, requests in flight get this long before the server stops
@@ -100,8 +99,8 @@ def settings_from(args: argparse.Namespace) -> tuple[ServerSettings, EngineSetti
     return server, engine
 
 
-def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
-    """One FastAPI app: REST routes first, then the Gradio UI mounted at '/'. Returns (app, blocks)."""
+def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
+    """One FastAPI app over the studio: REST routes first, then the Gradio UI mounted at '/'. Returns (app, blocks)."""
     from ui.gradio_import import skip_stub_regeneration
 
     skip_stub_regeneration()  # before gradio is imported: about 1 s less before the UI answers
@@ -116,14 +115,14 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
 
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
     app.add_middleware(RestAuth, access=settings.access)
-    max_upload = engine.settings.max_upload_mb * 1024 * 1024
+    max_upload = studio.settings.max_upload_mb * 1024 * 1024
     app.add_middleware(BodyLimit, max_body=settings.max_body_kb * 1024, max_upload=max_upload)  # every route
-    app.include_router(health_router(engine, settings.access))
-    app.include_router(openai_router(engine, max_in_progress=settings.queue_max))
-    demo = build_ui(engine)
+    app.include_router(health_router(studio, settings.access))
+    app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
+    demo = build_ui(studio.engine)  # MERGE: build_ui(studio)
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so
-    demo.queue(default_concurrency_limit=engine.concurrency(), max_size=settings.queue_max)
-    app.include_router(metrics_router(engine, queue_depth=lambda: queue_depth(demo)))
+    demo.queue(default_concurrency_limit=studio.concurrency(), max_size=settings.queue_max)
+    app.include_router(metrics_router(studio, queue_depth=lambda: queue_depth(demo)))
     app = mount(
         app,
         demo,
@@ -133,7 +132,7 @@ def create_app(settings: ServerSettings, engine: Engine) -> tuple[Any, Any]:
         allow_remote_urls=settings.allow_remote_urls,
         credentials=settings.access.header(),
     )
-    app.state.engine = engine
+    app.state.studio = studio
     return app, demo
 
 
@@ -179,16 +178,17 @@ def open_share_link(demo: Any, settings: ServerSettings, server: Any) -> None:
         )
 
 
-def health_server(settings: ServerSettings, engine: Engine) -> Any:
-    """RunPod's load balancer may probe /ping on a port of its own (PORT_HEALTH): a second small server for it."""
+def health_server(settings: ServerSettings, studio: Studio, port: int) -> Any:
+    """RunPod's load balancer may probe /ping on a port of its own (PORT_HEALTH): a second small server for it, on
+    `port`."""
     import uvicorn
     from fastapi import FastAPI
 
     from api.health import health_router
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(health_router(engine, settings.access))
-    return uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.health_port, log_level="warning"))
+    app.include_router(health_router(studio, settings.access))
+    return uvicorn.Server(uvicorn.Config(app, host=settings.host, port=port, log_level="warning"))
 
 
 def studio_server(demo: Any, config: Any) -> Any:
@@ -210,8 +210,8 @@ def studio_server(demo: Any, config: Any) -> Any:
 def serve(settings: ServerSettings, engine_settings: EngineSettings) -> None:
     import uvicorn
 
-    engine = Engine(engine_settings)
-    app, demo = create_app(settings, engine)
+    studio = Studio(Engine(engine_settings))
+    app, demo = create_app(settings, studio)
     warn_if_public(settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S
@@ -219,11 +219,12 @@ def serve(settings: ServerSettings, engine_settings: EngineSettings) -> None:
     server = studio_server(demo, config)
     if settings.share:
         threading.Thread(target=open_share_link, args=(demo, settings, server), daemon=True).start()
-    if settings.health_port and settings.health_port != settings.port:
-        threading.Thread(target=health_server(settings, engine).run, name="health", daemon=True).start()
-        log.info("health checks on http://%s:%d/ping", settings.host, settings.health_port)
+    health_port = settings.health_port  # None (PORT_HEALTH unset): /ping is served on the studio's own port only
+    if health_port is not None and health_port != settings.port:
+        threading.Thread(target=health_server(settings, studio, health_port).run, name="health", daemon=True).start()
+        log.info("health checks on http://%s:%d/ping", settings.host, health_port)
     if engine_settings.preload:
-        engine.preload()
+        studio.preload()
     log.info("serving on http://%s:%d", settings.host, settings.port)
     server.run()
 
@@ -234,10 +235,10 @@ def download(settings: EngineSettings, say: Callable[[str], None] = print) -> in
     each retried through huggingface_hub's retries (~25 s each)."""
     from huggingface_hub import constants
 
-    from inference.model.download import jobs, unreachable
+    from inference import download_jobs, unreachable
 
     say(f"Hugging Face cache: {constants.HF_HUB_CACHE}")
-    todo = jobs(settings)
+    todo = download_jobs(settings)
     failures, hub_down = [], False
     for label, job, on_hub in todo:
         say(f"- {label} ...")

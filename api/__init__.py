@@ -1,1 +1,1 @@
-"""REST adapters over the engine."""
+"""REST adapters over the studio (inference.Studio)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inference.errors import over_limit
+from inference import over_limit
 
 FORM_OVERHEAD = 1024 * 1024  # bytes a multipart form adds around its file (boundaries, headers, other fields)
 

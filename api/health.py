@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from inference import Engine, __version__
+from inference import Studio, __version__
 
 from .auth import Access, authorized
 
 
-def health_router(engine: Engine, access: Access) -> APIRouter:
+def health_router(studio: Studio, access: Access) -> APIRouter:
     router = APIRouter()
 
     @router.get("/health")
@@ -17,12 +17,12 @@ def health_router(engine: Engine, access: Access) -> APIRouter:
         """Always 200 while serving. With auth on, details (model state, device, errors) need credentials."""
         if not authorized(access, request.headers.get("authorization")):
             return {"status": "ok"}
-        s = engine.status()
+        s = studio.status()
         return {"status": "ok", "model": s.state, "device": s.device, "version": __version__, "error": s.error}
 
     @router.get("/ping")
     def ping() -> Response:
         """RunPod load-balancer readiness: 200 when the model is ready, 204 while it is not (yet)."""
-        return Response(status_code=200 if engine.status().state == "ready" else 204)
+        return Response(status_code=200 if studio.status().state == "ready" else 204)
 
     return router

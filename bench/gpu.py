@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from inference import Engine, EngineSettings, Reference, SynthesisOptions, SynthesisRequest
+    from inference import Engine, EngineSettings, Reference, Studio, SynthesisOptions, SynthesisRequest
     from inference.model.sampling import Item, frames_for, generate_mels, ref_text_for_model
 
     model_name = "F5TTS_v1_Base"
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
             log.close()
-        worker = Worker(engine)
+        worker = Worker(Studio(engine))
 
         async def jobs(n: int) -> float:
             start = time.perf_counter()

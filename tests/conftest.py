@@ -217,9 +217,10 @@ class SyncWorker:
 
 def serverless_worker(engine, **settings) -> SyncWorker:
     """serverless.handler's Worker on `engine`, with the default payload limits unless `settings` say otherwise."""
+    from inference import Studio
     from serverless.handler import Worker, WorkerSettings
 
-    return SyncWorker(Worker(engine, WorkerSettings(**settings)))
+    return SyncWorker(Worker(None if engine is None else Studio(engine), WorkerSettings(**settings)))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inference import Engine
+from inference import Engine, Studio
 from tests.badinputs import serve
 from tests.conftest import REF_TEXT
 from tests.test_faults import ChunkCounter
@@ -64,7 +64,7 @@ def rest(engine: Engine, short_ref: Path):
 
     engine.voices.save(VOICE, short_ref.read_bytes(), REF_TEXT, overwrite=True)
     app = FastAPI()
-    app.include_router(openai_router(engine, max_in_progress=1))
+    app.include_router(openai_router(Studio(engine), max_in_progress=1))
     with serve(app) as base:
         yield base
     engine.voices.delete(VOICE)
@@ -108,7 +108,7 @@ def studio(engine: Engine):
     """The whole app (UI and REST) in this process on the shared engine."""
     from app import ServerSettings, create_app
 
-    app, _ = create_app(ServerSettings(queue_max=1), engine)
+    app, _ = create_app(ServerSettings(queue_max=1), Studio(engine))
     with serve(app) as base:
         yield base
 

@@ -51,9 +51,9 @@ def test_many_addresses_still_meet_the_account_bucket(caplog) -> None:
 
 def app_for(auth: tuple[str, str] | None, token: str | None):
     from app import ServerSettings, create_app
-    from inference import Engine, EngineSettings
+    from inference import Engine, EngineSettings, Studio
 
-    return create_app(ServerSettings(auth=auth, api_token=token), Engine(EngineSettings()))[0]
+    return create_app(ServerSettings(auth=auth, api_token=token), Studio(Engine(EngineSettings())))[0]
 
 
 async def attempts(app, address: str, requests: list[dict]) -> list[httpx.Response]:

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine, InputError, ModelUnavailable, Reference, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, ModelUnavailable, Reference, Studio, SynthesisOptions, SynthesisRequest
 from tests.badinputs import assert_clear, report_tried, serve, tried  # noqa: F401 - report_tried: autouse
 from tests.conftest import REF_TEXT, serverless_worker, wait_until
 from tests.live import run_app
@@ -190,7 +190,7 @@ def test_disk_full_while_saving_through_gradio_client(
         return real_write(self, data)
 
     monkeypatch.setattr(VoiceLibrary, "_write_temp", write_temp)
-    app, _ = create_app(ServerSettings(), e)
+    app, _ = create_app(ServerSettings(), Studio(e))
     tried("gradio_client", "fault", "disk-full-on-save")
     with serve(app) as base:
         client = Client(base, verbose=False)
@@ -334,8 +334,8 @@ def rest(engine: Engine, short_ref: Path):
     shutil.copy(short_ref, engine.settings.voices_dir / f"{VOICE}.wav")
     (engine.settings.voices_dir / f"{VOICE}.txt").write_text(REF_TEXT, encoding="utf-8")
     app = FastAPI()
-    app.include_router(health_router(engine, Access()))
-    app.include_router(openai_router(engine, max_in_progress=32))
+    app.include_router(health_router(Studio(engine), Access()))
+    app.include_router(openai_router(Studio(engine), max_in_progress=32))
     with serve(app) as base:
         yield base
     for ext in (".wav", ".txt"):
@@ -459,7 +459,7 @@ def test_closing_the_streaming_worker_stops_the_generation(
     tried("serverless", "fault", "stream-cancelled")
 
     async def first_then_close() -> dict:
-        items = Worker(engine).stream_handler(
+        items = Worker(Studio(engine)).stream_handler(
             {
                 "id": "s",
                 "input": {
@@ -498,8 +498,8 @@ def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(
     shutil.copy(short_ref, voices / f"{VOICE}.wav")
     (voices / f"{VOICE}.txt").write_text(REF_TEXT, encoding="utf-8")
     app = FastAPI()
-    app.include_router(health_router(e, Access()))
-    app.include_router(openai_router(e, max_in_progress=2))
+    app.include_router(health_router(Studio(e), Access()))
+    app.include_router(openai_router(Studio(e), max_in_progress=2))
     tried("rest", "fault", "overload")
     statuses: list[int] = []
     health_s: list[float] = []

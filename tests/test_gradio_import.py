@@ -19,8 +19,8 @@ def run(code: str) -> str:
 def test_app_imports_gradio_with_the_stub_writer_replaced() -> None:
     code = """
 import app
-from inference import Engine, EngineSettings
-app.create_app(app.ServerSettings(), Engine(EngineSettings()))
+from inference import Engine, EngineSettings, Studio
+app.create_app(app.ServerSettings(), Studio(Engine(EngineSettings())))
 import gradio.component_meta as cm, ui.gradio_import as gi
 print(cm.create_or_modify_pyi is gi._no_stub)
 """

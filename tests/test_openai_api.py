@@ -228,13 +228,13 @@ def test_openai_error_shape_is_only_on_v1_routes() -> None:
     from pydantic import BaseModel
 
     from api.openai import openai_router
-    from inference import Engine, EngineSettings
+    from inference import Engine, EngineSettings, Studio
 
     class Body(BaseModel):
         x: int
 
     app = FastAPI()
-    app.include_router(openai_router(Engine(EngineSettings()), max_in_progress=4))  # nothing loads
+    app.include_router(openai_router(Studio(Engine(EngineSettings())), max_in_progress=4))  # nothing loads
 
     @app.post("/other")
     def other(body: Body) -> dict:

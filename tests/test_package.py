@@ -91,10 +91,10 @@ def test_health_reports_the_one_version() -> None:
 
     from api.auth import Access
     from api.health import health_router
-    from inference import Engine, EngineSettings, __version__
+    from inference import Engine, EngineSettings, Studio, __version__
 
     app = FastAPI()
-    app.include_router(health_router(Engine(EngineSettings()), Access()))
+    app.include_router(health_router(Studio(Engine(EngineSettings())), Access()))
     assert TestClient(app).get("/health").json()["version"] == __version__
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inference import Engine, EngineSettings, InputError
+from inference import Engine, EngineSettings, InputError, Studio
 from inference.types import ChunkCheck
 from tests.badinputs import assert_clear, serve
 from tests.conftest import REF_TEXT
@@ -43,7 +43,7 @@ def rest_app(voices: Path, max_in_progress: int = 4, engine: Engine | None = Non
 
     app = FastAPI()
     engine = engine or Engine(EngineSettings(voices_dir=voices))
-    app.include_router(openai_router(engine, max_in_progress=max_in_progress))
+    app.include_router(openai_router(Studio(engine), max_in_progress=max_in_progress))
     return TestClient(app)
 
 
@@ -157,7 +157,7 @@ def test_rest_x_check_header_at_the_text_limit(tmp_path: Path, short_ref: Path, 
     (tmp_path / "alice.txt").write_text(REF_TEXT, encoding="utf-8")
     engine = Engine(EngineSettings(voices_dir=tmp_path))
 
-    def synthesize(request):
+    def synthesize(request, progress=None):  # Engine.synthesize's signature
         chunks = [request.text[i : i + 135] for i in range(0, len(request.text), 135)]
         checks = tuple(ChunkCheck(i, c, c, 0.1, 7 + i, 2, (0.3, 0.1)) for i, c in enumerate(chunks))
         return SimpleNamespace(wave=np.zeros(2400, np.float32), sample_rate=24000, seed=7, checks=checks, ref_notes=())

@@ -501,9 +501,11 @@ def routes_of_the_app() -> list[tuple[str, str]]:
     from starlette.routing import Mount
 
     from app import ServerSettings, create_app
-    from inference import Engine, EngineSettings
+    from inference import Engine, EngineSettings, Studio
 
-    app, _ = create_app(ServerSettings(auth=(USER, PASSWORD), api_token=TOKEN, mcp=True), Engine(EngineSettings()))
+    app, _ = create_app(
+        ServerSettings(auth=(USER, PASSWORD), api_token=TOKEN, mcp=True), Studio(Engine(EngineSettings()))
+    )
     found: set[tuple[str, str]] = set()
 
     def walk(routes, prefix: str) -> None:

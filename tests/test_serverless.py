@@ -89,7 +89,7 @@ def test_importing_the_handler_builds_nothing_and_loads_no_model_code() -> None:
     code = (
         "import os, sys; before = dict(os.environ); import serverless.handler as h; "
         "assert dict(os.environ) == before and not any(isinstance(v, h.Engine) for v in vars(h).values()); "
-        "w = h.worker_from_env(); assert w.engine.status().state == 'not_loaded'; "
+        "w = h.worker_from_env(); assert w.studio.status().state == 'not_loaded'; "
         "print(sorted(m for m in ('torch', 'f5_tts', 'transformers', 'vocos', 'runpod') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)

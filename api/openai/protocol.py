@@ -18,10 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException  # FastAPI raises these too (body errors)
 
-from inference import InputError, ModelUnavailable, StudioError, SynthesisOptions
-from inference.audio.encode import FORMATS
-from inference.options import Spec
-from inference.studio.voices import VoiceNotFound
+from inference import FORMATS, InputError, ModelUnavailable, Spec, StudioError, SynthesisOptions, VoiceNotFound
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from inference import Engine
-from inference.audio.encode import CONTENT_TYPES
-from inference.metrics import RETRY_AFTER_S, Busy
+from inference import CONTENT_TYPES, RETRY_AFTER_S, Busy, Studio
 
 from .protocol import (
     ERRORS,
@@ -40,7 +38,7 @@ class OpenAIRoute(APIRoute):
 
     max_body: int | None = None  # bytes; set per router (see openai_router)
     admission: Admission | None = None  # bounds POST requests (speech); set per router
-    engine: Engine  # set per router
+    studio: Studio  # set per router
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -52,7 +50,7 @@ class OpenAIRoute(APIRoute):
                     request = limited(request, self.max_body)
                 if self.admission is not None and request.method == "POST":
                     if not self.admission.enter():
-                        self.engine.metrics.count(INTERFACE, Busy("busy"))
+                        self.studio.metrics.count(INTERFACE, Busy("busy"))
                         return error_response(
                             429,
                             f"The studio is busy: {self.admission.limit} speech requests are "
@@ -72,14 +70,14 @@ class OpenAIRoute(APIRoute):
         return guarded
 
 
-def openai_router(engine: Engine, max_in_progress: int) -> APIRouter:
+def openai_router(studio: Studio, max_in_progress: int) -> APIRouter:
     route_class = type(
         "OpenAIRoute",
         (OpenAIRoute,),
         {
-            "max_body": body_limit(engine.settings.max_text_chars),
+            "max_body": body_limit(studio.settings.max_text_chars),
             "admission": Admission(max_in_progress),
-            "engine": engine,
+            "studio": studio,
         },
     )
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=route_class, responses=ERRORS)
@@ -91,7 +89,7 @@ def openai_router(engine: Engine, max_in_progress: int) -> APIRouter:
     )
     async def speech(req: SpeechRequest, request: Request) -> Response:
         """Speak `input` in a saved voice, in OpenAI's request and error format."""
-        return await speech_response(engine, req, request)
+        return await speech_response(studio, req, request)
 
     @router.get("/models")
     def models() -> ModelList:
@@ -101,6 +99,6 @@ def openai_router(engine: Engine, max_in_progress: int) -> APIRouter:
     @router.get("/voices")
     def voices() -> VoiceList:
         """The saved voices usable as `voice`."""
-        return VoiceList(voices=[VoiceInfo(name=v.name, has_transcript=bool(v.text)) for v in engine.voices.all()])
+        return VoiceList(voices=[VoiceInfo(name=v.name, has_transcript=bool(v.text)) for v in studio.voices.all()])
 
     return router

@@ -1,4 +1,4 @@
-"""Serving speech: validate a request into an engine request, admit it, and stream its audio.
+"""Serving speech: validate a request into a studio request, admit it, and stream its audio.
 
 pcm, wav, mp3, opus and aac are streamed chunk by chunk (a streamed WAV header has unknown sizes, as OpenAI's); flac
 comes whole, and so does every format when the per-chunk check is on (`"check": true`): its scores come in the
@@ -31,11 +31,20 @@ from fastapi import HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from inference import Engine, InputError, Stop, SynthesisOptions, SynthesisRequest, stopping
-from inference.audio.encode import CONTENT_TYPES, check_format, encode_audio, stream_audio
-from inference.studio import guard
-from inference.studio.captions import caption_level
-from inference.text import validate_text
+from inference import (
+    CONTENT_TYPES,
+    InputError,
+    Stop,
+    Studio,
+    SynthesisOptions,
+    SynthesisRequest,
+    caption_level,
+    check_format,
+    check_summary,
+    encode_audio,
+    stopping,
+    stream_audio,
+)
 
 from .protocol import ApiError, VoiceId, _SpeechRequest, as_api_error
 
@@ -116,16 +125,22 @@ class ReleaseWhenSent:
             self.release()
 
 
-def _checked(param: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def _checked_error(e: InputError, param: str) -> ApiError:
+    """The InputError as a 400 (a VoiceNotFound as a 404) naming `param`."""
+    return as_api_error(e, param) or ApiError(400, str(e), param, "invalid_value")  # as_api_error knows them all
+
+
+def _checked(param: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call fn; an InputError becomes a 400 (a VoiceNotFound a 404) naming `param`."""
     try:
         return fn(*args, **kwargs)
     except InputError as e:
-        raise as_api_error(e, param) from e  # type: ignore[misc]
+        raise _checked_error(e, param) from e
 
 
-def build_request(engine: Engine, req: _SpeechRequest) -> SynthesisRequest:
-    """Validate everything and resolve the voice, before any audio is made (blocking: run in a thread)."""
+def build_request(studio: Studio, req: _SpeechRequest) -> SynthesisRequest:
+    """Validate the fields and resolve the voice, before any audio is made (blocking: run in a thread). The text is
+    checked once, by the studio as the generation starts (see speech_response)."""
     if _checked("captions", caption_level, req.captions) and req.stream_format != "sse":
         raise ApiError(
             400,
@@ -138,9 +153,8 @@ def build_request(engine: Engine, req: _SpeechRequest) -> SynthesisRequest:
     for name, value in given.items():  # one at a time, so the error names its field
         _checked(name, SynthesisOptions.from_loose, {name: value})
     options = SynthesisOptions.from_loose(given)
-    text = _checked("input", validate_text, req.input, engine.settings.max_text_chars)
     name = req.voice.id if isinstance(req.voice, VoiceId) else req.voice
-    return SynthesisRequest(text, _checked("voice", engine.reference, voice=name), options)
+    return _checked("voice", studio.request, req.input, voice=name, options=options)
 
 
 def _close(generator: Any) -> None:
@@ -201,18 +215,24 @@ async def unless_gone(request: Request | None, work: Callable[[], T]) -> T:
     return job.result()
 
 
-async def speech_response(engine: Engine, req: _SpeechRequest, request: Request | None = None) -> Response:
-    """The audio for one request; counted in the engine's metrics by its outcome (a streamed one once it ends).
+async def speech_response(studio: Studio, req: _SpeechRequest, request: Request | None = None) -> Response:
+    """The audio for one request; counted in the studio's metrics by its outcome (a streamed one once it ends).
     With `request`, a whole-file answer (flac, or `check`) is cancelled when its client goes away."""
     try:
-        return await _speech_response(engine, req, request)
+        synthesis = await run_in_threadpool(build_request, studio, req)
+        try:
+            return await _speech_response(studio, req, synthesis, request)
+        except InputError as e:
+            # Every other field is checked (build_request names each): what the studio refuses as the generation
+            # starts, before the first audio, is the text, which it checks once.
+            raise _checked_error(e, "input") from e
     except Exception as e:
-        engine.metrics.count(INTERFACE, e)
+        studio.metrics.count(INTERFACE, e)
         raise
 
 
-def _counted(engine: Engine, body: Iterator[T]) -> Iterator[T]:
-    with engine.metrics.track(INTERFACE):
+def _counted(studio: Studio, body: Iterator[T]) -> Iterator[T]:
+    with studio.metrics.track(INTERFACE):
         yield from body
 
 
@@ -244,7 +264,7 @@ def check_header(checks: Any) -> str:
     CHECK_HEADER_MAX bytes. A report that does not fit (63 KB of escaped Chinese at the text limit) keeps each
     chunk's error rate, seed and tries without its texts (1.8 KB there), or, past that, the totals alone, with
     `"details"` saying where the whole report is (the SSE stream's speech.check event)."""
-    report = guard.summary(checks)
+    report = check_summary(checks)
     whole = _compact(report)
     if len(whole) <= CHECK_HEADER_MAX:
         return whole
@@ -257,32 +277,33 @@ def check_header(checks: Any) -> str:
     return _compact(report)
 
 
-async def _checked_response(engine: Engine, synthesis: SynthesisRequest, fmt: str, request: Request | None) -> Response:
+async def _checked_response(studio: Studio, synthesis: SynthesisRequest, fmt: str, request: Request | None) -> Response:
     """With the per-chunk check on, the audio comes whole, so that X-Check can carry every chunk's score."""
-    result = await unless_gone(request, functools.partial(engine.synthesize, synthesis))
+    result = await unless_gone(request, functools.partial(studio.synthesize, synthesis))
     audio = await run_in_threadpool(encode_audio, result.wave, result.sample_rate, fmt)
     headers = speech_headers(result.seed, result.sample_rate, result.ref_notes)
     headers["X-Check"] = check_header(result.checks)
-    engine.metrics.count(INTERFACE)
+    studio.metrics.count(INTERFACE)
     return Response(audio, media_type=CONTENT_TYPES[fmt], headers=headers)
 
 
-async def _whole_flac(engine: Engine, synthesis: SynthesisRequest, request: Request | None) -> Response:
+async def _whole_flac(studio: Studio, synthesis: SynthesisRequest, request: Request | None) -> Response:
     """FLAC comes whole: its header needs the length."""
-    result = await unless_gone(request, functools.partial(engine.synthesize, synthesis))
+    result = await unless_gone(request, functools.partial(studio.synthesize, synthesis))
     audio = await run_in_threadpool(encode_audio, result.wave, result.sample_rate, "flac")
-    engine.metrics.count(INTERFACE)
+    studio.metrics.count(INTERFACE)
     headers = {"X-Seed": str(result.seed), "X-Sample-Rate": str(result.sample_rate)}
     return Response(audio, media_type=CONTENT_TYPES["flac"], headers=headers)
 
 
-async def _speech_response(engine: Engine, req: _SpeechRequest, request: Request | None) -> Response:
-    synthesis = await run_in_threadpool(build_request, engine, req)
+async def _speech_response(
+    studio: Studio, req: _SpeechRequest, synthesis: SynthesisRequest, request: Request | None
+) -> Response:
     if synthesis.options.check and req.stream_format != "sse":  # SSE carries the scores as an event instead
-        return await _checked_response(engine, synthesis, req.response_format, request)
+        return await _checked_response(studio, synthesis, req.response_format, request)
     if req.response_format == "flac" and req.stream_format != "sse":  # whole: its header needs the length
-        return await _whole_flac(engine, synthesis, request)
-    chunks = engine.stream(synthesis)
+        return await _whole_flac(studio, synthesis, request)
+    chunks = studio.stream(synthesis)
     try:
         first = await run_in_threadpool(next, chunks, None)  # loads the model: failures still get a JSON error
         if first is None:
@@ -293,11 +314,11 @@ async def _speech_response(engine: Engine, req: _SpeechRequest, request: Request
             from .sse import ClosingEventSourceResponse, speech_events
 
             stop = functools.partial(_close, chunks)
-            events = speech_events(engine, req, synthesis.options.cross_fade, first, chunks, on_end=stop)
-            return ClosingEventSourceResponse(_counted(engine, events), on_end=stop, headers=headers)
+            events = speech_events(studio, req, synthesis.options.cross_fade, first, chunks, on_end=stop)
+            return ClosingEventSourceResponse(_counted(studio, events), on_end=stop, headers=headers)
     except BaseException:
         _close(chunks)  # nothing will be sent: cancel the chunks already queued
         raise
     stop = functools.partial(_close, chunks)
-    body = _counted(engine, stream_audio(fmt, waves, rate, on_end=stop))
+    body = _counted(studio, stream_audio(fmt, waves, rate, on_end=stop))
     return ClosingStreamingResponse(body, on_end=stop, media_type=CONTENT_TYPES[fmt], headers=headers)

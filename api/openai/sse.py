@@ -24,11 +24,7 @@ from typing import Any
 
 from sse_starlette import EventSourceResponse
 
-from inference import Engine
-from inference.audio.encode import stream_audio
-from inference.studio import guard
-from inference.studio.captions import caption_level, captions_for
-from inference.types import AudioChunk
+from inference import AudioChunk, Studio, caption_level, check_summary, stream_audio
 
 from .protocol import ApiError, ErrorInfo, _SpeechRequest, as_api_error
 
@@ -41,7 +37,7 @@ def _event(kind: str, **fields: Any) -> dict[str, str]:
 
 
 def speech_events(
-    engine: Engine, req: _SpeechRequest, cross_fade: float, first: AudioChunk, chunks: Iterator[AudioChunk],
+    studio: Studio, req: _SpeechRequest, cross_fade: float, first: AudioChunk, chunks: Iterator[AudioChunk],
     on_end: Callable[[], None],
 ) -> Iterator[dict[str, str]]:  # fmt: skip
     """The events of one request whose first chunk is already generated (see the module docstring)."""
@@ -58,14 +54,14 @@ def speech_events(
             yield _event("speech.audio.delta", audio=base64.b64encode(block).decode("ascii"))
         level = caption_level(req.captions)
         if level:
-            captions = captions_for(engine, parts, cross_fade, level)
+            captions = studio.captions(parts, cross_fade, level)
             yield _event(
                 "speech.captions", level=captions.level, note=captions.note, srt=captions.srt(), vtt=captions.vtt(),
                 cues=captions.table(),
             )  # fmt: skip
         checks = [p.check for p in parts if p.check is not None]
         if checks:  # the per-chunk check was on
-            yield _event("speech.check", **guard.summary(checks))
+            yield _event("speech.check", **check_summary(checks))
         inputs = len(req.input)
         outputs = sum(p.mel.shape[1] for p in parts if p.mel is not None)
         yield _event(
