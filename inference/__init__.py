@@ -10,6 +10,7 @@ from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import RETRY_AFTER_S, Busy
 from .model.download import jobs as download_jobs
 from .model.download import unreachable
+from .model.random_weights import build as build_random_weights
 from .model.weights import hub_cache_dir
 from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
 from .settings import EngineSettings, env, from_env
@@ -128,4 +129,5 @@ __all__ = [
     "hub_cache_dir",
     "unreachable",
     "__version__",
+    "build_random_weights",
 ]

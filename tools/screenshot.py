@@ -55,10 +55,10 @@ def main() -> int:
 
     from playwright.sync_api import expect, sync_playwright
 
-    from inference.model.random_weights import build  # the project is installed (make installs it editable)
+    from inference import build_random_weights  # the project is installed (make installs it editable)
 
     root = Path(tempfile.mkdtemp(prefix="screenshot-"))
-    tiny = build(root)
+    tiny = build_random_weights(root)
     ref = Path(str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav")))
     env = {**os.environ, "F5_MODEL": str(tiny["yaml"]), "HF_HOME": str(root / "hf"), "HF_HUB_OFFLINE": "1"}
     env |= {"VOICES_DIR": str(root / "voices"), "GRADIO_SERVER_PORT": str(args.port)}
