@@ -14,8 +14,20 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from inference import Engine, InputError, Reference, SynthesisOptions
-from inference.studio import dialogue as dlg
+from inference import (
+    DEFAULT_PAUSE_S,
+    DEFAULT_SPEAKER,
+    MAX_PAUSE_S,
+    DialogueResult,
+    InputError,
+    Reference,
+    Studio,
+    SynthesisOptions,
+    Turn,
+    max_script_chars,
+    parse_script,
+    speakers,
+)
 
 from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
@@ -47,8 +59,8 @@ class Upload:
 
 
 class DialogueHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     def speak(
         self,
@@ -61,7 +73,7 @@ class DialogueHandlers:
         progress: gr.Progress,
         normalize: Any = True,
         check: Any = False,
-    ) -> dlg.DialogueResult:
+    ) -> DialogueResult:
         given = {"nfe_step": nfe_step, "seed": seed, "normalize": normalize, "check": check}
         options = SynthesisOptions.from_loose(given)  # NaN, 7.5: refused, named
         if isinstance(pause, bool) or not isinstance(pause, (int, float)):
@@ -70,11 +82,10 @@ class DialogueHandlers:
             except (TypeError, ValueError):
                 raise InputError(
                     f"The pause between turns must be a number of seconds, not {pause!r}.",
-                    f"Use 0 to {dlg.MAX_PAUSE_S:g}.",
+                    f"Use 0 to {MAX_PAUSE_S:g}.",
                 ) from None
-        progress(0.0, desc=preparing(self.engine))
-        return dlg.synthesize_script(
-            self.engine,
+        progress(0.0, desc=preparing(self.studio))
+        return self.studio.dialogue(
             script,
             mapping,
             uploads,
@@ -89,7 +100,7 @@ class DialogueHandlers:
         self,
         script: str,
         voices: Any = None,
-        pause: float = dlg.DEFAULT_PAUSE_S,
+        pause: float = DEFAULT_PAUSE_S,
         nfe_step: int = DEFAULTS["nfe_step"],
         seed: int = -1,
         normalize: bool = DEFAULTS["normalize"],
@@ -111,7 +122,7 @@ class DialogueHandlers:
             the audio (WAV); the turns as [{"turn", "speaker", "voice", "text", "seed", "speed", "start",
             "duration", "spoken_text", "check"}]; and the base seed used.
         """
-        with self.engine.metrics.track("gradio_api"):
+        with self.studio.metrics.track("gradio_api"):
             result = self.speak(script, voices, {}, pause, nfe_step, seed, progress, normalize, check)
         return (result.sample_rate, result.wave), result.table(), result.base_seed
 
@@ -129,13 +140,13 @@ class DialogueHandlers:
     ) -> tuple[tuple[int, np.ndarray], list[list], int]:
         """The tab's button: rows of (tag, voice), the upload slots, then pause, quality, seed, and the text options."""
         refs = {
-            slot_name(u.name, i): self.engine.reference(audio=u.audio, text=u.text)
+            slot_name(u.name, i): self.studio.reference(audio=u.audio, text=u.text)
             for i, u in enumerate(uploads)
             if u.audio
         }
         mapping = [(tag or "", voice or "") for tag, voice in rows]
-        used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(self._parse(script))}
-        known = {n.casefold() for n in [*refs, *self.engine.voices.names()]}
+        used = {(s or DEFAULT_SPEAKER).casefold() for s in speakers(self._parse(script))}
+        known = {n.casefold() for n in [*refs, *self.studio.voices.names()]}
         for tag, voice in mapping:
             tag = " ".join(tag.split())
             if tag.casefold() in used - known and not voice.strip():
@@ -150,11 +161,11 @@ class DialogueHandlers:
 
     def choices(self, names: Sequence[str | None]) -> list[str]:
         slots = [slot_name(n, i) for i, n in enumerate(names)]
-        return [*slots, *(n for n in self.engine.voices.names() if n not in slots)]
+        return [*slots, *(n for n in self.studio.voices.names() if n not in slots)]
 
-    def _parse(self, script: str | None) -> list[dlg.Turn]:
+    def _parse(self, script: str | None) -> list[Turn]:
         """The script's turns; InputError for a malformed script or one longer than a dialogue may be."""
-        return dlg.parse_script(script or "", dlg.max_script_chars(self.engine.settings.max_text_chars))
+        return parse_script(script or "", max_script_chars(self.studio.settings.max_text_chars))
 
     def find_speakers(
         self, script: str, rows: Sequence[tuple[str | None, str | None]], names: Sequence[str | None]
@@ -163,7 +174,7 @@ class DialogueHandlers:
         malformed: the error is shown when generating). A row whose tag stays keeps its voice (nothing is sent for
         it, so a voice being picked meanwhile is not undone); a new tag named like a voice gets that voice."""
         try:
-            found = [s or dlg.DEFAULT_SPEAKER for s in dlg.speakers(self._parse(script))]
+            found = [s or DEFAULT_SPEAKER for s in speakers(self._parse(script))]
         except InputError:
             found = []
         if not found:
@@ -220,8 +231,8 @@ def story_example() -> dict[str, Any]:
 class DialogueTab:
     """The tab's components; handlers read them by name, in dicts of component values."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.h = DialogueHandlers(engine)
+    def __init__(self, studio: Studio) -> None:
+        self.h = DialogueHandlers(studio)
         gr.Markdown(HELP)
         with gr.Row():
             with gr.Column(scale=3):
@@ -278,9 +289,7 @@ class DialogueTab:
                             )
                         )
         with gr.Row():
-            self.pause = gr.Slider(
-                0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)"
-            )
+            self.pause = gr.Slider(0.0, MAX_PAUSE_S, value=DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)")
             self.nfe_step = control("nfe_step", elem_id="dialogue-quality")
             self.seed = seed_box("Base seed (-1 = random)", elem_id="dialogue-seed")
             self.normalize = control("normalize", elem_id="dialogue-normalize")
@@ -313,7 +322,7 @@ class DialogueTab:
         uploads = [
             Upload(data[a], data[n], data[t]) for a, n, t in zip(self.audios, self.names, self.texts, strict=True)
         ]
-        with self.h.engine.metrics.track("ui"):
+        with self.h.studio.metrics.track("ui"):
             audio, table, seed = self.h.generate(
                 data[self.script],
                 rows,
