@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.blocks import Block
 
 from inference import (
     DEFAULT_PAUSE_S,
@@ -36,7 +37,8 @@ from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_u
 ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
 SLOTS = 3  # upload slots
 TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)", "Spoken", "Check"]
-TABLE_WIDTHS = [64, 100, 120, 260, 110, 80, 90, 220, 160]  # px: each header's words whole (the table scrolls)
+# px: each header's words whole (the table scrolls)
+TABLE_WIDTHS: list[str | int] = [64, 100, 120, 260, 110, 80, 90, 220, 160]
 HELP = """Write a script with several voices. Tag each turn with its speaker:
 **[Narrator] It was late. [Guest] Hello?**, or put one speaker per line: **Narrator: It was late.**
 Then pick the voice for each tag below (a tag that is already the name of a saved voice needs no row).
@@ -374,7 +376,7 @@ class DialogueTab:
 
     def wire(self, tab: gr.Tab, root: gr.Blocks) -> None:
         """Wire the tab's events (after every tab is laid out)."""
-        inputs = {
+        inputs: set[Block] = {
             self.script,
             *self.tags,
             *self.pickers,
@@ -402,30 +404,16 @@ class DialogueTab:
             api_name="synthesize_dialogue",
             concurrency_id="gpu",
         )
-        fill = {
-            "fn": self.find_speakers,
-            "inputs": {self.script, *self.tags, *self.pickers, *self.names},
-            "outputs": [*self.tags, *self.pickers],
-            "api_visibility": "private",
-            "queue": False,
-        }
-        self.find.click(**fill)
-        self.script.blur(**fill)
+        rows: set[Block] = {self.script, *self.tags, *self.pickers, *self.names}
+        for fill in (self.find.click, self.script.blur):
+            fill(self.find_speakers, rows, [*self.tags, *self.pickers], api_visibility="private", queue=False)
         self.story.click(
             self.load_story,
             None,
             [self.script, *self.audios, *self.names, *self.texts, *self.tags, *self.pickers],
             api_visibility="private",
         )
-        refresh = {
-            "fn": self.refresh,
-            "inputs": set(self.names),
-            "outputs": self.pickers,
-            "api_visibility": "private",
-            "queue": False,
-            "show_progress": "hidden",
-        }
-        for name in self.names:
-            name.blur(**refresh)
-        tab.select(**refresh)  # saved voices as they are when the tab is opened
-        root.load(**refresh)
+        names: set[Block] = set(self.names)
+        # saved voices as they are when a slot is renamed, when the tab is opened, when the page loads
+        for refresh in (*(name.blur for name in self.names), tab.select, root.load):
+            refresh(self.refresh, names, self.pickers, api_visibility="private", queue=False, show_progress="hidden")

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.blocks import Block
 
 from inference import (
     DEFAULT_MAX_SPEEDUP,
@@ -32,7 +33,7 @@ from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_u
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
 # px: wide enough for each header's longest word (the table scrolls sideways on a narrow screen); the text and the
 # note take the most
-REPORT_WIDTHS = [60, 64, 80, 72, 100, 120, 260, 96, 72, 220]
+REPORT_WIDTHS: list[str | int] = [60, 64, 80, 72, 100, 120, 260, 96, 72, 220]
 HELP = f"""Upload subtitles (**.srt** or **.vtt**) and pick the voice: every cue is spoken in its own time slot, on one
 track as long as the subtitles. The pace adapts to each slot, up to the **maximum speed-up**; a cue that still does not
 fit runs on into the gap after it and is flagged in the report. Tag cues to give them other saved voices:
@@ -221,7 +222,7 @@ class DubTab:
         return {self.voice: gr.update(choices=self.h.studio.voices.names())}
 
     def wire(self, tab: gr.Tab) -> None:
-        inputs = {
+        inputs: set[Block] = {
             self.subtitles, self.voice, self.ref_audio, self.ref_text, self.voices, self.max_speedup, self.nfe_step,
             self.speed, self.cfg_strength, self.seed,
         }  # fmt: skip

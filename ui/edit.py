@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.blocks import Block
 
 from inference import (
     ADDED,
@@ -215,10 +216,10 @@ class EditTab:
 
     def wire(self) -> None:
         """Wire the tab's events (after every tab is laid out)."""
-        texts = {self.audio, self.transcript, self.new_text}
-        listen = {"api_visibility": "private", "concurrency_id": "gpu"}
+        texts: set[Block] = {self.audio, self.transcript, self.new_text}
         for event in (self.audio.upload, self.audio.stop_recording, self.transcribe_btn.click):
-            event(self.transcribed, texts, [self.transcript, self.new_text, self.diff], **listen)
+            heard = [self.transcript, self.new_text, self.diff]
+            event(self.transcribed, texts, heard, api_visibility="private", concurrency_id="gpu")
         gr.on(
             [self.transcript.change, self.new_text.change],
             self.show_diff,
@@ -233,7 +234,8 @@ class EditTab:
             {*texts, self.spans, self.seed, *self.options.values()},
             [self.result, self.original, self.table, self.seed_used, self.transcript],
             show_progress_on=[self.result],  # progress, and an error, on the result alone
-            **listen,
+            api_visibility="private",
+            concurrency_id="gpu",
         )
         self.api_button.click(
             stops_when_cancelled(self.h.edit_speech),

@@ -25,8 +25,8 @@ R = TypeVar("R")
 
 # The form's parameters in the public endpoints, in their order (the public API: tests/test_layout.py pins it); an
 # option added to SynthesisOptions comes after these, in every cloning endpoint and in the Clone tab.
-FORM_ORDER = ("seed", "nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence", "voice", "normalize")
-FORM_ORDER += ("check", "min_duration", "check_threshold", "check_tries")
+FORM_ORDER: tuple[str, ...] = ("seed", "nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence", "voice")
+FORM_ORDER += ("normalize", "check", "min_duration", "check_threshold", "check_tries")
 NOT_OFFERED = ("sway_sampling_coef",)  # options the UI leaves at their default (REST and jobs offer them)
 FORM_PARAMETERS = (*FORM_ORDER, *(n for n in SPECS if n not in FORM_ORDER and n not in NOT_OFFERED))
 FORM_OPTIONS = tuple(n for n in FORM_PARAMETERS if n in SPECS and n != "seed")  # the options a Generate sends

@@ -27,11 +27,12 @@ def describe(rank: int, result: SynthesisResult) -> str:
 
 def take_dict(rank: int, result: SynthesisResult, file: str) -> dict[str, Any]:
     """One take as the endpoint reports it."""
+    rate = score(result)
     return {
         "rank": rank,
         "seed": result.seed,
         "duration": round(result.duration, 3),
-        "score": None if score(result) is None else round(score(result), 3),  # type: ignore[arg-type]
+        "score": None if rate is None else round(rate, 3),
         "spoken_text": result.spoken_text,
         "ref_notes": list(result.ref_notes),
         "file": Path(file).name,
