@@ -40,6 +40,13 @@ class CloneTab:
 
     def __init__(self, studio: Studio) -> None:
         self.studio, self.h = studio, CloneHandlers(studio)
+        self._voice_and_text()
+        self._examples_and_settings()
+        self._results()
+
+    def _voice_and_text(self) -> None:
+        """The reference (recorded, uploaded or saved) beside the text to speak."""
+        studio = self.studio
         with gr.Row():
             with gr.Column():
                 self.ref_audio = gr.Audio(
@@ -75,6 +82,8 @@ class CloneTab:
                     interactive=False,
                     elem_id="spoken-text",
                 )
+
+    def _examples_and_settings(self) -> None:
         self.rows = example_rows()
         self.examples = gr.Dataset(  # plain text: no audio is probed at start-up (gr.Examples runs ffprobe)
             components=[
@@ -98,6 +107,9 @@ class CloneTab:
                 placed = {*BESIDE_TEXT, *SETTINGS_ROWS[0], *SETTINGS_ROWS[1]}
                 rest = [name for name in FORM_OPTIONS if name not in placed]
                 self.options |= {name: control(name, elem_id=f"opt-{name}") for name in rest}
+
+    def _results(self) -> None:
+        """Generate, the take (live, then whole) with its captions, variations, and this session's takes."""
         self.generate = gr.Button("Generate", variant="primary", elem_id="generate")
         self.api_synthesize = gr.Button(visible=False)  # carries the public /synthesize endpoint (no streaming)
         self.live = gr.Audio(
@@ -115,8 +127,8 @@ class CloneTab:
             self.info = gr.Markdown(elem_id="take-info")
         self.check_report = gr.Markdown(elem_id="check-report")
         self.captions = CaptionsPanel()  # the take's captions (ui/captions.py)
-        self.variations = VariationsPanel(studio, self.form)
-        self.words = WordsPanel(studio)
+        self.variations = VariationsPanel(self.studio, self.form)
+        self.words = WordsPanel(self.studio)
         self.takes = gr.State([])  # this session's takes (ui/history.py): per visitor, gone when the session ends
         with gr.Accordion("This session's takes", open=False):
             self.table = gr.Dataframe(
@@ -332,6 +344,10 @@ class CloneTab:
         self.transcribe_btn.click(
             self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"
         )
+        self._wire_inputs()
+
+    def _wire_inputs(self) -> None:
+        """What fills the form: a text file, an example, a take picked again (replayed, or its settings reused)."""
         self.text_file.upload(self.h.read_text_file, [self.text_file], [self.text], api_visibility="private")
         self.examples.click(
             lambda i: self.h.use_example(self.rows[i]),
