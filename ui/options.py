@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -76,14 +76,19 @@ def option_docs(fn: F) -> F:
 
         nfe_step: flow-matching steps: ... (4 to 64, whole; presets Fast (7 steps) = 7, ...).
     """
-    names = [n for n in inspect.signature(fn).parameters if n in SPECS or n in PARAMETER_DOCS]
-    lines = (inspect.getdoc(fn) or "").split("\n")
+    fn.__doc__ = documented(inspect.getdoc(fn) or "", inspect.signature(fn).parameters)
+    return fn
+
+
+def documented(doc: str, parameters: Iterable[str]) -> str:
+    """`doc` with the Args lines option_docs adds for `parameters`."""
+    names = [n for n in parameters if n in SPECS or n in PARAMETER_DOCS]
+    lines = doc.split("\n")
     start = next(i for i, line in enumerate(lines) if line.strip() == "Args:")
     end = next((i for i, line in enumerate(lines) if line.strip() == "Returns:"), len(lines))
     given = {line.split(":")[0].strip() for line in lines[start + 1 : end] if ":" in line}
     added = [f"    {name}: {describe(name)}." for name in names if name not in given]
-    fn.__doc__ = "\n".join(lines[:end] + added + lines[end:])
-    return fn
+    return "\n".join(lines[:end] + added + lines[end:])
 
 
 def describe(name: str) -> str:
@@ -136,8 +141,9 @@ class form_endpoint(Generic[R]):
     """A cloning endpoint's public signature, built from the options: a method `fn(self, form, <own>..., *,
     <later>...)` is seen as `(ref_audio, ref_text, text, <own>..., seed, <options and voice in FORM_PARAMETERS'
     order>, <later>...)`, which Gradio reads (inspect.signature) to check its inputs and describe its API; its Args
-    lines are written from the options too (option_docs). A call gathers the form's values into one Form for `fn`.
-    A descriptor, so that a bound method's signature is the public one (a wrapper copies it: stops_when_cancelled)."""
+    lines are written from the options too (as option_docs does). A call gathers the form's values into a Form for
+    `fn`. A descriptor, so that the bound method carries the public signature (and so do the wrappers that copy its
+    attributes: stops_when_cancelled)."""
 
     def __init__(self, fn: Callable[..., R]) -> None:
         own = list(inspect.signature(fn).parameters.values())[2:]  # after self and form
@@ -146,7 +152,7 @@ class form_endpoint(Generic[R]):
         later = [p.replace(kind=p.POSITIONAL_OR_KEYWORD) for p in own if p.kind is p.KEYWORD_ONLY]  # words, progress
         form = [form_parameter(name) for name in FORM_PARAMETERS]
         self.signature = inspect.Signature([*FIRST, *middle, *form, *later])
-        self.__doc__ = fn.__doc__
+        self.__doc__ = documented(inspect.getdoc(fn) or "", self.signature.parameters)  # the Args lines, once
 
     def __get__(self, handlers: object, owner: type | None = None) -> Callable[..., R]:
         @functools.wraps(self.fn)
@@ -159,5 +165,6 @@ class form_endpoint(Generic[R]):
             return self.fn(handlers, form, **{name: v[name] for name in self.own})
 
         del endpoint.__wrapped__  # Gradio reads the public signature, not fn's
-        endpoint.__signature__ = self.signature  # type: ignore[attr-defined]
-        return option_docs(endpoint)
+        endpoint.__signature__ = self.signature  # type: ignore[attr-defined]  # what inspect.signature returns
+        endpoint.__doc__ = self.__doc__
+        return endpoint
