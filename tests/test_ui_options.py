@@ -13,6 +13,68 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLONING = ("/synthesize", "/synthesize_variations", "/synthesize_captions")
 
+# The cloning endpoints' public parameters as clients call them (positionally, in this order): name, default and
+# the type gradio_client describes. A client's script breaks if any of these moves.
+FIRST = [("ref_audio", None, "filepath"), ("ref_text", None, "str"), ("text", None, "str")]
+FORM = [
+    ("seed", -1, "int"),
+    ("nfe_step", 32, "Literal['7', '16', '32']"),
+    ("speed", 1.0, "float"),
+    ("cross_fade", 0.15, "float"),
+    ("cfg_strength", 2.0, "float"),
+    ("remove_silence", False, "bool"),
+    ("voice", None, "a saved voice's name"),
+    ("normalize", True, "bool"),
+    ("check", False, "bool"),
+    ("min_duration", True, "bool"),
+    ("check_threshold", 0.25, "float"),
+    ("check_tries", 3, "float"),
+]
+PUBLIC = {
+    "/synthesize": [*FIRST, *FORM],
+    "/synthesize_variations": [*FIRST, ("n", 3, "float"), *FORM],
+    "/synthesize_captions": [*FIRST, *FORM, ("words", False, "bool")],
+}
+
+
+def test_the_cloning_endpoints_keep_their_public_parameters() -> None:
+    from inference import Engine, EngineSettings, Studio
+    from ui import build_ui
+
+    named = build_ui(Studio(Engine(EngineSettings()))).get_api_info()["named_endpoints"]
+    for name, want in PUBLIC.items():
+        got = [
+            (p["parameter_name"], p["parameter_default"], p["python_type"]["type"])
+            if p["parameter_name"] != "voice"  # a dropdown of the saved voices: its type lists them
+            else ("voice", p["parameter_default"], "a saved voice's name")
+            for p in named[name]["parameters"]
+        ]
+        assert got == want, name
+
+
+def test_the_cloning_handlers_keep_their_python_signatures() -> None:
+    """What Gradio reads to check the inputs, and a direct call (`synthesize(ref, "", text, 1, nfe_step=4)`) uses."""
+    import inspect
+
+    from inference import Engine, EngineSettings, Studio
+    from ui.captions import CaptionsEndpoint
+    from ui.clone import CloneHandlers
+
+    studio = Studio(Engine(EngineSettings()))
+    handlers = CloneHandlers(studio)
+    fns = {
+        "/synthesize": handlers.synthesize,
+        "/synthesize_variations": handlers.synthesize_variations,
+        "/synthesize_captions": CaptionsEndpoint(studio).synthesize_captions,
+    }
+    first = [("ref_audio", inspect.Parameter.empty, "str | None"), ("ref_text", "", "str"), ("text", "", "str")]
+    for name, fn in fns.items():
+        got = [(p.name, p.default, p.annotation) for p in inspect.signature(fn).parameters.values()]
+        assert got[-1][0] == "progress", name
+        assert [(n, d) for n, d, _ in got[:-1]] == [(n, d) for n, d, _ in first + PUBLIC[name][3:]], name
+        assert got[:3] == first, name
+
+
 WIDER = """
 import dataclasses, json, sys
 import gradio as gr
