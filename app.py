@@ -119,7 +119,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     app.add_middleware(BodyLimit, max_body=settings.max_body_kb * 1024, max_upload=max_upload)  # every route
     app.include_router(health_router(studio, settings.access))
     app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
-    demo = build_ui(studio.engine)  # MERGE: build_ui(studio)
+    demo = build_ui(studio)
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so
     demo.queue(default_concurrency_limit=studio.concurrency(), max_size=settings.queue_max)
     app.include_router(metrics_router(studio, queue_depth=lambda: queue_depth(demo)))

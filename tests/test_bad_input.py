@@ -30,7 +30,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inference import Engine, InputError, StudioError, SynthesisOptions
+from inference import Engine, InputError, Studio, StudioError, SynthesisOptions
 from inference.text import validate_text
 from tests.badinputs import (
     BAD_SETTINGS,
@@ -81,7 +81,7 @@ def long_ref(work: Path, ref_wav: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def synth(engine: Engine):
-    return CloneHandlers(engine).synthesize
+    return CloneHandlers(Studio(engine)).synthesize
 
 
 def judge(audio: BadAudio, ok: bool, message: str | None) -> str | None:
@@ -166,7 +166,7 @@ def test_bad_text_through_the_ui_handler(synth, short_ref: Path) -> None:
 def test_one_megabyte_of_text_is_refused_before_anything_heavy(tiny_settings, short_ref: Path) -> None:
     fresh = Engine(tiny_settings)
     start = time.perf_counter()
-    ok, message = handler_outcome(CloneHandlers(fresh).synthesize, short_ref, REFUSED_TEXT["1mb"][0])
+    ok, message = handler_outcome(CloneHandlers(Studio(fresh)).synthesize, short_ref, REFUSED_TEXT["1mb"][0])
     elapsed = time.perf_counter() - start
     assert not ok and assert_clear(message, "999,999 characters long; the limit is 5,000")
     assert fresh.load_count == 0 and len(fresh._refs) == 0, "refused only after loading or preparing"
@@ -214,7 +214,7 @@ def test_bad_settings_through_the_dialogue_tab(engine: Engine) -> None:
 
     from ui.dialogue import ROWS, DialogueHandlers, Upload
 
-    h = DialogueHandlers(engine)
+    h = DialogueHandlers(Studio(engine))
     engine.voices.save("Matrix voice", ref_bytes(), REF_TEXT, overwrite=True)
     try:
         for name, (field, value, words) in DIALOGUE_SETTINGS.items():
@@ -722,7 +722,7 @@ def test_wav_header_helper_is_what_it_claims() -> None:
 def test_bad_subtitles_through_the_dub_handler(engine: Engine, short_ref: Path, work: Path) -> None:
     from ui.dub import DubHandlers
 
-    dub = DubHandlers(engine).dub
+    dub = DubHandlers(Studio(engine)).dub
     for name, (text, expect) in BAD_SUBTITLES.items():
         tried("ui-handler", "subtitles", name)
         path = work / f"{name}.srt"
@@ -746,7 +746,7 @@ def test_bad_subtitles_through_the_dub_handler(engine: Engine, short_ref: Path, 
 def test_bad_input_through_the_captions_handler(engine: Engine, short_ref: Path) -> None:
     from ui.captions import CaptionsEndpoint
 
-    synthesize_captions = CaptionsEndpoint(CloneHandlers(engine)).synthesize_captions
+    synthesize_captions = CaptionsEndpoint(Studio(engine)).synthesize_captions
     for name, (text, expect) in REFUSED_TEXT.items():
         tried("ui-handler", "text", f"captions-{name}")
         with pytest.raises(gr.Error) as e:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, Reference, Studio, SynthesisOptions, SynthesisRequest
 from inference.text.pronounce import GLOBAL_FILE, MAX_ENTRIES, Dictionary, Entry, PronunciationStore
 from tests.conftest import REF_TEXT, serverless_worker
 
@@ -171,7 +171,7 @@ def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: En
     from inference.studio.dialogue import MAX_TURNS, max_script_chars, parse_script, synthesize_script
     from ui.dialogue import ROWS, DialogueHandlers
 
-    handlers = DialogueHandlers(engine)
+    handlers = DialogueHandlers(Studio(engine))
     script = "[A] hi there. [B] hello.\n" * 10_000  # 250 KB
     start = time.perf_counter()
     assert handlers.find_speakers(script, [("", None)] * ROWS, ["", "", ""]) is None

@@ -15,7 +15,7 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest
+from inference import Engine, InputError, Reference, Studio, SynthesisOptions, SynthesisRequest
 from inference.studio.dialogue import (
     MAX_TURNS,
     Turn,
@@ -360,7 +360,7 @@ def test_tab_rows_follow_the_script(engine: Engine) -> None:
 
     from ui.dialogue import ROWS, SLOTS, DialogueHandlers, Upload
 
-    h = DialogueHandlers(engine)
+    h = DialogueHandlers(Studio(engine))
     names = ["Upload 1", "Mine", ""]
     empty = [("", None)] * ROWS
     out = h.find_speakers("Intro. [Narrator] Hi. [mine] Yo. [narrator] Bye.", empty, names)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine
+from inference import Engine, Studio
 from inference.audio.prepare import decode_audio
 from inference.studio.editing import MAX_RECORDING_S
 from tests.conftest import REF_TEXT, serverless_worker
@@ -48,7 +48,7 @@ def test_the_word_diff_shown_before_generating() -> None:
 
 
 def test_edit_speech_handler_with_spans_as_json_text(known: Engine, ref_wav: Path) -> None:
-    h = EditHandlers(known)
+    h = EditHandlers(Studio(known))
     (sr, wave), applied, seed = h.edit_speech(str(ref_wav), "", NEW_TEXT, json.dumps(SPANS), 5, 4, progress=no_progress)
     assert sr == 24000 and wave.dtype == np.float32 and seed == 5
     assert [(e["kind"], e["text"]) for e in applied] == [("replace", "optimist,"), ("replace", "realist.")]
@@ -58,7 +58,7 @@ def test_edit_speech_handler_with_spans_as_json_text(known: Engine, ref_wav: Pat
 
 
 def test_edit_speech_handler_errors_are_sentences(known: Engine, ref_wav: Path) -> None:
-    h = EditHandlers(known)
+    h = EditHandlers(Studio(known))
     for args, words in [
         ((None, "", NEW_TEXT), "No recording"),
         ((str(ref_wav), REF_TEXT, REF_TEXT), "Nothing changed"),
@@ -73,7 +73,7 @@ def test_edit_speech_handler_errors_are_sentences(known: Engine, ref_wav: Path) 
 
 def test_the_tab_generates_from_its_components(known: Engine, ref_wav: Path) -> None:
     with gr.Blocks():
-        tab = EditTab(known)
+        tab = EditTab(Studio(known))
     data = {
         tab.audio: str(ref_wav),
         tab.transcript: "",

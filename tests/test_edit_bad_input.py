@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine
+from inference import Engine, Studio
 from tests.badinputs import (
     BAD_EDITS,
     EDIT_SPAN,
@@ -55,7 +55,7 @@ def no_progress(*args, **kwargs) -> None:
 def ui_outcome(engine: Engine, audio: Path | None, fields: dict, nfe_step: int = 4) -> tuple[bool, str | None, float]:
     """(succeeded, the message, the take's seconds) through the tab's handler, as the UI calls it."""
     try:
-        (sr, wave), _, _ = EditHandlers(engine).edit_speech(
+        (sr, wave), _, _ = EditHandlers(Studio(engine)).edit_speech(
             str(audio) if audio else None,
             fields.get("transcript", ""),
             fields.get("new_text", ""),

@@ -39,7 +39,7 @@ def request(ref: Path, text: str = "Hello there, my friend.", **options) -> Synt
 
 def ui_error(engine: Engine, ref: Path, text: str = "Hello there.") -> str | None:
     try:
-        CloneHandlers(engine).synthesize(str(ref), REF_TEXT, text, 1, nfe_step=4)
+        CloneHandlers(Studio(engine)).synthesize(str(ref), REF_TEXT, text, 1, nfe_step=4)
     except gr.Error as e:
         return e.message
     return None
@@ -244,7 +244,7 @@ def test_no_whisper_in_the_handler_and_the_worker(engine: Engine, short_ref: Pat
     e = Engine(engine.settings, transcriber=Transcriber("nobody/whisper-not-cached", device="cpu"))
     tried("ui-handler", "fault", "no-whisper")
     with pytest.raises(gr.Error) as info:
-        CloneHandlers(e).synthesize(str(short_ref), "", "Hello there.", 1, nfe_step=4)
+        CloneHandlers(Studio(e)).synthesize(str(short_ref), "", "Hello there.", 1, nfe_step=4)
     assert_clear(info.value.message, "Type the reference transcript")
     worker = serverless_worker(e)
     tried("serverless", "fault", "no-whisper")

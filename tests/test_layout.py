@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import warnings
 
-from inference import Engine, EngineSettings
+from inference import Engine, EngineSettings, Studio
 from ui import API_NAMES, build_ui
 
 
 def test_every_handler_takes_the_inputs_it_is_wired_to() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        demo = build_ui(Engine(EngineSettings()))
+        demo = build_ui(Studio(Engine(EngineSettings())))
     mismatched = [str(w.message) for w in caught if "arguments for function" in str(w.message)]
     assert not mismatched, mismatched
     public = {
@@ -29,7 +29,7 @@ def test_every_public_parameter_is_described() -> None:
 
     from ui.options import describe
 
-    demo = build_ui(Engine(EngineSettings()))
+    demo = build_ui(Studio(Engine(EngineSettings())))
     undescribed = []
     for block_fn in demo.fns.values():
         if not block_fn.api_name or block_fn.api_visibility != "public":
@@ -61,7 +61,7 @@ def public_endpoints(demo) -> list:
 def test_every_public_endpoint_has_one_input_per_handler_parameter() -> None:
     """A parameter with a default still needs its input: without it the endpoint silently drops the setting (Gradio
     warns only when a parameter without a default has no input)."""
-    demo = build_ui(Engine(EngineSettings()))
+    demo = build_ui(Studio(Engine(EngineSettings())))
     wrong = {
         f"/{f.api_name}": (len(f.inputs), handler_parameters(f))
         for f in public_endpoints(demo)
@@ -106,7 +106,7 @@ def test_every_options_control_offers_its_specs_range() -> None:
     specs = SynthesisOptions.specs()
     others = {"n": (1, variations.MAX_VARIATIONS, 1), "pause": (0, dialogue.MAX_PAUSE_S, 0.05)}
     others["max_speedup"] = (1, dubbing.MAX_SPEEDUP, 0.05)
-    demo = build_ui(Engine(EngineSettings()))
+    demo = build_ui(Studio(Engine(EngineSettings())))
     wrong, checked = [], 0
     for f in public_endpoints(demo):
         for name, component in zip(handler_parameters(f), f.inputs, strict=False):

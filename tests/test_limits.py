@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine, EngineSettings, SynthesisOptions
+from inference import Engine, EngineSettings, Studio, SynthesisOptions
 from inference.studio.dialogue import MAX_PAUSE_S, MAX_TURNS
 from tests.conftest import serverless_worker
 from tests.live import run_app
@@ -95,7 +95,7 @@ def test_longest_text_through_the_streamed_generate(limit_engine: Engine) -> Non
     from ui.clone import CloneTab
 
     with gr.Blocks():
-        tab = CloneTab(limit_engine)
+        tab = CloneTab(Studio(limit_engine))
     options = {**SynthesisOptions.defaults(), "nfe_step": 7}  # every control of the tab
     data = {
         tab.ref_audio: None,
@@ -281,7 +281,7 @@ def test_a_text_file_of_exactly_the_size_read(limit_engine: Engine, tmp_path: Pa
 
     from ui.clone import MAX_TEXT_FILE_BYTES, CloneHandlers
 
-    h = CloneHandlers(limit_engine)
+    h = CloneHandlers(Studio(limit_engine))
     exact = tmp_path / "exact.txt"
     exact.write_bytes(b"a" * MAX_TEXT_FILE_BYTES)
     assert len(h.read_text_file(str(exact))) == MAX_TEXT_FILE_BYTES

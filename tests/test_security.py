@@ -33,14 +33,15 @@ from inference import SynthesisOptions
 from tests.badinputs import assert_clear, report_tried, tried  # noqa: F401 - report_tried: autouse
 from tests.conftest import REF_TEXT, serverless_worker
 from tests.live import run_app
-from ui.clone import WORD_OPTIONS
+from ui.options import FORM_PARAMETERS
 
 USER, PASSWORD, TOKEN = "studio-admin", "pw-S3cret-9f8e7d", "tok-S3cret-1a2b3c"
 HF_SECRET = "hf_secretTOKENvalue0123456789"
 ENV_MARKER = "env-marker-7c1d2e3f"  # an environment value: /proc/self/environ would show it
 PASSWD_MARKER = "root:x:0:0"
 SECRETS = (PASSWORD, TOKEN, HF_SECRET, ENV_MARKER)
-WORD_DEFAULTS = [SynthesisOptions.defaults()[name] for name in WORD_OPTIONS]  # /synthesize's last parameters
+AFTER_VOICE = FORM_PARAMETERS[FORM_PARAMETERS.index("voice") + 1 :]
+WORD_DEFAULTS = [SynthesisOptions.defaults()[name] for name in AFTER_VOICE]  # /synthesize's last parameters
 
 
 # ---- a recording HTTP server: any fetch of a URL shows up as a hit ----------------------------------------------
@@ -632,10 +633,10 @@ def test_no_secret_in_logs_errors_or_health(locked: dict) -> None:
 
 # ---- temporary files -------------------------------------------------------------------------------------------------
 def test_the_app_deletes_temporary_files_within_an_hour() -> None:
-    from inference import Engine, EngineSettings
+    from inference import Engine, EngineSettings, Studio
     from ui import build_ui
 
-    frequency, age = build_ui(Engine(EngineSettings())).delete_cache
+    frequency, age = build_ui(Studio(Engine(EngineSettings()))).delete_cache
     assert 0 < frequency <= 900 and 0 < age <= 3600, (frequency, age)
 
 

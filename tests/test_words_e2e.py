@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inference import Engine
+from inference import Engine, Studio
 from tests.badinputs import (
     BAD_ENTRIES,
     BAD_SETTINGS,
@@ -210,7 +210,7 @@ def test_serverless_output_has_the_spoken_text_and_the_check(engine: Engine, sho
 def test_bad_pronunciation_entries(client, engine: Engine) -> None:
     from ui.words import WordsHandlers
 
-    h = WordsHandlers(engine)
+    h = WordsHandlers(Studio(engine))
     for name, (word, spoken, case) in BAD_ENTRIES.items():
         tried("ui-handler", "pronunciation", name)
         with pytest.raises(gr.Error) as info:

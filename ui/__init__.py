@@ -1,5 +1,6 @@
-"""Gradio UI: the Blocks in layout.py, one module per tab (clone.py, dialogue.py, voices.py), shared handler helpers
-in handlers.py, option controls in options.py, and mounting on the FastAPI app in mount.py."""
+"""Gradio UI over the Studio: the Blocks in layout.py, one module per tab (clone.py and clone_api.py, dialogue.py and
+dialogue_api.py, dub.py, edit.py, voices.py), shared handler helpers in handlers.py, option controls and endpoint
+signatures in options.py, and mounting on the FastAPI app in mount.py."""
 
 from .gradio_import import skip_stub_regeneration
 

@@ -10,20 +10,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 import gradio as gr
 import numpy as np
 
-from inference.studio.captions import Captions, captions_for, synthesize_with_captions
-from inference.types import AudioChunk
+from inference import AudioChunk, Captions, Studio
 
 from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
-from .options import DEFAULTS, option_docs
-
-if TYPE_CHECKING:
-    from .clone import CloneHandlers, CloneTab
+from .options import Form, form_endpoint
 
 HEADERS = ["Start (s)", "End (s)", "Text"]
 
@@ -55,17 +51,17 @@ class CaptionsPanel:
     def outputs(self) -> list:
         return [self.note, self.srt, self.vtt, self.table]
 
-    def show(self, engine: Any, chunks: Sequence[AudioChunk], cross_fade: float, words: bool, stem: str) -> dict:
+    def show(self, studio: Studio, chunks: Sequence[AudioChunk], cross_fade: float, words: bool, stem: str) -> dict:
         """The panel's values for a take made of `chunks`."""
-        captions = captions_for(engine, chunks, cross_fade, "word" if words else "sentence")
+        captions = studio.captions(chunks, cross_fade, "word" if words else "sentence")
         srt, vtt = caption_files(captions, stem)
         rows = [[c["start"], c["end"], c["text"]] for c in captions.table()]
         note = captions.note or f"{len(rows)} cue{'s' if len(rows) != 1 else ''}, one per {captions.level}."
         return {self.note: note, self.srt: srt, self.vtt: vtt, self.table: rows}
 
-    def wire(self, tab: CloneTab) -> None:
+    def wire(self, tab: Tab) -> None:
         """The public endpoint, on the tab's own inputs (as /synthesize)."""
-        endpoint = CaptionsEndpoint(tab.h)
+        endpoint = CaptionsEndpoint(tab.studio)
         self.api_button.click(
             stops_when_cancelled(endpoint.synthesize_captions),
             [*tab.synthesize_inputs(), self.words],  # /synthesize's parameters, then `words`
@@ -75,29 +71,26 @@ class CaptionsPanel:
         )
 
 
-class CaptionsEndpoint:
-    def __init__(self, handlers: CloneHandlers) -> None:
-        self.h = handlers
+class Tab(Protocol):
+    """What the endpoint is wired to: the Clone tab's studio, inputs and outputs (ui/clone.py)."""
 
+    studio: Studio
+    out_audio: gr.Audio
+    seed_used: gr.Number
+
+    def synthesize_inputs(self) -> list[gr.components.Component]: ...
+
+
+class CaptionsEndpoint:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    @form_endpoint  # ref_audio, ref_text, text, then seed, the options and voice (ui/options.py), then words
     @user_errors
-    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
     def synthesize_captions(
         self,
-        ref_audio: str | None,
-        ref_text: str = "",
-        text: str = "",
-        seed: int = -1,
-        nfe_step: int = DEFAULTS["nfe_step"],
-        speed: float = DEFAULTS["speed"],
-        cross_fade: float = DEFAULTS["cross_fade"],
-        cfg_strength: float = DEFAULTS["cfg_strength"],
-        remove_silence: bool = DEFAULTS["remove_silence"],
-        voice: str | None = None,
-        normalize: bool = DEFAULTS["normalize"],
-        check: bool = DEFAULTS["check"],
-        min_duration: bool = DEFAULTS["min_duration"],
-        check_threshold: float = DEFAULTS["check_threshold"],
-        check_tries: int = DEFAULTS["check_tries"],
+        form: Form,
+        *,
         words: bool = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
     ) -> tuple[tuple[int, np.ndarray], str, str, list[dict], int]:
@@ -109,17 +102,10 @@ class CaptionsEndpoint:
             the audio (WAV), the captions as an SRT file and a VTT file, the cues as [{"start", "end", "text"}]
             (seconds), and the seed used.
         """
-        from .clone import OPTION_NAMES, WORD_OPTIONS, Form
-
-        values = (nfe_step, speed, cross_fade, cfg_strength, remove_silence)
-        values += (normalize, check, min_duration, check_threshold, check_tries)
-        options = dict(zip(OPTION_NAMES + WORD_OPTIONS, values, strict=True))
-        engine = self.h.engine
-        with engine.metrics.track("gradio_api"):
-            request = self.h.request(Form(ref_audio, ref_text, text, seed, options, voice))
-            progress(0.0, desc=preparing(engine))
-            result, captions = synthesize_with_captions(
-                engine,
+        with self.studio.metrics.track("gradio_api"):
+            request = form.request(self.studio)
+            progress(0.0, desc=preparing(self.studio))
+            result, captions = self.studio.synthesize_with_captions(
                 request,
                 "word" if words else "sentence",
                 progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"),

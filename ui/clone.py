@@ -1,22 +1,20 @@
-"""The "Clone a voice" tab: reference, text, settings, Generate; this session's takes; and the public /synthesize,
-/transcribe endpoints."""
+"""The "Clone a voice" tab: reference, text, settings, Generate; this session's takes. Its public /synthesize,
+/synthesize_variations and /transcribe endpoints are in clone_api.py."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
-from inference import Engine, InputError, SynthesisOptions, SynthesisRequest, SynthesisResult
+from inference import AudioChunk, InputError, Studio, SynthesisOptions, SynthesisRequest, SynthesisResult
 
 from . import history
 from .captions import CaptionsPanel
+from .clone_api import MAX_TEXT_FILE_BYTES, CloneHandlers, example_rows
 from .handlers import (
     check_markdown,
     pick_seed,
@@ -26,175 +24,29 @@ from .handlers import (
     stops_when_cancelled,
     user_errors,
 )
-from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
+from .options import FORM_OPTIONS, FORM_PARAMETERS, Form, control, seed_box, seed_used, seed_used_box
 from .reference import ReferenceNotes, notes_markdown
-from .variations import VariationsPanel, api_takes
+from .variations import VariationsPanel
 from .voices import build_voice_panel
 from .words import WordsHandlers, WordsPanel
 
-MAX_TEXT_FILE_BYTES = 2_000_000  # a .txt upload larger than this is refused
-OPTION_NAMES = ("nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence")  # offered in this tab
-WORD_OPTIONS = ("normalize", "check", "min_duration", "check_threshold", "check_tries")  # and these, after `voice`
-
-
-def example_rows() -> list[list[str]]:
-    """One-click examples from the voices f5-tts ships, with their transcripts (empty = transcribed)."""
-    ex = files("f5_tts").joinpath("infer/examples")
-    return [
-        [
-            str(ex / "basic/basic_ref_en.wav"),
-            "Some call me nature, others call me mother nature.",
-            "I don't really care what you call me. I've been a silent spectator, watching species evolve, empires rise "
-            "and fall. But always remember, I am mighty and enduring.",
-        ],
-        [
-            str(ex / "basic/basic_ref_zh.wav"),
-            "对，这就是我，万人敬仰的太乙真人。",
-            "突然，身边一阵笑声。我看着他们，意气风发地挺直了胸膛，甩了甩那稍显肉感的双臂，轻笑道。",
-        ],
-        [str(ex / "multi/main.flac"), "", "A Town Mouse and a Country Mouse were acquaintances."],
-        [str(ex / "multi/town.flac"), "", "My poor dear friend, you live here no better than the ants!"],
-        [str(ex / "multi/country.flac"), "", "No, no, I have a very good life here."],
-    ]
-
-
-@dataclass(frozen=True)
-class Form:
-    """What a Generate reads, whether it comes from the tab's components or from /synthesize's parameters."""
-
-    ref_audio: str | None
-    ref_text: str | None
-    text: str | None
-    seed: Any
-    options: dict[str, Any]
-    voice: str | None
-
-
-class CloneHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def request(self, form: Form) -> SynthesisRequest:
-        """The engine request for a form: its voice (a picked saved voice wins over the reference box, which then
-        shows that voice), text and options, each checked with a message naming what is wrong."""
-        reference = self.engine.reference(
-            voice=form.voice, audio=None if form.voice else form.ref_audio, text=form.ref_text
-        )
-        options = SynthesisOptions.from_loose({**form.options, "seed": form.seed})
-        return SynthesisRequest(form.text or "", reference, options)
-
-    @user_errors
-    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
-    def synthesize(
-        self,
-        ref_audio: str | None,
-        ref_text: str = "",
-        text: str = "",
-        seed: int = -1,
-        nfe_step: int = DEFAULTS["nfe_step"],
-        speed: float = DEFAULTS["speed"],
-        cross_fade: float = DEFAULTS["cross_fade"],
-        cfg_strength: float = DEFAULTS["cfg_strength"],
-        remove_silence: bool = DEFAULTS["remove_silence"],
-        voice: str | None = None,
-        normalize: bool = DEFAULTS["normalize"],
-        check: bool = DEFAULTS["check"],
-        min_duration: bool = DEFAULTS["min_duration"],
-        check_threshold: float = DEFAULTS["check_threshold"],
-        check_tries: int = DEFAULTS["check_tries"],
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], np.ndarray | None, int, str]:
-        """Speak `text` in the voice of `ref_audio`.
-
-        Args:
-        Returns:
-            the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
-        """
-        values = (nfe_step, speed, cross_fade, cfg_strength, remove_silence)
-        values += (normalize, check, min_duration, check_threshold, check_tries)
-        options = dict(zip(OPTION_NAMES + WORD_OPTIONS, values, strict=True))
-        with self.engine.metrics.track("gradio_api"):
-            request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
-            progress(0.0, desc=preparing(self.engine))
-            result = self.engine.synthesize(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
-        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
-
-    @user_errors
-    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
-    def synthesize_variations(
-        self,
-        ref_audio: str | None,
-        ref_text: str = "",
-        text: str = "",
-        n: int = 3,
-        seed: int = -1,
-        nfe_step: int = DEFAULTS["nfe_step"],
-        speed: float = DEFAULTS["speed"],
-        cross_fade: float = DEFAULTS["cross_fade"],
-        cfg_strength: float = DEFAULTS["cfg_strength"],
-        remove_silence: bool = DEFAULTS["remove_silence"],
-        voice: str | None = None,
-        normalize: bool = DEFAULTS["normalize"],
-        check: bool = DEFAULTS["check"],
-        min_duration: bool = DEFAULTS["min_duration"],
-        check_threshold: float = DEFAULTS["check_threshold"],
-        check_tries: int = DEFAULTS["check_tries"],
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> tuple[list[str], list[dict]]:
-        """Speak `text` n times with seeds seed, seed + 1, ... (generated together), to pick the best take.
-
-        Args:
-            n: how many takes, 1 to 4.
-        Returns:
-            the takes as WAV files, best first with the check on (else in seed order); and per take
-            {"rank", "seed", "duration", "score" (worst chunk's error rate, with the check), "spoken_text",
-            "ref_notes" (what preparing the reference did or found, as /reference_notes), "file",
-            "check": {"checked", "worst_wer", "retried", "chunks": [{"chunk", "text", "heard", "wer", "seed",
-            "tries", "scores"}], "note"}}.
-        """
-        names = ("nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence", *WORD_OPTIONS)
-        values = (nfe_step, speed, cross_fade, cfg_strength, remove_silence, normalize, check, min_duration)
-        options = dict(zip(names, (*values, check_threshold, check_tries), strict=True))
-        request = self.request(Form(ref_audio, ref_text, text, seed, options, voice))
-        return api_takes(self.engine, request, n, progress)
-
-    @user_errors
-    def transcribe(self, ref_audio: str | None) -> str:
-        """The words spoken in `ref_audio` (Whisper). Returns the transcript text.
-
-        Args:
-            ref_audio: a recording of speech (wav, mp3, flac, ogg, m4a, webm).
-        """
-        if not ref_audio:
-            raise InputError("No reference voice was given.", "Upload or record a few seconds of speech first.")
-        return self.engine.transcribe(Path(ref_audio))
-
-    @user_errors
-    def read_text_file(self, path: str | None) -> str:
-        if not path:
-            return gr.skip()
-        file = Path(path)
-        if file.stat().st_size > MAX_TEXT_FILE_BYTES:
-            raise InputError("That text file is too large.", f"Use a file under {MAX_TEXT_FILE_BYTES // 1_000_000} MB.")
-        try:
-            return file.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise InputError("That file is not UTF-8 text.", "Save it as plain UTF-8 text and upload it again.") from e
-
-    @user_errors
-    def use_example(self, row: list[str]) -> tuple[tuple[int, np.ndarray], str, str]:
-        """An example's voice (as audio data: the examples live inside the f5-tts package), transcript and text."""
-        import soundfile as sf
-
-        data, sr = sf.read(row[0], dtype="float32", always_2d=False)
-        return (sr, data), row[1], row[2]
+__all__ = ["MAX_TEXT_FILE_BYTES", "CloneHandlers", "CloneTab", "example_rows"]
+BESIDE_TEXT = ("normalize", "check")  # options shown beside the text; the others in Settings, in these rows
+SETTINGS_ROWS = (("nfe_step", "speed", "cross_fade"), ("cfg_strength", "remove_silence"))
 
 
 class CloneTab:
     """The tab's components, and the handlers that read and fill them by name (never by position)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine, self.h = engine, CloneHandlers(engine)
+    def __init__(self, studio: Studio) -> None:
+        self.studio, self.h = studio, CloneHandlers(studio)
+        self._voice_and_text()
+        self._examples_and_settings()
+        self._results()
+
+    def _voice_and_text(self) -> None:
+        """The reference (recorded, uploaded or saved) beside the text to speak."""
+        studio = self.studio
         with gr.Row():
             with gr.Column():
                 self.ref_audio = gr.Audio(
@@ -204,7 +56,7 @@ class CloneTab:
                     editable=True,
                     elem_id="ref-audio",
                 )
-                self.ref_notes = ReferenceNotes(engine)  # what preparing it did or found (ui/reference.py)
+                self.ref_notes = ReferenceNotes(studio)  # what preparing it did or found (ui/reference.py)
                 self.ref_text = gr.Textbox(
                     label="Reference transcript (optional)",
                     lines=2,
@@ -212,7 +64,7 @@ class CloneTab:
                     placeholder="Leave empty to transcribe automatically",
                 )
                 self.transcribe_btn = gr.Button("Transcribe reference", size="sm")
-                self.voices = build_voice_panel(engine, self.ref_audio, self.ref_text)
+                self.voices = build_voice_panel(studio, self.ref_audio, self.ref_text)
             with gr.Column():
                 self.text = gr.Textbox(
                     label="Text to speak",
@@ -222,7 +74,7 @@ class CloneTab:
                 )
                 self.text_file = gr.File(label="…or upload a .txt file", file_types=[".txt"], height=130)
                 with gr.Row():
-                    self.options = {name: control(name, elem_id=f"opt-{name}") for name in ("normalize", "check")}
+                    self.options = {name: control(name, elem_id=f"opt-{name}") for name in BESIDE_TEXT}
                     self.preview = gr.Button("Preview the spoken text", size="sm", elem_id="preview-spoken")
                 self.spoken = gr.Textbox(
                     label="Text spoken (numbers as words, pronunciations applied)",
@@ -230,6 +82,8 @@ class CloneTab:
                     interactive=False,
                     elem_id="spoken-text",
                 )
+
+    def _examples_and_settings(self) -> None:
         self.rows = example_rows()
         self.examples = gr.Dataset(  # plain text: no audio is probed at start-up (gr.Examples runs ffprobe)
             components=[
@@ -244,13 +98,18 @@ class CloneTab:
         )
         with gr.Accordion("Settings", open=False):
             with gr.Row():
-                self.options |= {name: control(name) for name in OPTION_NAMES[:3]}
+                self.options |= {name: control(name) for name in SETTINGS_ROWS[0]}
             with gr.Row():
-                self.options |= {name: control(name) for name in OPTION_NAMES[3:]}
+                self.options |= {name: control(name) for name in SETTINGS_ROWS[1]}
                 self.seed = seed_box()
                 self.randomize = gr.Checkbox(value=True, label="Randomize seed each time")
-            with gr.Row():
-                self.options |= {name: control(name, elem_id=f"opt-{name}") for name in WORD_OPTIONS[2:]}
+            with gr.Row():  # every other option (a new one too)
+                placed = {*BESIDE_TEXT, *SETTINGS_ROWS[0], *SETTINGS_ROWS[1]}
+                rest = [name for name in FORM_OPTIONS if name not in placed]
+                self.options |= {name: control(name, elem_id=f"opt-{name}") for name in rest}
+
+    def _results(self) -> None:
+        """Generate, the take (live, then whole) with its captions, variations, and this session's takes."""
         self.generate = gr.Button("Generate", variant="primary", elem_id="generate")
         self.api_synthesize = gr.Button(visible=False)  # carries the public /synthesize endpoint (no streaming)
         self.live = gr.Audio(
@@ -268,8 +127,8 @@ class CloneTab:
             self.info = gr.Markdown(elem_id="take-info")
         self.check_report = gr.Markdown(elem_id="check-report")
         self.captions = CaptionsPanel()  # the take's captions (ui/captions.py)
-        self.variations = VariationsPanel(engine, self.form, self.h.request)
-        self.words = WordsPanel(engine)
+        self.variations = VariationsPanel(self.studio, self.form)
+        self.words = WordsPanel(self.studio)
         self.takes = gr.State([])  # this session's takes (ui/history.py): per visitor, gone when the session ends
         with gr.Accordion("This session's takes", open=False):
             self.table = gr.Dataframe(
@@ -297,9 +156,12 @@ class CloneTab:
 
     def synthesize_inputs(self) -> list:
         """/synthesize's parameters in order (/synthesize_captions adds its own after them)."""
-        classic = [self.options[name] for name in OPTION_NAMES]
-        words = [self.options[name] for name in WORD_OPTIONS]
-        return [self.ref_audio, self.ref_text, self.text, self.seed, *classic, self.voices.dropdown, *words]
+        return [self.ref_audio, self.ref_text, self.text, *self.form_parameters()]
+
+    def form_parameters(self) -> list[gr.components.Component]:
+        """The inputs of the form's parameters, in the endpoints' order (FORM_PARAMETERS): seed, options, voice."""
+        inputs = {"seed": self.seed, "voice": self.voices.dropdown, **self.options}
+        return [inputs[name] for name in FORM_PARAMETERS]
 
     def form_inputs(self) -> set:
         return {self.ref_audio, self.ref_text, self.text, self.seed_state, *self.options.values(), self.voices.dropdown}
@@ -307,7 +169,7 @@ class CloneTab:
     def stream(self, data: dict, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:  # noqa: B008
         """The Generate button: play each chunk as soon as it is ready, then show the whole take."""
         start = time.perf_counter()
-        with self.engine.metrics.track("ui"):
+        with self.studio.metrics.track("ui"):
             request, parts = self._generate(data, progress)
             for part in parts:
                 if part.total > 1:
@@ -346,7 +208,7 @@ class CloneTab:
             self.pick: gr.update(choices=[t.label() for t in takes], value=take.label()),
             self.table: history.rows(takes),
             **self.captions.show(
-                self.engine,
+                self.studio,
                 result.parts(),
                 request.options.cross_fade,
                 data[self.captions.words],
@@ -370,16 +232,16 @@ class CloneTab:
 
     @user_errors
     def _generate(self, data: dict, progress: gr.Progress) -> tuple[SynthesisRequest, _Parts]:
-        request = self.h.request(self.form(data))
-        progress(0.0, desc=preparing(self.engine))
-        chunks = self.engine.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
+        request = self.form(data).request(self.studio)
+        progress(0.0, desc=preparing(self.studio))
+        chunks = self.studio.stream(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
         return request, _Parts(chunks)
 
-    def _wire_words(self, classic: list, words: list, shown: list) -> None:
+    def _wire_words(self, shown: list) -> None:
         """The spoken-text preview, the variations and their endpoints, the dictionary editor."""
         v = self.variations
         self.preview.click(
-            WordsHandlers(self.engine).normalize_text,
+            WordsHandlers(self.studio).normalize_text,
             [self.text, self.voices.dropdown, self.options["normalize"]],
             [self.spoken],
             api_name="normalize_text",
@@ -407,7 +269,7 @@ class CloneTab:
             )
         v.api_button.click(
             stops_when_cancelled(self.h.synthesize_variations),
-            [self.ref_audio, self.ref_text, self.text, v.count, self.seed, *classic, self.voices.dropdown, *words],
+            [self.ref_audio, self.ref_text, self.text, v.count, *self.form_parameters()],
             [v.api_files, v.api_takes],
             api_name="synthesize_variations",
             concurrency_id="gpu",
@@ -462,15 +324,13 @@ class CloneTab:
             concurrency_id="gpu",
             show_progress_on=[self.out_audio],  # progress, and an error, on the result alone
         ).then(
-            lambda: status_markdown(self.engine),
+            lambda: status_markdown(self.studio),
             None,
             status,
             api_visibility="private",
             queue=False,
             show_progress="hidden",
         )
-        classic = [self.options[name] for name in OPTION_NAMES]
-        words = [self.options[name] for name in WORD_OPTIONS]
         self.api_synthesize.click(
             stops_when_cancelled(self.h.synthesize),
             self.synthesize_inputs(),
@@ -480,10 +340,14 @@ class CloneTab:
         )
         self.captions.wire(self)
         self.ref_notes.wire(self.ref_audio)
-        self._wire_words(classic, words, shown)
+        self._wire_words(shown)
         self.transcribe_btn.click(
             self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"
         )
+        self._wire_inputs()
+
+    def _wire_inputs(self) -> None:
+        """What fills the form: a text file, an example, a take picked again (replayed, or its settings reused)."""
         self.text_file.upload(self.h.read_text_file, [self.text_file], [self.text], api_visibility="private")
         self.examples.click(
             lambda i: self.h.use_example(self.rows[i]),
@@ -509,10 +373,11 @@ class CloneTab:
 class _Parts:
     """The chunks of one stream, kept as they are read: iterate to read them, `done` holds what was read."""
 
-    def __init__(self, chunks: Iterator) -> None:
-        self.chunks, self.done = chunks, []
+    def __init__(self, chunks: Iterator[AudioChunk]) -> None:
+        self.chunks = chunks
+        self.done: list[AudioChunk] = []
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[AudioChunk]:
         try:
             for part in self.chunks:
                 self.done.append(part)
@@ -525,4 +390,4 @@ class _Parts:
 
 def _settings(options: SynthesisOptions) -> dict[str, Any]:
     """What a take records to be reused: the tab's options."""
-    return {name: getattr(options, name) for name in (*OPTION_NAMES, *WORD_OPTIONS)}
+    return {name: getattr(options, name) for name in FORM_OPTIONS}

@@ -1,4 +1,5 @@
-"""The Dialogue tab: a script with several voices, spoken as one take; and its public /synthesize_dialogue endpoint.
+"""The Dialogue tab: a script with several voices, spoken as one take (its handlers and the public
+/synthesize_dialogue endpoint are in dialogue_api.py).
 
 The tab maps each tag to a voice in a few rows (tag + voice picker, filled in from the script), with a few upload
 slots for voices that are not saved. The API takes the script and a tag -> voice mapping (saved voices only).
@@ -6,25 +7,29 @@ slots for voices that are not saved. The API takes the script and a tag -> voice
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
 import gradio as gr
-import numpy as np
+from gradio.blocks import Block
 
-from inference import Engine, InputError, Reference, SynthesisOptions
-from inference.studio import dialogue as dlg
+from inference import (
+    DEFAULT_PAUSE_S,
+    MAX_PAUSE_S,
+    Studio,
+)
 
 from . import history
-from .handlers import preparing, stops_when_cancelled, user_errors
-from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_used_box
+from .dialogue_api import ROWS, DialogueHandlers, Upload, slot_name
+from .handlers import stops_when_cancelled, user_errors
+from .options import control, seed_box, seed_used, seed_used_box
 
-ROWS = 4  # tag -> voice rows in the tab (more speakers can still be voiced by naming saved voices as tags)
+__all__ = ["ROWS", "SLOTS", "STORY_VOICES", "DialogueHandlers", "DialogueTab", "Upload", "story_example"]
+
 SLOTS = 3  # upload slots
 TABLE_HEADERS = ["Turn", "Speaker", "Voice", "Text", "Seed", "Start (s)", "Length (s)", "Spoken", "Check"]
-TABLE_WIDTHS = [64, 100, 120, 260, 110, 80, 90, 220, 160]  # px: each header's words whole (the table scrolls)
+# px: each header's words whole (the table scrolls)
+TABLE_WIDTHS: list[str | int] = [64, 100, 120, 260, 110, 80, 90, 220, 160]
 HELP = """Write a script with several voices. Tag each turn with its speaker:
 **[Narrator] It was late. [Guest] Hello?**, or put one speaker per line: **Narrator: It was late.**
 Then pick the voice for each tag below (a tag that is already the name of a saved voice needs no row).
@@ -33,168 +38,6 @@ the voice mapped to the tag **default**. Each turn's seed is listed with the res
 """
 EXAMPLE = "[Narrator] It was late, and the house was quiet.\n[Guest] Hello? Is anyone there?"
 STORY_VOICES = ("main", "town", "country")  # f5-tts's infer/examples/multi: story.txt, story.toml, *.flac
-
-
-def slot_name(name: str | None, index: int) -> str:
-    return " ".join((name or "").split()) or f"Upload {index + 1}"
-
-
-@dataclass(frozen=True)
-class Upload:
-    audio: str | None
-    name: str | None
-    text: str | None
-
-
-class DialogueHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def speak(
-        self,
-        script: str,
-        mapping: Any,
-        uploads: dict[str, Reference],
-        pause: Any,
-        nfe_step: Any,
-        seed: Any,
-        progress: gr.Progress,
-        normalize: Any = True,
-        check: Any = False,
-    ) -> dlg.DialogueResult:
-        given = {"nfe_step": nfe_step, "seed": seed, "normalize": normalize, "check": check}
-        options = SynthesisOptions.from_loose(given)  # NaN, 7.5: refused, named
-        if isinstance(pause, bool) or not isinstance(pause, (int, float)):
-            try:
-                pause = float(pause)
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"The pause between turns must be a number of seconds, not {pause!r}.",
-                    f"Use 0 to {dlg.MAX_PAUSE_S:g}.",
-                ) from None
-        progress(0.0, desc=preparing(self.engine))
-        return dlg.synthesize_script(
-            self.engine,
-            script,
-            mapping,
-            uploads,
-            pause,
-            options,
-            progress=lambda d, t: progress(d / t, desc=f"Turn {d}/{t}"),
-        )
-
-    @user_errors
-    @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
-    def synthesize_dialogue(
-        self,
-        script: str,
-        voices: Any = None,
-        pause: float = dlg.DEFAULT_PAUSE_S,
-        nfe_step: int = DEFAULTS["nfe_step"],
-        seed: int = -1,
-        normalize: bool = DEFAULTS["normalize"],
-        check: bool = DEFAULTS["check"],
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], list[dict], int]:
-        """Speak a script with several saved voices, as one audio file.
-
-        Args:
-            script: the dialogue, e.g. "[Narrator] It was late. [Guest speed=1.2 seed=7] Hello?" or one
-                "Name: text" per line. Text before the first tag is spoken by the voice mapped to "default".
-            voices: tags -> saved voice names, a JSON object such as {"Narrator": "alice", "Guest": "bob"} (or a list
-                of [tag, voice] pairs). A tag that is the name of a saved voice needs no entry.
-            pause: seconds of silence between turns, 0 to 5.
-            seed: the base seed; -1 picks one. Turn i (from 0) uses base + i unless its tag sets seed=.
-            normalize: read numbers, dates, money and abbreviations as words (see /normalize_text).
-            check: transcribe each chunk and generate it again when its words differ; scores in each turn's "check".
-        Returns:
-            the audio (WAV); the turns as [{"turn", "speaker", "voice", "text", "seed", "speed", "start",
-            "duration", "spoken_text", "check"}]; and the base seed used.
-        """
-        with self.engine.metrics.track("gradio_api"):
-            result = self.speak(script, voices, {}, pause, nfe_step, seed, progress, normalize, check)
-        return (result.sample_rate, result.wave), result.table(), result.base_seed
-
-    def generate(
-        self,
-        script: str,
-        rows: Sequence[tuple[str, str]],
-        uploads: Sequence[Upload],
-        pause: Any,
-        nfe_step: Any,
-        seed: Any,
-        progress: gr.Progress,
-        normalize: Any = True,
-        check: Any = False,
-    ) -> tuple[tuple[int, np.ndarray], list[list], int]:
-        """The tab's button: rows of (tag, voice), the upload slots, then pause, quality, seed, and the text options."""
-        refs = {
-            slot_name(u.name, i): self.engine.reference(audio=u.audio, text=u.text)
-            for i, u in enumerate(uploads)
-            if u.audio
-        }
-        mapping = [(tag or "", voice or "") for tag, voice in rows]
-        used = {(s or dlg.DEFAULT_SPEAKER).casefold() for s in dlg.speakers(self._parse(script))}
-        known = {n.casefold() for n in [*refs, *self.engine.voices.names()]}
-        for tag, voice in mapping:
-            tag = " ".join(tag.split())
-            if tag.casefold() in used - known and not voice.strip():
-                raise InputError(f"No voice is picked for the tag [{tag}].", "Pick one in its row.")
-        result = self.speak(script, mapping, refs, pause, nfe_step, seed, progress, normalize, check)
-        table = [
-            [t["turn"], t["speaker"], t["voice"], t["text"], t["seed"], t["start"], t["duration"], t["spoken_text"]]
-            + [_check_cell(t["check"])]
-            for t in result.table()
-        ]
-        return (result.sample_rate, result.wave), table, result.base_seed
-
-    def choices(self, names: Sequence[str | None]) -> list[str]:
-        slots = [slot_name(n, i) for i, n in enumerate(names)]
-        return [*slots, *(n for n in self.engine.voices.names() if n not in slots)]
-
-    def _parse(self, script: str | None) -> list[dlg.Turn]:
-        """The script's turns; InputError for a malformed script or one longer than a dialogue may be."""
-        return dlg.parse_script(script or "", dlg.max_script_chars(self.engine.settings.max_text_chars))
-
-    def find_speakers(
-        self, script: str, rows: Sequence[tuple[str | None, str | None]], names: Sequence[str | None]
-    ) -> list[tuple[Any, Any]] | None:
-        """(tag, picker update) per row, filled with the script's tags; None when the script has none (or is
-        malformed: the error is shown when generating). A row whose tag stays keeps its voice (nothing is sent for
-        it, so a voice being picked meanwhile is not undone); a new tag named like a voice gets that voice."""
-        try:
-            found = [s or dlg.DEFAULT_SPEAKER for s in dlg.speakers(self._parse(script))]
-        except InputError:
-            found = []
-        if not found:
-            return None
-        options = self.choices(names)
-        by_key = {o.casefold(): o for o in options}
-        kept = {(t or "").strip().casefold(): v for t, v in rows if (t or "").strip()}
-        new_tags = [*found[:ROWS], *[""] * (ROWS - min(ROWS, len(found)))]
-        out, changed = [], False
-        for (old, _), new in zip(rows, new_tags, strict=True):
-            if (old or "").strip().casefold() == new.casefold():
-                out.append((gr.skip(), gr.update(choices=options)))
-            else:
-                changed = True
-                value = kept.get(new.casefold()) or by_key.get(new.casefold()) if new else None
-                out.append((new, gr.update(choices=options, value=value)))
-        if len(found) > ROWS and changed:
-            gr.Warning(
-                f"The script has {len(found)} speakers; the rows show the first {ROWS}. Name the other "
-                "tags after saved voices to voice them."
-            )
-        return out
-
-
-def _check_cell(check: dict | None) -> str:
-    """A turn's check in one cell: 'worst 12% · 1 retried', 'not checked: ...', or '' when it was off."""
-    if not check:
-        return ""
-    if not check["checked"]:
-        return check.get("note", "not checked")
-    return f"worst {check['worst_wer']:.0%} · {check['retried']} retried"
 
 
 def story_example() -> dict[str, Any]:
@@ -220,9 +63,14 @@ def story_example() -> dict[str, Any]:
 class DialogueTab:
     """The tab's components; handlers read them by name, in dicts of component values."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.h = DialogueHandlers(engine)
+    def __init__(self, studio: Studio) -> None:
+        self.h = DialogueHandlers(studio)
         gr.Markdown(HELP)
+        self._speakers()
+        self._settings_and_results()
+
+    def _speakers(self) -> None:  # over 50 lines: the layout top to bottom, one component a statement
+        """The script, the tag -> voice rows beside it, and the upload slots for voices not saved."""
         with gr.Row():
             with gr.Column(scale=3):
                 self.script = gr.Textbox(label="Script", lines=9, elem_id="dialogue-script", placeholder=EXAMPLE)
@@ -277,10 +125,10 @@ class DialogueTab:
                                 placeholder="Leave empty to transcribe",
                             )
                         )
+
+    def _settings_and_results(self) -> None:
         with gr.Row():
-            self.pause = gr.Slider(
-                0.0, dlg.MAX_PAUSE_S, value=dlg.DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)"
-            )
+            self.pause = gr.Slider(0.0, MAX_PAUSE_S, value=DEFAULT_PAUSE_S, step=0.05, label="Pause between turns (s)")
             self.nfe_step = control("nfe_step", elem_id="dialogue-quality")
             self.seed = seed_box("Base seed (-1 = random)", elem_id="dialogue-seed")
             self.normalize = control("normalize", elem_id="dialogue-normalize")
@@ -313,7 +161,7 @@ class DialogueTab:
         uploads = [
             Upload(data[a], data[n], data[t]) for a, n, t in zip(self.audios, self.names, self.texts, strict=True)
         ]
-        with self.h.engine.metrics.track("ui"):
+        with self.h.studio.metrics.track("ui"):
             audio, table, seed = self.h.generate(
                 data[self.script],
                 rows,
@@ -365,7 +213,7 @@ class DialogueTab:
 
     def wire(self, tab: gr.Tab, root: gr.Blocks) -> None:
         """Wire the tab's events (after every tab is laid out)."""
-        inputs = {
+        inputs: set[Block] = {
             self.script,
             *self.tags,
             *self.pickers,
@@ -393,30 +241,16 @@ class DialogueTab:
             api_name="synthesize_dialogue",
             concurrency_id="gpu",
         )
-        fill = {
-            "fn": self.find_speakers,
-            "inputs": {self.script, *self.tags, *self.pickers, *self.names},
-            "outputs": [*self.tags, *self.pickers],
-            "api_visibility": "private",
-            "queue": False,
-        }
-        self.find.click(**fill)
-        self.script.blur(**fill)
+        rows: set[Block] = {self.script, *self.tags, *self.pickers, *self.names}
+        for fill in (self.find.click, self.script.blur):
+            fill(self.find_speakers, rows, [*self.tags, *self.pickers], api_visibility="private", queue=False)
         self.story.click(
             self.load_story,
             None,
             [self.script, *self.audios, *self.names, *self.texts, *self.tags, *self.pickers],
             api_visibility="private",
         )
-        refresh = {
-            "fn": self.refresh,
-            "inputs": set(self.names),
-            "outputs": self.pickers,
-            "api_visibility": "private",
-            "queue": False,
-            "show_progress": "hidden",
-        }
-        for name in self.names:
-            name.blur(**refresh)
-        tab.select(**refresh)  # saved voices as they are when the tab is opened
-        root.load(**refresh)
+        names: set[Block] = set(self.names)
+        # saved voices as they are when a slot is renamed, when the tab is opened, when the page loads
+        for refresh in (*(name.blur for name in self.names), tab.select, root.load):
+            refresh(self.refresh, names, self.pickers, api_visibility="private", queue=False, show_progress="hidden")

@@ -11,10 +11,20 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.blocks import Block
 
-from inference import Engine, InputError, Reference, SynthesisOptions
-from inference.studio import dubbing
-from inference.studio.subtitles import check_size, decode_subtitles
+from inference import (
+    DEFAULT_MAX_SPEEDUP,
+    MAX_CUES,
+    MAX_DUB_SECONDS,
+    MAX_SPEEDUP,
+    DubResult,
+    InputError,
+    Studio,
+    SynthesisOptions,
+    check_size,
+    decode_subtitles,
+)
 
 from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
@@ -23,12 +33,12 @@ from .options import DEFAULTS, control, option_docs, seed_box, seed_used, seed_u
 REPORT_HEADERS = ["Cue", "Line", "Start (s)", "End (s)", "Speaker", "Voice", "Text", "Spoken (s)", "Speed", "Note"]
 # px: wide enough for each header's longest word (the table scrolls sideways on a narrow screen); the text and the
 # note take the most
-REPORT_WIDTHS = [60, 64, 80, 72, 100, 120, 260, 96, 72, 220]
+REPORT_WIDTHS: list[str | int] = [60, 64, 80, 72, 100, 120, 260, 96, 72, 220]
 HELP = f"""Upload subtitles (**.srt** or **.vtt**) and pick the voice: every cue is spoken in its own time slot, on one
 track as long as the subtitles. The pace adapts to each slot, up to the **maximum speed-up**; a cue that still does not
 fit runs on into the gap after it and is flagged in the report. Tag cues to give them other saved voices:
 **[Guest] Hello?** with **Guest=bob** below (an untagged cue keeps the previous cue's speaker). Limits:
-{dubbing.MAX_CUES} cues, ending within {dubbing.MAX_DUB_SECONDS / 60:g} minutes."""
+{MAX_CUES} cues, ending within {MAX_DUB_SECONDS / 60:g} minutes."""
 VOICES_HINT = "e.g. Guest=bob, Host=carol (tags -> saved voices)"
 
 
@@ -42,8 +52,8 @@ def read_subtitles(path: str | None) -> str:
 
 
 class DubHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     def run(
         self,
@@ -55,22 +65,17 @@ class DubHandlers:
         max_speedup: Any,
         options: dict[str, Any],
         progress: gr.Progress,
-    ) -> dubbing.DubResult:
+    ) -> DubResult:
         text = read_subtitles(subtitles)
         opts = SynthesisOptions.from_loose(options)
-        speedup = dubbing.DEFAULT_MAX_SPEEDUP if max_speedup is None else max_speedup
-        reference = None
-        if ref_audio and not (voice or "").strip():
-            reference = Reference(Path(ref_audio), ref_text or "")
-        elif ref_audio and voice:
-            raise InputError(
-                "Both a saved voice and a recording were given.", "Pick a saved voice or upload a recording, not both."
-            )
-        progress(0.0, desc=preparing(self.engine))
-        return dubbing.dub(
-            self.engine,
+        speedup = DEFAULT_MAX_SPEEDUP if max_speedup is None else max_speedup
+        voice = (voice or "").strip() or None
+        # a saved voice or a recording, not both (the studio's rule); with neither, the cues' tags name the voices
+        reference = self.studio.reference(voice, Path(ref_audio), ref_text) if ref_audio else None
+        progress(0.0, desc=preparing(self.studio))
+        return self.studio.dub(
             text,
-            (voice or "").strip() or None,
+            None if reference else voice,
             reference,
             voices,
             opts,
@@ -87,7 +92,7 @@ class DubHandlers:
         ref_audio: str | None = None,
         ref_text: str | None = None,
         voices: Any = None,
-        max_speedup: float = dubbing.DEFAULT_MAX_SPEEDUP,
+        max_speedup: float = DEFAULT_MAX_SPEEDUP,
         nfe_step: int = DEFAULTS["nfe_step"],
         speed: float = DEFAULTS["speed"],
         cfg_strength: float = DEFAULTS["cfg_strength"],
@@ -111,13 +116,13 @@ class DubHandlers:
             cue, and the base seed used.
         """
         options = {"nfe_step": nfe_step, "speed": speed, "cfg_strength": cfg_strength, "seed": seed}
-        with self.engine.metrics.track("gradio_api"):
+        with self.studio.metrics.track("gradio_api"):
             result = self.run(subtitles, voice, ref_audio, ref_text, voices, max_speedup, options, progress)
         zipped = history.export_file(f"dub-seed-{result.base_seed}.zip", result.zip_bytes())
         return (result.sample_rate, result.wave), result.table(), str(zipped), result.base_seed
 
 
-def summary(result: dubbing.DubResult) -> str:
+def summary(result: DubResult) -> str:
     over = [c for c in result.cues if c.overflow > 0]
     text = f"**{len(result.cues)} cues**, {result.duration:.1f} s of track · base seed {result.base_seed}"
     if not over:
@@ -132,8 +137,8 @@ def summary(result: dubbing.DubResult) -> str:
 class DubTab:
     """The tab's components; handlers read them by name, in dicts of component values."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.h = DubHandlers(engine)
+    def __init__(self, studio: Studio) -> None:  # over 50 lines: the layout top to bottom, one component a statement
+        self.h = DubHandlers(studio)
         gr.Markdown(HELP)
         with gr.Row():
             with gr.Column():
@@ -145,7 +150,7 @@ class DubTab:
                 )
             with gr.Column():
                 self.voice = gr.Dropdown(
-                    choices=engine.voices.names(),
+                    choices=studio.voices.names(),
                     value=None,
                     label="Saved voice",
                     allow_custom_value=True,
@@ -160,7 +165,7 @@ class DubTab:
                 )
         with gr.Row():
             self.max_speedup = gr.Slider(
-                1.0, dubbing.MAX_SPEEDUP, value=dubbing.DEFAULT_MAX_SPEEDUP, step=0.05, label="Maximum speed-up",
+                1.0, MAX_SPEEDUP, value=DEFAULT_MAX_SPEEDUP, step=0.05, label="Maximum speed-up",
                 info="how much faster than natural a cue may be spoken to fit its slot", elem_id="dub-max-speedup",
             )  # fmt: skip
             self.nfe_step = control("nfe_step", elem_id="dub-quality")
@@ -187,12 +192,12 @@ class DubTab:
         self.api_voices = gr.JSON(value=None, label="Voices (tag -> saved voice)", visible=False)
         self.api_report = gr.JSON(value=None, label="Report", visible=False)
         # unbounded here, so that the API's message names the option and its range (a slider's would not)
-        self.api_max_speedup = gr.Number(value=dubbing.DEFAULT_MAX_SPEEDUP, label="Maximum speed-up", visible=False)
+        self.api_max_speedup = gr.Number(value=DEFAULT_MAX_SPEEDUP, label="Maximum speed-up", visible=False)
 
     @user_errors
     def generate(self, data: dict, progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008
         options = {name: data[getattr(self, name)] for name in ("nfe_step", "speed", "cfg_strength", "seed")}
-        with self.h.engine.metrics.track("ui"):
+        with self.h.studio.metrics.track("ui"):
             result = self.h.run(
                 data[self.subtitles], data[self.voice], data[self.ref_audio], data[self.ref_text],
                 data[self.voices], data[self.max_speedup], options, progress,
@@ -214,10 +219,10 @@ class DubTab:
         }
 
     def refresh(self) -> dict:
-        return {self.voice: gr.update(choices=self.h.engine.voices.names())}
+        return {self.voice: gr.update(choices=self.h.studio.voices.names())}
 
     def wire(self, tab: gr.Tab) -> None:
-        inputs = {
+        inputs: set[Block] = {
             self.subtitles, self.voice, self.ref_audio, self.ref_text, self.voices, self.max_speedup, self.nfe_step,
             self.speed, self.cfg_strength, self.seed,
         }  # fmt: skip

@@ -8,11 +8,22 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.blocks import Block
 
-from inference import Engine, InputError, SynthesisOptions
-from inference.studio.editing import MAX_RECORDING_S, EditRequest, EditResult, edit_recording, transcribe_recording
-from inference.studio.edits import SPANS_EXAMPLE, parse_spans
-from inference.text.worddiff import ADDED, REMOVED, diff_markup, split_words
+from inference import (
+    ADDED,
+    MAX_RECORDING_S,
+    REMOVED,
+    SPANS_EXAMPLE,
+    EditRequest,
+    EditResult,
+    InputError,
+    Studio,
+    SynthesisOptions,
+    diff_markup,
+    parse_spans,
+    split_words,
+)
 
 from . import history
 from .handlers import preparing, stops_when_cancelled, user_errors
@@ -43,8 +54,8 @@ def diff_pieces(transcript: str | None, new_text: str | None) -> list[tuple[str,
 
 
 class EditHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     def request(
         self,
@@ -65,8 +76,8 @@ class EditHandlers:
         return EditRequest(recording, new_text or "", transcript or "", parse_spans(edits, field), opts)
 
     def run(self, request: EditRequest, progress: gr.Progress) -> EditResult:
-        progress(0.0, desc=preparing(self.engine))
-        return edit_recording(self.engine, request, progress=lambda what: progress(None, desc=what))
+        progress(0.0, desc=preparing(self.studio))
+        return self.studio.edit(request, progress=lambda what: progress(None, desc=what))
 
     @user_errors
     @option_docs  # the Args lines of the options and shared parameters (ui/options.py)
@@ -98,7 +109,7 @@ class EditHandlers:
             "new_end"}] (seconds in the recording, and in the edited audio); and the seed used.
         """
         options = {"nfe_step": nfe_step, "speed": speed, "cfg_strength": cfg_strength}
-        with self.engine.metrics.track("gradio_api"):
+        with self.studio.metrics.track("gradio_api"):
             result = self.run(self.request(audio, transcript, new_text, edits, seed, options), progress)
         return (result.sample_rate, result.wave), result.table(), result.seed
 
@@ -106,14 +117,14 @@ class EditHandlers:
     def transcribe(self, audio: str | None) -> str:
         if not audio:
             raise InputError("No recording was given.", "Upload or record the speech to edit first.")
-        return transcribe_recording(self.engine, Path(audio))
+        return self.studio.transcribe_recording(Path(audio))
 
 
 class EditTab:
     """The tab's components; handlers read them by name, in dicts of component values."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.h = EditHandlers(engine)
+    def __init__(self, studio: Studio) -> None:  # over 50 lines: the layout top to bottom, one component a statement
+        self.h = EditHandlers(studio)
         gr.Markdown(HELP)
         with gr.Row():
             with gr.Column():
@@ -169,7 +180,7 @@ class EditTab:
     @user_errors
     def generate(self, data: dict, progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008
         options = {name: data[c] for name, c in self.options.items()}
-        with self.h.engine.metrics.track("ui"):
+        with self.h.studio.metrics.track("ui"):
             request = self.h.request(
                 data[self.audio],
                 data[self.transcript],
@@ -205,10 +216,10 @@ class EditTab:
 
     def wire(self) -> None:
         """Wire the tab's events (after every tab is laid out)."""
-        texts = {self.audio, self.transcript, self.new_text}
-        listen = {"api_visibility": "private", "concurrency_id": "gpu"}
+        texts: set[Block] = {self.audio, self.transcript, self.new_text}
         for event in (self.audio.upload, self.audio.stop_recording, self.transcribe_btn.click):
-            event(self.transcribed, texts, [self.transcript, self.new_text, self.diff], **listen)
+            heard = [self.transcript, self.new_text, self.diff]
+            event(self.transcribed, texts, heard, api_visibility="private", concurrency_id="gpu")
         gr.on(
             [self.transcript.change, self.new_text.change],
             self.show_diff,
@@ -223,7 +234,8 @@ class EditTab:
             {*texts, self.spans, self.seed, *self.options.values()},
             [self.result, self.original, self.table, self.seed_used, self.transcript],
             show_progress_on=[self.result],  # progress, and an error, on the result alone
-            **listen,
+            api_visibility="private",
+            concurrency_id="gpu",
         )
         self.api_button.click(
             stops_when_cancelled(self.h.edit_speech),

@@ -38,7 +38,7 @@ class _SkipStubs(importlib.abc.MetaPathFinder):
         def exec_then_patch(module: ModuleType) -> None:
             exec_module(module)
             if hasattr(module, "create_or_modify_pyi"):
-                module.create_or_modify_pyi = _no_stub
+                module.create_or_modify_pyi = _no_stub  # type: ignore[attr-defined]  # ModuleType declares none
 
         spec.loader.exec_module = exec_then_patch  # type: ignore[method-assign]
         return spec

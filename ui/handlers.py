@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 from collections.abc import Callable
 from concurrent.futures import CancelledError
 from typing import Any, TypeVar
@@ -13,7 +12,7 @@ from typing import Any, TypeVar
 import gradio as gr
 import numpy as np
 
-from inference import MAX_SEED, Engine, InputError, Stop, StudioError, SynthesisOptions, stopping
+from inference import InputError, Stop, Studio, StudioError, stopping
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,8 +79,8 @@ def stops_when_cancelled(fn: F) -> F:
     return handler  # type: ignore[return-value]
 
 
-def status_markdown(engine: Engine) -> str:
-    s = engine.status()
+def status_markdown(studio: Studio) -> str:
+    s = studio.status()
     return STATE_LABELS[s.state].format(device=s.device, seconds=s.load_seconds or 0.0, error=s.error)
 
 
@@ -108,10 +107,10 @@ def spectrogram_image(mel: np.ndarray | None) -> np.ndarray | None:
         return None
 
 
-def preparing(engine: Engine) -> str:
+def preparing(studio: Studio) -> str:
     """What a visitor sees before the first chunk: whether the model still has to load, and how many generations
     share it right now (they take turns, chunk by chunk)."""
-    state, others = engine.status().state, engine.active
+    state, others = studio.status().state, studio.active
     waiting = f" · taking turns with {others} other generation{'s' if others != 1 else ''}" if others else ""
     if state != "ready":
         return f"Preparing (the first generation also loads the model)…{waiting}"
@@ -121,10 +120,7 @@ def preparing(engine: Engine) -> str:
 def pick_seed(seed: float | None, randomize: bool) -> int:
     """The seed the next generation uses: a fresh one when `randomize` is on or the seed is empty/-1. Anything
     unusable (NaN, 7.5, out of range) is refused here, with the valid range: never passed on."""
-    if randomize:
-        return secrets.randbelow(MAX_SEED + 1)
-    chosen = SynthesisOptions.from_loose({"seed": seed}).seed
-    return secrets.randbelow(MAX_SEED + 1) if chosen is None else chosen
+    return Studio.seed(seed, randomize)
 
 
 def check_markdown(checks: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.audio.encode import FORMATS, encode_audio
+from inference import FORMATS, encode_audio
 
 HISTORY_MAX = 10  # takes kept per browser session
 EXPORT_DIR: Path | None = None  # this process's own folder for downloads, made at the first export (export_dir)

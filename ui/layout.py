@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from inference import Engine
+from inference import Studio
 
 from . import models
 from .clone import CloneTab
@@ -43,21 +43,21 @@ Longer recordings are clipped to ~12 s at a pause. English and Chinese work with
 Do not use cloned voices to deceive or impersonate."""
 
 
-def build_ui(engine: Engine) -> gr.Blocks:
+def build_ui(studio: Studio) -> gr.Blocks:
     def status() -> str:
-        return status_markdown(engine)
+        return status_markdown(studio)
 
     with gr.Blocks(title="F5 Voice Studio", delete_cache=(600, 3600)) as demo:
         gr.Markdown(INTRO)
         status_line = gr.Markdown(status(), elem_id="model-status")
         with gr.Tab("Clone a voice"):
-            clone = CloneTab(engine)
+            clone = CloneTab(studio)
         with gr.Tab("Dialogue") as dialogue_tab:
-            dialogue = DialogueTab(engine)
+            dialogue = DialogueTab(studio)
         with gr.Tab("Dub subtitles") as dub_tab:
-            dub = DubTab(engine)
+            dub = DubTab(studio)
         with gr.Tab("Edit a recording"):
-            edit = EditTab(engine)
+            edit = EditTab(studio)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
         with gr.Accordion("Model", open=False, elem_id="model-panel"):
@@ -83,7 +83,7 @@ def build_ui(engine: Engine) -> gr.Blocks:
             if not models.is_operator(client, request.headers.get("host")):
                 return models.VISITOR_MODEL_MARKDOWN, gr.update(visible=False)
             rows = models.community_rows()
-            return models.current_model_markdown(engine.settings), gr.update(value=rows, visible=True)
+            return models.current_model_markdown(studio.settings), gr.update(value=rows, visible=True)
 
         demo.load(model_panel, None, [model_note, community], api_visibility="private", queue=False)
         # each visitor sees the saved voices as they are now, not as they were at start-up

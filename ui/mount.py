@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from inference.metrics import RETRY_AFTER_S
+from inference import RETRY_AFTER_S
 
 from .unread import CancelUnreadCalls
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from inference import Engine, InputError
+from inference import InputError, Studio
 
 from .handlers import user_errors
 
@@ -30,8 +30,8 @@ def notes_markdown(notes: Sequence[str]) -> str:
 class ReferenceNotes:
     """A Markdown under the reference (its notes, or what is wrong with it) and the hidden /reference_notes."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
         self.markdown = gr.Markdown(elem_id="ref-notes")
         self.api_button = gr.Button(visible=False)  # carries the public /reference_notes endpoint
         self.api_notes = gr.JSON(value=None, label="Reference notes", visible=False)
@@ -42,10 +42,10 @@ class ReferenceNotes:
         if not ref_audio:
             return ""
         try:
-            _, prepared = self.engine.prepare(Path(ref_audio))
+            notes = self.studio.reference_notes(Path(ref_audio))
         except InputError as e:
             return f"**Reference:** {e}"
-        return notes_markdown(prepared.notes)
+        return notes_markdown(notes)
 
     @user_errors
     def reference_notes(self, ref_audio: str | None) -> list[str]:
@@ -60,7 +60,7 @@ class ReferenceNotes:
         """
         if not ref_audio:
             raise InputError("No reference voice was given.", "Upload or record a few seconds of speech first.")
-        return list(self.engine.prepare(Path(ref_audio))[1].notes)
+        return list(self.studio.reference_notes(Path(ref_audio)))
 
     def wire(self, ref_audio: gr.Audio) -> None:
         ref_audio.change(self.on_change, [ref_audio], [self.markdown], api_visibility="private", show_progress="hidden")

@@ -10,12 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from inference import Engine, SynthesisResult
-from inference.studio import guard
-from inference.studio.variations import MAX_VARIATIONS, score, synthesize_variations
+from inference import MAX_VARIATIONS, Studio, SynthesisRequest, SynthesisResult, check_summary
+from inference import variation_score as score
 
 from . import history
 from .handlers import check_markdown, preparing, user_errors
+from .options import Form
 
 
 def describe(rank: int, result: SynthesisResult) -> str:
@@ -27,23 +27,24 @@ def describe(rank: int, result: SynthesisResult) -> str:
 
 def take_dict(rank: int, result: SynthesisResult, file: str) -> dict[str, Any]:
     """One take as the endpoint reports it."""
+    rate = score(result)
     return {
         "rank": rank,
         "seed": result.seed,
         "duration": round(result.duration, 3),
-        "score": None if score(result) is None else round(score(result), 3),  # type: ignore[arg-type]
+        "score": None if rate is None else round(rate, 3),
         "spoken_text": result.spoken_text,
         "ref_notes": list(result.ref_notes),
         "file": Path(file).name,
-        "check": guard.summary(result.checks) if result.checks else None,
+        "check": check_summary(result.checks) if result.checks else None,
     }
 
 
 class VariationsPanel:
     """N players side by side under the Clone tab's result; `keep(k)` makes take k the tab's result."""
 
-    def __init__(self, engine: Engine, form: Callable[[dict], Any], request: Callable[[Any], Any]) -> None:
-        self.engine, self.form, self.request = engine, form, request
+    def __init__(self, studio: Studio, form: Callable[[dict], Form]) -> None:
+        self.studio, self.form = studio, form
         with gr.Accordion("Variations: the same text with several seeds", open=False, elem_id="variations"):
             with gr.Row():
                 self.count = gr.Slider(1, MAX_VARIATIONS, value=3, step=1, label="Takes", elem_id="variations-count")
@@ -85,11 +86,10 @@ class VariationsPanel:
 
     @user_errors
     def _generate(self, data: dict, progress: gr.Progress) -> tuple[Any, list[SynthesisResult]]:
-        request = self.request(self.form(data))
-        progress(0.0, desc=preparing(self.engine))
-        with self.engine.metrics.track("ui"):
-            return request, synthesize_variations(
-                self.engine,
+        request = self.form(data).request(self.studio)
+        progress(0.0, desc=preparing(self.studio))
+        with self.studio.metrics.track("ui"):
+            return request, self.studio.variations(
                 request,
                 data[self.count],
                 progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t} over every take"),
@@ -103,13 +103,11 @@ class VariationsPanel:
         return request, results[k], elapsed
 
 
-def api_takes(engine: Engine, request: Any, n: Any, progress: Any) -> tuple[list[str], list[dict]]:
+def api_takes(studio: Studio, request: SynthesisRequest, n: Any, progress: Any) -> tuple[list[str], list[dict]]:
     """The /synthesize_variations endpoint's work: N takes written as WAV files, and what each one is."""
-    with engine.metrics.track("gradio_api"):
-        progress(0.0, desc=preparing(engine))
-        results = synthesize_variations(
-            engine, request, n, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}")
-        )
+    with studio.metrics.track("gradio_api"):
+        progress(0.0, desc=preparing(studio))
+        results = studio.variations(request, n, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
     files = [
         str(history.export_wave(r.wave, r.sample_rate, "wav", f"variation-{k + 1}-seed-{r.seed}"))
         for k, r in enumerate(results)

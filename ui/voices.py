@@ -8,19 +8,19 @@ from typing import Any
 import gradio as gr
 import soundfile as sf
 
-from inference import Engine, InputError
+from inference import InputError, Studio
 
 from .handlers import user_errors
 
 
 class VoiceHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     @user_errors
     def list_voices(self) -> list[dict]:
         """Every saved voice: [{"name": ..., "transcript": ...}]."""
-        return [{"name": v.name, "transcript": v.text} for v in self.engine.voices.all()]
+        return [{"name": v.name, "transcript": v.text} for v in self.studio.voices.all()]
 
     @user_errors
     def save_voice(self, ref_audio: str | None, name: str, ref_text: str = "") -> str:
@@ -35,7 +35,7 @@ class VoiceHandlers:
         """
         if not ref_audio:
             raise InputError("There is no reference to save.", "Upload or record a voice first.")
-        voice = self.engine.save_voice(name, ref_audio, ref_text or "")
+        voice = self.studio.save_voice(name, ref_audio, ref_text or "")
         gr.Info(f"Saved voice {voice.name!r}.")
         return voice.name
 
@@ -47,7 +47,7 @@ class VoiceHandlers:
             name: the saved voice's name (see /list_voices).
             new_name: its new name; letters, digits, spaces, - and _ (other characters are dropped), at most 64.
         """
-        return self.engine.voices.rename(name or "", new_name or "").name
+        return self.studio.voices.rename(name or "", new_name or "").name
 
     @user_errors
     def delete_voice(self, name: str) -> str:
@@ -56,12 +56,12 @@ class VoiceHandlers:
         Args:
             name: the saved voice's name (see /list_voices).
         """
-        deleted = self.engine.voices.delete(name or "").name
+        deleted = self.studio.voices.delete(name or "").name
         gr.Info(f"Deleted voice {deleted!r}.")
         return deleted
 
     def refresh(self, selected: str | None = None) -> Any:
-        names = self.engine.voices.names()
+        names = self.studio.voices.names()
         return gr.update(choices=names, value=selected if selected in names else None)
 
     @user_errors
@@ -69,7 +69,7 @@ class VoiceHandlers:
         """Show a picked voice in the reference box (as audio data: the voices folder is not served directly)."""
         if not name:
             return gr.skip(), gr.skip()
-        voice = self.engine.voices.get(name)
+        voice = self.studio.voices.get(name)
         data, sr = sf.read(voice.audio, dtype="float32", always_2d=False)
         return (sr, data), voice.text
 
@@ -82,13 +82,13 @@ class VoicePanel:
     refresh: Any  # () -> dropdown update with the voices as they are now
 
 
-def build_voice_panel(engine: Engine, ref_audio: gr.Audio, ref_text: gr.Textbox) -> VoicePanel:
+def build_voice_panel(studio: Studio, ref_audio: gr.Audio, ref_text: gr.Textbox) -> VoicePanel:
     """Lay out the panel inside the current Blocks context and wire its events."""
-    h = VoiceHandlers(engine)
+    h = VoiceHandlers(studio)
     with gr.Accordion("Saved voices", open=False):
         with gr.Row():
             dropdown = gr.Dropdown(
-                choices=engine.voices.names(),
+                choices=studio.voices.names(),
                 value=None,
                 label="Use a saved voice",
                 allow_custom_value=True,

@@ -8,8 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from inference import Engine, SynthesisOptions
-from inference.text.pronounce import check_entry
+from inference import Studio, SynthesisOptions, check_entry
 
 from .handlers import user_errors
 
@@ -21,13 +20,13 @@ words), so the files can be edited by hand too."""
 
 
 class WordsHandlers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     def _scope(self, voice: str | None) -> str | None:
         """None for the global dictionary; a saved voice's name (checked: it must exist) for its own."""
         voice = (voice or "").strip()
-        return self.engine.voices.get(voice).name if voice else None
+        return self.studio.voices.get(voice).name if voice else None
 
     @user_errors
     def normalize_text(self, text: str, voice: str | None = None, normalize: bool = True) -> str:
@@ -42,7 +41,7 @@ class WordsHandlers:
             the text that will be spoken.
         """
         flag = SynthesisOptions.from_loose({"normalize": normalize}).normalize
-        return self.engine.spoken_text(text, flag, self._scope(voice))
+        return self.studio.spoken_text(text, flag, self._scope(voice))
 
     @user_errors
     def list_pronunciations(self, voice: str | None = None) -> list[dict]:
@@ -51,7 +50,7 @@ class WordsHandlers:
         Args:
             voice: '' for the global dictionary (every voice), or a saved voice's name for its own entries.
         """
-        return [e.as_dict() for e in self.engine.pronunciations.load(self._scope(voice)).entries]
+        return [e.as_dict() for e in self.studio.pronunciations.load(self._scope(voice)).entries]
 
     @user_errors
     def set_pronunciation(
@@ -67,7 +66,7 @@ class WordsHandlers:
         """
         entry = check_entry(word, spoken, case_sensitive)
         scope = self._scope(voice)
-        entries = self.engine.pronunciations.set(entry, scope).entries
+        entries = self.studio.pronunciations.set(entry, scope).entries
         gr.Info(f"{entry.word!r} is now said {entry.spoken!r}.")
         return [e.as_dict() for e in entries]
 
@@ -79,18 +78,18 @@ class WordsHandlers:
             word: the word as it is in the dictionary (any case).
             voice: '' for every voice, or a saved voice's name for its own dictionary.
         """
-        return [e.as_dict() for e in self.engine.pronunciations.delete(word, self._scope(voice)).entries]
+        return [e.as_dict() for e in self.studio.pronunciations.delete(word, self._scope(voice)).entries]
 
     def scopes(self) -> Any:
         """The dictionary picker: every voice's dictionary, and the global one."""
-        return gr.update(choices=[(GLOBAL_LABEL, ""), *((n, n) for n in self.engine.voices.names())])
+        return gr.update(choices=[(GLOBAL_LABEL, ""), *((n, n) for n in self.studio.voices.names())])
 
 
 class WordsPanel:
     """The dictionary editor, inside the current Blocks context."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.h = WordsHandlers(engine)
+    def __init__(self, studio: Studio) -> None:
+        self.h = WordsHandlers(studio)
         with gr.Accordion("Pronunciations", open=False, elem_id="pronunciations"):
             gr.Markdown(ENTRY_HELP)
             with gr.Row():

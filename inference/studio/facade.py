@@ -172,3 +172,7 @@ class Studio:
     def transcribe_recording(self, audio: Any) -> str:
         """What a recording to edit says (its word times are kept for the edit that follows)."""
         return editing.transcribe_recording(self.engine, audio)
+
+    def reference_notes(self, audio: Any) -> tuple[str, ...]:
+        """What preparing a recording as a reference did or found (clipped, trimmed, too short, quiet, noisy)."""
+        return tuple(self.engine.prepare(audio)[1].notes)
