@@ -134,7 +134,9 @@ def largest_functions(n: int = 10) -> list[tuple[int, str]]:
     for file in product_files().values():
         for node in ast.walk(ast.parse(file.read_text(), str(file))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                sizes.append((node.end_lineno - node.lineno + 1, f"{file.relative_to(ROOT)}:{node.name}"))
+                sizes.append(
+                    ((node.end_lineno or node.lineno) - node.lineno + 1, f"{file.relative_to(ROOT)}:{node.name}")
+                )
     return sorted(sizes, reverse=True)[:n]
 
 
