@@ -107,3 +107,25 @@ def test_the_design_notes_name_only_files_that_exist() -> None:
     named = set(re.findall(r"`((?:inference|ui|api|serverless|tools|bench|tests|deploy)/[\w/.-]*?\.(?:py|sh))", text))
     missing = sorted(p for p in named if not (ROOT / p).exists())
     assert missing == []
+
+
+LONG_FUNCTION, LONG_MODULE = 50, 400  # lines
+
+
+def test_long_functions_and_modules_say_why() -> None:
+    """A function over LONG_FUNCTION lines carries `# long: <reason>` on its def line or just above it (decorators
+    included); a module over LONG_MODULE lines carries it within its first 40 lines."""
+    import ast
+
+    unexplained = []
+    for file in product_files().values():
+        lines = file.read_text().splitlines()
+        if len(lines) > LONG_MODULE and not any("# long:" in line for line in lines[:40]):
+            unexplained.append(f"{file.relative_to(ROOT)} ({len(lines)} lines)")
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                if size > LONG_FUNCTION and not any("# long:" in line for line in lines[first - 2 : node.lineno]):
+                    unexplained.append(f"{file.relative_to(ROOT)}:{node.lineno} {node.name} ({size} lines)")
+    assert unexplained == []
