@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,30 @@ def test_adapters_import_only_what_inference_exports() -> None:
                 offenders.append(f"{file.relative_to(ROOT)}:{line} imports {target}")
             elif target == "inference":
                 offenders += [f"{file.relative_to(ROOT)}:{line} takes {n}" for n in names if n not in exported]
+    assert offenders == []
+
+
+def test_adapters_never_reach_past_the_studio() -> None:
+    """No `studio.engine` (or `self.engine`) in an adapter: every operation is a Studio method."""
+    offenders = [
+        f"{file.relative_to(ROOT)}:{node.lineno} uses {ast.unparse(node)}"
+        for name, file in product_files().items()
+        if name.split(".")[0] in ADAPTERS
+        for node in ast.walk(ast.parse(file.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "engine"
+    ]
+    assert offenders == []
+
+
+def test_only_the_studio_picks_a_seed() -> None:
+    """Seed resolution lives in inference/options.py (resolve_seed): no adapter or operation draws its own."""
+    offenders = [
+        f"{file.relative_to(ROOT)}:{line}"
+        for name, file in product_files().items()
+        if name != "inference.options"
+        for target, _, line in imports_of(name, file)
+        if target == "secrets" and not name.startswith(("api.", "tools."))
+    ]
     assert offenders == []
 
 
