@@ -307,3 +307,23 @@ def test_a_sigkilled_writer_leaves_nothing_half_done(tmp_path: Path):
 def test_the_same_process_cannot_open_twice_for_writing(tmp_path: Path):
     with ProjectStore(tmp_path / "p"), pytest.raises(StoreLocked, match=f"process {os.getpid()}"):
         ProjectStore(tmp_path / "p")
+
+
+def test_a_write_cut_short_leaves_no_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    folder = tmp_path / "p"
+    with ProjectStore(folder) as store:
+        pid = store.create("b", chapters())
+        [seg] = store.claim(pid, 1)
+
+        def crash(fd: int) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("inference.projects.store.os.fsync", crash)
+        with pytest.raises(OSError):
+            store.finish(seg, b"RIFF" * 1000, 1.0, seed=1)
+        monkeypatch.undo()
+        assert store.segment(seg.id).state == "rendering" and not store.takes(seg.id)
+        assert not [p for p in (folder / "audio").rglob("*") if p.is_file() and not p.name.endswith(".tmp")]
+    with ProjectStore(folder) as store:
+        assert store.segment(seg.id).state == "pending"
+        assert not [p for p in (folder / "audio").rglob("*") if p.is_file()]
