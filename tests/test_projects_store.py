@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from inference.errors import InputError
+from inference.projects.schema import MIGRATIONS, SCHEMA_VERSION
 from inference.projects.source import read_text
-from inference.projects.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION, ProjectStore, StoreLocked
+from inference.projects.store import DB_NAME, ProjectStore, StoreLocked
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = "Chapter 1\n\nIt was late. The rain fell.\n\nNguyen came in. [Guest] Hello?\n\nChapter 2\n\nMorning came."
