@@ -328,3 +328,20 @@ def test_a_write_cut_short_leaves_no_take(tmp_path: Path, monkeypatch: pytest.Mo
     with ProjectStore(folder) as store:
         assert store.segment(seg.id).state == "pending"
         assert not [p for p in (folder / "audio").rglob("*") if p.is_file()]
+
+
+def test_a_damaged_database_is_refused_plainly_and_unlocked(tmp_path: Path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / DB_NAME).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(InputError, match="cannot be read") as e:
+        ProjectStore(folder)
+    assert "backup" in e.value.hint
+    with pytest.raises(InputError, match="cannot be read"):  # refused again, not "in use": the lock was let go
+        ProjectStore(folder)
+
+
+def test_mark_stale_refuses_an_empty_word(store: ProjectStore):
+    pid = store.create("b", chapters())
+    with pytest.raises(InputError, match="empty"):
+        store.mark_stale(pid, "  ")

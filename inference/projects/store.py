@@ -38,7 +38,7 @@ from typing import Any
 
 from ..errors import InputError, StudioError
 from ..options import MAX_SEED
-from ..text.pronounce import Dictionary, Entry
+from ..text.pronounce import Dictionary, Entry, check_entry
 from .schema import MIGRATIONS, SCHEMA_VERSION, ChapterProgress, ProjectInfo, SegmentRow, Take, statements
 from .source import MAX_PROJECT_CHARS, Chapter, clean
 
@@ -67,7 +67,20 @@ class ProjectStore:
         self.readonly = readonly
         self._lock = threading.RLock()
         self._lock_file: Any = None
-        if readonly:
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"...
+            self.close()
+            raise InputError(
+                f"The project store {self.folder / DB_NAME} cannot be read ({e}).",
+                "Restore it from a backup, or move it away to start a new store.",
+            ) from e
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        if self.readonly:
             if not (self.folder / DB_NAME).exists():
                 raise InputError(f"There is no project store in {self.folder}.", "Open it for writing once first.")
             self._db = sqlite3.connect(f"file:{self.folder / DB_NAME}?mode=ro", uri=True, check_same_thread=False)
@@ -107,14 +120,12 @@ class ProjectStore:
     def _check_version(self, writable: bool) -> int:
         version = self._version()
         if version > SCHEMA_VERSION:
-            self.close()
             raise InputError(
                 f"The project store in {self.folder} was written by a newer version of the studio "
                 f"(schema {version}; this one knows up to {SCHEMA_VERSION}).",
                 "Run the newer version, or point this one at another folder.",
             )
         if not writable and version < SCHEMA_VERSION:
-            self.close()
             raise InputError(
                 f"The project store in {self.folder} has an older schema ({version}).",
                 "Open it for writing once: it is upgraded in place.",
@@ -130,7 +141,8 @@ class ProjectStore:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if hasattr(self, "_db"):
+                self._db.close()
             if self._lock_file is not None:
                 self._lock_file.close()  # releases the flock
                 self._lock_file = None
@@ -457,7 +469,8 @@ class ProjectStore:
         """A pronunciation of `word` changed: the project's segments whose text (typed or spoken) contains it, as
         the dictionary matches words (whole words; Chinese anywhere). Rendered ones become `stale`; pending and
         locked ones stay as they are. Returns them all, in reading order."""
-        probe = Dictionary([Entry(" ".join(str(word).split()), "\x00", case_sensitive)])  # \x00: never typed
+        entry = check_entry(word, "x", case_sensitive)  # the dictionary's own checks: refuses an empty word
+        probe = Dictionary([Entry(entry.word, "\x00", case_sensitive)])  # \x00: never in a segment's text
         hits = [
             sid
             for sid, text, spoken in self._rows(
