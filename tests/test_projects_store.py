@@ -345,3 +345,16 @@ def test_mark_stale_refuses_an_empty_word(store: ProjectStore):
     pid = store.create("b", chapters())
     with pytest.raises(InputError, match="empty"):
         store.mark_stale(pid, "  ")
+
+
+def test_the_states_are_the_schema_s(store: ProjectStore):
+    from inference.projects.schema import STATES
+
+    pid = store.create("b", chapters())
+    sid = store.segments(pid)[0].id
+    for state in STATES:
+        with store._tx() as db:
+            db.execute("UPDATE segments SET state = ? WHERE id = ?", (state, sid))
+    with pytest.raises(sqlite3.IntegrityError), store._tx() as db:
+        db.execute("UPDATE segments SET state = 'bogus' WHERE id = ?", (sid,))
+    assert store.segment(sid).state == STATES[-1]  # the refused update rolled back
