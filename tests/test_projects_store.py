@@ -357,4 +357,4 @@ def test_the_states_are_the_schema_s(store: ProjectStore):
             db.execute("UPDATE segments SET state = ? WHERE id = ?", (state, sid))
     with pytest.raises(sqlite3.IntegrityError), store._tx() as db:
         db.execute("UPDATE segments SET state = 'bogus' WHERE id = ?", (sid,))
-    assert store.segment(sid).state == STATES[-1]  # the refused update rolled back
+    assert store.segment(sid).state == STATES[-1]  # the refused update changed nothing
