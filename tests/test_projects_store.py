@@ -150,6 +150,9 @@ def test_takes_keep_and_lock(store: ProjectStore):
     pending = store.edit(store.segments(pid)[1].id, seed=3)
     with pytest.raises(InputError, match="no audio"):
         store.lock(pending.id)
+    store.edit(seg.id, text="Chapter one.")  # the takes so far say "Chapter 1"
+    with pytest.raises(InputError, match="earlier text"):
+        store.keep(t2)
 
 
 def test_pronunciation_change_marks_stale(store: ProjectStore):

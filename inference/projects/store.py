@@ -326,7 +326,8 @@ class ProjectStore:
     ) -> int:  # fmt: skip
         """Another take of a segment (another seed, say), not kept: the segment plays what it played."""
         take = self._record(segment_id, None, audio, duration, seed, None, scores, suffix, keep=False)
-        assert take is not None  # only a kept take waits on the revision
+        if take is None:  # the segment was deleted meanwhile
+            raise InputError(f"There is no segment {segment_id}.", "List the project's segments to see their ids.")
         return take
 
     def _record(
@@ -414,7 +415,7 @@ class ProjectStore:
             with self._tx() as db:
                 db.execute(
                     f"UPDATE segments SET {sets}, state = 'pending', error = NULL, revision = revision + 1, "
-                    "updated = ? WHERE id = ?",
+                    "updated = ? WHERE id = ? AND state != 'locked'",
                     [*changes.values(), time.time(), segment_id],
                 )
         return self.segment(segment_id)
@@ -431,15 +432,21 @@ class ProjectStore:
         ]
 
     def keep(self, take_id: int) -> SegmentRow:
-        """Make a take the one its segment plays (the segment becomes done)."""
-        row = self._rows("SELECT segment FROM takes WHERE id = ?", (take_id,))
+        """Make a take the one its segment plays (the segment becomes done). A take of an earlier text is refused."""
+        row = self._rows("SELECT segment, text FROM takes WHERE id = ?", (take_id,))
         if not row:
             raise InputError(f"There is no take {take_id}.", "List the segment's takes to see their ids.")
-        if self.segment(row[0][0]).state == "locked":
-            raise InputError(f"Segment {row[0][0]} is locked.", "Unlock it first to choose another take.")
+        seg = self.segment(row[0][0])
+        if seg.state == "locked":
+            raise InputError(f"Segment {seg.id} is locked.", "Unlock it first to choose another take.")
+        if row[0][1] != seg.text:
+            raise InputError(
+                f"Take {take_id} says an earlier text of segment {seg.id}.",
+                "Keep a take of the segment's text as it is now, or edit the text back first.",
+            )
         with self._tx() as db:
             self._keep(db, take_id)
-        return self.segment(row[0][0])
+        return self.segment(seg.id)
 
     def _keep(self, db: sqlite3.Connection, take_id: int, spoken: str | None = None) -> None:
         segment, seed, audio, duration, scores = db.execute(
