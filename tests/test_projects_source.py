@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +15,8 @@ from hypothesis import strategies as st
 from inference.errors import InputError
 from inference.projects import source
 from inference.projects.source import MAX_PROJECT_CHARS, SEGMENT_MAX_BYTES, read_epub, read_file, read_text
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def titles(chapters: list[source.Chapter]) -> list[str]:
@@ -240,3 +245,13 @@ def test_epub_refusals():
     big = make_epub([("a.xhtml", "A", "<p>" + "word " * (MAX_PROJECT_CHARS // 5 + 10) + "</p>")])
     with pytest.raises(InputError, match="a project holds at most 1,000,000"):
         read_epub(big)
+
+
+def test_importing_projects_stays_light_and_below_the_adapters():
+    code = (
+        "import sys, inference.projects.store, inference.projects.source; "
+        "print(sorted(m for m in ('torch', 'gradio', 'fastapi', 'ebooklib', 'lxml', 'ui', 'api', 'serverless') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
