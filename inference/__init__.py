@@ -5,6 +5,7 @@ no weights."""
 from .audio import SAMPLE_RATE
 from .audio.encode import CONTENT_TYPES, FORMATS, bytes_per_second, check_format, encode_audio, stream_audio
 from .cancel import Stop, stopping
+from .check import summary as check_summary
 from .engine import Engine, EngineStatus
 from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import RETRY_AFTER_S, Busy
@@ -37,15 +38,14 @@ from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
 from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
 from .studio.edits import SPANS_EXAMPLE, parse_spans
 from .studio.facade import Studio
-from .studio.guard import summary as check_summary
 from .studio.subtitles import check_size, decode_subtitles, parse_subtitles
 from .studio.variations import MAX_VARIATIONS
 from .studio.variations import score as variation_score
-from .studio.voices import Voice, VoiceNotFound
 from .text import validate_text
 from .text.pronounce import check_entry
 from .text.worddiff import ADDED, REMOVED, diff_markup, split_words
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
+from .voices import Voice, VoiceNotFound
 
 __version__ = "0.2.0"
 

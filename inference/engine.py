@@ -28,10 +28,11 @@ from .audio.postprocess import cross_fade_weights, shorten_silences
 from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
 from .cancel import Stop, current_stop
+from .check import ChunkTakes, Scorer, whisper_scorer
 from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import Metrics
 from .model import duration
-from .model.asr import Transcriber, Word, transcriber_for
+from .model.asr import Transcriber, Word
 from .model.sampling import (
     HOP_LENGTH,
     Item,
@@ -42,16 +43,16 @@ from .model.sampling import (
     timed_frames,
     vocode,
 )
+from .model.transcribers import transcriber_for
 from .options import MAX_SEED, SynthesisOptions
 from .scheduler import Scheduler
 from .scheduler import cancel as cancel_job
 from .settings import EngineSettings
-from .studio.guard import ChunkTakes, Scorer, whisper_scorer
-from .studio.voices import Voice, VoiceLibrary
 from .text import check_spoken, chunking, clean_text, validate_text
 from .text.normalize import normalize as normalize_text
 from .text.pronounce import PronunciationStore
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
+from .voices import Voice, VoiceLibrary
 
 log = logging.getLogger(__name__)
 
@@ -395,7 +396,7 @@ class Engine:
 
         # The first chunk goes alone (first audio sooner, and it takes its turn before every later chunk); the
         # rest are queued together, taking turns with other requests' chunks and sharing runs where batching pays.
-        # With the check on, each chunk is scored as it comes and retried (studio/guard.py). Closing the stream
+        # With the check on, each chunk is scored as it comes and retried (check.py). Closing the stream
         # cancels whatever has not started.
         takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
         if stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread

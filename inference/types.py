@@ -41,7 +41,7 @@ class Timings:
 
 @dataclass(frozen=True)
 class ChunkCheck:
-    """What the per-chunk check (inference/studio/guard.py) found for one chunk: the kept take and every try."""
+    """What the per-chunk check (inference/check.py) found for one chunk: the kept take and every try."""
 
     index: int  # the chunk's place in the take, from 0
     text: str  # the chunk's text, as spoken

@@ -177,7 +177,7 @@ def test_disk_full_while_saving_through_gradio_client(
     from gradio_client.exceptions import AppError
 
     from app import ServerSettings, create_app
-    from inference.studio.voices import VoiceLibrary
+    from inference.voices import VoiceLibrary
 
     voices = tmp_path / "voices"
     e = Engine(tiny_settings.replace(voices_dir=voices))

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference import Engine, Reference, SynthesisOptions, SynthesisRequest
-from inference.studio import guard
-from inference.studio.guard import chunk_seed, error_rate
+from inference import Engine, Reference, SynthesisOptions, SynthesisRequest, check_summary
+from inference.check import chunk_seed, error_rate
 
 SHORT_TEXT = "Some call me nature."
 ONE_CHUNK = "Hello there, my friend."
@@ -101,7 +100,7 @@ def test_each_chunk_is_checked_and_only_the_bad_ones_retried(scored: Engine, sho
     scored.check_scorer = Scores({chunks[1]: [0.8, 0.0]})
     result = scored.synthesize(request)
     assert [(c.index, c.tries, c.seed) for c in result.checks] == [(0, 1, 100), (1, 2, 102), (2, 1, 102)]
-    summary = guard.summary(result.checks)
+    summary = check_summary(result.checks)
     assert summary["checked"] and summary["retried"] == 1 and summary["worst_wer"] == 0.0
     assert [c["chunk"] for c in summary["chunks"]] == [0, 1, 2]
 
@@ -145,7 +144,7 @@ def test_without_whisper_weights_the_take_is_made_and_says_why_unchecked(
     for check in result.checks:
         assert check.wer is None and check.tries == 1 and check.seed == chunk_seed(3, check.index)
         assert "Not checked" in check.note and "does not exist" in check.note
-    summary = guard.summary(result.checks)
+    summary = check_summary(result.checks)
     assert not summary["checked"] and "no-whisper-here" in summary["note"]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ModelUnavailable
-from ..settings import DEFAULT_ASR, EngineSettings
+from ..settings import DEFAULT_ASR
 from . import hub
 from .weights import hub_cache_dir
 
@@ -213,15 +213,6 @@ class Transcriber:
             f"{prefix} the Whisper model '{self.model}' is not in the Hugging Face cache at {hub_cache_dir()} "
             "and it could not be downloaded."
         )
-
-
-def transcriber_for(settings: EngineSettings) -> Transcriber:
-    """The transcriber of F5_ASR_BACKEND: transformers' Whisper, or faster-whisper (`asr_ct2`). Loads nothing."""
-    if settings.asr_backend == "ctranslate2":
-        from .asr_ct2 import CTranslate2Transcriber
-
-        return CTranslate2Transcriber(settings.asr_weights, device=settings.device)
-    return Transcriber(settings.asr_weights, device=settings.device)
 
 
 def _quiet_segment_warning() -> None:

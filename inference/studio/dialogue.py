@@ -43,11 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..check import summary as check_summary
 from ..errors import InputError, over_limit
 from ..options import MAX_SEED, SynthesisOptions
 from ..text import too_long
 from ..types import Reference, SynthesisRequest
-from . import guard
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -96,7 +96,7 @@ class TurnResult:
     start: float  # seconds into the dialogue
     duration: float  # seconds
     spoken_text: str = ""  # the turn's text as spoken (normalized, pronunciations applied)
-    check: dict[str, Any] | None = None  # the per-chunk check's summary (studio/guard.py), when it was on
+    check: dict[str, Any] | None = None  # the per-chunk check's summary (check.py), when it was on
 
 
 @dataclass(frozen=True)
@@ -502,7 +502,7 @@ def synthesize_dialogue(
             waves.append(gap)
             start += len(gap) / sample_rate
         waves.append(result.wave.astype(np.float32))
-        check = guard.summary(result.checks) if result.checks else None
+        check = check_summary(result.checks) if result.checks else None
         results.append(
             TurnResult(
                 index + 1,

@@ -21,10 +21,10 @@ from ..options import SynthesisOptions, resolve_seed
 from ..settings import EngineSettings
 from ..text.pronounce import PronunciationStore
 from ..types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
+from ..voices import Voice, VoiceLibrary
 from . import captions as cap
 from . import dialogue as dlg
 from . import dubbing, editing, variations
-from .voices import Voice, VoiceLibrary
 
 
 class Studio:

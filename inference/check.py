@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
-from ..errors import ModelUnavailable
-from ..options import MAX_SEED, SynthesisOptions
-from ..scheduler import cancel
-from ..text.normalize import language
-from ..types import ChunkCheck
+from .audio import SAMPLE_RATE
+from .errors import ModelUnavailable
+from .options import MAX_SEED, SynthesisOptions
+from .scheduler import cancel
+from .text.normalize import language
+from .types import ChunkCheck
 
 if TYPE_CHECKING:
-    from ..model.asr import Transcriber
+    from .model.asr import Transcriber
 
 log = logging.getLogger(__name__)
 
