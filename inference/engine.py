@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .audio import SAMPLE_RATE, TARGET_RMS
-from .audio.postprocess import cross_fade_weights, shorten_silences
+from .audio.postprocess import CrossFader, shorten_silences
 from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
 from .cancel import Stop, current_stop
@@ -37,6 +36,7 @@ from .model.sampling import (
     HOP_LENGTH,
     Item,
     Sampling,
+    SamplingKey,
     generate_mels,
     natural_seconds,
     ref_text_for_model,
@@ -44,7 +44,7 @@ from .model.sampling import (
     vocode,
 )
 from .model.transcribers import transcriber_for
-from .options import MAX_SEED, SynthesisOptions
+from .options import SynthesisOptions, resolve_seed
 from .scheduler import Scheduler
 from .scheduler import cancel as cancel_job
 from .settings import EngineSettings
@@ -75,6 +75,44 @@ class _Models:
     device: str
 
 
+@dataclass(frozen=True)
+class EngineHooks:
+    """What tests inject, fixed when the engine is built: `fault` is called with each item as its run begins (a CUDA
+    out of memory, a delay, a count); `check_scorer` scores chunks for the per-chunk check instead of Whisper."""
+
+    fault: Callable[[Item], None] | None = None
+    check_scorer: Scorer | None = None
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """Everything a stream's chunks need, fixed before the first one is generated (Engine.stream builds it)."""
+
+    models: _Models
+    ref_wave: Any  # torch tensor (1, samples) at 24 kHz, raised to TARGET_RMS, on the model's device
+    rms: float  # the reference's own loudness: quieter output is lowered back to it
+    model_ref_text: str  # the reference transcript as the model reads it
+    ref_text: str  # the transcript used (typed or transcribed)
+    typed: str  # the text as typed (cleaned)
+    spoken: str  # the text as spoken (normalized, pronunciations applied)
+    notes: tuple[str, ...]  # what preparing the reference did or found
+    chunks: tuple[str, ...]  # the spoken text as split
+    frames: tuple[int, ...]  # per chunk, total mel frames (reference + generated)
+    seed: int
+    options: SynthesisOptions
+    timings: Timings  # load and preparation (generation is added on the last chunk)
+    stop: Stop | None  # the caller's cancel signal (inference/cancel.py), if any
+
+    @property
+    def key(self) -> SamplingKey:
+        return sampling_key(self.options)
+
+
+def sampling_key(options: SynthesisOptions, kind: str = "") -> SamplingKey:
+    """The sampling settings of `options`: what decides which items may share a run."""
+    return SamplingKey(options.nfe_step, options.cfg_strength, options.sway_sampling_coef, kind)
+
+
 def likely_cuda(device: str) -> bool:
     """Whether generation will run on a GPU, without importing torch: asked for, or auto with an NVIDIA driver."""
     if device == "auto":
@@ -95,10 +133,13 @@ def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
 
 
 class Engine:
-    def __init__(self, settings: EngineSettings, transcriber: Transcriber | None = None) -> None:
+    def __init__(
+        self, settings: EngineSettings, transcriber: Transcriber | None = None, hooks: EngineHooks | None = None
+    ) -> None:
         self.settings = settings
         self.transcriber = transcriber or transcriber_for(settings)
-        self.load_count = 0  # how many times the models were actually loaded (tests check it stays 1)
+        self.hooks = hooks or EngineHooks()
+        self._loads = 0  # how many times the models were actually loaded
         self._models: _Models | None = None
         self._state = NOT_LOADED
         self._error: str | None = None  # why the last load failed
@@ -108,17 +149,22 @@ class Engine:
         self.metrics = Metrics()
         self.metrics.model_state.state(NOT_LOADED)
         # fair turns for every request's chunks, batched where batching pays (auto batch size: set at load)
-        self.scheduler = Scheduler(self._begin, max_batch=max(1, settings.batch_size), observer=self.metrics)
+        self.scheduler: Scheduler[SamplingKey] = Scheduler(
+            self._begin, max_batch=max(1, settings.batch_size), observer=self.metrics
+        )
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
         # recordings' words with their times, for speech editing (studio/editing.py), by content hash
         self.recording_words: BoundedCache[str, tuple[Word, ...]] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
         self.pronunciations = PronunciationStore(settings.voices_dir)
-        self.check_scorer: Scorer | None = None  # the per-chunk check's scorer (None: Whisper); tests inject one
-        self.fault_hook: Callable[[Item], None] | None = None  # tests inject faults here (e.g. a CUDA OOM)
 
     # ---- model lifetime -------------------------------------------------------------------------------------
+    @property
+    def load_count(self) -> int:
+        """How many times the models were actually loaded (tests check it stays 1)."""
+        return self._loads
+
     def status(self) -> EngineStatus:
         device = self._models.device if self._models else self.settings.device
         return EngineStatus(self._state, device, self._error, self._load_seconds)
@@ -165,7 +211,7 @@ class Engine:
             self._load_seconds = time.perf_counter() - start
             self.metrics.load_seconds.set(self._load_seconds)
             self.scheduler.max_batch = self._batch_size(self._models.device)
-            self.load_count += 1
+            self._loads += 1
             self._set_state(READY)
             log.info("model ready on %s in %.1f s", self._models.device, self._load_seconds)
             return self._models
@@ -302,12 +348,18 @@ class Engine:
         """Generate the whole text; the result carries the seed and transcript used and the timings."""
         return SynthesisResult.from_chunks(list(self.stream(request, progress)))
 
-    def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Iterator[AudioChunk]:
-        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave.
+    def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Generator[AudioChunk, None, None]:
+        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave. Closing the
+        generator cancels what has not started.
 
         Input errors are raised before the first chunk. When the text needs several chunks, the first one is
         kept short (settings.first_chunk_bytes) so that the first audio comes sooner.
         """
+        return self._chunks(self._plan(request), progress)
+
+    def _plan(self, request: SynthesisRequest) -> StreamPlan:
+        """Check and prepare everything before anything is generated: the reference, its transcript, the text as
+        spoken and its chunks, each chunk's length, the seed."""
         text = validate_text(request.text, self.settings.max_text_chars)
         t0 = time.perf_counter()
         ref = request.reference
@@ -318,7 +370,6 @@ class Engine:
         ref_text = clean_text(ref.text) or self._transcript(key, prepared)
         t3 = time.perf_counter()
         opts = request.options
-        seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
         model_ref_text = ref_text_for_model(ref_text)
         typed, text = text, self.spoken_text(text, opts.normalize, ref.voice or None)
         speed = opts.speed if request.duration is None else timed_pace(model_ref_text, prepared, text, request.duration)
@@ -333,21 +384,21 @@ class Engine:
         else:  # the speech lasts the duration asked for, shared by the chunks
             frames = timed_frames(ref_wave.shape[-1], chunks, request.duration, int(opts.cross_fade * SAMPLE_RATE))
         self._check_seconds(request, frames, ref_wave.shape[-1] // HOP_LENGTH, len(text))
-        prepare_s = (t1 - t0) + (t3 - t2)
-        return self._chunks(
-            models,
-            ref_wave,
-            rms,
-            model_ref_text,
-            ref_text,
-            chunks,
-            frames,
-            seed,
-            opts,
-            progress,
-            Timings(load_s=t2 - t1, prepare_s=prepare_s),
-            (typed, text, prepared.notes),
-            current_stop(),
+        return StreamPlan(
+            models=models,
+            ref_wave=ref_wave,
+            rms=rms,
+            model_ref_text=model_ref_text,
+            ref_text=ref_text,
+            typed=typed,
+            spoken=text,
+            notes=prepared.notes,
+            chunks=tuple(chunks),
+            frames=tuple(frames),
+            seed=resolve_seed(opts.seed),
+            options=opts,
+            timings=Timings(load_s=t2 - t1, prepare_s=(t1 - t0) + (t3 - t2)),
+            stop=current_stop(),
         )
 
     def _check_seconds(self, request: SynthesisRequest, frames: list[int], ref_frames: int, spoken_chars: int) -> None:
@@ -366,31 +417,14 @@ class Engine:
                 limit,
             )
 
-    def _chunks(
-        self,
-        models: _Models,
-        ref_wave: Any,
-        rms: float,
-        model_ref_text: str,
-        ref_text: str,
-        chunks: list[str],
-        frames: list[int],
-        seed: int,
-        opts: Any,
-        progress: Progress | None,
-        timings: Timings,
-        texts: tuple[str, str, tuple[str, ...]],  # the text as typed, as spoken, and the reference's notes
-        stop: Stop | None,
-    ) -> Iterator[AudioChunk]:
-        typed, spoken, notes = texts
-        key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
-        owner = self.scheduler.open()
+    def _chunks(self, plan: StreamPlan, progress: Progress | None) -> Generator[AudioChunk, None, None]:
+        owner, key, chunks = self.scheduler.open(), plan.key, plan.chunks
         started = time.perf_counter()
 
         def submit(jobs: list[tuple[int, int]]) -> list[Future]:  # (chunk index, seed), queued together
             items = [
-                (i, key, (Item(ref_wave, model_ref_text + chunks[i], frames[i], chunk_seed), rms))
-                for i, chunk_seed in jobs
+                (i, key, (Item(plan.ref_wave, plan.model_ref_text + chunks[i], plan.frames[i], seed), plan.rms))
+                for i, seed in jobs
             ]
             return self.scheduler.submit_many(owner, items)
 
@@ -398,15 +432,14 @@ class Engine:
         # rest are queued together, taking turns with other requests' chunks and sharing runs where batching pays.
         # With the check on, each chunk is scored as it comes and retried (check.py). Closing the stream
         # cancels whatever has not started.
-        takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
-        if stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread
-            stop.on_cancel(takes.cancel)
+        scorer = self.hooks.check_scorer or whisper_scorer(self.transcriber)
+        takes = ChunkTakes(submit, chunks, plan.options, plan.seed, scorer)
+        if plan.stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread
+            plan.stop.on_cancel(takes.cancel)
         takes.start([0])
-        seconds = 0.0
+        seconds = generate_s = 0.0
         self._count_active(+1)
-        fade = int(opts.cross_fade * SAMPLE_RATE)
-        held = np.zeros(0, dtype=np.float32)  # tail of the previous chunk, waiting to be cross-faded
-        generate_s = 0.0
+        fader = CrossFader(int(plan.options.cross_fade * SAMPLE_RATE))
         try:
             for i, chunk in enumerate(chunks):
                 g0 = time.perf_counter()
@@ -415,25 +448,29 @@ class Engine:
                 if i == 0:
                     takes.start(range(1, len(chunks)))
                     self.metrics.first_audio.observe(time.perf_counter() - started)
-                if opts.remove_silence:
+                if plan.options.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)
-                n = min(fade, len(held), len(wave))
-                if n:
-                    fade_out, fade_in = cross_fade_weights(n)
-                    wave = np.concatenate([held[:-n], held[-n:] * fade_out + wave[:n] * fade_in, wave[n:]])
-                else:
-                    wave = np.concatenate([held, wave])
                 last = i == len(chunks) - 1
-                keep = 0 if last else min(fade, len(wave))
-                out, held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
+                out = fader.add(wave, last)
                 if progress:
                     progress(i + 1, len(chunks))
-                done = Timings(timings.load_s, timings.prepare_s, generate_s) if last else None
                 seconds += len(out) / SAMPLE_RATE
                 if last:
                     self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
                 yield AudioChunk(
-                    out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done, spoken, check, typed, notes
+                    wave=out,
+                    sample_rate=SAMPLE_RATE,
+                    index=i,
+                    total=len(chunks),
+                    seed=plan.seed,
+                    ref_text=plan.ref_text,
+                    text=chunk,
+                    mel=mel,
+                    timings=replace(plan.timings, generate_s=generate_s) if last else None,
+                    spoken_text=plan.spoken,
+                    check=check,
+                    typed_text=plan.typed,
+                    ref_notes=plan.notes,
                 )
         finally:
             self._count_active(-1)
@@ -444,8 +481,7 @@ class Engine:
         settings; returns its (wave, mel). Studio operations that build their own conditioning (speech editing)
         generate with it. It takes its turn as a later chunk does: such an item can be several chunks' worth of
         work, so every newcomer's first chunk goes before it (between two of its steps)."""
-        key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef, kind)
-        future = self.scheduler.submit(self.scheduler.open(), 1, key, (item, rms))
+        future = self.scheduler.submit(self.scheduler.open(), 1, sampling_key(opts, kind), (item, rms))
         stop = current_stop()
         if stop is not None:
             stop.on_cancel(lambda: cancel_job(future))
@@ -477,7 +513,7 @@ class Engine:
             wave = wave * TARGET_RMS / rms
         return wave.to(device), rms
 
-    def _begin(self, key: tuple, jobs: list[tuple[Item, float]]) -> _Generation:
+    def _begin(self, key: SamplingKey, jobs: list[tuple[Item, float]]) -> _Generation:
         """A sampling run for several chunks (the scheduler's worker thread calls this, then steps the run)."""
         return _Generation(self, key, jobs)
 
@@ -485,15 +521,15 @@ class Engine:
 class _Generation:
     """One sampling run of the engine's model, stepped by the scheduler: the results are (wave, mel) per chunk."""
 
-    def __init__(self, engine: Engine, key: tuple, jobs: list[tuple[Item, float]]) -> None:
-        steps, cfg_strength, sway = key[:3]  # a fourth element, where present, only keeps kinds of runs apart
+    def __init__(self, engine: Engine, key: SamplingKey, jobs: list[tuple[Item, float]]) -> None:
         self.models, self.rms = engine.load(), [rms for _, rms in jobs]
         items = [item for item, _ in jobs]
         with _model_errors():
+            fault = engine.hooks.fault
             for item in items:
-                if engine.fault_hook:
-                    engine.fault_hook(item)
-            self.sampling = Sampling(self.models.tts, items, steps, cfg_strength, sway)
+                if fault:
+                    fault(item)
+            self.sampling = Sampling(self.models.tts, items, key.nfe_step, key.cfg_strength, key.sway)
 
     def step(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
         with _model_errors():

@@ -466,3 +466,14 @@ def test_to_wav_bytes_round_trips(speech: np.ndarray) -> None:
     assert back[-3] == pytest.approx(1.0, abs=1e-3)
     assert back[-2] == -1.0
     assert back[-1] == 0.0
+
+
+def test_a_cross_fader_holds_each_tail_and_fades_it_into_the_next_piece() -> None:
+    from inference.audio.postprocess import CrossFader
+
+    fader = CrossFader(3)
+    first = fader.add(np.ones(5, dtype=np.float32), last=False)
+    second = fader.add(np.zeros(4, dtype=np.float32), last=True)
+    assert (len(first), len(second)) == (2, 4)  # the first piece's 3-sample tail waits for the second
+    np.testing.assert_allclose(np.concatenate([first, second]), [1, 1, 1, 0.5, 0, 0])
+    assert CrossFader(0).add(np.ones(2, dtype=np.float32), last=False).tolist() == [1, 1]  # no fade: nothing held

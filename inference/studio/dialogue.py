@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -45,7 +44,7 @@ import numpy as np
 
 from ..check import summary as check_summary
 from ..errors import InputError, over_limit
-from ..options import MAX_SEED, SynthesisOptions
+from ..options import SynthesisOptions, resolve_seed, seed_after
 from ..text import too_long
 from ..types import Reference, SynthesisRequest
 
@@ -443,7 +442,7 @@ def plan(
 # ---- synthesis --------------------------------------------------------------------------------------------------
 def turn_seed(turn: Turn, index: int, base_seed: int) -> int:
     """The turn's own seed, or base seed + its 0-based index (wrapping past MAX_SEED)."""
-    return turn.seed if turn.seed is not None else (base_seed + index) % (MAX_SEED + 1)
+    return turn.seed if turn.seed is not None else seed_after(base_seed, index)
 
 
 def synthesize_dialogue(
@@ -473,7 +472,7 @@ def synthesize_dialogue(
     total = sum(len(t.text) for t in turns)
     if total > limit:
         raise too_long("The script's speech", total, limit)
-    base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    base = resolve_seed(options.seed)
     jobs, spoken = [], []
     for index, turn in enumerate(turns):
         voice = turn.voice or turn.speaker
@@ -505,16 +504,16 @@ def synthesize_dialogue(
         check = check_summary(result.checks) if result.checks else None
         results.append(
             TurnResult(
-                index + 1,
-                turn.speaker,
-                voice,
-                request.text,
-                result.seed,
-                request.options.speed,
-                start,
-                result.duration,
-                result.spoken_text,
-                check,
+                index=index + 1,
+                speaker=turn.speaker,
+                voice=voice,
+                text=request.text,
+                seed=result.seed,
+                speed=request.options.speed,
+                start=start,
+                duration=result.duration,
+                spoken_text=result.spoken_text,
+                check=check,
             )
         )
         start += result.duration

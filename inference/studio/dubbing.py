@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -38,7 +37,7 @@ from ..audio import SAMPLE_RATE
 from ..audio.encode import encode_audio
 from ..errors import InputError, over_limit
 from ..model.sampling import natural_seconds, ref_text_for_model
-from ..options import MAX_SEED, SynthesisOptions
+from ..options import SynthesisOptions, resolve_seed
 from ..text import clean_text, validate_text
 from ..types import Reference, SynthesisRequest
 from . import dialogue as dlg
@@ -237,7 +236,7 @@ def dub(
     for name, ref in refs.items():
         _, prepared = engine.prepare(ref.audio)
         rates[name] = (ref_text_for_model(clean_text(ref.text) or engine.transcribe(ref.audio)), prepared.seconds)
-    base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    base = resolve_seed(options.seed)
     plan: list[tuple[Any, str, float, float, float] | None] = []  # per cue: None for a sound cue (left silent),
     # else (turn, text, speed, natural seconds, pace)
     spoken_turns = iter(zip(turns, texts, strict=True))
