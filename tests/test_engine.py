@@ -354,3 +354,15 @@ def test_load_count_is_read_only(engine: Engine) -> None:
     with pytest.raises(AttributeError):
         engine.load_count = 0  # type: ignore[misc]
     assert engine.load_count == 1
+
+
+def test_the_mel_is_the_one_f5_tts_ships() -> None:
+    """The loader's defaults and the random-weight models share one mel definition: F5-TTS's own."""
+    from importlib.resources import files
+
+    import yaml
+
+    from inference.model.mel import MEL_SPEC
+
+    shipped = yaml.safe_load(files("f5_tts").joinpath("configs/F5TTS_v1_Base.yaml").read_text())
+    assert dict(MEL_SPEC) == shipped["model"]["mel_spec"]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..audio import SAMPLE_RATE
+from .mel import HOP_LENGTH
 
-HOP_LENGTH = 256  # samples per mel frame at 24 kHz
 MAX_FRAMES = 65536  # F5-TTS's own cap on the generated length
 
 
