@@ -10,11 +10,10 @@ load is reported (engine.status().error) and retried by the next call.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,29 +21,27 @@ from typing import Any
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, TARGET_RMS
+from .audio import SAMPLE_RATE
 from .audio.postprocess import CrossFader, shorten_silences
-from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
+from .audio.prepare import PreparedAudio, content_hash, prepare_reference, to_wav_bytes
 from .cache import BoundedCache
-from .cancel import Stop, current_stop
-from .check import ChunkTakes, Scorer, whisper_scorer
-from .errors import InputError, ModelUnavailable, StudioError, over_limit
+from .cancel import current_stop
+from .check import ChunkTakes, whisper_scorer
+from .errors import InputError
 from .metrics import Metrics
 from .model import duration
 from .model.asr import Transcriber, Word
+from .model.runtime import Generation, Models, as_unavailable, likely_cuda, pick_device, ref_tensor, warm_up
 from .model.sampling import (
     HOP_LENGTH,
     Item,
-    Sampling,
     SamplingKey,
-    generate_mels,
-    natural_seconds,
     ref_text_for_model,
     timed_frames,
-    vocode,
 )
 from .model.transcribers import transcriber_for
 from .options import SynthesisOptions, resolve_seed
+from .plan import EngineHooks, StreamPlan, check_seconds, sampling_key, timed_pace
 from .scheduler import Scheduler
 from .scheduler import cancel as cancel_job
 from .settings import EngineSettings
@@ -68,70 +65,6 @@ class EngineStatus:
     load_seconds: float | None = None
 
 
-@dataclass
-class _Models:
-    tts: Any
-    vocoder: Any
-    device: str
-
-
-@dataclass(frozen=True)
-class EngineHooks:
-    """What tests inject, fixed when the engine is built: `fault` is called with each item as its run begins (a CUDA
-    out of memory, a delay, a count); `check_scorer` scores chunks for the per-chunk check instead of Whisper."""
-
-    fault: Callable[[Item], None] | None = None
-    check_scorer: Scorer | None = None
-
-
-@dataclass(frozen=True)
-class StreamPlan:
-    """Everything a stream's chunks need, fixed before the first one is generated (Engine.stream builds it)."""
-
-    models: _Models
-    ref_wave: Any  # torch tensor (1, samples) at 24 kHz, raised to TARGET_RMS, on the model's device
-    rms: float  # the reference's own loudness: quieter output is lowered back to it
-    model_ref_text: str  # the reference transcript as the model reads it
-    ref_text: str  # the transcript used (typed or transcribed)
-    typed: str  # the text as typed (cleaned)
-    spoken: str  # the text as spoken (normalized, pronunciations applied)
-    notes: tuple[str, ...]  # what preparing the reference did or found
-    chunks: tuple[str, ...]  # the spoken text as split
-    frames: tuple[int, ...]  # per chunk, total mel frames (reference + generated)
-    seed: int
-    options: SynthesisOptions
-    timings: Timings  # load and preparation (generation is added on the last chunk)
-    stop: Stop | None  # the caller's cancel signal (inference/cancel.py), if any
-
-    @property
-    def key(self) -> SamplingKey:
-        return sampling_key(self.options)
-
-
-def sampling_key(options: SynthesisOptions, kind: str = "") -> SamplingKey:
-    """The sampling settings of `options`: what decides which items may share a run."""
-    return SamplingKey(options.nfe_step, options.cfg_strength, options.sway_sampling_coef, kind)
-
-
-def likely_cuda(device: str) -> bool:
-    """Whether generation will run on a GPU, without importing torch: asked for, or auto with an NVIDIA driver."""
-    if device == "auto":
-        return Path("/proc/driver/nvidia/version").exists()
-    return device.startswith("cuda")
-
-
-def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
-    """'auto' -> CUDA if present, else CPU; dtype 'auto' -> fp16 on CUDA, fp32 on CPU (bf16/fp16/fp32 to force)."""
-    import torch
-
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if requested == "auto" else requested
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelUnavailable(f"F5_DEVICE={requested} but no CUDA GPU is visible.", "Use F5_DEVICE=auto or cpu.")
-    if dtype == "auto":
-        return device, torch.float16 if device.startswith("cuda") else torch.float32
-    return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
-
-
 class Engine:
     def __init__(
         self, settings: EngineSettings, transcriber: Transcriber | None = None, hooks: EngineHooks | None = None
@@ -140,7 +73,7 @@ class Engine:
         self.transcriber = transcriber or transcriber_for(settings)
         self.hooks = hooks or EngineHooks()
         self._loads = 0  # how many times the models were actually loaded
-        self._models: _Models | None = None
+        self._models: Models | None = None
         self._state = NOT_LOADED
         self._error: str | None = None  # why the last load failed
         self._load_seconds: float | None = None
@@ -182,7 +115,7 @@ class Engine:
         thread.start()
         return thread
 
-    def load(self) -> _Models:
+    def load(self) -> Models:
         """Load model and vocoder once; concurrent callers wait for the one load."""
         if self._models is not None:
             return self._models
@@ -195,13 +128,7 @@ class Engine:
             try:
                 self._models = self._load_models()
             except Exception as e:
-                error = (
-                    e
-                    if isinstance(e, ModelUnavailable)
-                    else ModelUnavailable(
-                        f"The model failed to load: {type(e).__name__}: {e}", "See the server log for details."
-                    )
-                )
+                error = as_unavailable(e)
                 self._error = str(error)
                 self._set_state(FAILED)
                 log.error("model load failed: %s", error)
@@ -235,18 +162,18 @@ class Engine:
             return self.settings.concurrency
         return 2 * self._batch_size("cuda") if likely_cuda(self.settings.device) else 4
 
-    def _load_models(self) -> _Models:
+    def _load_models(self) -> Models:
         from .model.loader import load_tts, load_vocoder
         from .model.weights import resolve
 
         files = resolve(self.settings)
         device, dtype = pick_device(self.settings.device, self.settings.dtype)
-        models = _Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device), device)
+        models = Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device), device)
         if self.settings.compile:
             self._compile(models)
         return models
 
-    def _compile(self, models: _Models) -> None:
+    def _compile(self, models: Models) -> None:
         """F5_COMPILE: torch.compile the transformer with dynamic shapes, and pay for the compilation here, inside
         the load, rather than in somebody's first Generate: one pass for a single chunk and, where chunks are
         batched, one for a batch (a batch of 1 is compiled apart from larger ones). Any text length is then served
@@ -258,16 +185,7 @@ class Engine:
         start = time.perf_counter()
         try:
             models.tts.transformer = torch.compile(eager, dynamic=True)
-            tone = torch.arange(SAMPLE_RATE, device=models.device) * (2 * torch.pi * 220 / SAMPLE_RATE)
-            ref = (torch.sin(tone) * TARGET_RMS * 1.4).unsqueeze(0)  # 1 s of a 220 Hz tone as the reference
-            ref_text = ref_text_for_model("Warm up the compiled model.")
-            items = [
-                Item(ref, ref_text + text, duration.frames(ref.shape[-1], ref_text, text, 1.0), seed=i)
-                for i, text in enumerate(["One short line to speak.", "And a second, longer one, to pad."])
-            ]
-            with torch.inference_mode():
-                for n in [1, 2] if self._batch_size(models.device) > 1 else [1]:
-                    generate_mels(models.tts, items[:n], 2, 2.0, -1.0)
+            warm_up(models, batched=self._batch_size(models.device) > 1)
         except Exception as e:  # an unsupported platform or compiler: slower, never broken
             models.tts.transformer = eager
             log.warning("torch.compile failed (%s: %s); running uncompiled", type(e).__name__, str(e)[:300])
@@ -376,14 +294,14 @@ class Engine:
         limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, speed)
         first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None
         chunks = chunking.chunk_text(text, limit, first_max_bytes=first)
-        ref_wave, rms = self._ref_tensor(prepared, models.device)
+        ref_wave, rms = ref_tensor(prepared, models.device)
         if request.duration is None:
             frames = [
                 duration.frames(ref_wave.shape[-1], model_ref_text, c, opts.speed, opts.min_duration) for c in chunks
             ]
         else:  # the speech lasts the duration asked for, shared by the chunks
             frames = timed_frames(ref_wave.shape[-1], chunks, request.duration, int(opts.cross_fade * SAMPLE_RATE))
-        self._check_seconds(request, frames, ref_wave.shape[-1] // HOP_LENGTH, len(text))
+        check_seconds(request, frames, ref_wave.shape[-1] // HOP_LENGTH, len(text), self.settings.max_audio_seconds)
         return StreamPlan(
             models=models,
             ref_wave=ref_wave,
@@ -400,22 +318,6 @@ class Engine:
             timings=Timings(load_s=t2 - t1, prepare_s=(t1 - t0) + (t3 - t2)),
             stop=current_stop(),
         )
-
-    def _check_seconds(self, request: SynthesisRequest, frames: list[int], ref_frames: int, spoken_chars: int) -> None:
-        """Refuse, before anything is generated, speech estimated longer than F5_MAX_AUDIO_SECONDS or than the
-        request's own max_seconds (what its output can carry). The estimate is the frames the model will make."""
-        seconds = sum(f - ref_frames for f in frames) * HOP_LENGTH / SAMPLE_RATE
-        limit, hint, setting = self.settings.max_audio_seconds, "", "F5_MAX_AUDIO_SECONDS"
-        if request.max_seconds is not None and request.max_seconds < limit:
-            limit, hint, setting = request.max_seconds, request.limit_hint, "the output's size"
-        if seconds > limit:
-            raise over_limit(
-                f"This text would be spoken as about {seconds:,.0f} s of audio ({spoken_chars:,} characters once "
-                f"numbers and pronunciations are written out); the limit is {limit:,.0f} s.",
-                f"Shorten the text, split it into parts, or speak it faster; {hint}".rstrip("; ") + ".",
-                setting,
-                limit,
-            )
 
     def _chunks(self, plan: StreamPlan, progress: Progress | None) -> Generator[AudioChunk, None, None]:
         owner, key, chunks = self.scheduler.open(), plan.key, plan.chunks
@@ -441,7 +343,7 @@ class Engine:
         self._count_active(+1)
         fader = CrossFader(int(plan.options.cross_fade * SAMPLE_RATE))
         try:
-            for i, chunk in enumerate(chunks):
+            for i in range(len(chunks)):
                 g0 = time.perf_counter()
                 wave, mel, check = takes.result(i)
                 generate_s += time.perf_counter() - g0
@@ -457,21 +359,7 @@ class Engine:
                 seconds += len(out) / SAMPLE_RATE
                 if last:
                     self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
-                yield AudioChunk(
-                    wave=out,
-                    sample_rate=SAMPLE_RATE,
-                    index=i,
-                    total=len(chunks),
-                    seed=plan.seed,
-                    ref_text=plan.ref_text,
-                    text=chunk,
-                    mel=mel,
-                    timings=replace(plan.timings, generate_s=generate_s) if last else None,
-                    spoken_text=plan.spoken,
-                    check=check,
-                    typed_text=plan.typed,
-                    ref_notes=plan.notes,
-                )
+                yield plan.piece(i, out, mel, check, replace(plan.timings, generate_s=generate_s) if last else None)
         finally:
             self._count_active(-1)
             takes.cancel()
@@ -502,70 +390,6 @@ class Engine:
         """Generations in progress (streams started and not finished or closed)."""
         return self._active
 
-    @staticmethod
-    def _ref_tensor(prepared: PreparedAudio, device: str) -> tuple[Any, float]:
-        """The reference as the model takes it: raised to TARGET_RMS when quieter (the output is lowered back)."""
-        import torch
-
-        wave = torch.from_numpy(np.ascontiguousarray(prepared.wave, dtype=np.float32)).unsqueeze(0)
-        rms = float(torch.sqrt(torch.mean(torch.square(wave))))
-        if rms < TARGET_RMS:
-            wave = wave * TARGET_RMS / rms
-        return wave.to(device), rms
-
-    def _begin(self, key: SamplingKey, jobs: list[tuple[Item, float]]) -> _Generation:
+    def _begin(self, key: SamplingKey, jobs: list[tuple[Item, float]]) -> Generation:
         """A sampling run for several chunks (the scheduler's worker thread calls this, then steps the run)."""
-        return _Generation(self, key, jobs)
-
-
-class _Generation:
-    """One sampling run of the engine's model, stepped by the scheduler: the results are (wave, mel) per chunk."""
-
-    def __init__(self, engine: Engine, key: SamplingKey, jobs: list[tuple[Item, float]]) -> None:
-        self.models, self.rms = engine.load(), [rms for _, rms in jobs]
-        items = [item for item, _ in jobs]
-        with _model_errors():
-            fault = engine.hooks.fault
-            for item in items:
-                if fault:
-                    fault(item)
-            self.sampling = Sampling(self.models.tts, items, key.nfe_step, key.cfg_strength, key.sway)
-
-    def step(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        with _model_errors():
-            self.sampling.step()
-            if not self.sampling.done:
-                return None
-            mels = self.sampling.mels()
-            waves = [vocode(self.models.vocoder, mel) for mel in mels]
-        out = []
-        for rms, mel, wave in zip(self.rms, mels, waves, strict=True):
-            if rms < TARGET_RMS:
-                wave = wave * rms / TARGET_RMS
-            out.append((check_generated(wave.float().cpu().numpy()), mel.T.cpu().numpy()))
-        return out
-
-
-def timed_pace(ref_text: str, prepared: PreparedAudio, text: str, seconds: float) -> float:
-    """The speed at which `text` lasts `seconds` (what sizes its chunks); refuses a duration that is not a positive
-    number of seconds."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
-        raise InputError(f"The duration must be a positive number of seconds, not {seconds!r}.", "Give it in seconds.")
-    return natural_seconds(ref_text, prepared.seconds, text) / seconds
-
-
-@contextlib.contextmanager
-def _model_errors() -> Iterator[None]:
-    """Inference mode; a GPU out of memory becomes a message (and frees what the failed step held)."""
-    import torch
-
-    with torch.inference_mode():
-        try:
-            yield
-        except torch.OutOfMemoryError as e:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()  # the engine stays usable
-            raise StudioError(
-                "The GPU ran out of memory for this request.",
-                "Try shorter text or a shorter reference, or wait for other generations to finish.",
-            ) from e
+        return Generation(self.load(), key, jobs, self.hooks.fault)

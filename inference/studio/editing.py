@@ -27,6 +27,7 @@ from ..audio import SAMPLE_RATE
 from ..audio.prepare import SILENT_PEAK_DB, PreparedAudio, decode_audio
 from ..audio.splice import Piece, splice
 from ..errors import InputError
+from ..model.runtime import ref_tensor
 from ..model.sampling import HOP_LENGTH
 from ..options import SynthesisOptions, resolve_seed
 from ..text import clean_text, validate_text
@@ -156,7 +157,7 @@ def regenerate(
     from ..model.sampling import Item
 
     models = engine.load()
-    ref, rms = engine._ref_tensor(PreparedAudio(wave, SAMPLE_RATE, ()), models.device)  # RMS raised as for a voice
+    ref, rms = ref_tensor(PreparedAudio(wave, SAMPLE_RATE, ()), models.device)  # RMS raised as for a voice
     with torch.inference_mode():
         mel = models.tts.mel_spec(ref).permute(0, 2, 1)[0]  # (frames, n_mels)
     cond, keep, pieces, done = conditioning(mel, len(wave), edits)
