@@ -15,16 +15,7 @@ from .model.weights import hub_cache_dir
 from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
 from .settings import EngineSettings, env, from_env
 from .studio.captions import Captions, caption_level
-from .studio.dialogue import (
-    DEFAULT_PAUSE_S,
-    DEFAULT_SPEAKER,
-    MAX_PAUSE_S,
-    DialogueResult,
-    Turn,
-    max_script_chars,
-    parse_script,
-    speakers,
-)
+from .studio.dialogue import DEFAULT_PAUSE_S, MAX_PAUSE_S, DialogueResult
 from .studio.dubbing import (
     DEFAULT_MAX_SPEEDUP,
     MAX_CUES,
@@ -38,6 +29,7 @@ from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
 from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
 from .studio.edits import SPANS_EXAMPLE, parse_spans
 from .studio.facade import Studio
+from .studio.script import DEFAULT_SPEAKER, Turn, max_script_chars, parse_script, speakers
 from .studio.subtitles import check_size, decode_subtitles, parse_subtitles
 from .studio.variations import MAX_VARIATIONS
 from .studio.variations import score as variation_score

@@ -41,6 +41,7 @@ from ..options import SynthesisOptions, resolve_seed
 from ..text import clean_text, validate_text
 from ..types import Reference, SynthesisRequest
 from . import dialogue as dlg
+from . import script
 from .subtitles import Cue, parse_subtitles
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class DubResult:
         rows = []
         for c in self.cues:
             row = {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(c).items() if k != "sound"}
-            speaker = "" if c.sound else c.speaker or dlg.DEFAULT_SPEAKER
+            speaker = "" if c.sound else c.speaker or script.DEFAULT_SPEAKER
             rows.append({**row, "speaker": speaker, "note": c.note})
         return rows
 
@@ -125,7 +126,7 @@ def sound_cue(cue: Cue) -> bool:
     >>> sound_cue(Cue(1.0, 2.0, "[Music]")), sound_cue(Cue(1.0, 2.0, "[Guest] Hello."))
     (True, False)
     """
-    return bool(dlg.TAG.search(cue.text)) and not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text))
+    return bool(script.TAG.search(cue.text)) and not any(ch.isalnum() for ch in script.TAG.sub("", cue.text))
 
 
 def check_cues(cues: list[Cue]) -> list[Cue]:
@@ -144,7 +145,7 @@ def check_cues(cues: list[Cue]) -> list[Cue]:
                 f"{_name(i, cue)} ends at {cue.end:.1f} s; dubbing is limited to {MAX_DUB_SECONDS / 60:g} minutes.",
                 "Split the subtitles into parts of at most that length (and shift their times).",
             )
-        if not sound_cue(cue) and not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text)):
+        if not sound_cue(cue) and not any(ch.isalnum() for ch in script.TAG.sub("", cue.text)):
             raise InputError(f"{_name(i, cue)} is empty: it has nothing to say.", "Write its text, or remove the cue.")
     if cues and all(sound_cue(c) for c in cues):
         raise InputError(
@@ -171,22 +172,22 @@ def check_speedup(value: Any) -> float:
     return float(value)
 
 
-def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> list[dlg.Turn]:
+def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> list[script.Turn]:
     """A turn per cue that is not a sound cue, with its speaker (its tag, else the previous cue's) and voice
-    (dialogue.plan's rules)."""
+    (script.plan's rules)."""
     turns, speaker, speed = [], "", None
-    names = {dlg._key(n) for n in [*mapping, *known]}
+    names = {script.name_key(n) for n in [*mapping, *known]}
     for i, cue in enumerate(cues):
         if sound_cue(cue):
             continue
-        found = dlg.parse_script(cue.text)
+        found = script.parse_script(cue.text)
         if len(found) > 1:
             raise InputError(
                 f"{_name(i, cue)} has {len(found)} speakers; a cue is spoken by one voice.",
                 "Split it into one cue per speaker.",
             )
         turn = found[0]
-        if turn.speaker and dlg._key(turn.speaker) not in names:
+        if turn.speaker and script.name_key(turn.speaker) not in names:
             raise InputError(
                 f"{_name(i, cue)} starts with [{turn.speaker}], read as a speaker tag, and no voice goes by that name.",
                 f"If [{turn.speaker}] is a sound cue, give it a cue of its own (sound cues are left silent) or delete "
@@ -195,13 +196,13 @@ def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> 
             )
         if turn.speaker:
             speaker, speed = turn.speaker, turn.speed
-        elif not speaker and dlg.DEFAULT_SPEAKER not in {k.casefold() for k in mapping}:
+        elif not speaker and script.DEFAULT_SPEAKER not in {k.casefold() for k in mapping}:
             raise InputError(
                 f"{_name(i, cue)} has no speaker tag, and no voice was given for untagged cues.",
                 "Pick a voice (saved or uploaded), or start the cue with a tag such as [Narrator].",
             )
-        turns.append(dlg.Turn(speaker, turn.text, speed, turn.seed, cue.line))
-    return dlg.plan(turns, mapping, known, max_turns=MAX_CUES)
+        turns.append(script.Turn(speaker, turn.text, speed, turn.seed, cue.line))
+    return script.plan(turns, mapping, known, max_turns=MAX_CUES)
 
 
 # ---- speaking -----------------------------------------------------------------------------------------------------
@@ -224,10 +225,10 @@ def dub(
     max_speedup = check_speedup(max_speedup)
     cues = check_cues(parse_subtitles(subtitles))
     default = engine.reference(voice=voice, audio=reference.audio, text=reference.text) if reference else None
-    tags = dlg.parse_mapping(mapping)
+    tags = script.parse_mapping(mapping)
     uploads = {UPLOADED: default} if default else {}
     if voice or default:
-        tags[dlg.DEFAULT_SPEAKER] = UPLOADED if default else str(voice)
+        tags[script.DEFAULT_SPEAKER] = UPLOADED if default else str(voice)
     turns = plan_cues(cues, tags, [*uploads, *engine.voices.names()])
     refs = dlg.references_for(engine, turns, uploads)
     limit = engine.settings.max_text_chars
