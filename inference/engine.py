@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .audio.decode import content_hash, to_wav_bytes
 from .audio.postprocess import CrossFader, shorten_silences
-from .audio.prepare import PreparedAudio, content_hash, prepare_reference, to_wav_bytes
+from .audio.prepare import PreparedAudio, prepare_reference
 from .cache import BoundedCache
 from .cancel import current_stop
 from .check import ChunkTakes, whisper_scorer

@@ -202,7 +202,7 @@ def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: En
 PEAK_RSS = """
 import resource, sys
 import numpy as np, soundfile, soxr
-from inference.audio.prepare import decode_audio
+from inference.audio.decode import decode_audio
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 wave, sr = decode_audio(sys.argv[1])
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -224,7 +224,7 @@ def write_silence(path: Path, rate: int, channels: int, seconds: float) -> Path:
 
 
 def test_a_recording_of_absurd_rate_or_channels_is_refused_from_its_header(engine: Engine, tmp_path: Path) -> None:
-    from inference.audio.prepare import MAX_SOURCE_CHANNELS, decode_audio
+    from inference.audio.decode import MAX_SOURCE_CHANNELS, decode_audio
 
     absurd = write_silence(tmp_path / "absurd.flac", 655_350, 8, 1.0)  # the rate of the 3.5 MB FLAC that took 3 GB
     worker = serverless_worker(engine)
@@ -245,7 +245,7 @@ def test_decoding_holds_only_the_output_in_memory(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from inference.audio.prepare import MAX_SOURCE_RATE
+    from inference.audio.decode import MAX_SOURCE_RATE
 
     path = write_silence(tmp_path / "long.flac", MAX_SOURCE_RATE, 1, 300.0)
     assert path.stat().st_size < 2_000_000

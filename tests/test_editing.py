@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, SynthesisOptions
-from inference.audio.prepare import content_hash, decode_audio
+from inference.audio.decode import content_hash, decode_audio
 from inference.engine import EngineHooks
 from inference.model.asr import Transcriber, Word
 from inference.studio import editing, edits

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..audio.prepare import SILENT_PEAK_DB, PreparedAudio, decode_audio
+from ..audio.decode import decode_audio
+from ..audio.prepare import SILENT_PEAK_DB, PreparedAudio
 from ..audio.splice import Piece, splice
 from ..errors import InputError
 from ..model.runtime import ref_tensor
