@@ -231,15 +231,33 @@ def dub(
         tags[script.DEFAULT_SPEAKER] = UPLOADED if default else str(voice)
     turns = plan_cues(cues, tags, [*uploads, *engine.voices.names()])
     refs = dlg.references_for(engine, turns, uploads)
+    plan = _paced(engine, cues, turns, refs, options, max_speedup)
+    _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
+    base = resolve_seed(options.seed)
+    clips, results, rate = _speak(engine, cues, plan, refs, options, base, progress)
+    return DubResult(_timeline(cues, clips, rate), rate, tuple(results), tuple(clips), base)
+
+
+Paced = tuple[script.Turn, str, float, float, float]  # a cue's turn, text, speed, natural seconds and pace
+
+
+def _paced(
+    engine: Engine,
+    cues: list[Cue],
+    turns: list[script.Turn],
+    refs: Mapping[str, Reference],
+    options: SynthesisOptions,
+    max_speedup: float,
+) -> list[Paced | None]:
+    """Per cue, how it will be spoken (None for a sound cue, left silent): its text checked, and the pace at which
+    its voice fits it in its slot (never slower than SLOWEST, never faster than `max_speedup`)."""
     limit = engine.settings.max_text_chars
     texts = [validate_text(t.text, limit) for t in turns]
     rates = {}  # voice -> (transcript as the model reads it, reference seconds)
     for name, ref in refs.items():
         _, prepared = engine.prepare(ref.audio)
         rates[name] = (ref_text_for_model(clean_text(ref.text) or engine.transcribe(ref.audio)), prepared.seconds)
-    base = resolve_seed(options.seed)
-    plan: list[tuple[Any, str, float, float, float] | None] = []  # per cue: None for a sound cue (left silent),
-    # else (turn, text, speed, natural seconds, pace)
+    plan: list[Paced | None] = []
     spoken_turns = iter(zip(turns, texts, strict=True))
     for cue in cues:
         if sound_cue(cue):
@@ -249,14 +267,41 @@ def dub(
         speed = options.speed if turn.speed is None else turn.speed
         natural = natural_seconds(*rates[turn.voice], text, speed)
         plan.append((turn, text, speed, natural, min(max(natural / (cue.end - cue.start), SLOWEST), max_speedup)))
-    _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
+    return plan
+
+
+def _speak(
+    engine: Engine,
+    cues: list[Cue],
+    plan: list[Paced | None],
+    refs: Mapping[str, Reference],
+    options: SynthesisOptions,
+    base: int,
+    progress: Progress | None,
+) -> tuple[list[np.ndarray], list[CueResult], int]:
+    """Generate each cue at its pace, in order: (each cue's clip, each cue's result, the sample rate)."""
     rate = SAMPLE_RATE
     clips, results = [], []
     for i, (cue, planned) in enumerate(zip(cues, plan, strict=True)):
         if planned is None:
             clips.append(np.zeros(int(round((cue.end - cue.start) * rate)), dtype=np.float32))
-            results.append(CueResult(i + 1, cue.line, cue.start, cue.end, cue.text, "", "", base, 0.0, 1.0, 0.0, 0.0,
-                                     sound=True))  # fmt: skip
+            results.append(
+                CueResult(
+                    cue=i + 1,
+                    line=cue.line,
+                    start=cue.start,
+                    end=cue.end,
+                    text=cue.text,
+                    speaker="",
+                    voice="",
+                    seed=base,
+                    spoken=0.0,
+                    speed=1.0,
+                    overflow=0.0,
+                    overlap=0.0,
+                    sound=True,
+                )
+            )
             continue
         turn, text, speed, natural, pace = planned
         seed = dlg.turn_seed(turn, i, base)
@@ -269,12 +314,24 @@ def dub(
         spoken = take.duration
         overflow, overlap = max(0.0, end - cue.end), max(0.0, end - nxt)
         results.append(
-            CueResult(i + 1, cue.line, cue.start, cue.end, text, turn.speaker, turn.voice, seed, spoken,
-                      natural / spoken, overflow, overlap)
-        )  # fmt: skip
+            CueResult(
+                cue=i + 1,
+                line=cue.line,
+                start=cue.start,
+                end=cue.end,
+                text=text,
+                speaker=turn.speaker,
+                voice=turn.voice,
+                seed=seed,
+                spoken=spoken,
+                speed=natural / spoken,
+                overflow=overflow,
+                overlap=overlap,
+            )
+        )
         if progress:
             progress(i + 1, len(cues))
-    return DubResult(_timeline(cues, clips, rate), rate, tuple(results), tuple(clips), base)
+    return clips, results, rate
 
 
 def _check_length(cues: list[Cue], seconds: list[float], max_speech: float, limit: tuple[float, str] | None) -> None:
