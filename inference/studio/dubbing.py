@@ -73,6 +73,21 @@ class CueResult:
     overlap: float  # of those, seconds past the next cue's start (mixed with it)
     sound: bool = False  # a sound cue ([Music]): left silent
 
+    @classmethod
+    def silent(cls, index: int, cue: Cue, seed: int) -> CueResult:
+        """A sound cue ([Music]), left silent."""
+        nothing: dict[str, Any] = {
+            "speaker": "",
+            "voice": "",
+            "spoken": 0.0,
+            "speed": 1.0,
+            "overflow": 0.0,
+            "overlap": 0.0,
+        }
+        return cls(
+            cue=index, line=cue.line, start=cue.start, end=cue.end, text=cue.text, seed=seed, sound=True, **nothing
+        )
+
     @property
     def note(self) -> str:
         if self.sound:
@@ -285,23 +300,7 @@ def _speak(
     for i, (cue, planned) in enumerate(zip(cues, plan, strict=True)):
         if planned is None:
             clips.append(np.zeros(int(round((cue.end - cue.start) * rate)), dtype=np.float32))
-            results.append(
-                CueResult(
-                    cue=i + 1,
-                    line=cue.line,
-                    start=cue.start,
-                    end=cue.end,
-                    text=cue.text,
-                    speaker="",
-                    voice="",
-                    seed=base,
-                    spoken=0.0,
-                    speed=1.0,
-                    overflow=0.0,
-                    overlap=0.0,
-                    sound=True,
-                )
-            )
+            results.append(CueResult.silent(i + 1, cue, base))
             continue
         turn, text, speed, natural, pace = planned
         seed = dlg.turn_seed(turn, i, base)
