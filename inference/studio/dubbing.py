@@ -250,7 +250,8 @@ def dub(
     _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
     base = resolve_seed(options.seed)
     clips, results, rate = _speak(engine, cues, plan, refs, options, base, progress)
-    return DubResult(_timeline(cues, clips, rate), rate, tuple(results), tuple(clips), base)
+    track = _timeline(cues, clips, rate)
+    return DubResult(wave=track, sample_rate=rate, cues=tuple(results), clips=tuple(clips), base_seed=base)
 
 
 Paced = tuple[script.Turn, str, float, float, float]  # a cue's turn, text, speed, natural seconds and pace
