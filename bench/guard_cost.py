@@ -61,7 +61,7 @@ def main() -> None:
     from importlib.resources import files
 
     from inference import Engine, EngineSettings, Reference, SynthesisOptions, SynthesisRequest
-    from inference.studio.guard import error_rate, whisper_scorer
+    from inference.check import error_rate, whisper_scorer
 
     settings = EngineSettings(
         model=str(paths["yaml"]),

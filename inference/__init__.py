@@ -5,26 +5,17 @@ no weights."""
 from .audio import SAMPLE_RATE
 from .audio.encode import CONTENT_TYPES, FORMATS, bytes_per_second, check_format, encode_audio, stream_audio
 from .cancel import Stop, stopping
+from .check import summary as check_summary
 from .engine import Engine, EngineStatus
 from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import RETRY_AFTER_S, Busy
 from .model.download import jobs as download_jobs
 from .model.download import unreachable
-from .model.random_weights import build as build_random_weights
 from .model.weights import hub_cache_dir
 from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
 from .settings import EngineSettings, env, from_env
 from .studio.captions import Captions, caption_level
-from .studio.dialogue import (
-    DEFAULT_PAUSE_S,
-    DEFAULT_SPEAKER,
-    MAX_PAUSE_S,
-    DialogueResult,
-    Turn,
-    max_script_chars,
-    parse_script,
-    speakers,
-)
+from .studio.dialogue import DEFAULT_PAUSE_S, MAX_PAUSE_S, DialogueResult
 from .studio.dubbing import (
     DEFAULT_MAX_SPEEDUP,
     MAX_CUES,
@@ -38,15 +29,15 @@ from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
 from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
 from .studio.edits import SPANS_EXAMPLE, parse_spans
 from .studio.facade import Studio
-from .studio.guard import summary as check_summary
+from .studio.script import DEFAULT_SPEAKER, Turn, max_script_chars, parse_script, speakers
 from .studio.subtitles import check_size, decode_subtitles, parse_subtitles
 from .studio.variations import MAX_VARIATIONS
 from .studio.variations import score as variation_score
-from .studio.voices import Voice, VoiceNotFound
 from .text import validate_text
 from .text.pronounce import check_entry
 from .text.worddiff import ADDED, REMOVED, diff_markup, split_words
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
+from .voices import Voice, VoiceNotFound
 
 __version__ = "0.2.0"
 
@@ -129,5 +120,4 @@ __all__ = [
     "hub_cache_dir",
     "unreachable",
     "__version__",
-    "build_random_weights",
 ]

@@ -10,48 +10,47 @@ load is reported (engine.status().error) and retried by the next call.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, TARGET_RMS
-from .audio.postprocess import cross_fade_weights, shorten_silences
-from .audio.prepare import PreparedAudio, check_generated, content_hash, prepare_reference, to_wav_bytes
+from .audio import SAMPLE_RATE
+from .audio.decode import content_hash, to_wav_bytes
+from .audio.postprocess import CrossFader, shorten_silences
+from .audio.prepare import PreparedAudio, prepare_reference
 from .cache import BoundedCache
-from .cancel import Stop, current_stop
-from .errors import InputError, ModelUnavailable, StudioError, over_limit
+from .cancel import current_stop
+from .check import ChunkTakes, whisper_scorer
+from .errors import InputError
 from .metrics import Metrics
 from .model import duration
-from .model.asr import Transcriber, Word, transcriber_for
+from .model.asr import Transcriber, Word
+from .model.runtime import Generation, Models, as_unavailable, likely_cuda, pick_device, ref_tensor, warm_up
 from .model.sampling import (
     HOP_LENGTH,
     Item,
-    Sampling,
-    generate_mels,
-    natural_seconds,
+    SamplingKey,
     ref_text_for_model,
     timed_frames,
-    vocode,
 )
-from .options import MAX_SEED, SynthesisOptions
+from .model.transcribers import transcriber_for
+from .options import SynthesisOptions, resolve_seed
+from .plan import EngineHooks, StreamPlan, check_seconds, sampling_key, timed_pace
 from .scheduler import Scheduler
 from .scheduler import cancel as cancel_job
 from .settings import EngineSettings
-from .studio.guard import ChunkTakes, Scorer, whisper_scorer
-from .studio.voices import Voice, VoiceLibrary
 from .text import check_spoken, chunking, clean_text, validate_text
 from .text.normalize import normalize as normalize_text
 from .text.pronounce import PronunciationStore
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
+from .voices import Voice, VoiceLibrary
 
 log = logging.getLogger(__name__)
 
@@ -67,38 +66,15 @@ class EngineStatus:
     load_seconds: float | None = None
 
 
-@dataclass
-class _Models:
-    tts: Any
-    vocoder: Any
-    device: str
-
-
-def likely_cuda(device: str) -> bool:
-    """Whether generation will run on a GPU, without importing torch: asked for, or auto with an NVIDIA driver."""
-    if device == "auto":
-        return Path("/proc/driver/nvidia/version").exists()
-    return device.startswith("cuda")
-
-
-def pick_device(requested: str, dtype: str = "auto") -> tuple[str, Any]:
-    """'auto' -> CUDA if present, else CPU; dtype 'auto' -> fp16 on CUDA, fp32 on CPU (bf16/fp16/fp32 to force)."""
-    import torch
-
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if requested == "auto" else requested
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelUnavailable(f"F5_DEVICE={requested} but no CUDA GPU is visible.", "Use F5_DEVICE=auto or cpu.")
-    if dtype == "auto":
-        return device, torch.float16 if device.startswith("cuda") else torch.float32
-    return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
-
-
 class Engine:
-    def __init__(self, settings: EngineSettings, transcriber: Transcriber | None = None) -> None:
+    def __init__(
+        self, settings: EngineSettings, transcriber: Transcriber | None = None, hooks: EngineHooks | None = None
+    ) -> None:
         self.settings = settings
         self.transcriber = transcriber or transcriber_for(settings)
-        self.load_count = 0  # how many times the models were actually loaded (tests check it stays 1)
-        self._models: _Models | None = None
+        self.hooks = hooks or EngineHooks()
+        self._loads = 0  # how many times the models were actually loaded
+        self._models: Models | None = None
         self._state = NOT_LOADED
         self._error: str | None = None  # why the last load failed
         self._load_seconds: float | None = None
@@ -107,17 +83,22 @@ class Engine:
         self.metrics = Metrics()
         self.metrics.model_state.state(NOT_LOADED)
         # fair turns for every request's chunks, batched where batching pays (auto batch size: set at load)
-        self.scheduler = Scheduler(self._begin, max_batch=max(1, settings.batch_size), observer=self.metrics)
+        self.scheduler: Scheduler[SamplingKey] = Scheduler(
+            self._begin, max_batch=max(1, settings.batch_size), observer=self.metrics
+        )
         self._refs: BoundedCache[str, PreparedAudio] = BoundedCache(settings.ref_cache_size)
         self._transcripts: BoundedCache[str, str] = BoundedCache(max(64, settings.ref_cache_size))
         # recordings' words with their times, for speech editing (studio/editing.py), by content hash
         self.recording_words: BoundedCache[str, tuple[Word, ...]] = BoundedCache(max(64, settings.ref_cache_size))
         self.voices = VoiceLibrary(settings.voices_dir)
         self.pronunciations = PronunciationStore(settings.voices_dir)
-        self.check_scorer: Scorer | None = None  # the per-chunk check's scorer (None: Whisper); tests inject one
-        self.fault_hook: Callable[[Item], None] | None = None  # tests inject faults here (e.g. a CUDA OOM)
 
     # ---- model lifetime -------------------------------------------------------------------------------------
+    @property
+    def load_count(self) -> int:
+        """How many times the models were actually loaded (tests check it stays 1)."""
+        return self._loads
+
     def status(self) -> EngineStatus:
         device = self._models.device if self._models else self.settings.device
         return EngineStatus(self._state, device, self._error, self._load_seconds)
@@ -135,7 +116,7 @@ class Engine:
         thread.start()
         return thread
 
-    def load(self) -> _Models:
+    def load(self) -> Models:
         """Load model and vocoder once; concurrent callers wait for the one load."""
         if self._models is not None:
             return self._models
@@ -148,13 +129,7 @@ class Engine:
             try:
                 self._models = self._load_models()
             except Exception as e:
-                error = (
-                    e
-                    if isinstance(e, ModelUnavailable)
-                    else ModelUnavailable(
-                        f"The model failed to load: {type(e).__name__}: {e}", "See the server log for details."
-                    )
-                )
+                error = as_unavailable(e)
                 self._error = str(error)
                 self._set_state(FAILED)
                 log.error("model load failed: %s", error)
@@ -164,7 +139,7 @@ class Engine:
             self._load_seconds = time.perf_counter() - start
             self.metrics.load_seconds.set(self._load_seconds)
             self.scheduler.max_batch = self._batch_size(self._models.device)
-            self.load_count += 1
+            self._loads += 1
             self._set_state(READY)
             log.info("model ready on %s in %.1f s", self._models.device, self._load_seconds)
             return self._models
@@ -188,18 +163,18 @@ class Engine:
             return self.settings.concurrency
         return 2 * self._batch_size("cuda") if likely_cuda(self.settings.device) else 4
 
-    def _load_models(self) -> _Models:
+    def _load_models(self) -> Models:
         from .model.loader import load_tts, load_vocoder
         from .model.weights import resolve
 
         files = resolve(self.settings)
         device, dtype = pick_device(self.settings.device, self.settings.dtype)
-        models = _Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device), device)
+        models = Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device), device)
         if self.settings.compile:
             self._compile(models)
         return models
 
-    def _compile(self, models: _Models) -> None:
+    def _compile(self, models: Models) -> None:
         """F5_COMPILE: torch.compile the transformer with dynamic shapes, and pay for the compilation here, inside
         the load, rather than in somebody's first Generate: one pass for a single chunk and, where chunks are
         batched, one for a batch (a batch of 1 is compiled apart from larger ones). Any text length is then served
@@ -211,16 +186,7 @@ class Engine:
         start = time.perf_counter()
         try:
             models.tts.transformer = torch.compile(eager, dynamic=True)
-            tone = torch.arange(SAMPLE_RATE, device=models.device) * (2 * torch.pi * 220 / SAMPLE_RATE)
-            ref = (torch.sin(tone) * TARGET_RMS * 1.4).unsqueeze(0)  # 1 s of a 220 Hz tone as the reference
-            ref_text = ref_text_for_model("Warm up the compiled model.")
-            items = [
-                Item(ref, ref_text + text, duration.frames(ref.shape[-1], ref_text, text, 1.0), seed=i)
-                for i, text in enumerate(["One short line to speak.", "And a second, longer one, to pad."])
-            ]
-            with torch.inference_mode():
-                for n in [1, 2] if self._batch_size(models.device) > 1 else [1]:
-                    generate_mels(models.tts, items[:n], 2, 2.0, -1.0)
+            warm_up(models, batched=self._batch_size(models.device) > 1)
         except Exception as e:  # an unsupported platform or compiler: slower, never broken
             models.tts.transformer = eager
             log.warning("torch.compile failed (%s: %s); running uncompiled", type(e).__name__, str(e)[:300])
@@ -301,12 +267,18 @@ class Engine:
         """Generate the whole text; the result carries the seed and transcript used and the timings."""
         return SynthesisResult.from_chunks(list(self.stream(request, progress)))
 
-    def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Iterator[AudioChunk]:
-        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave.
+    def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Generator[AudioChunk, None, None]:
+        """Yield each chunk's audio as soon as it is generated; joined, they equal `synthesize`'s wave. Closing the
+        generator cancels what has not started.
 
         Input errors are raised before the first chunk. When the text needs several chunks, the first one is
         kept short (settings.first_chunk_bytes) so that the first audio comes sooner.
         """
+        return self._chunks(self._plan(request), progress)
+
+    def _plan(self, request: SynthesisRequest) -> StreamPlan:
+        """Check and prepare everything before anything is generated: the reference, its transcript, the text as
+        spoken and its chunks, each chunk's length, the seed."""
         text = validate_text(request.text, self.settings.max_text_chars)
         t0 = time.perf_counter()
         ref = request.reference
@@ -317,123 +289,78 @@ class Engine:
         ref_text = clean_text(ref.text) or self._transcript(key, prepared)
         t3 = time.perf_counter()
         opts = request.options
-        seed = opts.seed if opts.seed is not None else secrets.randbelow(MAX_SEED + 1)
         model_ref_text = ref_text_for_model(ref_text)
         typed, text = text, self.spoken_text(text, opts.normalize, ref.voice or None)
         speed = opts.speed if request.duration is None else timed_pace(model_ref_text, prepared, text, request.duration)
         limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, speed)
         first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None
         chunks = chunking.chunk_text(text, limit, first_max_bytes=first)
-        ref_wave, rms = self._ref_tensor(prepared, models.device)
+        ref_wave, rms = ref_tensor(prepared, models.device)
         if request.duration is None:
             frames = [
                 duration.frames(ref_wave.shape[-1], model_ref_text, c, opts.speed, opts.min_duration) for c in chunks
             ]
         else:  # the speech lasts the duration asked for, shared by the chunks
             frames = timed_frames(ref_wave.shape[-1], chunks, request.duration, int(opts.cross_fade * SAMPLE_RATE))
-        self._check_seconds(request, frames, ref_wave.shape[-1] // HOP_LENGTH, len(text))
-        prepare_s = (t1 - t0) + (t3 - t2)
-        return self._chunks(
-            models,
-            ref_wave,
-            rms,
-            model_ref_text,
-            ref_text,
-            chunks,
-            frames,
-            seed,
-            opts,
-            progress,
-            Timings(load_s=t2 - t1, prepare_s=prepare_s),
-            (typed, text, prepared.notes),
-            current_stop(),
+        check_seconds(request, frames, ref_wave.shape[-1] // HOP_LENGTH, len(text), self.settings.max_audio_seconds)
+        return StreamPlan(
+            models=models,
+            ref_wave=ref_wave,
+            rms=rms,
+            model_ref_text=model_ref_text,
+            ref_text=ref_text,
+            typed=typed,
+            spoken=text,
+            notes=prepared.notes,
+            chunks=tuple(chunks),
+            frames=tuple(frames),
+            seed=resolve_seed(opts.seed),
+            options=opts,
+            timings=Timings(load_s=t2 - t1, prepare_s=(t1 - t0) + (t3 - t2)),
+            stop=current_stop(),
         )
 
-    def _check_seconds(self, request: SynthesisRequest, frames: list[int], ref_frames: int, spoken_chars: int) -> None:
-        """Refuse, before anything is generated, speech estimated longer than F5_MAX_AUDIO_SECONDS or than the
-        request's own max_seconds (what its output can carry). The estimate is the frames the model will make."""
-        seconds = sum(f - ref_frames for f in frames) * HOP_LENGTH / SAMPLE_RATE
-        limit, hint, setting = self.settings.max_audio_seconds, "", "F5_MAX_AUDIO_SECONDS"
-        if request.max_seconds is not None and request.max_seconds < limit:
-            limit, hint, setting = request.max_seconds, request.limit_hint, "the output's size"
-        if seconds > limit:
-            raise over_limit(
-                f"This text would be spoken as about {seconds:,.0f} s of audio ({spoken_chars:,} characters once "
-                f"numbers and pronunciations are written out); the limit is {limit:,.0f} s.",
-                f"Shorten the text, split it into parts, or speak it faster; {hint}".rstrip("; ") + ".",
-                setting,
-                limit,
-            )
-
-    def _chunks(
-        self,
-        models: _Models,
-        ref_wave: Any,
-        rms: float,
-        model_ref_text: str,
-        ref_text: str,
-        chunks: list[str],
-        frames: list[int],
-        seed: int,
-        opts: Any,
-        progress: Progress | None,
-        timings: Timings,
-        texts: tuple[str, str, tuple[str, ...]],  # the text as typed, as spoken, and the reference's notes
-        stop: Stop | None,
-    ) -> Iterator[AudioChunk]:
-        typed, spoken, notes = texts
-        key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef)
-        owner = self.scheduler.open()
+    def _chunks(self, plan: StreamPlan, progress: Progress | None) -> Generator[AudioChunk, None, None]:
+        owner, key, chunks = self.scheduler.open(), plan.key, plan.chunks
         started = time.perf_counter()
 
         def submit(jobs: list[tuple[int, int]]) -> list[Future]:  # (chunk index, seed), queued together
             items = [
-                (i, key, (Item(ref_wave, model_ref_text + chunks[i], frames[i], chunk_seed), rms))
-                for i, chunk_seed in jobs
+                (i, key, (Item(plan.ref_wave, plan.model_ref_text + chunks[i], plan.frames[i], seed), plan.rms))
+                for i, seed in jobs
             ]
             return self.scheduler.submit_many(owner, items)
 
         # The first chunk goes alone (first audio sooner, and it takes its turn before every later chunk); the
         # rest are queued together, taking turns with other requests' chunks and sharing runs where batching pays.
-        # With the check on, each chunk is scored as it comes and retried (studio/guard.py). Closing the stream
+        # With the check on, each chunk is scored as it comes and retried (check.py). Closing the stream
         # cancels whatever has not started.
-        takes = ChunkTakes(submit, chunks, opts, seed, self.check_scorer or whisper_scorer(self.transcriber))
-        if stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread
-            stop.on_cancel(takes.cancel)
+        scorer = self.hooks.check_scorer or whisper_scorer(self.transcriber)
+        takes = ChunkTakes(submit, chunks, plan.options, plan.seed, scorer)
+        if plan.stop is not None:  # the caller went away (inference/cancel.py): cancel from its thread
+            plan.stop.on_cancel(takes.cancel)
         takes.start([0])
-        seconds = 0.0
+        seconds = generate_s = 0.0
         self._count_active(+1)
-        fade = int(opts.cross_fade * SAMPLE_RATE)
-        held = np.zeros(0, dtype=np.float32)  # tail of the previous chunk, waiting to be cross-faded
-        generate_s = 0.0
+        fader = CrossFader(int(plan.options.cross_fade * SAMPLE_RATE))
         try:
-            for i, chunk in enumerate(chunks):
+            for i in range(len(chunks)):
                 g0 = time.perf_counter()
                 wave, mel, check = takes.result(i)
                 generate_s += time.perf_counter() - g0
                 if i == 0:
                     takes.start(range(1, len(chunks)))
                     self.metrics.first_audio.observe(time.perf_counter() - started)
-                if opts.remove_silence:
+                if plan.options.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)
-                n = min(fade, len(held), len(wave))
-                if n:
-                    fade_out, fade_in = cross_fade_weights(n)
-                    wave = np.concatenate([held[:-n], held[-n:] * fade_out + wave[:n] * fade_in, wave[n:]])
-                else:
-                    wave = np.concatenate([held, wave])
                 last = i == len(chunks) - 1
-                keep = 0 if last else min(fade, len(wave))
-                out, held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
+                out = fader.add(wave, last)
                 if progress:
                     progress(i + 1, len(chunks))
-                done = Timings(timings.load_s, timings.prepare_s, generate_s) if last else None
                 seconds += len(out) / SAMPLE_RATE
                 if last:
                     self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
-                yield AudioChunk(
-                    out, SAMPLE_RATE, i, len(chunks), seed, ref_text, chunk, mel, done, spoken, check, typed, notes
-                )
+                yield plan.piece(i, out, mel, check, replace(plan.timings, generate_s=generate_s) if last else None)
         finally:
             self._count_active(-1)
             takes.cancel()
@@ -443,8 +370,7 @@ class Engine:
         settings; returns its (wave, mel). Studio operations that build their own conditioning (speech editing)
         generate with it. It takes its turn as a later chunk does: such an item can be several chunks' worth of
         work, so every newcomer's first chunk goes before it (between two of its steps)."""
-        key = (opts.nfe_step, opts.cfg_strength, opts.sway_sampling_coef, kind)
-        future = self.scheduler.submit(self.scheduler.open(), 1, key, (item, rms))
+        future = self.scheduler.submit(self.scheduler.open(), 1, sampling_key(opts, kind), (item, rms))
         stop = current_stop()
         if stop is not None:
             stop.on_cancel(lambda: cancel_job(future))
@@ -465,70 +391,6 @@ class Engine:
         """Generations in progress (streams started and not finished or closed)."""
         return self._active
 
-    @staticmethod
-    def _ref_tensor(prepared: PreparedAudio, device: str) -> tuple[Any, float]:
-        """The reference as the model takes it: raised to TARGET_RMS when quieter (the output is lowered back)."""
-        import torch
-
-        wave = torch.from_numpy(np.ascontiguousarray(prepared.wave, dtype=np.float32)).unsqueeze(0)
-        rms = float(torch.sqrt(torch.mean(torch.square(wave))))
-        if rms < TARGET_RMS:
-            wave = wave * TARGET_RMS / rms
-        return wave.to(device), rms
-
-    def _begin(self, key: tuple, jobs: list[tuple[Item, float]]) -> _Generation:
+    def _begin(self, key: SamplingKey, jobs: list[tuple[Item, float]]) -> Generation:
         """A sampling run for several chunks (the scheduler's worker thread calls this, then steps the run)."""
-        return _Generation(self, key, jobs)
-
-
-class _Generation:
-    """One sampling run of the engine's model, stepped by the scheduler: the results are (wave, mel) per chunk."""
-
-    def __init__(self, engine: Engine, key: tuple, jobs: list[tuple[Item, float]]) -> None:
-        steps, cfg_strength, sway = key[:3]  # a fourth element, where present, only keeps kinds of runs apart
-        self.models, self.rms = engine.load(), [rms for _, rms in jobs]
-        items = [item for item, _ in jobs]
-        with _model_errors():
-            for item in items:
-                if engine.fault_hook:
-                    engine.fault_hook(item)
-            self.sampling = Sampling(self.models.tts, items, steps, cfg_strength, sway)
-
-    def step(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        with _model_errors():
-            self.sampling.step()
-            if not self.sampling.done:
-                return None
-            mels = self.sampling.mels()
-            waves = [vocode(self.models.vocoder, mel) for mel in mels]
-        out = []
-        for rms, mel, wave in zip(self.rms, mels, waves, strict=True):
-            if rms < TARGET_RMS:
-                wave = wave * rms / TARGET_RMS
-            out.append((check_generated(wave.float().cpu().numpy()), mel.T.cpu().numpy()))
-        return out
-
-
-def timed_pace(ref_text: str, prepared: PreparedAudio, text: str, seconds: float) -> float:
-    """The speed at which `text` lasts `seconds` (what sizes its chunks); refuses a duration that is not a positive
-    number of seconds."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
-        raise InputError(f"The duration must be a positive number of seconds, not {seconds!r}.", "Give it in seconds.")
-    return natural_seconds(ref_text, prepared.seconds, text) / seconds
-
-
-@contextlib.contextmanager
-def _model_errors() -> Iterator[None]:
-    """Inference mode; a GPU out of memory becomes a message (and frees what the failed step held)."""
-    import torch
-
-    with torch.inference_mode():
-        try:
-            yield
-        except torch.OutOfMemoryError as e:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()  # the engine stays usable
-            raise StudioError(
-                "The GPU ran out of memory for this request.",
-                "Try shorter text or a shorter reference, or wait for other generations to finish.",
-            ) from e
+        return Generation(self.load(), key, jobs, self.hooks.fault)

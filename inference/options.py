@@ -31,6 +31,12 @@ def resolve_seed(seed: int | None) -> int:
     return secrets.randbelow(MAX_SEED + 1) if seed is None else seed
 
 
+def seed_after(seed: int, n: int) -> int:
+    """The seed `n` places after `seed`, wrapping past MAX_SEED: seed_after(41, 2) -> 43, seed_after(MAX_SEED, 1) -> 0
+    (a take's next chunk, retry, turn or variation)."""
+    return (seed + n) % (MAX_SEED + 1)
+
+
 @dataclass(frozen=True)
 class Spec:
     """What an interface needs to offer one option: its label, help, range and step (None for yes/no options)."""

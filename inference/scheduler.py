@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 MAX_PAUSED = 4  # runs that may wait half-done while sooner jobs run (each holds only its small state)
@@ -38,7 +38,8 @@ class Run(Protocol):
         """One step; the results, one per item, once the last step is done (None before)."""
 
 
-Begin = Callable[[Any, list[Any]], Run]
+K = TypeVar("K", bound=Hashable)  # what a run's items share (the engine's: model.sampling.SamplingKey)
+Begin = Callable[[K, list[Any]], Run]
 
 
 class Observer(Protocol):
@@ -58,10 +59,10 @@ class Owner:
 
 
 @dataclass(eq=False)  # jobs are compared by identity (their items hold tensors)
-class _Job:
+class _Job(Generic[K]):
     owner: Owner
     index: int  # the chunk's place in its request
-    key: Hashable
+    key: K  # jobs with equal keys may share a run
     item: Any
     seq: int
     submitted: float = field(default_factory=time.perf_counter)
@@ -74,8 +75,8 @@ class _Job:
 
 
 @dataclass(eq=False)
-class _Running:
-    jobs: list[_Job]
+class _Running(Generic[K]):
+    jobs: list[_Job[K]]
     run: Run
     started: float = field(default_factory=time.perf_counter)
 
@@ -84,15 +85,15 @@ class _Running:
         return min(job.rank for job in self.jobs)
 
 
-class Scheduler:
-    def __init__(self, begin: Begin, max_batch: int = 1, observer: Observer | None = None) -> None:
+class Scheduler(Generic[K]):
+    def __init__(self, begin: Begin[K], max_batch: int = 1, observer: Observer | None = None) -> None:
         self.begin, self.max_batch, self.observer = begin, max(1, max_batch), observer
         self.batches_run = 0  # how many runs were made (tests and benchmarks read it)
         self.largest_batch = 0
         self._clock = 0  # the due time of the latest chunk that started
         self._seq = itertools.count()
-        self._waiting: list[_Job] = []
-        self._running: list[_Running] = []
+        self._waiting: list[_Job[K]] = []
+        self._running: list[_Running[K]] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -101,11 +102,11 @@ class Scheduler:
         with self._cond:
             return Owner(self._clock)
 
-    def submit(self, owner: Owner, index: int, key: Hashable, item: Any) -> Future:
+    def submit(self, owner: Owner, index: int, key: K, item: Any) -> Future:
         """Queue chunk `index` of `owner`; the future resolves to its result (or raises what its run raised)."""
         return self.submit_many(owner, [(index, key, item)])[0]
 
-    def submit_many(self, owner: Owner, jobs: Sequence[tuple[int, Hashable, Any]]) -> list[Future]:
+    def submit_many(self, owner: Owner, jobs: Sequence[tuple[int, K, Any]]) -> list[Future]:
         """Queue several (index, key, item) of `owner` at once, so that they can share a run where batching pays
         (queued one by one, the worker may start the first before the others arrive)."""
         queued = [_Job(owner, index, key, item, next(self._seq)) for index, key, item in jobs]
@@ -129,7 +130,7 @@ class Scheduler:
         return len(self._running)
 
     # ---- the worker ---------------------------------------------------------------------------------------------
-    def _next(self) -> tuple[list[_Job] | None, _Running | None]:
+    def _next(self) -> tuple[list[_Job[K]] | None, _Running[K] | None]:
         """Under the lock: jobs to begin (the soonest waiting job and its batch), or the running run to step."""
         self._waiting = [j for j in self._waiting if not j.future.cancelled()]
         for running in [r for r in self._running if all(j.future.cancelled() for j in r.jobs)]:
@@ -159,7 +160,7 @@ class Scheduler:
             except Exception:  # never lose the worker
                 log.exception("the scheduler could not run a step")
 
-    def _begin(self, batch: list[_Job]) -> None:
+    def _begin(self, batch: list[_Job[K]]) -> None:
         now = time.perf_counter()
         try:
             run = self.begin(batch[0].key, [j.item for j in batch])
@@ -175,7 +176,7 @@ class Scheduler:
         with self._cond:
             self._running.append(_Running(batch, run, now))
 
-    def _step(self, running: _Running) -> None:
+    def _step(self, running: _Running[K]) -> None:
         try:
             results = running.run.step()
         except BaseException as e:  # every waiting request hears about it; the worker carries on
@@ -191,14 +192,14 @@ class Scheduler:
                 self.observer.chunk_finished(run_s)
             _resolve(job.future, result)
 
-    def _finish(self, running: _Running) -> None:
+    def _finish(self, running: _Running[K]) -> None:
         with self._cond:
             if running in self._running:
                 self._running.remove(running)
             self._report()
 
     @staticmethod
-    def _fail(jobs: list[_Job], error: BaseException) -> None:
+    def _fail(jobs: list[_Job[K]], error: BaseException) -> None:
         for job in jobs:
             _resolve(job.future, error=error)
 

@@ -41,7 +41,7 @@ class Timings:
 
 @dataclass(frozen=True)
 class ChunkCheck:
-    """What the per-chunk check (inference/studio/guard.py) found for one chunk: the kept take and every try."""
+    """What the per-chunk check (inference/check.py) found for one chunk: the kept take and every try."""
 
     index: int  # the chunk's place in the take, from 0
     text: str  # the chunk's text, as spoken
@@ -91,13 +91,13 @@ class SynthesisResult:
         n = len(texts)
         return [
             AudioChunk(
-                self.wave[a:b],
-                self.sample_rate,
-                i,
-                n,
-                self.seed,
-                self.ref_text,
-                text,
+                wave=self.wave[a:b],
+                sample_rate=self.sample_rate,
+                index=i,
+                total=n,
+                seed=self.seed,
+                ref_text=self.ref_text,
+                text=text,
                 spoken_text=self.spoken_text,
                 typed_text=self.typed_text,
                 ref_notes=self.ref_notes,
@@ -112,18 +112,18 @@ class SynthesisResult:
         mels = [p.mel for p in parts if p.mel is not None]
         last = parts[-1]
         return cls(
-            wave,
-            last.sample_rate,
-            last.seed,
-            last.ref_text,
-            tuple(p.text for p in parts),
-            last.timings or Timings(),
-            np.concatenate(mels, axis=1) if mels else None,
-            last.spoken_text,
-            tuple(p.check for p in parts if p.check is not None),
-            tuple(len(p.wave) for p in parts),
-            last.typed_text,
-            last.ref_notes,
+            wave=wave,
+            sample_rate=last.sample_rate,
+            seed=last.seed,
+            ref_text=last.ref_text,
+            chunks=tuple(p.text for p in parts),
+            timings=last.timings or Timings(),
+            mel=np.concatenate(mels, axis=1) if mels else None,
+            spoken_text=last.spoken_text,
+            checks=tuple(p.check for p in parts if p.check is not None),
+            chunk_samples=tuple(len(p.wave) for p in parts),
+            typed_text=last.typed_text,
+            ref_notes=last.ref_notes,
         )
 
 

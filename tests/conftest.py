@@ -135,12 +135,40 @@ def tiny_settings(tiny: dict[str, Path]):
     return EngineSettings(model=str(tiny["yaml"]), voices_dir=ROOT / "voices")
 
 
-@pytest.fixture(scope="session")
-def engine(tiny_settings):
-    """One loaded engine shared by tests that only generate (loading is tested on fresh engines)."""
-    from inference import Engine
+class SharedHooks:
+    """The shared engine's test hooks. An engine's hooks (EngineHooks) are fixed when it is built, so the shared one
+    is built with these, which pass each call on to what a test sets here (`fault`, `check_scorer`; None: no fault,
+    Whisper's score); a test sets them back to None when it is done."""
 
-    e = Engine(tiny_settings)
+    def __init__(self) -> None:
+        self.fault: Callable[[Any], None] | None = None
+        self.check_scorer: Callable[..., tuple[float, str]] | None = None
+        self.transcriber: Any = None  # the shared engine's Whisper, for the default score
+
+    def on_item(self, item: Any) -> None:
+        if self.fault is not None:
+            self.fault(item)
+
+    def score(self, wave: Any, sample_rate: int, text: str) -> tuple[float, str]:
+        from inference.check import whisper_scorer
+
+        return (self.check_scorer or whisper_scorer(self.transcriber))(wave, sample_rate, text)
+
+
+@pytest.fixture(scope="session")
+def engine_hooks() -> SharedHooks:
+    return SharedHooks()
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_settings, engine_hooks: SharedHooks):
+    """One loaded engine shared by tests that only generate (loading is tested on fresh engines); tests inject
+    faults and scores through `engine_hooks`."""
+    from inference import Engine
+    from inference.engine import EngineHooks
+
+    e = Engine(tiny_settings, hooks=EngineHooks(fault=engine_hooks.on_item, check_scorer=engine_hooks.score))
+    engine_hooks.transcriber = e.transcriber
     e.load()
     return e
 

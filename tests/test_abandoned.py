@@ -49,10 +49,10 @@ def perfect(wave, sample_rate, text):  # a check that passes every chunk at once
 
 
 @pytest.fixture
-def counted(engine: Engine):
-    engine.fault_hook, engine.check_scorer = (chunks := Chunks()), perfect
+def counted(engine_hooks):
+    engine_hooks.fault, engine_hooks.check_scorer = (chunks := Chunks()), perfect
     yield chunks
-    engine.fault_hook, engine.check_scorer = None, None
+    engine_hooks.fault, engine_hooks.check_scorer = None, None
 
 
 @pytest.fixture(scope="module")

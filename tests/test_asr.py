@@ -356,8 +356,8 @@ def test_unavailable_message_names_hub_cache(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "somewhere" / "hub"))
     msg = Transcriber("org/whisper-x")._unavailable_message()
     assert "'org/whisper-x'" in msg and str(tmp_path / "somewhere" / "hub") in msg
-    assert asr._looks_like_path("./models/w") and asr._looks_like_path(str(tmp_path))
-    assert not asr._looks_like_path(REPO)
+    assert asr.looks_like_path("./models/w") and asr.looks_like_path(str(tmp_path))
+    assert not asr.looks_like_path(REPO)
 
 
 # --- word timestamps --------------------------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def test_word_windows_cut_at_a_pause() -> None:
 def test_words_out_of_order_or_past_the_end_are_put_in_order() -> None:
     Word = asr.Word
     raw = [Word("a", 0.5, 0.9), Word("b", 0.7, 9.0), Word("c", 0.2, 0.1), Word("d", -1.0, 30.0)]
-    assert asr._in_order(raw, 2.0) == [
+    assert asr.in_order(raw, 2.0) == [
         Word("a", 0.5, 0.9),
         Word("b", 0.9, 2.0),
         Word("c", 2.0, 2.0),

@@ -29,13 +29,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.check import error_rate, whisper_scorer
 from inference.errors import InputError, ModelUnavailable
-from inference.model.asr import Transcriber, transcriber_for
+from inference.model.asr import Transcriber
 from inference.model.asr_ct2 import CTranslate2Transcriber
 from inference.model.download import jobs
+from inference.model.transcribers import transcriber_for
 from inference.settings import DEFAULT_ASR, DEFAULT_ASR_CT2, EngineSettings
 from inference.studio.alignment import align
-from inference.studio.guard import error_rate, whisper_scorer
 from tests.speech import SENTENCES, real_whisper, silence, speak
 
 ROOT_DIR = Path(__file__).resolve().parents[1]

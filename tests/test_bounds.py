@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from inference import Engine, InputError, Reference, Studio, SynthesisOptions, SynthesisRequest
+from inference.engine import EngineHooks
 from inference.text.pronounce import GLOBAL_FILE, MAX_ENTRIES, Dictionary, Entry, PronunciationStore
-from tests.conftest import REF_TEXT, serverless_worker
+from tests.conftest import REF_TEXT, SharedHooks, serverless_worker
 
 NUMBERS = " ".join(["1234567"] * 200)  # 1,599 characters typed; about 14,000 spoken (numbers as words)
 LONG_SPOKEN = "a" * 200  # the longest spoken form an entry may have
@@ -76,20 +77,30 @@ def test_strict_parsing_still_names_the_limit() -> None:
 
 # ---- what is spoken, before anything is generated -------------------------------------------------------------------
 class Generations:
-    """Counts the model runs an engine starts (through its fault hook, called for every item of every run)."""
+    """Counts the model runs an engine starts, as its fault hook (called for every item of every run): an engine's
+    own (EngineHooks(fault=runs)), or, inside `with`, the shared engine's (`engine_hooks`)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine, self.count = engine, 0
+    def __init__(self, hooks: SharedHooks | None = None) -> None:
+        self.hooks, self.count = hooks, 0
 
     def __enter__(self) -> Generations:
-        self.engine.fault_hook = self._seen
+        if self.hooks is not None:
+            self.hooks.fault = self
         return self
 
-    def _seen(self, item: object) -> None:
+    def __call__(self, item: object) -> None:
         self.count += 1
 
     def __exit__(self, *exc: object) -> None:
-        self.engine.fault_hook = None
+        if self.hooks is not None:
+            self.hooks.fault = None
+
+
+def limited_engine(engine: Engine, runs: Generations, **limits: object) -> Engine:
+    """The shared engine's loaded model under other limits, its runs counted."""
+    limited = Engine(engine.settings.replace(**limits), hooks=EngineHooks(fault=runs))
+    limited._models = engine._models  # the same loaded model, other limits
+    return limited
 
 
 def request(text: str, short_ref: Path, **kwargs: object) -> SynthesisRequest:
@@ -97,14 +108,14 @@ def request(text: str, short_ref: Path, **kwargs: object) -> SynthesisRequest:
 
 
 def test_a_pronunciation_cannot_grow_the_text_past_the_spoken_limit(
-    engine: Engine, short_ref: Path, tmp_path: Path
+    engine: Engine, engine_hooks: SharedHooks, short_ref: Path, tmp_path: Path
 ) -> None:
     store = PronunciationStore(tmp_path)
     store.set(Entry("a", LONG_SPOKEN))
     text = " ".join(["a"] * 300)  # 599 characters typed, 60,299 spoken
     original, engine.pronunciations = engine.pronunciations, store
     try:
-        with Generations(engine) as runs:
+        with Generations(engine_hooks) as runs:
             start = time.perf_counter()
             with pytest.raises(InputError, match="60,299 once numbers and pronunciations") as info:
                 engine.synthesize(request(text, short_ref))
@@ -119,9 +130,8 @@ def test_a_pronunciation_cannot_grow_the_text_past_the_spoken_limit(
 def test_numbers_cannot_lengthen_the_audio_past_the_seconds_limit(
     engine: Engine, short_ref: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    limited = Engine(engine.settings.replace(max_audio_seconds=60))
-    limited._models = engine._models  # the same loaded model, other limits
-    with Generations(limited) as runs, caplog.at_level(logging.INFO, logger="inference.limits"):
+    limited = limited_engine(engine, runs := Generations(), max_audio_seconds=60)
+    with runs, caplog.at_level(logging.INFO, logger="inference.limits"):
         with pytest.raises(InputError, match=r"about [\d,]+ s of audio .*the limit is 60 s") as info:
             limited.synthesize(request(NUMBERS, short_ref))
         assert runs.count == 0
@@ -132,11 +142,13 @@ def test_numbers_cannot_lengthen_the_audio_past_the_seconds_limit(
         limited.synthesize(request("Hello there.", short_ref, duration=61.0))
 
 
-def test_a_serverless_job_too_large_to_return_is_refused_before_generating(engine: Engine, short_ref: Path) -> None:
+def test_a_serverless_job_too_large_to_return_is_refused_before_generating(
+    engine: Engine, engine_hooks: SharedHooks, short_ref: Path
+) -> None:
     worker = serverless_worker(engine, max_output_mb=1.0)  # about 15 s of wav, 45 s of mp3
     audio = base64.b64encode(short_ref.read_bytes()).decode()
     job = {"text": " ".join(["123456"] * 12), "ref_audio_base64": audio, "ref_text": REF_TEXT, "nfe_step": 4}
-    with Generations(engine) as runs:
+    with Generations(engine_hooks) as runs:
         start = time.perf_counter()
         out = worker.handler({"id": "big", "input": {**job, "response_format": "wav"}})
         streamed = worker.stream_handler({"id": "big-stream", "input": {**job, "response_format": "wav"}})
@@ -168,7 +180,8 @@ def test_the_edit_tabs_word_diff_refuses_text_longer_than_an_edit_can_be() -> No
 
 
 def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: Engine) -> None:
-    from inference.studio.dialogue import MAX_TURNS, max_script_chars, parse_script, synthesize_script
+    from inference.studio.dialogue import synthesize_script
+    from inference.studio.script import MAX_TURNS, max_script_chars, parse_script
     from ui.dialogue import ROWS, DialogueHandlers
 
     handlers = DialogueHandlers(Studio(engine))
@@ -189,7 +202,7 @@ def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: En
 PEAK_RSS = """
 import resource, sys
 import numpy as np, soundfile, soxr
-from inference.audio.prepare import decode_audio
+from inference.audio.decode import decode_audio
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 wave, sr = decode_audio(sys.argv[1])
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -211,7 +224,7 @@ def write_silence(path: Path, rate: int, channels: int, seconds: float) -> Path:
 
 
 def test_a_recording_of_absurd_rate_or_channels_is_refused_from_its_header(engine: Engine, tmp_path: Path) -> None:
-    from inference.audio.prepare import MAX_SOURCE_CHANNELS, decode_audio
+    from inference.audio.decode import MAX_SOURCE_CHANNELS, decode_audio
 
     absurd = write_silence(tmp_path / "absurd.flac", 655_350, 8, 1.0)  # the rate of the 3.5 MB FLAC that took 3 GB
     worker = serverless_worker(engine)
@@ -232,7 +245,7 @@ def test_decoding_holds_only_the_output_in_memory(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from inference.audio.prepare import MAX_SOURCE_RATE
+    from inference.audio.decode import MAX_SOURCE_RATE
 
     path = write_silence(tmp_path / "long.flac", MAX_SOURCE_RATE, 1, 300.0)
     assert path.stat().st_size < 2_000_000
@@ -244,7 +257,7 @@ def test_decoding_holds_only_the_output_in_memory(tmp_path: Path) -> None:
 
 
 def test_a_dialogue_cannot_spread_the_spoken_limit_over_its_turns(
-    engine: Engine, short_ref: Path, tmp_path: Path
+    engine: Engine, engine_hooks: SharedHooks, short_ref: Path, tmp_path: Path
 ) -> None:
     from inference.studio.dialogue import synthesize_script
 
@@ -254,7 +267,7 @@ def test_a_dialogue_cannot_spread_the_spoken_limit_over_its_turns(
     uploads = {f"S{i}": Reference(short_ref, REF_TEXT) for i in range(2)}  # each turn: 5,024 spoken, in its limit
     original, engine.pronunciations = engine.pronunciations, store
     try:
-        with Generations(engine) as runs:
+        with Generations(engine_hooks) as runs:
             with pytest.raises(InputError, match=r"4,500 characters typed, 452,339 once numbers and pronunciations"):
                 synthesize_script(engine, script, uploads=uploads)
             assert runs.count == 0
@@ -262,13 +275,15 @@ def test_a_dialogue_cannot_spread_the_spoken_limit_over_its_turns(
         engine.pronunciations = original
 
 
-def test_a_dub_is_bounded_as_a_whole_before_any_cue_is_generated(engine: Engine, short_ref: Path) -> None:
+def test_a_dub_is_bounded_as_a_whole_before_any_cue_is_generated(
+    engine: Engine, engine_hooks: SharedHooks, short_ref: Path
+) -> None:
     from inference.studio.dubbing import dub
 
     audio = base64.b64encode(short_ref.read_bytes()).decode()
     late = "1\n00:00:29,000 --> 00:00:30,000\nHello there.\n"  # a 30.5 s track: more than 1 MB of wav carries
     worker = serverless_worker(engine, max_output_mb=1.0)
-    with Generations(engine) as runs:
+    with Generations(engine_hooks) as runs:
         out = worker.handler(
             {"id": "dub", "input": {"subtitles": late, "ref_audio_base64": audio, "ref_text": REF_TEXT}}
         )
@@ -276,9 +291,8 @@ def test_a_dub_is_bounded_as_a_whole_before_any_cue_is_generated(engine: Engine,
     assert "The dubbed track would last about 30 s; the limit here is 15 s" in out["error"]
     assert "ask for response_format mp3" in out["error"]
     cues = "".join(f"{i + 1}\n00:00:{i:02},000 --> 00:00:{i:02},500\n{NUMBERS[:200]}\n\n" for i in range(20))
-    limited = Engine(engine.settings.replace(max_audio_seconds=60))
-    limited._models = engine._models
-    with Generations(limited) as runs:  # each cue is short; together they are too long
+    limited = limited_engine(engine, runs := Generations(), max_audio_seconds=60)
+    with runs:  # each cue is short; together they are too long
         with pytest.raises(InputError, match=r"spoken as about [\d,]+ s of speech together; the limit is 60 s"):
             dub(limited, cues, reference=Reference(short_ref, REF_TEXT))
         assert runs.count == 0

@@ -16,16 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inference import Engine, InputError, Reference, Studio, SynthesisOptions, SynthesisRequest
-from inference.studio.dialogue import (
-    MAX_TURNS,
-    Turn,
-    parse_mapping,
-    parse_script,
-    plan,
-    speakers,
-    synthesize_dialogue,
-    synthesize_script,
-)
+from inference.studio.dialogue import synthesize_dialogue, synthesize_script
+from inference.studio.script import MAX_TURNS, Turn, parse_mapping, parse_script, plan, speakers
 from tests.conftest import REF_TEXT
 from tests.live import run_app
 
@@ -174,9 +166,12 @@ def test_worked_examples_in_the_docstrings() -> None:
     import doctest
 
     import inference.studio.dialogue
+    import inference.studio.script
 
-    result = doctest.testmod(inference.studio.dialogue)
-    assert result.failed == 0 and result.attempted > 0  # the examples exist, and they hold
+    for module in (inference.studio.script, inference.studio.dialogue):
+        result = doctest.testmod(module)
+        assert result.failed == 0  # they hold
+    assert doctest.testmod(inference.studio.script).attempted > 0  # the examples exist
 
 
 # ---- mapping and planning ---------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, SynthesisOptions
-from inference.audio.prepare import content_hash, decode_audio
+from inference.audio.decode import content_hash, decode_audio
+from inference.engine import EngineHooks
 from inference.model.asr import Transcriber, Word
 from inference.studio import editing, edits
 from inference.studio.alignment import align
@@ -220,7 +221,6 @@ def test_an_edit_never_shares_a_run_with_plain_chunks(tiny_settings, ref_wav: Pa
 
     from inference import Reference, SynthesisRequest
 
-    e = Engine(tiny_settings.replace(batch_size=4), transcriber=KnownWords())
     runs: list[list[bool]] = []  # per run, whether each item is an edit
     release = threading.Event()
 
@@ -228,9 +228,11 @@ def test_an_edit_never_shares_a_run_with_plain_chunks(tiny_settings, ref_wav: Pa
         if len(runs) == 1:
             release.wait(timeout=120)
 
+    hooks = EngineHooks(fault=hold_the_first_run)
+    e = Engine(tiny_settings.replace(batch_size=4), transcriber=KnownWords(), hooks=hooks)
+
     begin = e._begin
     e.scheduler.begin = lambda key, jobs: runs.append([it.cond is not None for it, _ in jobs]) or begin(key, jobs)
-    e.fault_hook = hold_the_first_run
     plain = SynthesisRequest("Hello there.", Reference(ref_wav, REF_TEXT), OPTIONS)
     threads = [threading.Thread(target=e.synthesize, args=(plain,)) for _ in range(2)]
     threads.append(threading.Thread(target=lambda: edit(e, ref_wav)))

@@ -213,7 +213,7 @@ def test_reference_cache_is_bounded(tiny_settings, tmp_path: Path, ref_wav: Path
     assert len(e._refs) == 2
 
 
-def test_out_of_memory_is_reported_and_the_engine_stays_usable(engine: Engine, ref_wav: Path) -> None:
+def test_out_of_memory_is_reported_and_the_engine_stays_usable(engine: Engine, engine_hooks, ref_wav: Path) -> None:
     import torch
 
     from inference import StudioError
@@ -221,26 +221,26 @@ def test_out_of_memory_is_reported_and_the_engine_stays_usable(engine: Engine, r
     def oom(_item) -> None:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
-    engine.fault_hook = oom
+    engine_hooks.fault = oom
     try:
         with pytest.raises(StudioError, match="ran out of memory") as info:
             engine.synthesize(request(ref_wav))
         assert "shorter text" in info.value.hint
     finally:
-        engine.fault_hook = None
+        engine_hooks.fault = None
     assert engine.synthesize(request(ref_wav)).duration > 0
 
 
-def test_an_exception_inside_generation_leaves_the_engine_working(engine: Engine, ref_wav: Path) -> None:
+def test_an_exception_inside_generation_leaves_the_engine_working(engine: Engine, engine_hooks, ref_wav: Path) -> None:
     def boom(_item) -> None:
         raise RuntimeError("simulated failure inside a generation")
 
-    engine.fault_hook = boom
+    engine_hooks.fault = boom
     try:
         with pytest.raises(RuntimeError, match="simulated"):
             engine.synthesize(request(ref_wav))
     finally:
-        engine.fault_hook = None
+        engine_hooks.fault = None
     assert engine.status().state == "ready" and engine.synthesize(request(ref_wav)).duration > 0
 
 
@@ -339,3 +339,30 @@ def test_compile_failure_leaves_a_working_engine(tiny_settings, ref_wav: Path, m
     assert result.duration > 0 and engine.status().state == "ready"
     assert "torch.compile failed" in caplog.text and "no C++ compiler" in caplog.text
     assert not isinstance(engine.load().tts.transformer, torch._dynamo.eval_frame.OptimizedModule)
+
+
+def test_a_seed_n_places_later_wraps_past_the_largest() -> None:
+    """One rule for the seed of a take's next chunk, retry, dialogue turn or variation."""
+    from inference.check import chunk_seed
+    from inference.options import MAX_SEED, seed_after
+
+    assert seed_after(41, 2) == 43 and seed_after(MAX_SEED, 1) == 0 and seed_after(MAX_SEED - 1, 3) == 1
+    assert chunk_seed(41, 2, 1) == 44 and chunk_seed(MAX_SEED, 1) == 0
+
+
+def test_load_count_is_read_only(engine: Engine) -> None:
+    with pytest.raises(AttributeError):
+        engine.load_count = 0  # type: ignore[misc]
+    assert engine.load_count == 1
+
+
+def test_the_mel_is_the_one_f5_tts_ships() -> None:
+    """The loader's defaults and the random-weight models share one mel definition: F5-TTS's own."""
+    from importlib.resources import files
+
+    import yaml
+
+    from inference.model.mel import MEL_SPEC
+
+    shipped = yaml.safe_load(files("f5_tts").joinpath("configs/F5TTS_v1_Base.yaml").read_text())
+    assert dict(MEL_SPEC) == shipped["model"]["mel_spec"]

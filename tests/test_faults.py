@@ -24,6 +24,7 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError, ModelUnavailable, Reference, Studio, SynthesisOptions, SynthesisRequest
+from inference.engine import EngineHooks
 from tests.badinputs import assert_clear, report_tried, serve, tried  # noqa: F401 - report_tried: autouse
 from tests.conftest import REF_TEXT, serverless_worker, wait_until
 from tests.live import run_app
@@ -177,7 +178,7 @@ def test_disk_full_while_saving_through_gradio_client(
     from gradio_client.exceptions import AppError
 
     from app import ServerSettings, create_app
-    from inference.studio.voices import VoiceLibrary
+    from inference.voices import VoiceLibrary
 
     voices = tmp_path / "voices"
     e = Engine(tiny_settings.replace(voices_dir=voices))
@@ -265,14 +266,14 @@ def test_no_whisper_in_the_handler_and_the_worker(engine: Engine, short_ref: Pat
 
 # ---- failures inside a generation ------------------------------------------------------------------------------------
 @pytest.fixture
-def faulty(engine: Engine):
-    """Set engine.fault_hook for one test; always removed."""
+def faulty(engine_hooks):
+    """Set the shared engine's fault hook for one test; always removed."""
 
     def set_fault(hook) -> None:
-        engine.fault_hook = hook
+        engine_hooks.fault = hook
 
     yield set_fault
-    engine.fault_hook = None
+    engine_hooks.fault = None
 
 
 def oom(_item) -> None:
@@ -492,8 +493,8 @@ def test_rest_overload_is_refused_as_busy_and_health_keeps_answering(
     from api.openai import openai_router
 
     voices = engine.settings.voices_dir
-    e = Engine(tiny_settings.replace(voices_dir=voices))
-    e.fault_hook = ChunkCounter(delay=0.5)  # each generation takes a while: requests pile up
+    slow = ChunkCounter(delay=0.5)  # each generation takes a while: requests pile up
+    e = Engine(tiny_settings.replace(voices_dir=voices), hooks=EngineHooks(fault=slow))
     voices.mkdir(parents=True, exist_ok=True)
     shutil.copy(short_ref, voices / f"{VOICE}.wav")
     (voices / f"{VOICE}.txt").write_text(REF_TEXT, encoding="utf-8")

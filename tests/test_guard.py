@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference import Engine, Reference, SynthesisOptions, SynthesisRequest
-from inference.studio import guard
-from inference.studio.guard import chunk_seed, error_rate
+from inference import Engine, Reference, SynthesisOptions, SynthesisRequest, check_summary
+from inference.check import chunk_seed, error_rate
+from inference.engine import EngineHooks
+from tests.conftest import SharedHooks
 
 SHORT_TEXT = "Some call me nature."
 ONE_CHUNK = "Hello there, my friend."
@@ -43,9 +44,9 @@ class Scores:
 
 
 @pytest.fixture
-def scored(engine: Engine) -> Iterator[Engine]:
+def scored(engine: Engine, engine_hooks: SharedHooks) -> Iterator[Engine]:
     yield engine
-    engine.check_scorer = None
+    engine_hooks.check_scorer = None
 
 
 def ref(short_ref: Path) -> Reference:
@@ -62,8 +63,8 @@ def test_error_rate_uses_whispers_normalizer() -> None:
     assert error_rate("!!!", "") == 0.0
 
 
-def test_a_chunk_said_right_is_kept_at_once(scored: Engine, short_ref: Path) -> None:
-    scored.check_scorer = scores = Scores(default=0.1)
+def test_a_chunk_said_right_is_kept_at_once(scored: Engine, engine_hooks: SharedHooks, short_ref: Path) -> None:
+    engine_hooks.check_scorer = scores = Scores(default=0.1)
     options = SynthesisOptions(nfe_step=4, seed=10, check=True)
     result = scored.synthesize(SynthesisRequest(ONE_CHUNK, ref(short_ref), options))
     (check,) = result.checks
@@ -71,8 +72,10 @@ def test_a_chunk_said_right_is_kept_at_once(scored: Engine, short_ref: Path) -> 
     assert check.heard == "heard try 1" and sum(scores.calls.values()) == 1
 
 
-def test_retries_use_the_next_seed_and_the_best_take_is_kept(scored: Engine, short_ref: Path) -> None:
-    scored.check_scorer = scores = Scores({ONE_CHUNK: [0.9, 0.2, 0.5]})
+def test_retries_use_the_next_seed_and_the_best_take_is_kept(
+    scored: Engine, engine_hooks: SharedHooks, short_ref: Path
+) -> None:
+    engine_hooks.check_scorer = scores = Scores({ONE_CHUNK: [0.9, 0.2, 0.5]})
     options = SynthesisOptions(nfe_step=4, seed=20, check=True, check_threshold=0.1, check_tries=3)
     result = scored.synthesize(SynthesisRequest(ONE_CHUNK, ref(short_ref), options))
     (check,) = result.checks
@@ -86,28 +89,31 @@ def test_retries_use_the_next_seed_and_the_best_take_is_kept(scored: Engine, sho
     assert result.seed == 20  # the take's seed stays the one asked for; each chunk reports its own
 
 
-def test_the_most_tries_allowed(scored: Engine, short_ref: Path) -> None:
+def test_the_most_tries_allowed(scored: Engine, engine_hooks: SharedHooks, short_ref: Path) -> None:
     limit = SynthesisOptions.specs()["check_tries"].high
-    scored.check_scorer = Scores(default=1.0)
+    engine_hooks.check_scorer = Scores(default=1.0)
     options = SynthesisOptions(nfe_step=4, seed=5, check=True, check_threshold=0.0, check_tries=int(limit))
     (check,) = scored.synthesize(SynthesisRequest(ONE_CHUNK, ref(short_ref), options)).checks
     assert check.tries == limit == 5 and check.seed == 5  # all equally bad: the first is kept
 
 
-def test_each_chunk_is_checked_and_only_the_bad_ones_retried(scored: Engine, short_ref: Path) -> None:
+def test_each_chunk_is_checked_and_only_the_bad_ones_retried(
+    scored: Engine, engine_hooks: SharedHooks, short_ref: Path
+) -> None:
     request = SynthesisRequest(THREE_CHUNKS, ref(short_ref), SynthesisOptions(nfe_step=4, seed=100, check=True))
     chunks = scored.synthesize(request).chunks  # the check is off by default: learn how the text is split
     assert len(chunks) == 3
-    scored.check_scorer = Scores({chunks[1]: [0.8, 0.0]})
+    engine_hooks.check_scorer = Scores({chunks[1]: [0.8, 0.0]})
     result = scored.synthesize(request)
     assert [(c.index, c.tries, c.seed) for c in result.checks] == [(0, 1, 100), (1, 2, 102), (2, 1, 102)]
-    summary = guard.summary(result.checks)
+    summary = check_summary(result.checks)
     assert summary["checked"] and summary["retried"] == 1 and summary["worst_wer"] == 0.0
     assert [c["chunk"] for c in summary["chunks"]] == [0, 1, 2]
 
 
 def test_retries_of_different_chunks_share_a_run_where_batching_pays(tiny_settings, short_ref: Path) -> None:
-    batched = Engine(tiny_settings.replace(batch_size=4))
+    scores = Scores()  # passes every chunk until told otherwise
+    batched = Engine(tiny_settings.replace(batch_size=4), hooks=EngineHooks(check_scorer=scores))
     runs: list[list[int]] = []
     begin = batched.scheduler.begin
 
@@ -118,7 +124,7 @@ def test_retries_of_different_chunks_share_a_run_where_batching_pays(tiny_settin
     batched.scheduler.begin = record
     request = SynthesisRequest(THREE_CHUNKS, ref(short_ref), SynthesisOptions(nfe_step=4, seed=100, check=True))
     chunks = batched.synthesize(SynthesisRequest(THREE_CHUNKS, ref(short_ref), SynthesisOptions(nfe_step=4))).chunks
-    batched.check_scorer = Scores({chunks[1]: [0.9, 0.0], chunks[2]: [0.9, 0.0]})
+    scores.plan = {chunks[1]: [0.9, 0.0], chunks[2]: [0.9, 0.0]}
     runs.clear()
     result = batched.synthesize(request)
     assert [c.seed for c in result.checks] == [100, 102, 103]
@@ -145,11 +151,11 @@ def test_without_whisper_weights_the_take_is_made_and_says_why_unchecked(
     for check in result.checks:
         assert check.wer is None and check.tries == 1 and check.seed == chunk_seed(3, check.index)
         assert "Not checked" in check.note and "does not exist" in check.note
-    summary = guard.summary(result.checks)
+    summary = check_summary(result.checks)
     assert not summary["checked"] and "no-whisper-here" in summary["note"]
 
 
-def test_check_off_scores_nothing(scored: Engine, short_ref: Path) -> None:
-    scored.check_scorer = scores = Scores()
+def test_check_off_scores_nothing(scored: Engine, engine_hooks: SharedHooks, short_ref: Path) -> None:
+    engine_hooks.check_scorer = scores = Scores()
     result = scored.synthesize(SynthesisRequest(ONE_CHUNK, ref(short_ref), SynthesisOptions(nfe_step=4, seed=1)))
     assert result.checks == () and not scores.calls

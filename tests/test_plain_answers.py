@@ -126,10 +126,10 @@ def chunk_checks(chunks: int, chars: int) -> list[ChunkCheck]:
 def test_x_check_stays_small_at_the_text_limit() -> None:
     """The longest text (F5_MAX_TEXT_CHARS of Chinese, ~135 characters a chunk) was ~80 KB of X-Check."""
     from api.openai.serving import CHECK_HEADER_MAX, check_header
-    from inference.studio import guard
+    from inference import check_summary
 
     short = chunk_checks(2, 14)
-    assert json.loads(check_header(short)) == guard.summary(short)  # a short take: the whole report, as before
+    assert json.loads(check_header(short)) == check_summary(short)  # a short take: the whole report, as before
     limit = EngineSettings().max_text_chars
     for chunks in (5, limit // 135, limit):  # scores fit; then only the totals do
         checks = chunk_checks(chunks, limit // chunks)

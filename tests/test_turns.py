@@ -29,7 +29,7 @@ FAST = {"nfe_step": 4, "seed": 7}
 
 
 class StartOrder:
-    """engine.fault_hook: records each chunk's text as its run begins (the hook is called then)."""
+    """A fault hook (EngineHooks.fault): records each chunk's text as its run begins (the hook is called then)."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.started: list[str] = []
@@ -46,9 +46,9 @@ def request(engine: Engine, ref: Path, text: str, seed: int = 7) -> SynthesisReq
     return SynthesisRequest(text, engine.reference(audio=ref, text=REF_TEXT), SynthesisOptions(nfe_step=4, seed=seed))
 
 
-def test_a_newcomer_starts_before_the_long_requests_next_chunk(engine: Engine, short_ref: Path) -> None:
+def test_a_newcomer_starts_before_the_long_requests_next_chunk(engine: Engine, engine_hooks, short_ref: Path) -> None:
     hook = StartOrder(delay=0.05)
-    engine.fault_hook = hook
+    engine_hooks.fault = hook
     try:
         long_stream = engine.stream(request(engine, short_ref, LONG))
         first = next(long_stream)
@@ -69,7 +69,7 @@ def test_a_newcomer_starts_before_the_long_requests_next_chunk(engine: Engine, s
         assert short_at <= 2, texts  # right after the long chunk that was running: not after all the others
         assert short.duration > 0 and len(got["long"]) == first.total
     finally:
-        engine.fault_hook = None
+        engine_hooks.fault = None
 
 
 def engine_ref_text(engine: Engine) -> str:

@@ -15,15 +15,8 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, InputError
-from inference.studio.voices import (
-    AUDIO_EXTS,
-    MAX_NAME_BYTES,
-    VoiceLibrary,
-    VoiceNotFound,
-    decode_transcript,
-    sanitize_name,
-)
-from inference.text.pronounce import VOICE_SUFFIX
+from inference.names import MAX_NAME_BYTES, VOICE_SUFFIX, sanitize_name
+from inference.voices import AUDIO_EXTS, VoiceLibrary, VoiceNotFound, decode_transcript
 from tests.conftest import REF_TEXT
 from tests.live import run_app
 
@@ -109,7 +102,7 @@ def test_a_latin1_transcript_is_listed_and_logged_once(tmp_path: Path, caplog: p
     (tmp_path / "Zoe.wav").write_bytes(WAV)
     (tmp_path / "Zoe.txt").write_bytes("Voilà, ça marche.".encode("latin-1"))
     lib = VoiceLibrary(tmp_path)
-    with caplog.at_level(logging.WARNING, "inference.studio.voices"):
+    with caplog.at_level(logging.WARNING, "inference.voices"):
         assert [v.text for v in lib.all()] == ["Voilà, ça marche."]
         assert lib.get("Zoe").text == "Voilà, ça marche."
     assert [r.getMessage() for r in caplog.records] == [

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest
 from inference.model.duration import MIN_SPEECH_S, frames
 from inference.model.sampling import HOP_LENGTH, frames_for, ref_text_for_model
+from inference.names import VOICE_SUFFIX
 from inference.text.normalize import language, normalize
 from inference.text.pronounce import (
     GLOBAL_FILE,
     MAX_ENTRIES,
     MAX_SPOKEN,
     MAX_WORD,
-    VOICE_SUFFIX,
     Dictionary,
     Entry,
     PronunciationStore,
@@ -236,7 +236,7 @@ def test_concurrent_edits_keep_every_entry(tmp_path: Path) -> None:
 
 
 def test_a_voices_dictionary_follows_it_when_renamed_and_goes_when_deleted(tmp_path: Path, short_ref: Path) -> None:
-    from inference.studio.voices import VoiceLibrary
+    from inference.voices import VoiceLibrary
 
     voices, store = VoiceLibrary(tmp_path), PronunciationStore(tmp_path)
     voices.save("bob", short_ref.read_bytes(), REF_TEXT)

@@ -294,7 +294,7 @@ class CloneTab:
         restored = {self.options[name]: value for name, value in take.settings.items() if name in self.options}
         return {self.text: take.text, self.seed: take.seed, self.randomize: False, **restored}
 
-    def wire(self, status: gr.Markdown) -> None:
+    def wire(self, status: gr.Markdown) -> None:  # long: every event of the tab, in the order a visitor meets them
         shown = [
             self.out_audio,
             self.spectrogram,

@@ -69,7 +69,7 @@ class DialogueTab:
         self._speakers()
         self._settings_and_results()
 
-    def _speakers(self) -> None:  # over 50 lines: the layout top to bottom, one component a statement
+    def _speakers(self) -> None:  # long: the layout top to bottom, one component a statement
         """The script, the tag -> voice rows beside it, and the upload slots for voices not saved."""
         with gr.Row():
             with gr.Column(scale=3):

@@ -137,7 +137,7 @@ def summary(result: DubResult) -> str:
 class DubTab:
     """The tab's components; handlers read them by name, in dicts of component values."""
 
-    def __init__(self, studio: Studio) -> None:  # over 50 lines: the layout top to bottom, one component a statement
+    def __init__(self, studio: Studio) -> None:  # long: the layout top to bottom, one component a statement
         self.h = DubHandlers(studio)
         gr.Markdown(HELP)
         with gr.Row():

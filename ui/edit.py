@@ -123,7 +123,7 @@ class EditHandlers:
 class EditTab:
     """The tab's components; handlers read them by name, in dicts of component values."""
 
-    def __init__(self, studio: Studio) -> None:  # over 50 lines: the layout top to bottom, one component a statement
+    def __init__(self, studio: Studio) -> None:  # long: the layout top to bottom, one component a statement
         self.h = EditHandlers(studio)
         gr.Markdown(HELP)
         with gr.Row():

@@ -23,7 +23,7 @@ import soundfile as sf
 
 from ..errors import InputError, StudioError
 from . import FFMPEG_TIMEOUT_S
-from .prepare import to_wav_bytes
+from .decode import to_wav_bytes
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 CONTENT_TYPES = {

@@ -13,6 +13,30 @@ def cross_fade_weights(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(1.0, 0.0, n), np.linspace(0.0, 1.0, n)
 
 
+class CrossFader:
+    """Joins streamed pieces with a linear cross-fade of `fade` samples: each piece's tail is held back until the
+    next piece arrives, so what is handed out never changes afterwards. Joined, the outputs equal the whole take.
+
+        fader = CrossFader(2); fader.add(a, last=False) + ...; fader.add(z, last=True)
+    """
+
+    def __init__(self, fade: int) -> None:
+        self.fade = fade
+        self.held = np.zeros(0, dtype=np.float32)  # tail of the previous piece, waiting to be cross-faded
+
+    def add(self, wave: np.ndarray, last: bool) -> np.ndarray:
+        """This piece, faded into the held tail, less its own tail (unless it is the last)."""
+        n = min(self.fade, len(self.held), len(wave))
+        if n:
+            fade_out, fade_in = cross_fade_weights(n)
+            wave = np.concatenate([self.held[:-n], self.held[-n:] * fade_out + wave[:n] * fade_in, wave[n:]])
+        else:
+            wave = np.concatenate([self.held, wave])
+        keep = 0 if last else min(self.fade, len(wave))
+        out, self.held = wave[: len(wave) - keep].astype(np.float32), wave[len(wave) - keep :]
+        return out
+
+
 def shorten_silences(wave: np.ndarray, sr: int, max_pause_s: float = 1.0, keep_s: float = 0.5) -> np.ndarray:
     """Cut every pause longer than `max_pause_s` down to `keep_s` (half kept at each edge); speech is untouched.
 

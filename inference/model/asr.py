@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ModelUnavailable
-from ..settings import DEFAULT_ASR, EngineSettings
+from ..settings import DEFAULT_ASR
 from . import hub
 from .weights import hub_cache_dir
 
@@ -37,7 +37,7 @@ MIN_WINDOW_S = 20.0
 UNAVAILABLE_HINT = "Type the reference transcript yourself, or run `python app.py download` while online."
 
 
-def _looks_like_path(model: str) -> bool:
+def looks_like_path(model: str) -> bool:
     """A local folder (or meant as one) rather than a hub repo id such as "openai/whisper-large-v3-turbo"."""
     path = Path(model).expanduser()
     return path.exists() or path.is_absolute() or model.startswith((".", "~"))
@@ -91,7 +91,7 @@ class Transcriber:
 
             words(wave, 24000) -> [Word("Some", 0.0, 0.32), Word("call", 0.32, 0.56), ...]
         """
-        audio = _checked(wave, sample_rate)
+        audio = checked_audio(wave, sample_rate)
         pipe = self._ensure_loaded()
         duration = audio.size / int(sample_rate)
         out: list[Word] = []
@@ -100,7 +100,7 @@ class Transcriber:
                 piece = audio[int(start * sample_rate) : int(end * sample_rate)]
                 for text, (t0, t1) in self._timed_words(pipe, piece, int(sample_rate), language):
                     out.append(Word(text, start + t0, start + (t0 if t1 is None else t1)))
-        return _in_order(out, duration)
+        return in_order(out, duration)
 
     def _timed_words(
         self, pipe: Any, audio: np.ndarray, sample_rate: int, language: str | None
@@ -122,7 +122,7 @@ class Transcriber:
         kwargs: dict[str, Any] = {"task": "transcribe", "max_new_tokens": MAX_NEW_TOKENS, "num_beams": 1}
         if language:
             kwargs["language"] = language
-        with torch.inference_mode(), _language_errors(language):
+        with torch.inference_mode(), language_errors(language):
             generated = pipe.model.generate(
                 features.input_features.to(pipe.model.device, pipe.model.dtype),
                 attention_mask=features.attention_mask.to(pipe.model.device),
@@ -140,7 +140,7 @@ class Transcriber:
         ]
 
     def _run(self, wave: np.ndarray, sample_rate: int, language: str | None, max_new_tokens: int | None) -> Any:
-        audio = _checked(wave, sample_rate)
+        audio = checked_audio(wave, sample_rate)
         pipe = self._ensure_loaded()
         cap = MAX_NEW_TOKENS if max_new_tokens is None else max(1, min(MAX_NEW_TOKENS, max_new_tokens))
         generate_kwargs: dict[str, Any] = {"task": "transcribe", "max_new_tokens": cap, "num_beams": 1}
@@ -149,7 +149,7 @@ class Transcriber:
         call_kwargs: dict[str, Any] = {}
         if audio.size / int(sample_rate) > LONG_FORM_S:
             call_kwargs["return_timestamps"] = True  # the text is still the whole transcript
-        with self._run_lock, _language_errors(language):  # one inference at a time per model: bounded memory
+        with self._run_lock, language_errors(language):  # one inference at a time per model: bounded memory
             # Given `sampling_rate`, the pipeline resamples to the feature extractor's rate (16 kHz) itself.
             return pipe(
                 {"raw": np.ascontiguousarray(audio), "sampling_rate": int(sample_rate)},
@@ -168,7 +168,7 @@ class Transcriber:
 
     def _load(self) -> Any:
         """Build the transformers pipeline; any failure becomes ModelUnavailable (and is not remembered)."""
-        model = str(Path(self.model).expanduser()) if _looks_like_path(self.model) else self._hub_model()  # first
+        model = str(Path(self.model).expanduser()) if looks_like_path(self.model) else self._hub_model()  # first
         import torch
 
         device = self.device
@@ -204,7 +204,7 @@ class Transcriber:
 
     def _unavailable_message(self) -> str:
         prefix = "Automatic transcription is unavailable:"
-        if _looks_like_path(self.model):
+        if looks_like_path(self.model):
             folder = Path(self.model).expanduser()
             if not folder.exists():
                 return f"{prefix} the Whisper model folder '{folder}' does not exist."
@@ -213,15 +213,6 @@ class Transcriber:
             f"{prefix} the Whisper model '{self.model}' is not in the Hugging Face cache at {hub_cache_dir()} "
             "and it could not be downloaded."
         )
-
-
-def transcriber_for(settings: EngineSettings) -> Transcriber:
-    """The transcriber of F5_ASR_BACKEND: transformers' Whisper, or faster-whisper (`asr_ct2`). Loads nothing."""
-    if settings.asr_backend == "ctranslate2":
-        from .asr_ct2 import CTranslate2Transcriber
-
-        return CTranslate2Transcriber(settings.asr_weights, device=settings.device)
-    return Transcriber(settings.asr_weights, device=settings.device)
 
 
 def _quiet_segment_warning() -> None:
@@ -237,7 +228,7 @@ class _NoEndingTimestampFilter(logging.Filter):
         return "did not predict an ending timestamp" not in record.getMessage()
 
 
-def _checked(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+def checked_audio(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     """The audio as float32, or InputError for what Whisper cannot hear (checked before anything loads)."""
     audio = np.asarray(wave, dtype=np.float32)
     if audio.ndim != 1:
@@ -255,7 +246,7 @@ def _checked(wave: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _language_errors(language: str | None) -> Iterator[None]:
+def language_errors(language: str | None) -> Iterator[None]:
     """Whisper's ValueError for a language it does not know becomes an InputError naming it."""
     try:
         yield
@@ -288,7 +279,7 @@ def _windows(audio: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:
     return windows
 
 
-def _in_order(words: list[Word], duration: float) -> list[Word]:
+def in_order(words: list[Word], duration: float) -> list[Word]:
     """Words inside [0, duration], each starting where the previous one ended or later (Whisper's alignment of a
     poorly heard window can run past its end or step back).
 

@@ -22,10 +22,10 @@ from .asr import (
     UNAVAILABLE_HINT,
     Transcriber,
     Word,
-    _checked,
-    _in_order,
-    _language_errors,
-    _looks_like_path,
+    checked_audio,
+    in_order,
+    language_errors,
+    looks_like_path,
 )
 
 log = logging.getLogger(__name__)
@@ -71,15 +71,15 @@ class CTranslate2Transcriber(Transcriber):
         segments = self._segments(wave, sample_rate, language, max_new_tokens=MAX_NEW_TOKENS, word_timestamps=True)
         timed = [w for s in segments for w in s.words or () if w.word.strip()]
         found = [Word(w.word.strip(), float(w.start), float(w.end)) for w in timed]
-        return _in_order(found, duration)
+        return in_order(found, duration)
 
     def _segments(self, wave: np.ndarray, sample_rate: int, language: str | None, **options: Any) -> list[Any]:
-        audio = resample_16k(_checked(wave, sample_rate), int(sample_rate))
+        audio = resample_16k(checked_audio(wave, sample_rate), int(sample_rate))
         whisper = self._ensure_loaded()
         lang = _language_code(language)
         # Greedy, one pass per window, no carried-over prompt: the transformers backend decodes the same way.
         options.update(beam_size=1, temperature=0.0, condition_on_previous_text=False)
-        with self._run_lock, _language_errors(language):  # one inference at a time per model: bounded memory
+        with self._run_lock, language_errors(language):  # one inference at a time per model: bounded memory
             segments, _info = whisper.transcribe(audio, language=lang, task="transcribe", **options)
             return list(segments)  # the generator decodes as it is consumed: inside the lock
 
@@ -106,7 +106,7 @@ class CTranslate2Transcriber(Transcriber):
             )
         compute_type = "float16" if device == "cuda" else "int8"  # int8 on CPU: faster-whisper's own advice
         try:
-            local = _looks_like_path(self.model)
+            local = looks_like_path(self.model)
             model = str(Path(self.model).expanduser()) if local else self.model
             return WhisperModel(model, device=device, device_index=index, compute_type=compute_type)
         except Exception as e:
@@ -116,7 +116,7 @@ class CTranslate2Transcriber(Transcriber):
 
 def _language_code(language: str | None) -> str | None:
     """faster-whisper takes codes only: "English" -> "en"; "en" and None pass; an unknown name passes through for
-    faster-whisper to refuse (a ValueError, which `_language_errors` turns into an InputError)."""
+    faster-whisper to refuse (a ValueError, which `language_errors` turns into an InputError)."""
     if not language:
         return None
     value = language.strip().lower()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelUnavailable
+from .mel import MEL_SPEC
 from .weights import ModelFiles
 
 MEL_KEYS_DROPPED = ("mel_spec.mel_stft.mel_scale.fb", "mel_spec.mel_stft.spectrogram.window")  # old releases
@@ -159,17 +160,7 @@ def load_tts(files: ModelFiles, device: str, dtype: Any, mmap: bool = True) -> A
     backbone = getattr(package, cfg["backbone"], None)
     if backbone is None:
         raise ModelUnavailable(f"Unknown backbone {cfg['backbone']!r} in the model config.", "Use DiT, UNetT or MMDiT.")
-    mel_kwargs = {
-        k: mel.get(k, v)
-        for k, v in dict(
-            n_fft=1024,
-            hop_length=256,
-            win_length=1024,
-            n_mel_channels=100,
-            target_sample_rate=24000,
-            mel_spec_type="vocos",
-        ).items()
-    }
+    mel_kwargs = {k: mel.get(k, v) for k, v in MEL_SPEC.items()}
     with no_weight_init():
         model = package.CFM(
             transformer=backbone(**cfg["arch"], text_num_embeds=vocab_size, mel_dim=mel_kwargs["n_mel_channels"]),

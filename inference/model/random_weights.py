@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from ..audio import SAMPLE_RATE
 from ..settings import DEFAULT_CKPT, DEFAULT_VOCAB, DEFAULT_VOCODER
+from .mel import HOP_LENGTH, MEL_SPEC, N_FFT, N_MELS
 from .weights import split_hf_url
 
 TINY_ARCH = dict(
@@ -56,12 +58,18 @@ def vocos_config(dims: dict) -> dict:
     return {
         "feature_extractor": {
             "class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
-            "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100, "padding": "center"},
+            "init_args": {
+                "sample_rate": SAMPLE_RATE,
+                "n_fft": N_FFT,
+                "hop_length": HOP_LENGTH,
+                "n_mels": N_MELS,
+                "padding": "center",
+            },
         },
         "backbone": {
             "class_path": "vocos.models.VocosBackbone",
             "init_args": {
-                "input_channels": 100,
+                "input_channels": N_MELS,
                 "dim": dims["dim"],
                 "intermediate_dim": dims["intermediate_dim"],
                 "num_layers": dims["num_layers"],
@@ -69,7 +77,7 @@ def vocos_config(dims: dict) -> dict:
         },
         "head": {
             "class_path": "vocos.heads.ISTFTHead",
-            "init_args": {"dim": dims["dim"], "n_fft": 1024, "hop_length": 256, "padding": "center"},
+            "init_args": {"dim": dims["dim"], "n_fft": N_FFT, "hop_length": HOP_LENGTH, "padding": "center"},
         },
     }
 
@@ -87,15 +95,8 @@ def write_checkpoint(path: Path, arch: dict, seed: int = 0) -> None:
     _, vocab_size = get_tokenizer(str(vocab_path()), "custom")
     torch.manual_seed(seed)
     model = package.CFM(
-        transformer=package.DiT(**arch, text_num_embeds=vocab_size, mel_dim=100),
-        mel_spec_kwargs=dict(
-            n_fft=1024,
-            hop_length=256,
-            win_length=1024,
-            n_mel_channels=100,
-            target_sample_rate=24000,
-            mel_spec_type="vocos",
-        ),
+        transformer=package.DiT(**arch, text_num_embeds=vocab_size, mel_dim=N_MELS),
+        mel_spec_kwargs=dict(MEL_SPEC),
     )
     with torch.no_grad():
         for p in model.parameters():  # DiT zero-initialises its output layers; make every weight matter

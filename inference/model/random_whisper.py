@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 # Whisper's language tokens come right after <|startoftranscript|>; a handful is enough for tests.
 LANGUAGES = ("en", "de", "fr", "es", "it", "zh", "ja")
@@ -76,23 +77,12 @@ TURBO = {
 }
 
 
-def build_tiny_whisper(out_dir: Path, dims: dict | None = None) -> Path:
-    """Build and save a random Whisper (model, feature extractor, tokenizer, generation config) into out_dir: tiny,
-    or with `dims` (e.g. TURBO) for its config."""
-    import torch
+def _byte_tokenizer(out_dir: Path) -> tuple[Any, dict[str, int], dict[str, int]]:
+    """Whisper's tokenizer, saved into out_dir: (tokenizer, special token -> id, byte symbol -> id). Byte-level BPE
+    over the 256 byte symbols, no merges (each byte is a token), so any text round-trips."""
     from tokenizers import AddedToken
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperTokenizer,
-    )
+    from transformers import WhisperTokenizer
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    # Tokenizer: byte-level BPE over the 256 byte symbols, no merges (each byte is a token), so any text round-trips.
     byte_vocab = {ch: i for i, ch in enumerate(sorted(_bytes_to_unicode().values(), key=ord))}
     specials = _special_tokens()
     tokenizer = WhisperTokenizer(vocab=dict(byte_vocab), merges=[])
@@ -106,7 +96,19 @@ def build_tiny_whisper(out_dir: Path, dims: dict | None = None) -> Path:
     # Timestamp tokens <|0.00|> ... <|30.00|> follow the special tokens, as in Whisper v3 (plain added tokens).
     tokenizer.add_tokens([AddedToken(f"<|{i * 0.02:.2f}|>", normalized=False) for i in range(N_TIMESTAMPS)])
     tokenizer.save_pretrained(out_dir)
+    return tokenizer, ids, byte_vocab
 
+
+# long: one model built in the order transformers needs (config, weights, generation config, features), read top down
+def build_tiny_whisper(out_dir: Path, dims: dict | None = None) -> Path:
+    """Build and save a random Whisper (model, feature extractor, tokenizer, generation config) into out_dir: tiny,
+    or with `dims` (e.g. TURBO) for its config."""
+    import torch
+    from transformers import GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer, ids, byte_vocab = _byte_tokenizer(out_dir)
     eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
     n_tokens = len(tokenizer)
     shape = {**TINY, "vocab_size": n_tokens, **(dims or {})}

@@ -9,12 +9,21 @@ concurrent requests cannot disturb each other's seeds, and items of a batch are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..audio import SAMPLE_RATE
+from .mel import HOP_LENGTH
 
-HOP_LENGTH = 256  # samples per mel frame at 24 kHz
 MAX_FRAMES = 65536  # F5-TTS's own cap on the generated length
+
+
+class SamplingKey(NamedTuple):
+    """What the items of one sampling run share: the scheduler batches only items with equal keys."""
+
+    nfe_step: int  # ODE steps
+    cfg_strength: float  # classifier-free guidance
+    sway: float  # sway sampling coefficient
+    kind: str = ""  # keeps kinds of runs apart ('' for chunks of text; e.g. "edit" for speech editing)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from urllib.parse import unquote
 from ..errors import InputError
 
 # The one place inference.projects imports from the studio's operations (the dialogue tags' syntax):
-from ..studio.dialogue import TAG, parse_script
+from ..studio.script import TAG, parse_script
 from ..text.chunking import chunk_text, max_chunk_bytes
 
 MAX_PROJECT_CHARS = 1_000_000  # characters of text in one project

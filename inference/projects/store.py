@@ -21,6 +21,7 @@ States: pending -> rendering -> done | failed; done -> stale (a pronunciation ch
 done <-> locked (kept as it is: no edit, no re-render). An edit (text, voice, seed) puts one segment back to pending.
 """
 
+# long: one class owns every write and the durability rule of each (a split would scatter the transactions)
 from __future__ import annotations
 
 import fcntl

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..audio.prepare import content_hash
+from ..audio.decode import content_hash
 from ..errors import InputError, ModelUnavailable
 from ..model.asr import Word
 from ..text.worddiff import INSERT, WordEdit, check_words, is_cjk, key, split_words

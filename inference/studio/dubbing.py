@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -38,10 +37,11 @@ from ..audio import SAMPLE_RATE
 from ..audio.encode import encode_audio
 from ..errors import InputError, over_limit
 from ..model.sampling import natural_seconds, ref_text_for_model
-from ..options import MAX_SEED, SynthesisOptions
+from ..options import SynthesisOptions, resolve_seed
 from ..text import clean_text, validate_text
 from ..types import Reference, SynthesisRequest
 from . import dialogue as dlg
+from . import script
 from .subtitles import Cue, parse_subtitles
 
 if TYPE_CHECKING:
@@ -73,6 +73,21 @@ class CueResult:
     overlap: float  # of those, seconds past the next cue's start (mixed with it)
     sound: bool = False  # a sound cue ([Music]): left silent
 
+    @classmethod
+    def silent(cls, index: int, cue: Cue, seed: int) -> CueResult:
+        """A sound cue ([Music]), left silent."""
+        nothing: dict[str, Any] = {
+            "speaker": "",
+            "voice": "",
+            "spoken": 0.0,
+            "speed": 1.0,
+            "overflow": 0.0,
+            "overlap": 0.0,
+        }
+        return cls(
+            cue=index, line=cue.line, start=cue.start, end=cue.end, text=cue.text, seed=seed, sound=True, **nothing
+        )
+
     @property
     def note(self) -> str:
         if self.sound:
@@ -101,7 +116,7 @@ class DubResult:
         rows = []
         for c in self.cues:
             row = {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(c).items() if k != "sound"}
-            speaker = "" if c.sound else c.speaker or dlg.DEFAULT_SPEAKER
+            speaker = "" if c.sound else c.speaker or script.DEFAULT_SPEAKER
             rows.append({**row, "speaker": speaker, "note": c.note})
         return rows
 
@@ -126,7 +141,7 @@ def sound_cue(cue: Cue) -> bool:
     >>> sound_cue(Cue(1.0, 2.0, "[Music]")), sound_cue(Cue(1.0, 2.0, "[Guest] Hello."))
     (True, False)
     """
-    return bool(dlg.TAG.search(cue.text)) and not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text))
+    return bool(script.TAG.search(cue.text)) and not any(ch.isalnum() for ch in script.TAG.sub("", cue.text))
 
 
 def check_cues(cues: list[Cue]) -> list[Cue]:
@@ -145,7 +160,7 @@ def check_cues(cues: list[Cue]) -> list[Cue]:
                 f"{_name(i, cue)} ends at {cue.end:.1f} s; dubbing is limited to {MAX_DUB_SECONDS / 60:g} minutes.",
                 "Split the subtitles into parts of at most that length (and shift their times).",
             )
-        if not sound_cue(cue) and not any(ch.isalnum() for ch in dlg.TAG.sub("", cue.text)):
+        if not sound_cue(cue) and not any(ch.isalnum() for ch in script.TAG.sub("", cue.text)):
             raise InputError(f"{_name(i, cue)} is empty: it has nothing to say.", "Write its text, or remove the cue.")
     if cues and all(sound_cue(c) for c in cues):
         raise InputError(
@@ -172,22 +187,22 @@ def check_speedup(value: Any) -> float:
     return float(value)
 
 
-def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> list[dlg.Turn]:
+def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> list[script.Turn]:
     """A turn per cue that is not a sound cue, with its speaker (its tag, else the previous cue's) and voice
-    (dialogue.plan's rules)."""
+    (script.plan's rules)."""
     turns, speaker, speed = [], "", None
-    names = {dlg._key(n) for n in [*mapping, *known]}
+    names = {script.name_key(n) for n in [*mapping, *known]}
     for i, cue in enumerate(cues):
         if sound_cue(cue):
             continue
-        found = dlg.parse_script(cue.text)
+        found = script.parse_script(cue.text)
         if len(found) > 1:
             raise InputError(
                 f"{_name(i, cue)} has {len(found)} speakers; a cue is spoken by one voice.",
                 "Split it into one cue per speaker.",
             )
         turn = found[0]
-        if turn.speaker and dlg._key(turn.speaker) not in names:
+        if turn.speaker and script.name_key(turn.speaker) not in names:
             raise InputError(
                 f"{_name(i, cue)} starts with [{turn.speaker}], read as a speaker tag, and no voice goes by that name.",
                 f"If [{turn.speaker}] is a sound cue, give it a cue of its own (sound cues are left silent) or delete "
@@ -196,13 +211,13 @@ def plan_cues(cues: list[Cue], mapping: Mapping[str, str], known: list[str]) -> 
             )
         if turn.speaker:
             speaker, speed = turn.speaker, turn.speed
-        elif not speaker and dlg.DEFAULT_SPEAKER not in {k.casefold() for k in mapping}:
+        elif not speaker and script.DEFAULT_SPEAKER not in {k.casefold() for k in mapping}:
             raise InputError(
                 f"{_name(i, cue)} has no speaker tag, and no voice was given for untagged cues.",
                 "Pick a voice (saved or uploaded), or start the cue with a tag such as [Narrator].",
             )
-        turns.append(dlg.Turn(speaker, turn.text, speed, turn.seed, cue.line))
-    return dlg.plan(turns, mapping, known, max_turns=MAX_CUES)
+        turns.append(script.Turn(speaker, turn.text, speed, turn.seed, cue.line))
+    return script.plan(turns, mapping, known, max_turns=MAX_CUES)
 
 
 # ---- speaking -----------------------------------------------------------------------------------------------------
@@ -225,21 +240,40 @@ def dub(
     max_speedup = check_speedup(max_speedup)
     cues = check_cues(parse_subtitles(subtitles))
     default = engine.reference(voice=voice, audio=reference.audio, text=reference.text) if reference else None
-    tags = dlg.parse_mapping(mapping)
+    tags = script.parse_mapping(mapping)
     uploads = {UPLOADED: default} if default else {}
     if voice or default:
-        tags[dlg.DEFAULT_SPEAKER] = UPLOADED if default else str(voice)
+        tags[script.DEFAULT_SPEAKER] = UPLOADED if default else str(voice)
     turns = plan_cues(cues, tags, [*uploads, *engine.voices.names()])
     refs = dlg.references_for(engine, turns, uploads)
+    plan = _paced(engine, cues, turns, refs, options, max_speedup)
+    _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
+    base = resolve_seed(options.seed)
+    clips, results, rate = _speak(engine, cues, plan, refs, options, base, progress)
+    track = _timeline(cues, clips, rate)
+    return DubResult(wave=track, sample_rate=rate, cues=tuple(results), clips=tuple(clips), base_seed=base)
+
+
+Paced = tuple[script.Turn, str, float, float, float]  # a cue's turn, text, speed, natural seconds and pace
+
+
+def _paced(
+    engine: Engine,
+    cues: list[Cue],
+    turns: list[script.Turn],
+    refs: Mapping[str, Reference],
+    options: SynthesisOptions,
+    max_speedup: float,
+) -> list[Paced | None]:
+    """Per cue, how it will be spoken (None for a sound cue, left silent): its text checked, and the pace at which
+    its voice fits it in its slot (never slower than SLOWEST, never faster than `max_speedup`)."""
     limit = engine.settings.max_text_chars
     texts = [validate_text(t.text, limit) for t in turns]
     rates = {}  # voice -> (transcript as the model reads it, reference seconds)
     for name, ref in refs.items():
         _, prepared = engine.prepare(ref.audio)
         rates[name] = (ref_text_for_model(clean_text(ref.text) or engine.transcribe(ref.audio)), prepared.seconds)
-    base = options.seed if options.seed is not None else secrets.randbelow(MAX_SEED + 1)
-    plan: list[tuple[Any, str, float, float, float] | None] = []  # per cue: None for a sound cue (left silent),
-    # else (turn, text, speed, natural seconds, pace)
+    plan: list[Paced | None] = []
     spoken_turns = iter(zip(turns, texts, strict=True))
     for cue in cues:
         if sound_cue(cue):
@@ -249,14 +283,25 @@ def dub(
         speed = options.speed if turn.speed is None else turn.speed
         natural = natural_seconds(*rates[turn.voice], text, speed)
         plan.append((turn, text, speed, natural, min(max(natural / (cue.end - cue.start), SLOWEST), max_speedup)))
-    _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
+    return plan
+
+
+def _speak(
+    engine: Engine,
+    cues: list[Cue],
+    plan: list[Paced | None],
+    refs: Mapping[str, Reference],
+    options: SynthesisOptions,
+    base: int,
+    progress: Progress | None,
+) -> tuple[list[np.ndarray], list[CueResult], int]:
+    """Generate each cue at its pace, in order: (each cue's clip, each cue's result, the sample rate)."""
     rate = SAMPLE_RATE
     clips, results = [], []
     for i, (cue, planned) in enumerate(zip(cues, plan, strict=True)):
         if planned is None:
             clips.append(np.zeros(int(round((cue.end - cue.start) * rate)), dtype=np.float32))
-            results.append(CueResult(i + 1, cue.line, cue.start, cue.end, cue.text, "", "", base, 0.0, 1.0, 0.0, 0.0,
-                                     sound=True))  # fmt: skip
+            results.append(CueResult.silent(i + 1, cue, base))
             continue
         turn, text, speed, natural, pace = planned
         seed = dlg.turn_seed(turn, i, base)
@@ -269,12 +314,24 @@ def dub(
         spoken = take.duration
         overflow, overlap = max(0.0, end - cue.end), max(0.0, end - nxt)
         results.append(
-            CueResult(i + 1, cue.line, cue.start, cue.end, text, turn.speaker, turn.voice, seed, spoken,
-                      natural / spoken, overflow, overlap)
-        )  # fmt: skip
+            CueResult(
+                cue=i + 1,
+                line=cue.line,
+                start=cue.start,
+                end=cue.end,
+                text=text,
+                speaker=turn.speaker,
+                voice=turn.voice,
+                seed=seed,
+                spoken=spoken,
+                speed=natural / spoken,
+                overflow=overflow,
+                overlap=overlap,
+            )
+        )
         if progress:
             progress(i + 1, len(cues))
-    return DubResult(_timeline(cues, clips, rate), rate, tuple(results), tuple(clips), base)
+    return clips, results, rate
 
 
 def _check_length(cues: list[Cue], seconds: list[float], max_speech: float, limit: tuple[float, str] | None) -> None:

@@ -16,7 +16,6 @@ text takes at the speaker's rate, measured on what is kept (within bounds; a spa
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..audio.prepare import SILENT_PEAK_DB, PreparedAudio, decode_audio
+from ..audio.decode import decode_audio
+from ..audio.prepare import SILENT_PEAK_DB, PreparedAudio
 from ..audio.splice import Piece, splice
 from ..errors import InputError
+from ..model.runtime import ref_tensor
 from ..model.sampling import HOP_LENGTH
-from ..options import MAX_SEED, SynthesisOptions
+from ..options import SynthesisOptions, resolve_seed
 from ..text import clean_text, validate_text
 from .alignment import heard_words, join_words
 from .edits import (
@@ -132,10 +133,18 @@ def edit_recording(engine: Engine, request: EditRequest, progress: Progress | No
         transcript, edits = planned_edits(transcript, heard, new_text, duration)
     edits = with_lengths([on_frames(e) for e in edits], new_text, duration, request.options.speed)
     check_edits(edits, duration)
-    seed = request.options.seed if request.options.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    seed = resolve_seed(request.options.seed)
     say("Generating the new words")
     out, edits = regenerate(engine, wave, new_text, edits, request.options, seed)
-    return EditResult(out, SAMPLE_RATE, wave, seed, transcript, new_text, tuple(edits))
+    return EditResult(
+        wave=out,
+        sample_rate=SAMPLE_RATE,
+        original=wave,
+        seed=seed,
+        transcript=transcript,
+        new_text=new_text,
+        edits=tuple(edits),
+    )
 
 
 # ---- the conditioning and the splice --------------------------------------------------------------------------------
@@ -149,7 +158,7 @@ def regenerate(
     from ..model.sampling import Item
 
     models = engine.load()
-    ref, rms = engine._ref_tensor(PreparedAudio(wave, SAMPLE_RATE, ()), models.device)  # RMS raised as for a voice
+    ref, rms = ref_tensor(PreparedAudio(wave, SAMPLE_RATE, ()), models.device)  # RMS raised as for a voice
     with torch.inference_mode():
         mel = models.tts.mel_spec(ref).permute(0, 2, 1)[0]  # (frames, n_mels)
     cond, keep, pieces, done = conditioning(mel, len(wave), edits)

@@ -172,7 +172,7 @@ def explicit_edits(spans: Sequence[Span], duration: float) -> list[Edit]:
             raise InputError(f"The {_where(i, span)} changes nothing.", "Give it words to insert, or a span to change.")
         kind = INSERT if span.start == span.end else (REPLACE if text else DELETE)
         end = float(min(span.end, duration))
-        edits.append(Edit(kind, float(span.start), end, "", text, duration=span.duration))
+        edits.append(Edit(kind=kind, start=float(span.start), end=end, old="", text=text, duration=span.duration))
     return edits
 
 
@@ -183,7 +183,8 @@ def planned_edits(typed: str, heard: Sequence[Word], new_text: str, duration: fl
     edits = []
     for change in diff_words([w.text for w in words], split_words(new_text)):
         start, end = span_of(words, change, duration)
-        edits.append(Edit(change.kind, start, end, join_words(change.old_words), join_words(change.new_words)))
+        old, text = join_words(change.old_words), join_words(change.new_words)
+        edits.append(Edit(kind=change.kind, start=start, end=end, old=old, text=text))
     return transcript, edits
 
 

@@ -21,10 +21,10 @@ from ..options import SynthesisOptions, resolve_seed
 from ..settings import EngineSettings
 from ..text.pronounce import PronunciationStore
 from ..types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
+from ..voices import Voice, VoiceLibrary
 from . import captions as cap
 from . import dialogue as dlg
 from . import dubbing, editing, variations
-from .voices import Voice, VoiceLibrary
 
 
 class Studio:
@@ -122,7 +122,7 @@ class Studio:
 
     def stream(self, request: SynthesisRequest, progress: Progress | None = None) -> Generator[AudioChunk, None, None]:
         """Each chunk as soon as it is generated; closing the stream cancels what has not started."""
-        return self.engine.stream(request, progress)  # type: ignore[return-value]
+        return self.engine.stream(request, progress)
 
     def captions(self, chunks: Sequence[AudioChunk], cross_fade: float, level: str = "sentence") -> cap.Captions:
         """A take's captions, per sentence or (Whisper listening) per word."""

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..options import MAX_SEED
+from ..options import resolve_seed, seed_after
 from ..text import clean_text
 from ..types import SynthesisRequest, SynthesisResult
 
@@ -59,12 +58,12 @@ def synthesize_variations(
     reference = request.reference
     if not clean_text(reference.text):  # transcribe once, not once per take
         reference = dataclasses.replace(reference, text=engine.transcribe(reference.audio))
-    base = request.options.seed if request.options.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    base = resolve_seed(request.options.seed)
     requests = [
         dataclasses.replace(
             request,
             reference=reference,
-            options=dataclasses.replace(request.options, seed=(base + k) % (MAX_SEED + 1)),
+            options=dataclasses.replace(request.options, seed=seed_after(base, k)),
         )
         for k in range(count)
     ]

@@ -30,10 +30,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InputError, reason
+from ..names import VOICE_SUFFIX, sanitize_name
 
 log = logging.getLogger(__name__)
 GLOBAL_FILE = "_pronunciations.txt"  # no voice name starts with _
-VOICE_SUFFIX = ".pronunciations.txt"
 MAX_ENTRIES = 2000  # per file: refused when writing; a longer file (a hand edit) is read up to this many
 MAX_WORD = 64  # characters of a word (or phrase)
 MAX_SPOKEN = 200  # characters of its spoken form
@@ -234,8 +234,6 @@ class PronunciationStore:
     def path(self, voice: str | None = None) -> Path:
         if not voice:
             return self.root / GLOBAL_FILE
-        from ..studio.voices import sanitize_name
-
         return self.root / f"{sanitize_name(voice)}{VOICE_SUFFIX}"
 
     def load(self, voice: str | None = None) -> Dictionary:

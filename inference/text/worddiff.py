@@ -125,7 +125,15 @@ def diff_words(old: Sequence[str], new: Sequence[str]) -> list[WordEdit]:
     check_words(new, "new text")
     matcher = difflib.SequenceMatcher(None, [key(w) for w in old], [key(w) for w in new], autojunk=False)
     return [
-        WordEdit(tag, i1, i2, j1, j2, tuple(old[i1:i2]), tuple(new[j1:j2]))
+        WordEdit(
+            kind=tag,
+            old_start=i1,
+            old_end=i2,
+            new_start=j1,
+            new_end=j2,
+            old_words=tuple(old[i1:i2]),
+            new_words=tuple(new[j1:j2]),
+        )
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]

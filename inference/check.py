@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
-from ..errors import ModelUnavailable
-from ..options import MAX_SEED, SynthesisOptions
-from ..scheduler import cancel
-from ..text.normalize import language
-from ..types import ChunkCheck
+from .audio import SAMPLE_RATE
+from .errors import ModelUnavailable
+from .options import SynthesisOptions, seed_after
+from .scheduler import cancel
+from .text.normalize import language
+from .types import ChunkCheck
 
 if TYPE_CHECKING:
-    from ..model.asr import Transcriber
+    from .model.asr import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ Submit = Callable[[list[tuple[int, int]]], list[Future]]
 
 def chunk_seed(seed: int, index: int, attempt: int = 0) -> int:
     """Chunk i's seed: seed + i, and the next seed for each retry: chunk_seed(41, 2, 1) -> 44."""
-    return (seed + index + attempt) % (MAX_SEED + 1)
+    return seed_after(seed, index + attempt)
 
 
 @functools.cache
@@ -173,10 +173,16 @@ class ChunkTakes:
         if not scored:
             _, _, seed, (wave, mel) = chunk.tries[0]
             note = self.unavailable or "Not checked."
-            return wave, mel, ChunkCheck(index, chunk.text, "", None, seed, len(chunk.tries), (), note)
+            unchecked = ChunkCheck(
+                index=index, text=chunk.text, heard="", wer=None, seed=seed, tries=len(chunk.tries), note=note
+            )
+            return wave, mel, unchecked
         score, heard, seed, (wave, mel) = min(scored, key=lambda t: t[0])  # the first of the best
         scores = tuple(t[0] for t in scored)
-        return wave, mel, ChunkCheck(index, chunk.text, heard, score, seed, len(chunk.tries), scores)
+        kept = ChunkCheck(
+            index=index, text=chunk.text, heard=heard, wer=score, seed=seed, tries=len(chunk.tries), scores=scores
+        )
+        return wave, mel, kept
 
 
 def summary(checks: Sequence[ChunkCheck]) -> dict[str, Any]:

@@ -17,27 +17,21 @@ import contextlib
 import errno
 import logging
 import os
-import re
 import tempfile
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, reason
-from ..text.pronounce import VOICE_SUFFIX
+from .errors import InputError, reason
+from .names import VOICE_SUFFIX, sanitize_name, shown
 
 log = logging.getLogger(__name__)
 
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
-MAX_NAME = 64  # characters
-MAX_NAME_BYTES = 200  # UTF-8 bytes: with the longest suffix (VOICE_SUFFIX, 19 bytes) a file name stays under 255
 STALE_TEMP_S = 60  # seconds: a save's temporary older than this at start was left by a killed process
 NAMES_SHOWN = 10  # saved voices an error names at most (the voice list has them all)
-_UNSAFE = re.compile(r"[^\w\- ]+")  # \w is Unicode-aware: letters and digits of any script, and _
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
-_EMPTY_HINT = "Letters, digits, spaces, - and _ work, e.g. 'Alice'."
 
 
 @dataclass(frozen=True)
@@ -49,36 +43,6 @@ class Voice:
 
 class VoiceNotFound(InputError):
     """No saved voice has that name (REST maps it to 404)."""
-
-
-def sanitize_name(raw: str) -> str:
-    """A safe file stem: 'My Voice!' -> 'My Voice', '../../etc/passwd' -> 'etc passwd', '.hidden' -> 'hidden'.
-    Refused: '' ("Type a name"), nothing usable left ('💥'), too long ('x' * 65, '𠀀' * 51: 204 bytes)."""
-    if not isinstance(raw, str):
-        raise InputError("A voice name must be text.", "Type a name such as 'Alice'.")
-    if not raw.strip():
-        raise InputError("Type a name for the voice.", _EMPTY_HINT)
-    name = unicodedata.normalize("NFC", raw)
-    name = _UNSAFE.sub(" ", name)
-    name = " ".join(name.split()).strip(" ._-")
-    if not name:
-        raise InputError(f"{_shown(raw)} cannot be used as a voice name.", "Use letters, digits, spaces, - or _.")
-    if len(name) > MAX_NAME:
-        raise InputError(
-            f"A voice name can be at most {MAX_NAME} characters; this one has {len(name)}.", "Pick a shorter name."
-        )
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise InputError(
-            f"This voice name is too long to be a file name ({len(name.encode('utf-8'))} bytes, at most "
-            f"{MAX_NAME_BYTES}; letters outside the Latin alphabet take 2 to 4 bytes each).",
-            "Pick a shorter name.",
-        )
-    return name
-
-
-def _shown(name: str) -> str:
-    """A name as an error quotes it, at most MAX_NAME characters: 'alice', 'aaaa…' (a name may be any length)."""
-    return repr(name if len(name) <= MAX_NAME else name[:MAX_NAME] + "…")
 
 
 def decode_transcript(data: bytes) -> tuple[str, str]:
@@ -174,7 +138,7 @@ class VoiceLibrary:
         audio = self._find(sanitize_name(name))
         if audio is None:
             raise VoiceNotFound(
-                f"There is no saved voice called {_shown(name)}.", f"Saved voices: {self._some_names()}."
+                f"There is no saved voice called {shown(name)}.", f"Saved voices: {self._some_names()}."
             )
         return self._voice(audio)
 
