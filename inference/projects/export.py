@@ -351,7 +351,7 @@ def _zip(parts: Sequence[_Part], audio_format: str) -> Iterator[bytes]:
                 (f"{stem}.vtt", zipfile.ZIP_DEFLATED, _text_chunks(to_vtt(_cues([part])))),
             ]
             for name, compression, chunks in members:
-                info = zipfile.ZipInfo(name, stamp)  # type: ignore[arg-type]
+                info = zipfile.ZipInfo(name, stamp)
                 info.compress_type = compression
                 large = 2 * part.frames * 1.05 > zipfile.ZIP64_LIMIT
                 with archive.open(info, "w", force_zip64=large) as member:
