@@ -227,6 +227,25 @@ def test_requests_that_cannot_be_met_say_what_to_ask_for(book, tmp_path):
         export(book, "zip", audio_format="m4b")
 
 
+def test_without_ffmpeg_m4b_is_refused_in_plain_words(book, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(InputError, match="M4B needs ffmpeg, which this server lacks. Export WAV, FLAC"):
+        export(book, "m4b")
+
+
+def test_an_export_left_unread_removes_its_temporary_file(book, tmp_path, monkeypatch):
+    """A visitor who goes away mid-download: the spooled M4B or FLAC is removed when the stream is closed."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(spool))
+    for fmt in ("m4b", "flac"):
+        chunks = export(book, fmt, chapter=3).chunks
+        next(chunks)
+        assert len(list(spool.iterdir())) == 1
+        chunks.close()
+        assert list(spool.iterdir()) == []
+
+
 def test_ffmetadata_values_escape_what_the_format_reserves():
     assert ffmetadata_value('A = "B";\n#1 \\') == 'A \\= "B"\\; \\#1 \\\\'
     assert ffmetadata_value("Été 日本語") == "Été 日本語"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -116,6 +117,8 @@ def export(book: ExportBook, fmt: str, chapter: int | None = None, audio_format:
     """The book (or its chapter number `chapter`, from 1) in `fmt` (see FORMATS); a ZIP holds each chapter in
     `audio_format` with its SRT and VTT. Every segment file is checked before this returns."""
     fmt = check_format(fmt, FORMATS, "export format")
+    if fmt == "m4b" and shutil.which("ffmpeg") is None:
+        raise InputError("M4B needs ffmpeg, which this server lacks.", "Export WAV, FLAC, SRT, VTT or a ZIP.")
     if fmt == "zip":
         audio_format = check_format(audio_format, AUDIO_FORMATS, "audio format")
     parts = _plan(book, chapter)
