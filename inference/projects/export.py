@@ -49,6 +49,7 @@ BLOCK_FRAMES = 1 << 16  # frames read from a segment file at a time (2.7 s at 24
 MAX_DRIFT_S = 0.1  # s: a segment file may differ from its recorded duration by this much (cut or padded to it)
 MAX_WAV_FRAMES = (0xFFFFFFFF - 36) // 2  # 16-bit mono frames one WAV file can hold (its sizes are 32-bit): 24.8 h
 MAX_NAME_CHARS = 80  # characters of a title kept in a file name
+RENDER_AGAIN = "Render that segment again, then export."  # what to do about a segment file that cannot be used
 
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _FFMETADATA_SPECIAL = re.compile(r"([=;#\\])")
@@ -156,12 +157,10 @@ def _plan(book: ExportBook, chapter: int | None) -> list[_Part]:
     parts = []
     for n in numbers:
         title = " ".join(book.chapters[n - 1].title.split()) or f"Chapter {n}"
-        segments = book.chapters[n - 1].segments
-        parts.append(
-            _Part(
-                n, title, tuple(_check(s, f"segment {i} of chapter {n} ({title})") for i, s in enumerate(segments, 1))
-            )
+        clips = (
+            _check(s, f"Segment {i} of chapter {n} ({title})") for i, s in enumerate(book.chapters[n - 1].segments, 1)
         )
+        parts.append(_Part(n, title, tuple(clips)))
     return parts
 
 
@@ -169,26 +168,24 @@ def _check(segment: ExportSegment, label: str) -> _Clip:
     """The segment as a clip on the timeline, after its file is checked."""
     path = Path(segment.path)
     words = " ".join(segment.text.split())
-    label = f"{label[0].upper()}{label[1:]}" + (f', "{words[:40]}…"' if len(words) > 40 else f', "{words}"')
+    label += f', "{words[:40]}…"' if len(words) > 40 else f', "{words}"'
     try:
         info = sf.info(str(path))
     except (OSError, sf.LibsndfileError, RuntimeError):
         what = "is missing" if not path.exists() else "cannot be read as audio"
-        raise StudioError(
-            f"{label}: its audio file {path.name} {what}.", "Render that segment again, then export."
-        ) from None
+        raise StudioError(f"{label}: its audio file {path.name} {what}.", RENDER_AGAIN) from None
     if info.samplerate != SAMPLE_RATE or info.channels != 1:
         raise StudioError(
             f"{label}: its audio file {path.name} is {info.samplerate} Hz with {info.channels} channels, "
             f"not {SAMPLE_RATE} Hz mono.",
-            "Render that segment again, then export.",
+            RENDER_AGAIN,
         )
     duration = segment.duration
     if not (math.isfinite(duration) and duration >= 0 and abs(info.frames / SAMPLE_RATE - duration) <= MAX_DRIFT_S):
         raise StudioError(
             f"{label}: its audio file {path.name} lasts {info.frames / SAMPLE_RATE:.2f} s, but the project "
             f"records {duration} s.",
-            "Render that segment again, then export.",
+            RENDER_AGAIN,
         )
     return _Clip(path, round(duration * SAMPLE_RATE), segment.text, label)
 
@@ -207,7 +204,7 @@ def _blocks(parts: Iterable[_Part]) -> Iterator[np.ndarray]:
             except (OSError, sf.LibsndfileError, RuntimeError) as e:
                 raise StudioError(
                     f"{clip.label}: its audio file {clip.path.name} could not be read.",
-                    "Render that segment again, then export.",
+                    RENDER_AGAIN,
                 ) from e
             if left > 0:
                 yield np.zeros(left, np.int16)
