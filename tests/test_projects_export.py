@@ -187,6 +187,17 @@ def test_a_missing_segment_file_is_an_error_before_the_first_byte(book):
         assert "seg-0003.wav is missing" in text and "Render that segment again" in text
 
 
+def test_a_file_removed_while_the_export_streams_is_named(book):
+    """Between the check and the read (a segment re-rendered meanwhile), the stream ends in an error naming it."""
+    gone = list(book.chapters[0].segments)[1]
+    for fmt in ("wav", "m4b"):
+        chunks = export(book, fmt).chunks
+        Path(gone.path).rename(f"{gone.path}.moved")
+        with pytest.raises(StudioError, match="Segment 2 of chapter 1 .*seg-0001.wav could not be read"):
+            b"".join(chunks)
+        Path(f"{gone.path}.moved").rename(gone.path)
+
+
 def test_segment_files_that_do_not_match_their_record_are_named(tmp_path):
     stereo = tmp_path / "stereo.wav"
     sf.write(stereo, np.zeros((SR, 2), np.float32), SR)
