@@ -58,11 +58,23 @@ ODD_TITLE = 'Part "one" = start;\nof # it \\ all'
 ODD_TITLE_READ = 'Part "one" = start; of # it \\ all'  # as a player shows it: one line
 
 
+def as_16_bit(wave: np.ndarray) -> np.ndarray:
+    """Float samples as the studio's 16-bit outputs hold them: clipped to [-1, 1], times 32767, rounded."""
+    return np.rint(np.clip(np.nan_to_num(wave), -1, 1) * 32767).astype(np.int16)
+
+
 def noise(path: Path, frames: int, seed: int, subtype: str = "PCM_16") -> np.ndarray:
-    """Write `frames` of quiet noise at 24 kHz mono to `path`; return them as 16-bit samples."""
+    """Write `frames` of quiet noise at 24 kHz mono to `path`; return the 16-bit samples an export holds."""
     wave = (np.random.default_rng(seed).standard_normal(frames) * 0.1).astype(np.float32)
     sf.write(path, wave, SR, subtype=subtype)
-    return sf.read(path, dtype="int16")[0]
+    return sf.read(path, dtype="int16")[0] if subtype == "PCM_16" else as_16_bit(wave)
+
+
+def source(segment: ExportSegment) -> np.ndarray:
+    """What an export holds of one segment file, read independently of the export."""
+    if sf.info(segment.path).subtype == "PCM_16":
+        return sf.read(segment.path, dtype="int16")[0]
+    return as_16_bit(sf.read(segment.path, dtype="float32")[0])
 
 
 def segments(folder: Path, lengths: Iterable[int], first: int = 0, subtype: str = "PCM_16") -> list[ExportSegment]:
@@ -122,8 +134,17 @@ def test_wav_of_the_book_is_a_valid_wav_of_the_segments_samples(book, tmp_path):
     riff, data_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from("<I", data, 40)[0]
     assert (riff, data_size) == (len(data) - 8, len(data) - 44)  # the header's lengths, computed up front
     wave, rate = sf.read(io.BytesIO(data), dtype="int16")
-    sources = [sf.read(s.path, dtype="int16")[0] for c in book.chapters for s in c.segments]
+    sources = [source(s) for c in book.chapters for s in c.segments]
     assert rate == SR and np.array_equal(wave, np.concatenate(sources))
+    assert np.abs(wave[-SR:]).max() > 3000  # the float files' noise (0.1 RMS) is there, not truncated to silence
+
+
+def test_float_files_are_clipped_and_scaled_to_16_bit(tmp_path):
+    loud = tmp_path / "loud.wav"
+    sf.write(loud, np.array([0.5, 1.0, 1.5, -1.5, -1.0, np.nan, -0.25], np.float32), SR, subtype="FLOAT")
+    chapter = ExportChapter("C", [ExportSegment(loud, 7 / SR, "Loud.")])
+    wave = sf.read(io.BytesIO(body("wav", ExportBook("B", "", [chapter]))), dtype="int16")[0]
+    assert wave.tolist() == [16384, 32767, 32767, -32767, -32767, 0, -8192]
 
 
 def test_each_chapter_as_wav_flac_and_mp3_lasts_its_segments(book):

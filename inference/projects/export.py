@@ -36,7 +36,7 @@ import numpy as np
 import soundfile as sf
 
 from ..audio import SAMPLE_RATE
-from ..audio.encode import CONTENT_TYPES, FFMPEG_CODECS, check_format, stream_audio, wav_stream_header
+from ..audio.encode import CONTENT_TYPES, FFMPEG_CODECS, check_format, pcm16, stream_audio, wav_stream_header
 from ..errors import InputError, StudioError
 from ..studio.subtitles import Cue, to_srt, to_vtt
 
@@ -201,7 +201,7 @@ def _blocks(parts: Iterable[_Part]) -> Iterator[np.ndarray]:
             left = clip.frames
             try:
                 with sf.SoundFile(str(clip.path)) as f:
-                    while left > 0 and len(block := f.read(min(BLOCK_FRAMES, left), dtype="int16")):
+                    while left > 0 and len(block := _read(f, min(BLOCK_FRAMES, left))):
                         left -= len(block)
                         yield block
             except (OSError, sf.LibsndfileError, RuntimeError) as e:
@@ -211,6 +211,14 @@ def _blocks(parts: Iterable[_Part]) -> Iterator[np.ndarray]:
                 ) from e
             if left > 0:
                 yield np.zeros(left, np.int16)
+
+
+def _read(f: sf.SoundFile, frames: int) -> np.ndarray:
+    """Up to `frames` 16-bit samples: a 16-bit file's as they are; a float file's clipped and scaled as every
+    output of the studio is (libsndfile would truncate floats to integers, unscaled)."""
+    if f.subtype == "PCM_16":
+        return f.read(frames, dtype="int16")
+    return np.frombuffer(pcm16(f.read(frames, dtype="float32")), "<i2")
 
 
 def _wav_header(frames: int) -> bytes:
@@ -280,7 +288,7 @@ def _m4b(book: ExportBook, parts: Sequence[_Part]) -> Iterator[bytes]:
 
 def _write_m4b(book: ExportBook, parts: Sequence[_Part], path: Path) -> None:
     """Encode the parts' samples, fed to ffmpeg's stdin, into an M4B at `path` (seekable: a regular MP4 whose
-    edit list removes the AAC encoder's delay, so the audio lasts exactly the sum of the durations)."""
+    edit list removes the AAC encoder's delay, so the audio lasts the sum of the durations, within an AAC frame)."""
     meta, log = path.with_suffix(".txt"), path.with_suffix(".log")
     meta.write_text(ffmetadata(book, parts), encoding="utf-8")
     command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1"]
