@@ -129,6 +129,20 @@ def test_m4b_has_a_marker_per_chapter_at_its_start_with_its_title_and_the_book_t
     assert abs(int(audio["duration_ts"]) - total) <= AAC_FRAME  # the durations add up, within a frame
 
 
+def test_m4b_audio_is_the_segments_audio_on_the_timeline(book, tmp_path):
+    """Decoded, the M4B is the segments' audio (AAC keeps noise's waveform closely at this bitrate), not shifted by
+    the encoder's delay: chapter markers land on their chapter's first sample."""
+    path = tmp_path / "book.m4b"
+    path.write_bytes(body("m4b", book))
+    command = ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(SR), "pipe:1"]
+    heard = np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, "<i2").astype(float)
+    sent = np.concatenate([source(s) for c in book.chapters for s in c.segments]).astype(float)
+    start = frames_of(book.chapters[0])  # the second marker's first sample
+    window, reach = heard[start : start + 4800], sent[start - 2000 : start + 6800]
+    assert 2000 - int(np.argmax(np.correlate(reach, window, "valid"))) == 0  # no lag
+    assert np.corrcoef(heard[: len(sent)], sent[: len(heard)])[0, 1] > 0.95
+
+
 def test_wav_of_the_book_is_a_valid_wav_of_the_segments_samples(book, tmp_path):
     data = body("wav", book)
     riff, data_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from("<I", data, 40)[0]
