@@ -27,7 +27,9 @@ What users meet:
 
 from __future__ import annotations
 
+import doctest
 import gc
+import importlib
 import io
 import json
 import struct
@@ -295,6 +297,8 @@ def test_an_export_left_unread_removes_its_temporary_file(book, tmp_path, monkey
 def test_ffmetadata_values_escape_what_the_format_reserves():
     assert ffmetadata_value('A = "B";\n#1 \\') == 'A \\= "B"\\; \\#1 \\\\'
     assert ffmetadata_value("Été 日本語") == "Été 日本語"
+    result = doctest.testmod(importlib.import_module("inference.projects.export"))  # the module, not the function
+    assert result.attempted >= 1 and result.failed == 0
 
 
 # ---- memory: a book 10x longer does not take 10x the memory ---------------------------------------------------------
