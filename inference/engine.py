@@ -23,7 +23,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 from .audio.decode import content_hash, to_wav_bytes
-from .audio.postprocess import CrossFader, shorten_silences
+from .audio.postprocess import CrossFader, gain, shorten_silences
 from .audio.prepare import PreparedAudio, prepare_reference
 from .cache import BoundedCache
 from .cancel import current_stop
@@ -354,7 +354,7 @@ class Engine:
                 if plan.options.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)
                 last = i == len(chunks) - 1
-                out = fader.add(wave, last)
+                out = gain(fader.add(wave, last), plan.options.volume_db)
                 if progress:
                     progress(i + 1, len(chunks))
                 seconds += len(out) / SAMPLE_RATE

@@ -150,6 +150,9 @@ class SynthesisOptions:
     check_tries: int = option(
         3, Spec("Check: tries per chunk", "generations per chunk at most; the best is kept", 1, 5, 1, whole=True)
     )
+    volume_db: float = option(
+        0.0, Spec("Volume (dB)", "raise or lower the output's level; peaks are held at full scale", -20.0, 12.0, 0.5)
+    )
     seed: int | None = option(
         None,
         Spec(

@@ -46,7 +46,7 @@ def test_named_endpoints_are_pinned(client) -> None:
         p["parameter_name"] for p in info["named_endpoints"]["/synthesize"]["parameters"] if p["parameter_has_default"]
     }
     assert {"nfe_step", "speed", "cross_fade", "cfg_strength", "remove_silence"} <= optional
-    tail = ["voice", "normalize", "check", "min_duration", "check_threshold", "check_tries"]  # new ones at the end
+    tail = ["voice", "normalize", "check", "min_duration", "check_threshold", "check_tries", "volume_db"]  # new: last
     assert params[-len(tail) :] == tail
 
 

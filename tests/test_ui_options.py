@@ -29,6 +29,7 @@ FORM = [
     ("min_duration", True, "bool"),
     ("check_threshold", 0.25, "float"),
     ("check_tries", 3, "float"),
+    ("volume_db", 0.0, "float"),  # the option added as the proof that an option is one field
 ]
 PUBLIC = {
     "/synthesize": [*FIRST, *FORM],
@@ -128,7 +129,7 @@ def test_a_new_option_is_one_field() -> None:
     for name, params in out["parameters"].items():
         last = params[-2:] if name == "/synthesize_captions" else params[-1:]
         assert last == (["loudness", "words"] if name == "/synthesize_captions" else ["loudness"]), (name, params)
-        assert params[params.index("loudness") - 1] == "check_tries", (name, params)  # after the other options
+        assert params[params.index("loudness") - 1] == "volume_db", (name, params)  # after the other options
     assert out["defaults"] == dict.fromkeys(CLONING, 0.0), out["defaults"]
     assert all(text.startswith("how much louder the take is (-6 to 6") for text in out["described"].values()), out
     assert out["controls"] == [["Slider", -6.0, 6.0, 0.5]], out["controls"]  # once, in the Clone tab

@@ -37,6 +37,11 @@ class CrossFader:
         return out
 
 
+def gain(wave: np.ndarray, db: float) -> np.ndarray:
+    """`wave` louder (or quieter) by `db` decibels, its peaks held within full scale; 0 dB leaves it as it is."""
+    return np.clip(wave * np.float32(10 ** (db / 20)), -1.0, 1.0) if db else wave
+
+
 def shorten_silences(wave: np.ndarray, sr: int, max_pause_s: float = 1.0, keep_s: float = 0.5) -> np.ndarray:
     """Cut every pause longer than `max_pause_s` down to `keep_s` (half kept at each edge); speech is untouched.
 
