@@ -258,7 +258,10 @@ class Engine:
     def spoken_text(self, text: str, normalize: bool = True, voice: str | None = None) -> str:
         """The one text pipeline, as a generation runs it before chunking: cleaned and checked, normalized (numbers,
         dates... as words) unless `normalize` is off, then the pronunciations applied (global, then `voice`'s)."""
-        typed = validate_text(text, self.settings.max_text_chars)
+        return self._spoken(validate_text(text, self.settings.max_text_chars), normalize, voice)
+
+    def _spoken(self, typed: str, normalize: bool, voice: str | None) -> str:
+        """spoken_text for a text already cleaned and checked (a stream checks it once, first)."""
         spoken = normalize_text(typed) if normalize else typed
         spoken = self.pronunciations.for_voice(voice).apply(spoken)
         return check_spoken(spoken, len(typed), self.settings.max_spoken_chars)
@@ -290,7 +293,7 @@ class Engine:
         t3 = time.perf_counter()
         opts = request.options
         model_ref_text = ref_text_for_model(ref_text)
-        typed, text = text, self.spoken_text(text, opts.normalize, ref.voice or None)
+        typed, text = text, self._spoken(text, opts.normalize, ref.voice or None)
         speed = opts.speed if request.duration is None else timed_pace(model_ref_text, prepared, text, request.duration)
         limit = chunking.max_chunk_bytes(model_ref_text, prepared.seconds, speed)
         first = min(limit, self.settings.first_chunk_bytes) if chunking.nbytes(text) > limit else None

@@ -294,3 +294,25 @@ def test_two_studios_on_one_host_keep_their_own_downloads(tmp_path: Path) -> Non
     assert not folders[0].exists() and len(list(folders[1].iterdir())) == 1
     studios[1].communicate(b"\n", timeout=60)
     assert not folders[1].exists()
+
+
+def test_the_speech_text_is_checked_once(engine: Engine, short_ref: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OpenAI path checks `input` once (the studio, as the generation starts), not once per layer."""
+    import inference.engine
+    import inference.text
+
+    calls: list[str] = []
+
+    def counted(text: str, limit: int) -> str:
+        calls.append(text)
+        return inference.text.validate_text(text, limit)
+
+    monkeypatch.setattr(inference.engine, "validate_text", counted)
+    engine.voices.save("checked-once", short_ref.read_bytes(), REF_TEXT, overwrite=True)
+    try:
+        body = {"model": "f5-tts", "voice": "checked-once", "input": "Hello there.", "response_format": "wav"}
+        response = rest_app(short_ref.parent, engine=engine).post("/v1/audio/speech", json=body)
+    finally:
+        engine.voices.delete("checked-once")
+    assert response.status_code == 200, response.text
+    assert calls == ["Hello there."]
