@@ -239,7 +239,7 @@ class Engine:
         if voice is not None and has_audio:
             raise InputError(
                 "Both a saved voice and a recording were given.",
-                "Send one of them: a saved voice's name, or a recording (with its transcript).",
+                "Use one of them: a saved voice, or a recording (with its transcript).",
             )
         if voice is not None:
             if not isinstance(voice, str):
