@@ -86,7 +86,16 @@ class SegmentsJob(Job):
         audio_b64 = text_field(raw, "ref_audio_base64", "the reference recording, base64-encoded")
         ref_text = text_field(raw, "ref_text", "the words spoken in the reference")
         if voice is not None and audio_b64 is not None:
-            raise InputError(*_both_voices())
+            raise InputError(
+                "Both 'voice' and 'ref_audio_base64' were given.",
+                "Send one for the job: a saved voice's name, or a recording (with 'ref_text'); a segment may name its "
+                "own 'voice'.",
+            )
+        if ref_text is not None and audio_b64 is None:
+            raise InputError(
+                "'ref_text' goes with 'ref_audio_base64'; a saved voice has its own transcript.",
+                "Leave out 'ref_text', or send the recording it transcribes.",
+            )
         fmt = check_format(raw.get("response_format", "wav"), what="response_format")
         options = SynthesisOptions.from_loose({k: raw[k] for k in SHARED_OPTIONS if k in raw})
         shared = _Shared(voice, None if audio_b64 is None else limits.decode(audio_b64), ref_text, options, fmt)
@@ -187,14 +196,6 @@ class _Shared:
                 max_seconds=seconds,
                 limit_hint=hint,
             )
-
-
-def _both_voices() -> tuple[str, str]:
-    return (
-        "Both 'voice' and 'ref_audio_base64' were given.",
-        "Send one for the job: a saved voice's name, or a reference recording (with 'ref_text'); a segment may "
-        "name its own 'voice'.",
-    )
 
 
 def _entry(segment: Segment, future: Future | None) -> dict[str, Any]:

@@ -109,6 +109,7 @@ def test_a_bad_segment_fails_alone(engine, ref_b64: str) -> None:
         ({"segments": "s1"}, "non-empty list"),
         ({"segments": [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}]}, "repeated: 1"),
         ({"voice": "alice"}, "Both 'voice' and 'ref_audio_base64'"),
+        ({"voice": "alice", "ref_audio_base64": None}, "'ref_text' goes with 'ref_audio_base64'"),
         ({"seed": 3}, "'seed'"),
         ({"nfe_step": 7.5}, "nfe_step"),
         ({"response_format": "midi"}, "response_format"),
