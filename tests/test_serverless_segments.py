@@ -224,3 +224,25 @@ def test_a_worker_killed_mid_batch_loses_nothing_when_the_batch_is_sent_again(
 
 def streamed(queue) -> list[dict]:
     return [{"body": e.body} for e in queue.events if e.job == "first" and e.kind == "stream"]
+
+
+def test_the_segments_of_a_job_are_spoken_at_the_same_time(engine, ref_b64: str) -> None:
+    """Up to the worker's concurrency (4 on a CPU) at once, so that a GPU batches them: each of the three waits at a
+    barrier until all three are under way (spoken one after another, the barrier would time out)."""
+    import threading
+
+    from serverless.limits import WorkerSettings
+    from serverless.segments import SegmentsJob
+
+    studio = Studio(engine)
+    barrier = threading.Barrier(len(TEXTS), timeout=30)
+    alone = studio.synthesize
+
+    def together(request, progress=None):
+        barrier.wait()
+        return alone(request, progress)
+
+    studio.synthesize = together  # type: ignore[method-assign]
+    job = SegmentsJob.parse(batch(ref_b64), studio, WorkerSettings())
+    out = job.run(studio)
+    assert all("audio_base64" in entry for entry in out["segments"]), out["segments"]
