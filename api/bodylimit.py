@@ -3,7 +3,8 @@
 Uploads (multipart/form-data) may carry a file of F5_MAX_UPLOAD_MB plus the form's own bytes; every other body
 (JSON above all) is text and parameters, and may be at most F5_MAX_BODY_KB. A declared Content-Length over the bound
 is answered before anything is read; a chunked body is counted as it streams in, and cut off at the bound, so an
-oversized body is never held in memory whole. Routes may have tighter bounds of their own (/v1: api/openai).
+oversized body is never held in memory whole. Routes may have tighter bounds of their own (/v1: api/openai). Under
+/v1 the refusal is in OpenAI's error JSON, as every other /v1 error; elsewhere it is {"detail": ...}.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inference import over_limit
+
+from .openai.protocol import error_response
 
 FORM_OVERHEAD = 1024 * 1024  # bytes a multipart form adds around its file (boundaries, headers, other fields)
 
@@ -35,7 +38,7 @@ class BodyLimit:
         limit = self.limit(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _refuse(send, int(declared), limit)
+            await _refuse(send, int(declared), limit, scope["path"])
             return
         received, over, started = 0, False, False
 
@@ -64,15 +67,18 @@ class BodyLimit:
             if not over:
                 raise
         if over and not started:
-            await _refuse(send, received, limit)
+            await _refuse(send, received, limit, scope["path"])
 
 
-async def _refuse(send: Send, size: int, limit: int) -> None:
+async def _refuse(send: Send, size: int, limit: int, path: str) -> None:
     message = f"The request body is too large ({size:,} bytes or more; this server reads at most {limit:,})."
     refusal = over_limit(
         message, "Send less: a shorter text, or a smaller file.", "F5_MAX_BODY_KB or F5_MAX_UPLOAD_MB", limit
     )
-    body = json.dumps({"detail": str(refusal)}).encode()
+    if path.startswith("/v1/"):
+        body = bytes(error_response(413, str(refusal), None, "request_too_large").body)
+    else:
+        body = json.dumps({"detail": str(refusal)}).encode()
     headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -12,6 +12,7 @@ from .metrics import RETRY_AFTER_S, Busy
 from .model.download import jobs as download_jobs
 from .model.download import unreachable
 from .model.weights import hub_cache_dir
+from .names import sanitize_name
 from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
 from .settings import EngineSettings, env, from_env
 from .studio.captions import Captions, caption_level
@@ -120,4 +121,5 @@ __all__ = [
     "hub_cache_dir",
     "unreachable",
     "__version__",
+    "sanitize_name",
 ]

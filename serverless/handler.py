@@ -18,10 +18,11 @@ Volume: on RunPod serverless the network volume is mounted at /runpod-volume. Wh
 and that folder exists, they default to /runpod-volume/hf and /runpod-volume/voices (values already in the
 environment, e.g. set by deploy/entrypoint.sh, are kept).
 
-Jobs: three kinds, each a small class in a module of its own (serverless/jobs.py lists them), chosen by the input's
-keys: {"edit": {...}} edits a recording (serverless/edit.py), "subtitles" dubs them (serverless/dub.py), "text" speaks
-it (serverless/speak.py). Every key, range, default and output is in serverless/jobs.py's INPUT_DOC, built from the
-options' one definition: `python -m serverless.jobs` prints it.
+Jobs: four kinds, each a small class in a module of its own (serverless/jobs.py lists them), chosen by the input's
+keys: {"edit": {...}} edits a recording (serverless/edit.py), "segments" speaks a batch of a long-form project's
+segments (serverless/segments.py), "subtitles" dubs them (serverless/dub.py), "text" speaks it (serverless/speak.py).
+Every key, range, default and output is in serverless/jobs.py's INPUT_DOC, built from the options' one definition:
+`python -m serverless.jobs` prints it.
 
 Errors: bad input, a missing voice, a model that cannot load... return {"error": "<what went wrong> <what to do>"}
 (RunPod marks the job FAILED with that message); nothing the client sends crashes the worker, and one job's error

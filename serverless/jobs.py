@@ -28,9 +28,10 @@ from inference import (
 from .dub import DubJob
 from .edit import EditJob
 from .job import Job
+from .segments import MAX_SEGMENTS, SegmentsJob
 from .speak import SpeakJob
 
-KINDS: tuple[type[Job], ...] = (EditJob, DubJob, SpeakJob)  # "edit", then "subtitles", then "text"
+KINDS: tuple[type[Job], ...] = (EditJob, SegmentsJob, DubJob, SpeakJob)  # "edit", "segments", "subtitles", "text"
 
 
 def kind_for(raw: dict[str, Any]) -> type[Job]:
@@ -95,6 +96,19 @@ gradio_client's /edit_speech). The input holds one key, "edit", an object with (
   Output: {{"audio_base64", "sample_rate", "duration", "seed", "transcript", "edits": [{{"kind", "start", "end",
   "old", "text", "new_start", "new_end"}}]}}; the streaming worker yields it as its one item.
   Sample: {{"input": {{"edit": {{"audio_base64": "...", "new_text": "Some call me optimist.", "seed": 42}}}}}}
+
+Segments job: many short texts (a long-form project's segments) in one job, each with its own id, seed and voice,
+spoken at the same time up to the worker's concurrency (see serverless/segments.py). Keys (any other is refused):
+    segments          list, required: at most {MAX_SEGMENTS} objects {{"id": str or int (unique), "text": str,
+                      "seed": int (absent: picked, and returned), "voice": a saved voice (absent: the job's)}}
+    voice, ref_audio_base64, ref_text: the job's voice for segments without their own, as above
+    every option above but seed, and response_format: shared by all the segments
+  Output: {{"sample_rate": 24000, "segments": [{{"id", "audio_base64", "duration", "seed", "spoken_text", "check"
+  (with "check": true)}} or {{"id", "error"}}]}}, in the order sent. A bad segment fails alone; the others come
+  back. The whole output is bounded by RUNPOD_MAX_OUTPUT_MB: the segment that would take it over, and those after
+  it, come back with an "error" saying to send them again in another job (or to ask for mp3). The streaming worker
+  yields one item per segment, in order: that segment's entry with "sample_rate".
+  Sample: {{"input": {{"segments": [{{"id": "s1", "text": "Chapter one.", "seed": 11}}], "voice": "alice"}}}}
 """
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class RunPodQueue:
     events: list[Event] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)  # what each take asked for
     url: str = ""
+    taking: int = 0  # takes waiting for a job now (a killed worker's long poll may still be one)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add(self, job_id: str, job_input: dict) -> None:
@@ -74,7 +75,12 @@ class RunPodQueue:
     def take(self, batch_size: int) -> list[dict]:
         with self.changed:
             self.batch_sizes.append(batch_size)
-            self.changed.wait_for(lambda: self.jobs, EMPTY_POLL_S)
+            self.taking += 1
+            try:
+                self.changed.wait_for(lambda: self.jobs, EMPTY_POLL_S)
+            finally:
+                self.taking -= 1
+                self.changed.notify_all()
             taken, self.jobs = self.jobs[:batch_size], self.jobs[batch_size:]
             self.events += [Event(time.monotonic(), job["id"], "taken") for job in taken]
             return taken

@@ -2,7 +2,7 @@
 
     POST /v1/audio/speech   {"model": "tts-1", "input": "Hello.", "voice": "alice", "response_format": "mp3"}
     GET  /v1/models         f5-tts, with tts-1 and tts-1-hd as aliases (`model` is accepted and otherwise ignored)
-    GET  /v1/voices         the saved voices: `voice` is a saved voice's name (or {"id": name})
+    `voice` is a saved voice's name (or {"id": name}): GET, POST and DELETE /v1/voices are in api/voices.py
 
 The seed used comes back in `X-Seed`; with `"check": true`, the per-chunk check in `X-Check` (JSON). Other unknown
 fields (`instructions`...) are ignored.
@@ -25,8 +25,6 @@ from .protocol import (
     ModelCard,
     ModelList,
     SpeechRequest,
-    VoiceInfo,
-    VoiceList,
     error_response,
     to_error_response,
 )
@@ -95,10 +93,5 @@ def openai_router(studio: Studio, max_in_progress: int) -> APIRouter:
     def models() -> ModelList:
         """f5-tts, and the OpenAI names clients default to; all are the same model."""
         return ModelList(data=[ModelCard(id=m) for m in MODELS])
-
-    @router.get("/voices")
-    def voices() -> VoiceList:
-        """The saved voices usable as `voice`."""
-        return VoiceList(voices=[VoiceInfo(name=v.name, has_transcript=bool(v.text)) for v in studio.voices.all()])
 
     return router
