@@ -29,12 +29,12 @@ from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
 from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
 from .studio.edits import SPANS_EXAMPLE, parse_spans
 from .studio.facade import Studio
-from .studio.script import DEFAULT_SPEAKER, Turn, max_script_chars, parse_script, speakers
-from .studio.subtitles import check_size, decode_subtitles, parse_subtitles
 from .studio.variations import MAX_VARIATIONS
 from .studio.variations import score as variation_score
 from .text import validate_text
 from .text.pronounce import check_entry
+from .text.script import DEFAULT_SPEAKER, Turn, max_script_chars, parse_script, speakers
+from .text.subtitles import check_size, decode_subtitles, parse_subtitles
 from .text.worddiff import ADDED, REMOVED, diff_markup, split_words
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
 from .voices import Voice, VoiceNotFound
