@@ -111,6 +111,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     from api.health import health_router
     from api.metrics import metrics_router
     from api.openai import openai_router
+    from api.projects import projects_router
     from ui import build_ui, mount, queue_depth
 
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
@@ -119,6 +120,8 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     app.add_middleware(BodyLimit, max_body=settings.max_body_kb * 1024, max_upload=max_upload)  # every route
     app.include_router(health_router(studio, settings.access))
     app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
+    app.include_router(projects_router(studio))
+    threading.Thread(target=studio.start_projects, name="projects-start", daemon=True).start()  # resumes rendering
     demo = build_ui(studio)
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so
     demo.queue(default_concurrency_limit=studio.concurrency(), max_size=settings.queue_max)

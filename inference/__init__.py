@@ -13,6 +13,9 @@ from .model.download import jobs as download_jobs
 from .model.download import unreachable
 from .model.weights import hub_cache_dir
 from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
+from .projects.export import FORMATS as PROJECT_FORMATS
+from .projects.render import ProjectStatus
+from .projects.schema import SegmentRow, Take
 from .settings import EngineSettings, env, from_env
 from .studio.captions import Captions, caption_level
 from .studio.dialogue import DEFAULT_PAUSE_S, MAX_PAUSE_S, DialogueResult
@@ -120,4 +123,9 @@ __all__ = [
     "hub_cache_dir",
     "unreachable",
     "__version__",
+    # long-form projects
+    "PROJECT_FORMATS",
+    "ProjectStatus",
+    "SegmentRow",
+    "Take",
 ]

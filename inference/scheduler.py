@@ -246,6 +246,8 @@ def cancel(future: Future) -> None:
     """Cancel a job's future and wake whoever waits on it with `concurrent.futures.wait` (a plain `cancel()` only
     wakes `result()`: `wait` hears of a cancel when the future is also marked notified, which executors do and this
     scheduler, which never marks jobs running, does here). Safe from any thread, any number of times."""
+    if future.cancelled():  # cancelled (and notified) before: a second notify would be logged as an error
+        return
     if future.cancel():
         try:
             future.set_running_or_notify_cancel()

@@ -256,6 +256,8 @@ class Projects:
         options: Mapping[str, Any] | None = None,
     ) -> int:
         """A new project from pasted text or a (file name, bytes) upload (.txt, .md, .epub); it starts rendering."""
+        if voices is not None and not isinstance(voices, Mapping):
+            raise InputError("The voices must map each dialogue tag to a saved voice.", 'Give {"Guest": "alice"}.')
         chapters = read_file(*text) if isinstance(text, tuple) else read_text(str(text or ""))
         for v in {voice, *(voices or {}).values()}:
             if not v:

@@ -12,6 +12,7 @@ function over the engine; a new operation is one such function and one method he
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from ..voices import Voice, VoiceLibrary
 from . import captions as cap
 from . import dialogue as dlg
 from . import dubbing, editing, variations
+
+_PROJECTS_LOCK = threading.Lock()  # one Projects per studio, however many threads ask for it first
 
 
 class Studio:
@@ -186,9 +189,10 @@ class Studio:
     def start_projects(self, folder: Path | None = None) -> Projects:
         """Open the project store (settings.projects_folder, or `folder`) and start rendering its pending segments
         in the background (once; the model loads when the first segment renders). The server calls it at start."""
-        if getattr(self, "_projects", None) is None:
-            self._projects = Projects(self.engine, folder or self.settings.projects_folder)
-        return self._projects.start()
+        with _PROJECTS_LOCK:
+            if getattr(self, "_projects", None) is None:
+                self._projects = Projects(self.engine, folder or self.settings.projects_folder)
+            return self._projects.start()
 
     @property
     def _project_service(self) -> Projects:
@@ -216,6 +220,9 @@ class Studio:
     def segments(self, project_id: int, offset: int = 0, limit: int = 100) -> list[SegmentRow]:
         self._project_service.store.project(project_id)
         return self._project_service.store.segments(project_id, None, offset, limit)
+
+    def segment(self, project_id: int, segment_id: int) -> SegmentRow:
+        return self._project_service.segment_of(project_id, segment_id)
 
     def segment_audio(self, project_id: int, segment_id: int) -> Path:
         return self._project_service.segment_audio(project_id, segment_id)
