@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,7 @@ def test_an_edit_renders_that_segment_alone(studio: Studio, projects: Projects) 
     after = audio_bytes(studio, pid)
     assert after[target.id] != before[target.id]
     assert {k: v for k, v in after.items() if k != target.id} == {k: v for k, v in before.items() if k != target.id}
+    assert [len(studio.takes(pid, k)) for k in after if k != target.id] == [1] * (len(after) - 1)  # not re-rendered
     takes = studio.takes(pid, target.id)
     assert len(takes) == 2 and takes[-1].kept
     with pytest.raises(InputError, match="earlier text"):
@@ -212,10 +214,13 @@ def test_background_jobs_take_only_idle_capacity() -> None:
 def test_a_generate_while_a_book_renders_waits_for_at_most_one_background_step(
     studio: Studio, projects: Projects, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The measure of tests/test_turns.py, in steps: from the moment a visitor's request is queued to its end, at
-    most one step of the book's runs (the one in progress) is taken, so it takes at most 2x its time alone."""
+    """The measure of tests/test_turns.py, in steps: a book segment's run is held at its second step until a
+    visitor's request is queued; from then to the visitor's last step, only that one book step is taken (without
+    the lane, the rest of the book's run goes first), so the visitor takes at most 2x its time alone."""
     trace: list[tuple[bool, int]] = []  # (is the visitor's, step) in the order they ran
-    begin = studio.engine.scheduler.begin
+    held, queued = threading.Event(), threading.Event()
+    scheduler = studio.engine.scheduler
+    begin, submit_many = scheduler.begin, scheduler.submit_many
 
     def traced(key, items):
         run = begin(key, items)
@@ -225,24 +230,34 @@ def test_a_generate_while_a_book_renders_waits_for_at_most_one_background_step(
             n = 0
 
             def step(self):
+                if not mine and self.n == 1 and not held.is_set():
+                    held.set()
+                    assert queued.wait(120), "the visitor was never queued"
                 trace.append((mine, self.n))
                 self.n += 1
                 return run.step()
 
         return Traced()
 
-    monkeypatch.setattr(studio.engine.scheduler, "begin", traced)
-    text = "\n\n".join(f"Book sentence {i} keeps the engine busy for a while." for i in range(12))
+    def submit_and_tell(owner, jobs):
+        futures = submit_many(owner, jobs)
+        if any("Visitor" in item[0].text for _, _, item in jobs):
+            queued.set()
+        return futures
+
+    monkeypatch.setattr(scheduler, "begin", traced)
+    monkeypatch.setattr(scheduler, "submit_many", submit_and_tell)
+    text = "\n\n".join(f"Book sentence {i} keeps the engine busy for a while." for i in range(4))
     pid = studio.create_project("Busy", text, "narrator", None, FAST)
-    assert wait_until(lambda: studio.project(pid).done >= 1)
+    assert held.wait(120), "the book never started"
+    mark = len(trace)
     request = SynthesisRequest(
         "Visitor says hello.", studio.engine.reference(voice="narrator"), SynthesisOptions(nfe_step=4, seed=3)
     )
-    mark = len(trace)
     result = studio.synthesize(request)
     mine = [i for i, (m, _) in enumerate(trace) if m and i >= mark]
     book_steps_meanwhile = [t for t in trace[mark : mine[-1]] if not t[0]]
-    assert result.duration > 0 and len(book_steps_meanwhile) <= 1, trace[mark:]
+    assert result.duration > 0 and book_steps_meanwhile == [(False, 1)], trace[mark:]
     assert done(studio, pid, 300)  # and the book goes on afterwards
 
 
