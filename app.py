@@ -121,7 +121,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     app.include_router(health_router(studio, settings.access))
     app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
     app.include_router(projects_router(studio))
-    threading.Thread(target=studio.start_projects, name="projects-start", daemon=True).start()  # resumes rendering
+    threading.Thread(target=studio.resume_projects, name="projects-start", daemon=True).start()
     demo = build_ui(studio)
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so
     demo.queue(default_concurrency_limit=studio.concurrency(), max_size=settings.queue_max)

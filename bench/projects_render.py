@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     busy_done = projects.status(busy).done
     projects.cancel(busy)
     projects.close()
+    wait(lambda: not (engine.scheduler.running or engine.scheduler.waiting))  # nothing computing at exit
 
     rate = audio_s / render_s
     ratio = statistics.median(during) / statistics.median(alone)

@@ -151,3 +151,26 @@ def test_an_unknown_export_format_names_the_choices(client) -> None:
     pid = client.post("/v1/projects", json={"name": "f", "text": "Hi.", "voice": "narrator"}, headers=AUTH).json()["id"]
     err = error_of(client.get(f"/v1/projects/{pid}/export", params={"format": "ogg"}, headers=AUTH))
     assert "m4b" in err["message"] and err["code"] == "invalid_value"
+
+
+def test_the_server_resumes_rendering_by_itself(tiny_settings, tmp_path: Path, short_ref: Path) -> None:
+    """A store with a project left half-rendered: the app starts, and with no request at all it renders to the end."""
+    from app import ServerSettings, create_app
+    from inference.projects.source import read_text
+    from inference.projects.store import ProjectStore
+
+    engine = Engine(tiny_settings.replace(voices_dir=tmp_path / "voices", projects_dir=tmp_path / "projects"))
+    engine.save_voice("narrator", short_ref, REF_TEXT)
+    with ProjectStore(tmp_path / "projects") as store:
+        pid = store.create("Left", read_text("One line.\n\nTwo lines."), {"voice": "narrator", "options": FAST})
+    studio = Studio(engine)
+    create_app(ServerSettings(), studio)
+
+    def rendered() -> bool:
+        with ProjectStore(tmp_path / "projects", readonly=True) as store:
+            return store.project(pid).done == 2
+
+    try:
+        assert wait_until(rendered, 120)
+    finally:
+        studio.start_projects().close()

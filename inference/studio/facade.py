@@ -24,6 +24,7 @@ from ..options import SynthesisOptions, resolve_seed
 from ..projects.export import Export
 from ..projects.render import Projects, ProjectStatus
 from ..projects.schema import SegmentRow, Take
+from ..projects.store import DB_NAME
 from ..settings import EngineSettings
 from ..text.pronounce import Dictionary, Entry, PronunciationStore
 from ..types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
@@ -193,6 +194,12 @@ class Studio:
             if getattr(self, "_projects", None) is None:
                 self._projects = Projects(self.engine, folder or self.settings.projects_folder)
             return self._projects.start()
+
+    def resume_projects(self) -> None:
+        """At the server's start: resume rendering when a project store is there (after a restart); otherwise the
+        first project operation opens one. Creates nothing."""
+        if (Path(self.settings.projects_folder) / DB_NAME).is_file():
+            self.start_projects()
 
     @property
     def _project_service(self) -> Projects:
