@@ -111,6 +111,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     from api.health import health_router
     from api.metrics import metrics_router
     from api.openai import openai_router
+    from api.projects import projects_router
     from api.voices import voices_router
     from ui import build_ui, mount, queue_depth
 
@@ -121,6 +122,8 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     app.include_router(health_router(studio, settings.access))
     app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
     app.include_router(voices_router(studio))
+    app.include_router(projects_router(studio))
+    threading.Thread(target=studio.resume_projects, name="projects-start", daemon=True).start()
     demo = build_ui(studio)
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so
     demo.queue(default_concurrency_limit=studio.concurrency(), max_size=settings.queue_max)

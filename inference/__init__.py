@@ -14,6 +14,9 @@ from .model.download import unreachable
 from .model.weights import hub_cache_dir
 from .names import sanitize_name
 from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
+from .projects.export import FORMATS as PROJECT_FORMATS
+from .projects.render import ProjectStatus
+from .projects.schema import SegmentRow, Take
 from .settings import EngineSettings, env, from_env
 from .studio.captions import Captions, caption_level
 from .studio.dialogue import DEFAULT_PAUSE_S, MAX_PAUSE_S, DialogueResult
@@ -30,12 +33,12 @@ from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
 from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
 from .studio.edits import SPANS_EXAMPLE, parse_spans
 from .studio.facade import Studio
-from .studio.script import DEFAULT_SPEAKER, Turn, max_script_chars, parse_script, speakers
-from .studio.subtitles import check_size, decode_subtitles, parse_subtitles
 from .studio.variations import MAX_VARIATIONS
 from .studio.variations import score as variation_score
 from .text import validate_text
 from .text.pronounce import check_entry
+from .text.script import DEFAULT_SPEAKER, Turn, max_script_chars, parse_script, speakers
+from .text.subtitles import check_size, decode_subtitles, parse_subtitles
 from .text.worddiff import ADDED, REMOVED, diff_markup, split_words
 from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
 from .voices import Voice, VoiceNotFound
@@ -122,4 +125,9 @@ __all__ = [
     "unreachable",
     "__version__",
     "sanitize_name",
+    # long-form projects
+    "PROJECT_FORMATS",
+    "ProjectStatus",
+    "SegmentRow",
+    "Take",
 ]

@@ -11,6 +11,9 @@ switch between runs at any step:
   sampling step of arriving, whatever else is running, and a long text no longer holds a short one back.
 - Batching. Waiting jobs that share sampling settings (steps, guidance, sway) go into one run, up to `max_batch`,
   taken in turn order, so a batch draws from several requests (on a GPU; on a CPU `max_batch` is 1).
+- Background. Requests opened with `open(background=True)` (a project's segments) take only idle capacity: their
+  jobs rank after every live job, so they start only when no live job waits, fill a live batch's empty places, and
+  a live newcomer preempts a background run between steps as above. Background jobs never move the clock.
 - Cancellation. A job whose future is cancelled (a closed stream, a closed tab) is dropped before it runs; a run all
   of whose jobs are cancelled is stopped at its next step.
 
@@ -24,8 +27,10 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -56,6 +61,21 @@ class Owner:
     """One request: its chunks are due from `start` on the scheduler's clock."""
 
     start: int
+    background: bool = False  # idle capacity only (see the module's docstring)
+
+
+_background: ContextVar[bool] = ContextVar("background", default=False)
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Requests opened inside this block (in this thread or context) go in the background lane:
+    `with background(): engine.synthesize(request)` renders without ever holding a live visitor back."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 @dataclass(eq=False)  # jobs are compared by identity (their items hold tensors)
@@ -69,9 +89,9 @@ class _Job(Generic[K]):
     future: Future = field(default_factory=Future)
 
     @property
-    def rank(self) -> tuple[int, int, int]:
-        """Sooner first: first chunks, then by due time, then by arrival."""
-        return (0 if self.index == 0 else 1, self.owner.start + self.index, self.seq)
+    def rank(self) -> tuple[int, int, int, int]:
+        """Sooner first: live before background, then first chunks, then by due time, then by arrival."""
+        return (int(self.owner.background), 0 if self.index == 0 else 1, self.owner.start + self.index, self.seq)
 
 
 @dataclass(eq=False)
@@ -81,7 +101,7 @@ class _Running(Generic[K]):
     started: float = field(default_factory=time.perf_counter)
 
     @property
-    def rank(self) -> tuple[int, int, int]:
+    def rank(self) -> tuple[int, int, int, int]:
         return min(job.rank for job in self.jobs)
 
 
@@ -97,10 +117,11 @@ class Scheduler(Generic[K]):
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def open(self) -> Owner:
-        """A new request, due from now on."""
+    def open(self, background: bool | None = None) -> Owner:
+        """A new request, due from now on; in the background lane when `background` is true (None: when opened
+        inside a `background()` block)."""
         with self._cond:
-            return Owner(self._clock)
+            return Owner(self._clock, _background.get() if background is None else background)
 
     def submit(self, owner: Owner, index: int, key: K, item: Any) -> Future:
         """Queue chunk `index` of `owner`; the future resolves to its result (or raises what its run raised)."""
@@ -141,7 +162,7 @@ class Scheduler(Generic[K]):
             same = sorted((j for j in self._waiting if j.key == first.key), key=lambda j: j.rank)
             batch = same[: self.max_batch]
             self._waiting = [j for j in self._waiting if j not in batch]
-            self._clock = max(self._clock, *(j.owner.start + j.index for j in batch))
+            self._clock = max([self._clock, *(j.owner.start + j.index for j in batch if not j.owner.background)])
             return batch, None
         return None, soonest
 
@@ -225,6 +246,8 @@ def cancel(future: Future) -> None:
     """Cancel a job's future and wake whoever waits on it with `concurrent.futures.wait` (a plain `cancel()` only
     wakes `result()`: `wait` hears of a cancel when the future is also marked notified, which executors do and this
     scheduler, which never marks jobs running, does here). Safe from any thread, any number of times."""
+    if future.cancelled():  # cancelled (and notified) before: a second notify would be logged as an error
+        return
     if future.cancel():
         try:
             future.set_running_or_notify_cancel()

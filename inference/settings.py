@@ -148,6 +148,8 @@ class EngineSettings:
     device: str = env("F5_DEVICE", "auto")  # auto = cuda if available, else cpu; or cpu, cuda, cuda:N
     dtype: str = env("F5_DTYPE", "auto")  # auto: fp16 on CUDA, fp32 on CPU; or fp32, fp16, bf16
     voices_dir: Path = env("VOICES_DIR", Path("voices"))
+    # long-form projects (their database and audio); None = a `projects` folder beside voices_dir (see projects_folder)
+    projects_dir: Path | None = env("F5_PROJECTS_DIR", None)
     preload: bool = env("F5_PRELOAD", False)  # start loading in the background as soon as the server is up
     compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer at load (minutes on a GPU)
     batch_size: int = env("F5_BATCH_SIZE", 0, low=0, high=64)  # chunks per forward pass; 0 = auto (8 CUDA, 1 CPU)
@@ -181,6 +183,12 @@ class EngineSettings:
         if self.asr_backend == "ctranslate2" and self.asr_model == DEFAULT_ASR:
             return DEFAULT_ASR_CT2
         return self.asr_model
+
+    @property
+    def projects_folder(self) -> Path:
+        """Where projects are kept: F5_PROJECTS_DIR, else `projects` beside the voices (on the volume with them):
+        VOICES_DIR=/workspace/voices -> /workspace/projects."""
+        return self.projects_dir or self.voices_dir.parent / "projects"
 
     @classmethod
     def from_env(cls, env_map: Mapping[str, str] | None = None, **overrides: Any) -> EngineSettings:

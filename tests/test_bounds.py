@@ -181,7 +181,7 @@ def test_the_edit_tabs_word_diff_refuses_text_longer_than_an_edit_can_be() -> No
 
 def test_find_speakers_refuses_a_script_longer_than_a_dialogue_may_be(engine: Engine) -> None:
     from inference.studio.dialogue import synthesize_script
-    from inference.studio.script import MAX_TURNS, max_script_chars, parse_script
+    from inference.text.script import MAX_TURNS, max_script_chars, parse_script
     from ui.dialogue import ROWS, DialogueHandlers
 
     handlers = DialogueHandlers(Studio(engine))

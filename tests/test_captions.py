@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest, SynthesisResult
 from inference.model.asr import Transcriber, Word
 from inference.studio.captions import caption_level, captions_for, synthesize_with_captions, word_cues
-from inference.studio.subtitles import Cue, parse_subtitles, to_srt, to_vtt
 from inference.text.chunking import sentences
+from inference.text.subtitles import Cue, parse_subtitles, to_srt, to_vtt
 from tests.badinputs import assert_clear
 from tests.conftest import REF_TEXT
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from inference import Engine, InputError, Reference, Studio, SynthesisOptions, SynthesisRequest
 from inference.studio.dialogue import synthesize_dialogue, synthesize_script
-from inference.studio.script import MAX_TURNS, Turn, parse_mapping, parse_script, plan, speakers
+from inference.text.script import MAX_TURNS, Turn, parse_mapping, parse_script, plan, speakers
 from tests.conftest import REF_TEXT
 from tests.live import run_app
 
@@ -166,12 +166,12 @@ def test_worked_examples_in_the_docstrings() -> None:
     import doctest
 
     import inference.studio.dialogue
-    import inference.studio.script
+    import inference.text.script
 
-    for module in (inference.studio.script, inference.studio.dialogue):
+    for module in (inference.text.script, inference.studio.dialogue):
         result = doctest.testmod(module)
         assert result.failed == 0  # they hold
-    assert doctest.testmod(inference.studio.script).attempted > 0  # the examples exist
+    assert doctest.testmod(inference.text.script).attempted > 0  # the examples exist
 
 
 # ---- mapping and planning ---------------------------------------------------------------------------------------

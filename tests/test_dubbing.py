@@ -15,7 +15,7 @@ import soundfile as sf
 from inference import Engine, InputError, Reference, SynthesisOptions, SynthesisRequest
 from inference.studio import dubbing
 from inference.studio.dubbing import MAX_CUES, MAX_DUB_SECONDS, MAX_SPEEDUP, TAIL_S, dub
-from inference.studio.subtitles import decode_subtitles, parse_subtitles
+from inference.text.subtitles import decode_subtitles, parse_subtitles
 from tests.badinputs import BAD_SUBTITLES as MALFORMED
 from tests.badinputs import assert_clear, srt_text, tried
 from tests.conftest import REF_TEXT

@@ -27,7 +27,7 @@ import soundfile as sf
 
 from inference import Engine, EngineSettings, Studio, SynthesisOptions
 from inference.studio.dialogue import MAX_PAUSE_S
-from inference.studio.script import MAX_TURNS
+from inference.text.script import MAX_TURNS
 from tests.conftest import serverless_worker
 from tests.live import run_app
 from ui.handlers import MAX_PICTURE_WIDTH

@@ -52,7 +52,7 @@ from inference.projects.export import (
     export,
     ffmetadata_value,
 )
-from inference.studio.subtitles import parse_subtitles
+from inference.text.subtitles import parse_subtitles
 
 SR = 24_000
 AAC_FRAME = 1024  # samples in one AAC frame

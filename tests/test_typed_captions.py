@@ -10,8 +10,8 @@ import pytest
 from inference import Engine, Reference, SynthesisOptions, SynthesisRequest
 from inference.model.asr import Word
 from inference.studio.captions import captions_for, synthesize_with_captions, typed_cues, typed_word_cues
-from inference.studio.subtitles import Cue
 from inference.text.normalize import normalize
+from inference.text.subtitles import Cue
 from inference.text.typed import typed_spans
 from inference.text.worddiff import split_words
 from tests.conftest import REF_TEXT

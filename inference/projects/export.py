@@ -38,7 +38,7 @@ import soundfile as sf
 from ..audio import SAMPLE_RATE
 from ..audio.encode import CONTENT_TYPES, FFMPEG_CODECS, check_format, pcm16, stream_audio, wav_stream_header
 from ..errors import InputError, StudioError
-from ..studio.subtitles import Cue, to_srt, to_vtt
+from ..text.subtitles import Cue, to_srt, to_vtt
 
 FORMATS = ("m4b", "mp3", "wav", "flac", "srt", "vtt", "zip")
 AUDIO_FORMATS = ("mp3", "wav", "flac")  # one chapter, or the book, as one audio file; the ZIP's members

@@ -41,10 +41,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import InputError
+from ..text.chunking import chunk_text, max_chunk_bytes
 
 # The one place inference.projects imports from the studio's operations (the dialogue tags' syntax):
-from ..studio.script import TAG, parse_script
-from ..text.chunking import chunk_text, max_chunk_bytes
+from ..text.script import TAG, parse_script
 
 MAX_PROJECT_CHARS = 1_000_000  # characters of text in one project
 # One segment holds about what one engine chunk does with a typical reference (8 s at 15 UTF-8 bytes a second).

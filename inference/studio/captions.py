@@ -31,11 +31,11 @@ import numpy as np
 from ..errors import InputError
 from ..model.asr import Word
 from ..text import chunking
+from ..text.subtitles import Cue, to_srt, to_vtt
 from ..text.typed import typed_spans
 from ..text.worddiff import split_words
 from ..types import AudioChunk, SynthesisRequest, SynthesisResult
 from .alignment import join_words, timed
-from .subtitles import Cue, to_srt, to_vtt
 
 if TYPE_CHECKING:
     from ..engine import Engine

@@ -21,8 +21,7 @@ from ..check import summary as check_summary
 from ..errors import InputError
 from ..options import SynthesisOptions, resolve_seed, seed_after
 from ..text import too_long
-from ..types import Reference, SynthesisRequest
-from .script import (
+from ..text.script import (
     DEFAULT_SPEAKER,
     SYNTAX_HINT,
     Turn,
@@ -32,6 +31,7 @@ from .script import (
     parse_script,
     plan,
 )
+from ..types import Reference, SynthesisRequest
 
 if TYPE_CHECKING:
     from ..engine import Engine

@@ -38,11 +38,10 @@ from ..audio.encode import encode_audio
 from ..errors import InputError, over_limit
 from ..model.sampling import natural_seconds, ref_text_for_model
 from ..options import SynthesisOptions, resolve_seed
-from ..text import clean_text, validate_text
+from ..text import clean_text, script, validate_text
+from ..text.subtitles import Cue, parse_subtitles
 from ..types import Reference, SynthesisRequest
 from . import dialogue as dlg
-from . import script
-from .subtitles import Cue, parse_subtitles
 
 if TYPE_CHECKING:
     from ..engine import Engine

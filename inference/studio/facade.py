@@ -12,19 +12,28 @@ function over the engine; a new operation is one such function and one method he
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..engine import Engine, EngineStatus, Progress
+from ..errors import InputError
 from ..metrics import Metrics
 from ..options import SynthesisOptions, resolve_seed
+from ..projects.export import Export
+from ..projects.render import Projects, ProjectStatus
+from ..projects.schema import SegmentRow, Take
+from ..projects.store import DB_NAME
 from ..settings import EngineSettings
-from ..text.pronounce import PronunciationStore
+from ..text.pronounce import Dictionary, Entry, PronunciationStore
 from ..types import AudioChunk, Reference, SynthesisRequest, SynthesisResult
 from ..voices import Voice, VoiceLibrary
 from . import captions as cap
 from . import dialogue as dlg
 from . import dubbing, editing, variations
+
+_PROJECTS_LOCK = threading.Lock()  # one Projects per studio, however many threads ask for it first
 
 
 class Studio:
@@ -176,3 +185,106 @@ class Studio:
     def reference_notes(self, audio: Any) -> tuple[str, ...]:
         """What preparing a recording as a reference did or found (clipped, trimmed, too short, quiet, noisy)."""
         return tuple(self.engine.prepare(audio)[1].notes)
+
+    # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
+    def start_projects(self, folder: Path | None = None) -> Projects:
+        """Open the project store (settings.projects_folder, or `folder`) and start rendering its pending segments
+        in the background (once; the model loads when the first segment renders). The server calls it at start."""
+        with _PROJECTS_LOCK:
+            if getattr(self, "_projects", None) is None:
+                self._projects = Projects(self.engine, folder or self.settings.projects_folder)
+            return self._projects.start()
+
+    def resume_projects(self) -> None:
+        """At the server's start: resume rendering when a project store is there (after a restart); otherwise the
+        first project operation opens one. Creates nothing."""
+        if (Path(self.settings.projects_folder) / DB_NAME).is_file():
+            self.start_projects()
+
+    @property
+    def _project_service(self) -> Projects:
+        return self._projects if getattr(self, "_projects", None) is not None else self.start_projects()
+
+    def create_project(
+        self,
+        name: str,
+        text: str | tuple[str, bytes],
+        voice: str,
+        voices: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> int:
+        """A project from pasted text or an upload (file name, bytes: .txt, .md, .epub), narrated by `voice`, each
+        dialogue tag spoken by its voice in `voices`; returns its id. It starts rendering."""
+        return self._project_service.create(name, text, voice, voices, options)
+
+    def projects(self) -> list[ProjectStatus]:
+        return self._project_service.all()
+
+    def project(self, project_id: int) -> ProjectStatus:
+        """Its status (rendering, paused, cancelled, done, failed, stale, read-only) and progress."""
+        return self._project_service.status(project_id)
+
+    def segments(self, project_id: int, offset: int = 0, limit: int = 100) -> list[SegmentRow]:
+        self._project_service.store.project(project_id)
+        return self._project_service.store.segments(project_id, None, offset, limit)
+
+    def segment(self, project_id: int, segment_id: int) -> SegmentRow:
+        return self._project_service.segment_of(project_id, segment_id)
+
+    def segment_audio(self, project_id: int, segment_id: int) -> Path:
+        return self._project_service.segment_audio(project_id, segment_id)
+
+    def edit_segment(
+        self, project_id: int, segment_id: int, text: str | None = None, voice: str | None = None,
+        seed: int | None = None,
+    ) -> SegmentRow:  # fmt: skip
+        """Change one segment's text, voice or seed: it alone renders again."""
+        return self._project_service.edit(project_id, segment_id, text, voice, seed)
+
+    def takes(self, project_id: int, segment_id: int) -> list[Take]:
+        self._project_service.segment_of(project_id, segment_id)
+        return self._project_service.store.takes(segment_id)
+
+    def keep(self, project_id: int, segment_id: int, take_id: int) -> SegmentRow:
+        """Make one of a segment's takes the one it plays."""
+        if take_id not in {t.id for t in self.takes(project_id, segment_id)}:
+            raise InputError(f"Segment {segment_id} has no take {take_id}.", "List its takes to see their ids.")
+        return self._project_service.store.keep(take_id)
+
+    def lock(self, project_id: int, segment_id: int, locked: bool = True) -> SegmentRow:
+        self._project_service.segment_of(project_id, segment_id)
+        return self._project_service.store.lock(segment_id, locked)
+
+    def pause(self, project_id: int) -> None:
+        self._project_service.pause(project_id)
+
+    def resume(self, project_id: int) -> None:
+        self._project_service.resume(project_id)
+
+    def cancel(self, project_id: int) -> None:
+        self._project_service.cancel(project_id)
+
+    def delete_project(self, project_id: int) -> None:
+        self._project_service.delete(project_id)
+
+    def mark_stale(self, word: str, case_sensitive: bool = False) -> int:
+        """A pronunciation of `word` changed: the rendered segments that say it become stale; returns how many."""
+        return self._project_service.mark_stale(word, case_sensitive)
+
+    def rerender_stale(self, project_id: int) -> int:
+        return self._project_service.rerender_stale(project_id)
+
+    def set_pronunciation(self, entry: Entry, voice: str | None = None) -> Dictionary:
+        """Add or change a pronunciation (global, or `voice`'s) and mark the segments that say the word stale."""
+        words = self.pronunciations.set(entry, voice)
+        self.mark_stale(entry.word, entry.case_sensitive)
+        return words
+
+    def delete_pronunciation(self, word: str, voice: str | None = None) -> Dictionary:
+        words = self.pronunciations.delete(word, voice)
+        self.mark_stale(word)
+        return words
+
+    def export(self, project_id: int, fmt: str, chapter: int | None = None) -> Export:
+        """The project (or chapter `chapter`, from 1) as m4b, mp3, wav, flac, srt, vtt or zip, streamed."""
+        return self._project_service.export(project_id, fmt, chapter)
