@@ -66,7 +66,7 @@ class WordsHandlers:
         """
         entry = check_entry(word, spoken, case_sensitive)
         scope = self._scope(voice)
-        entries = self.studio.pronunciations.set(entry, scope).entries
+        entries = self.studio.set_pronunciation(entry, scope).entries
         gr.Info(f"{entry.word!r} is now said {entry.spoken!r}.")
         return [e.as_dict() for e in entries]
 
@@ -78,7 +78,7 @@ class WordsHandlers:
             word: the word as it is in the dictionary (any case).
             voice: '' for every voice, or a saved voice's name for its own dictionary.
         """
-        return [e.as_dict() for e in self.studio.pronunciations.delete(word, self._scope(voice)).entries]
+        return [e.as_dict() for e in self.studio.delete_pronunciation(word, self._scope(voice)).entries]
 
     def scopes(self) -> Any:
         """The dictionary picker: every voice's dictionary, and the global one."""

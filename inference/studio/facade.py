@@ -33,14 +33,14 @@ from . import captions as cap
 from . import dialogue as dlg
 from . import dubbing, editing, variations
 
-_PROJECTS_LOCK = threading.Lock()  # one Projects per studio, however many threads ask for it first
-
 
 class Studio:
     """Every studio operation over one Engine (which alone owns the models)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._projects: Projects | None = None  # the project store and its renderer, opened on first use
+        self._projects_lock = threading.Lock()  # one Projects per studio, however many threads ask for it first
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> Studio:
@@ -190,20 +190,23 @@ class Studio:
     def start_projects(self, folder: Path | None = None) -> Projects:
         """Open the project store (settings.projects_folder, or `folder`) and start rendering its pending segments
         in the background (once; the model loads when the first segment renders). The server calls it at start."""
-        with _PROJECTS_LOCK:
-            if getattr(self, "_projects", None) is None:
+        with self._projects_lock:
+            if self._projects is None:
                 self._projects = Projects(self.engine, folder or self.settings.projects_folder)
             return self._projects.start()
 
     def resume_projects(self) -> None:
         """At the server's start: resume rendering when a project store is there (after a restart); otherwise the
         first project operation opens one. Creates nothing."""
-        if (Path(self.settings.projects_folder) / DB_NAME).is_file():
+        if self._has_projects():
             self.start_projects()
+
+    def _has_projects(self) -> bool:
+        return self._projects is not None or (Path(self.settings.projects_folder) / DB_NAME).is_file()
 
     @property
     def _project_service(self) -> Projects:
-        return self._projects if getattr(self, "_projects", None) is not None else self.start_projects()
+        return self._projects if self._projects is not None else self.start_projects()
 
     def create_project(
         self,
@@ -268,8 +271,9 @@ class Studio:
         self._project_service.delete(project_id)
 
     def mark_stale(self, word: str, case_sensitive: bool = False) -> int:
-        """A pronunciation of `word` changed: the rendered segments that say it become stale; returns how many."""
-        return self._project_service.mark_stale(word, case_sensitive)
+        """A pronunciation of `word` changed: the rendered segments that say it become stale; returns how many (no
+        store is made for it where there is none)."""
+        return self._project_service.mark_stale(word, case_sensitive) if self._has_projects() else 0
 
     def rerender_stale(self, project_id: int) -> int:
         return self._project_service.rerender_stale(project_id)
