@@ -321,3 +321,23 @@ def _done_count(folder: Path) -> int:
             return store.project(1).done
     except Exception:
         return 0
+
+
+def test_a_pronunciation_set_in_the_ui_marks_rendered_segments_stale(studio: Studio, projects: Projects) -> None:
+    from ui.words import WordsHandlers
+
+    pid = studio.create_project("Words from the UI", "Say potato now.\n\nNothing else here.", "narrator", None, FAST)
+    assert done(studio, pid)
+    words = WordsHandlers(studio)
+    try:
+        words.set_pronunciation("potato", "potahto")
+        assert [s.text for s in studio.segments(pid) if s.state == "stale"] == ["Say potato now."]
+    finally:
+        words.delete_pronunciation("potato")
+
+
+def test_a_pronunciation_set_with_no_project_store_makes_none(tiny_settings, tmp_path: Path) -> None:
+    studio = Studio(Engine(tiny_settings.replace(voices_dir=tmp_path / "voices")))
+    studio.set_pronunciation(Entry("tomato", "tomahto"))
+    assert studio.mark_stale("tomato") == 0
+    assert not Path(studio.settings.projects_folder).exists()
