@@ -421,6 +421,18 @@ class ProjectStore:
                 )
         return self.segment(segment_id)
 
+    def review(self, project_id: int, limit: int = 100) -> list[SegmentRow]:
+        """The segments to listen to again, worst first: failed ones, then rendered ones whose scores say
+        `"flagged": true`, the lowest `"quality"` first."""
+        self.project(project_id)
+        rows = self._rows(
+            f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE project = ? AND (state = 'failed' OR "
+            "json_extract(scores, '$.flagged') = 1) ORDER BY state != 'failed', json_extract(scores, '$.quality'), "
+            "chapter, position LIMIT ?",
+            (project_id, max(0, min(int(limit), PAGE_MAX))),
+        )
+        return [self._segment_row(r) for r in rows]
+
     def takes(self, segment_id: int) -> list[Take]:
         rows = self._rows(
             "SELECT id, segment, seed, text, audio, duration, scores, kept, created FROM takes WHERE segment = ? "

@@ -258,6 +258,10 @@ class Studio:
         self._project_service.segment_of(project_id, segment_id)
         return self._project_service.store.lock(segment_id, locked)
 
+    def review(self, project_id: int, limit: int = 100) -> list[SegmentRow]:
+        """The project's segments to listen to again, worst first (failed, then flagged by their checks)."""
+        return self._project_service.store.review(project_id, limit)
+
     def pause(self, project_id: int) -> None:
         self._project_service.pause(project_id)
 
