@@ -43,7 +43,7 @@ from .model.sampling import (
 from .model.transcribers import transcriber_for
 from .options import SynthesisOptions, resolve_seed
 from .plan import EngineHooks, StreamPlan, check_seconds, sampling_key, timed_pace
-from .scheduler import Scheduler
+from .scheduler import Scheduler, in_background
 from .scheduler import cancel as cancel_job
 from .settings import EngineSettings
 from .text import check_spoken, chunking, clean_text, validate_text
@@ -79,7 +79,6 @@ class Engine:
         self._error: str | None = None  # why the last load failed
         self._load_seconds: float | None = None
         self._load_lock = threading.Lock()
-        self._active, self._active_lock = 0, threading.Lock()  # generations in progress
         self.metrics = Metrics()
         self.metrics.model_state.state(NOT_LOADED)
         # fair turns for every request's chunks, batched where batching pays (auto batch size: set at load)
@@ -344,7 +343,8 @@ class Engine:
             plan.stop.on_cancel(takes.cancel)
         takes.start([0])
         seconds = generate_s = 0.0
-        self._count_active(+1)
+        background = in_background()  # decided once: a generator may be closed from elsewhere
+        self.metrics.count_generation(+1, background)
         fader = CrossFader(int(plan.options.cross_fade * SAMPLE_RATE))
         try:
             for i in range(len(chunks)):
@@ -365,7 +365,7 @@ class Engine:
                     self.metrics.rtf.observe((time.perf_counter() - started) / max(seconds, 1e-3))
                 yield plan.piece(i, out, mel, check, replace(plan.timings, generate_s=generate_s) if last else None)
         finally:
-            self._count_active(-1)
+            self.metrics.count_generation(-1, background)
             takes.cancel()
 
     def sample(self, item: Item, rms: float, opts: SynthesisOptions, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -377,22 +377,19 @@ class Engine:
         stop = current_stop()
         if stop is not None:
             stop.on_cancel(lambda: cancel_job(future))
-        self._count_active(+1)
+        background = in_background()  # decided once: a generator may be closed from elsewhere
+        self.metrics.count_generation(+1, background)
         try:
             return future.result()
         finally:
-            self._count_active(-1)
+            self.metrics.count_generation(-1, background)
             cancel_job(future)
-
-    def _count_active(self, change: int) -> None:
-        with self._active_lock:
-            self._active += change
-            self.metrics.in_progress.set(self._active)
 
     @property
     def active(self) -> int:
-        """Generations in progress (streams started and not finished or closed)."""
-        return self._active
+        """Live generations in progress (streams started and not finished or closed); background work such as a
+        project's segments is not counted (it gives way to them)."""
+        return self.metrics.live_generations
 
     def _begin(self, key: SamplingKey, jobs: list[tuple[Item, float]]) -> Generation:
         """A sampling run for several chunks (the scheduler's worker thread calls this, then steps the run)."""

@@ -8,6 +8,7 @@ and the real-time factor; each adapter counts its requests by outcome with `trac
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram
@@ -47,11 +48,17 @@ def outcome(error: BaseException | None) -> str:
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
+        self.live_generations, self._live_lock = 0, threading.Lock()  # a visitor's generations in progress
         self.requests = Counter(
             "studio_requests", "Generation requests, by interface and outcome", ["interface", "outcome"], registry=r
         )
         self.in_progress = Gauge(
             "studio_generations_in_progress", "Generations started in the engine and not finished", registry=r
+        )
+        self.background = Gauge(
+            "studio_background_generations_in_progress",
+            "Background generations (project segments) started in the engine and not finished",
+            registry=r,
         )
         self.waiting = Gauge("studio_chunks_waiting", "Chunks waiting for their turn in the engine", registry=r)
         self.running = Gauge(
@@ -92,6 +99,16 @@ class Metrics:
 
     def count(self, interface: str, error: BaseException | None = None) -> None:
         self.requests.labels(interface, outcome(error)).inc()
+
+    def count_generation(self, change: int, background: bool) -> None:
+        """A generation starts (+1) or ends (-1). Background ones (a project's segments) are counted apart, so that
+        visitors are not told to wait for them: they give way to visitors."""
+        if background:
+            self.background.inc(change)
+            return
+        with self._live_lock:
+            self.live_generations += change
+            self.in_progress.set(self.live_generations)
 
     # ---- the scheduler's observer -------------------------------------------------------------------------------
     def chunk_started(self, wait_s: float) -> None:

@@ -78,6 +78,11 @@ def background() -> Iterator[None]:
         _background.reset(token)
 
 
+def in_background() -> bool:
+    """Whether this thread (or context) is inside `background()`."""
+    return _background.get()
+
+
 @dataclass(eq=False)  # jobs are compared by identity (their items hold tensors)
 class _Job(Generic[K]):
     owner: Owner
