@@ -15,6 +15,7 @@ Case table (what users meet):
 | a flagged segment (tiny engine, stub scores)  | 0.5, 0.7, 0.6; budget 2            | 3 takes, the 0.7 kept, flagged  |
 | a flagged segment, then a good take           | 0.5, 0.9                           | 2 takes, the 0.9 kept           |
 | a good segment                                | 0.9                                | 1 take                          |
+| retries while visitors generate               | any of the above                   | all in the background lane      |
 | budget 0, or the project's seed chosen        | 0.5                                | 1 take, flagged                 |
 | the tiny random model (its noise: no speech)  | real scoring                       | unknown: 1 take, not flagged    |
 | the review list over REST (the real app)      | failed, 0.9, 0.7, 0.5              | failed, 0.5, 0.7; limit; 404    |
@@ -34,6 +35,7 @@ from inference.engine import EngineHooks
 from inference.errors import ModelUnavailable
 from inference.projects.quality import MIN_SIMILARITY, Review, VoicePrints, best, rate, split_options
 from inference.projects.render import Projects
+from inference.scheduler import _background
 from tests.conftest import REF_TEXT, wait_until
 from tests.speech import SENTENCES, silence, speak
 
@@ -130,13 +132,16 @@ def test_thresholds_and_budget_come_with_the_project_options() -> None:
 
 # ---- retries within the budget (the tiny engine, scripted similarities) --------------------------------------------
 class Scripted(VoicePrints):
-    """Similarities given in order, one per take scored."""
+    """Similarities given in order, one per take scored; records whether each take was scored (and so the next one
+    rendered) inside the scheduler's background lane."""
 
     def __init__(self, values: list[float]) -> None:
         super().__init__()
         self.values = list(values)
+        self.lanes: list[bool] = []
 
     def similarity(self, wave: np.ndarray, sample_rate: int, key: Hashable, load: Callable) -> tuple[float | None, str]:
+        self.lanes.append(_background.get())
         return self.values.pop(0), ""
 
 
@@ -196,6 +201,7 @@ def test_a_flagged_segment_is_rendered_again_within_the_budget(
     assert (seg.seed, seg.audio, seg.scores) == (keep.seed, keep.audio, keep.scores)
     assert seg.scores["flagged"] is flagged and seg.scores["takes"] == takes
     assert len({t.seed for t in recorded}) == takes  # each take a new seed
+    assert projects.prints.lanes == [True] * takes  # retries leave live visitors first, as the first take does
 
 
 def test_the_tiny_models_noise_is_not_retried(studio: Studio, projects: Projects) -> None:
