@@ -33,7 +33,7 @@ import pytest
 from inference import Engine, InputError, Studio
 from inference.engine import EngineHooks
 from inference.errors import ModelUnavailable
-from inference.projects.quality import MIN_SIMILARITY, Review, VoicePrints, best, rate, split_options
+from inference.projects.quality import MIN_SIMILARITY, Review, VoicePrints, best, score_take, split_options
 from inference.projects.render import Projects
 from inference.scheduler import _background
 from tests.conftest import REF_TEXT, wait_until
@@ -57,7 +57,7 @@ def test_the_voice_itself_passes_and_another_voice_is_flagged(reference) -> None
     scores = {}
     for voice in ("en-us", "en-us+f3"):
         similarity = prints.similarity(speak(SENTENCES[2], voice, RATE), RATE, "ref", lambda: reference)
-        scores[voice] = rate(None, similarity, Review(), 0.25)
+        scores[voice] = score_take(None, similarity, Review(), 0.25)
     same, other = scores["en-us"], scores["en-us+f3"]
     print(f"same voice {same['similarity']}, other voice {other['similarity']}")
     assert same["similarity"] > MIN_SIMILARITY and not same["flagged"] and same["quality"] == same["similarity"]
@@ -66,7 +66,7 @@ def test_the_voice_itself_passes_and_another_voice_is_flagged(reference) -> None
 
 def test_a_take_too_short_to_tell_is_not_flagged(reference) -> None:
     short = speak("Yes.", "en-us", RATE)[: int(0.2 * RATE)]
-    scores = rate(None, VoicePrints().similarity(short, RATE, "ref", lambda: reference), Review(), 0.25)
+    scores = score_take(None, VoicePrints().similarity(short, RATE, "ref", lambda: reference), Review(), 0.25)
     assert scores["similarity"] is None and scores["quality"] is None and not scores["flagged"]
     assert "too little to tell a voice" in scores["similarity_note"]
 
@@ -74,11 +74,11 @@ def test_a_take_too_short_to_tell_is_not_flagged(reference) -> None:
 # ---- scoring rules (no encoder) -----------------------------------------------------------------------------------
 def test_quality_joins_similarity_and_the_checks_worst_wer() -> None:
     check = {"checked": True, "worst_wer": 0.5, "retried": 0, "chunks": []}
-    joined = rate(check, (0.9, ""), Review(), 0.25)
+    joined = score_take(check, (0.9, ""), Review(), 0.25)
     assert joined["quality"] == 0.45 and joined["flagged"] and joined["worst_wer"] == 0.5
-    assert not rate(check, (0.9, ""), Review(max_wer=0.6), 0.25)["flagged"]  # the project's own limit
-    assert rate(None, (0.8, ""), Review(), 0.25) == {"similarity": 0.8, "quality": 0.8, "flagged": False}
-    assert rate({"worst_wer": 0.1}, (None, "why"), Review(), 0.25)["quality"] == 0.9
+    assert not score_take(check, (0.9, ""), Review(max_wer=0.6), 0.25)["flagged"]  # the project's own limit
+    assert score_take(None, (0.8, ""), Review(), 0.25) == {"similarity": 0.8, "quality": 0.8, "flagged": False}
+    assert score_take({"worst_wer": 0.1}, (None, "why"), Review(), 0.25)["quality"] == 0.9
 
 
 def test_without_the_encoder_scores_say_so_and_flag_nothing() -> None:
@@ -86,7 +86,8 @@ def test_without_the_encoder_scores_say_so_and_flag_nothing() -> None:
         raise ModelUnavailable("Speaker similarity is unavailable: resemblyzer is not installed.", "Install it.")
 
     prints = VoicePrints(embed=missing)
-    scores = rate(None, prints.similarity(np.ones(RATE), RATE, "ref", lambda: (np.ones(RATE), RATE)), Review(), 0.25)
+    similarity = prints.similarity(np.ones(RATE), RATE, "ref", lambda: (np.ones(RATE), RATE))
+    scores = score_take(None, similarity, Review(), 0.25)
     assert scores["similarity"] is None and not scores["flagged"] and "resemblyzer" in scores["similarity_note"]
 
 

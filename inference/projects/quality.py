@@ -3,7 +3,7 @@ the thresholds that flag a take, and the retry budget that renders a flagged seg
 
     review = Review.from_settings(project.settings)     # Review(min_similarity=0.75, max_wer=None, retries=2)
     prints = VoicePrints()                              # reference embeddings, one per voice file and mtime
-    scores = rate(wave, 24000, check_summary, prints.similarity(wave, 24000, ref_path, load), review, options)
+    scores = score_take(check_summary, prints.similarity(wave, 24000, reference_key(path), load), review, 0.25)
     -> {"checked": ..., "similarity": 0.83, "quality": 0.83, "flagged": False, ...}
 
 Rules
@@ -155,11 +155,11 @@ def reference_key(audio: Any) -> Hashable:
     return str(audio), stat.st_mtime_ns, stat.st_size
 
 
-def rate(
+def score_take(
     check: Mapping[str, Any] | None, similarity: tuple[float | None, str], review: Review, check_threshold: float
 ) -> dict[str, Any]:
     """A take's scores: the check's summary (when it ran) with similarity, quality and flagged added.
-    rate(None, (0.6, ""), Review(), 0.25) -> {"similarity": 0.6, "quality": 0.6, "flagged": True}"""
+    score_take(None, (0.6, ""), Review(), 0.25) -> {"similarity": 0.6, "quality": 0.6, "flagged": True}"""
     sim, why = similarity
     wer = (check or {}).get("worst_wer")
     parts = ([] if sim is None else [sim]) + ([] if wer is None else [1.0 - min(float(wer), 1.0)])

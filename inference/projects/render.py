@@ -45,7 +45,7 @@ from ..options import SynthesisOptions, resolve_seed
 from ..scheduler import background
 from ..types import SynthesisRequest, SynthesisResult
 from .export import Export, ExportBook, ExportChapter, ExportSegment, export
-from .quality import Review, VoicePrints, best, rate, reference_key, split_options
+from .quality import Review, VoicePrints, best, reference_key, score_take, split_options
 from .schema import ChapterProgress, ProjectInfo, SegmentRow
 from .source import read_file, read_text
 from .store import PAGE_MAX, ProjectStore, StoreLocked
@@ -220,7 +220,7 @@ class Projects:
 
         similarity = self.prints.similarity(result.wave, SAMPLE_RATE, reference_key(ref), load)
         check = summary(result.checks) if result.checks else None
-        return rate(check, similarity, review, request.options.check_threshold)
+        return score_take(check, similarity, review, request.options.check_threshold)
 
     def _record(self, seg: SegmentRow, takes: list[tuple[SynthesisResult, dict[str, Any]]]) -> None:
         """Record the other takes, then keep the best (the segment is done once all its takes are listed); nothing
