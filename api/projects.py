@@ -9,6 +9,8 @@
     GET    /v1/projects/{id}/segments                ?offset=0&limit=100: [{"id", "chapter", "text", "spoken_text",
                                                      "status", "seed", "duration", "scores", ...}]
     GET    /v1/projects/{id}/segments/{sid}/audio    the segment's kept take (WAV)
+    GET    /v1/projects/{id}/review                  ?limit=100: the segments to listen to again, worst first (failed,
+                                                     then flagged by their scores, lowest "quality" first), as above
     PATCH  /v1/projects/{id}/segments/{sid}          {"text"?, "voice"?, "seed"?}: that segment alone renders again
     POST   /v1/projects/{id}/pause | /resume         the project, paused or rendering
     DELETE /v1/projects/{id}                         {"id", "deleted": true}
@@ -145,6 +147,11 @@ def projects_router(studio: Studio) -> APIRouter:  # long: the route table, a fe
     def audio(project_id: int, segment_id: int) -> FileResponse:
         path = found(studio.segment_audio, project_id, segment_id)
         return FileResponse(path, media_type="audio/wav", filename=f"segment-{segment_id}.wav")
+
+    @router.get("/{project_id}/review")
+    def review(project_id: int, limit: int = Query(100, ge=1, le=1000)) -> list:
+        """Failed segments, then those flagged by their scores (voice similarity, words), worst quality first."""
+        return [segment_json(s) for s in found(studio.review, project_id, limit)]
 
     @router.patch("/{project_id}/segments/{segment_id}")
     async def edit(project_id: int, segment_id: int, request: Request) -> dict[str, Any]:

@@ -43,8 +43,9 @@ from ..engine import Engine
 from ..errors import InputError
 from ..options import SynthesisOptions, resolve_seed
 from ..scheduler import background
-from ..types import SynthesisRequest
+from ..types import SynthesisRequest, SynthesisResult
 from .export import Export, ExportBook, ExportChapter, ExportSegment, export
+from .quality import Review, VoicePrints, best, reference_key, score_take, split_options
 from .schema import ChapterProgress, ProjectInfo, SegmentRow
 from .source import read_file, read_text
 from .store import PAGE_MAX, ProjectStore, StoreLocked
@@ -69,7 +70,7 @@ class ProjectStatus:
     chapters: tuple[ChapterProgress, ...]
     seconds_left: float | None  # estimated from this process's rendering rate; None until it has rendered one
     note: str = ""  # why this process does not render (another one writes the store), or ""
-    settings: dict[str, Any] = field(default_factory=dict)  # voice, voices, options
+    settings: dict[str, Any] = field(default_factory=dict)  # voice, voices, options, review (quality.py)
 
 
 class Projects:
@@ -86,6 +87,7 @@ class Projects:
         self._seconds_per_char: float | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.prints = VoicePrints()  # speaker similarity to each voice's reference (quality.py)
 
     # ---- the store and the thread -----------------------------------------------------------------------------
     @property
@@ -173,7 +175,7 @@ class Projects:
         try:
             request = self._request(info.settings, seg)
             with background(), stopping(stop):
-                result = self.engine.synthesize(request)
+                takes = self._takes(info.settings, seg, request)
         except CancelledError:  # cancelled or closing: back to pending, to be rendered when resumed
             store.fail(seg, "cancelled")
             self._requeue(seg)
@@ -187,12 +189,54 @@ class Projects:
             with self._wake:
                 self._current = None
                 self._wake.notify_all()
-        audio = encode_audio(result.wave, SAMPLE_RATE, "wav")
-        scores = summary(result.checks) if result.checks else None
-        store.finish(seg, audio, result.duration, result.seed, result.spoken_text, scores)
+        self._record(seg, takes)
         rate = (time.perf_counter() - t0) / max(1, len(seg.text))
         old = self._seconds_per_char
         self._seconds_per_char = rate if old is None else old + RATE_WEIGHT * (rate - old)
+
+    def _takes(
+        self, settings: Mapping[str, Any], seg: SegmentRow, request: SynthesisRequest
+    ) -> list[tuple[SynthesisResult, dict[str, Any]]]:
+        """The segment's takes with their scores: the first, then one with a new seed after each flagged one, up to
+        the project's retry budget (none when the seed was chosen: the segment's own, or the project's)."""
+        review = Review.from_settings(settings)
+        pinned = seg.seed is not None or (settings.get("options") or {}).get("seed") is not None
+        takes: list[tuple[SynthesisResult, dict[str, Any]]] = []
+        while True:
+            result = self.engine.synthesize(request)
+            takes.append((result, self._score(result, request, review)))
+            if pinned or not takes[-1][1]["flagged"] or len(takes) > review.retries:
+                return takes
+            options = dataclasses.replace(request.options, seed=resolve_seed(None))
+            request = dataclasses.replace(request, options=options)
+
+    def _score(self, result: SynthesisResult, request: SynthesisRequest, review: Review) -> dict[str, Any]:
+        """The take's check summary (when the check ran), its similarity to the voice's reference, quality, flag."""
+        ref = request.reference.audio
+
+        def load() -> tuple[Any, int]:
+            prepared = self.engine.prepare(ref)[1]
+            return prepared.wave, prepared.sample_rate
+
+        similarity = self.prints.similarity(result.wave, SAMPLE_RATE, reference_key(ref), load)
+        check = summary(result.checks) if result.checks else None
+        return score_take(check, similarity, review, request.options.check_threshold)
+
+    def _record(self, seg: SegmentRow, takes: list[tuple[SynthesisResult, dict[str, Any]]]) -> None:
+        """Record the other takes, then keep the best (the segment is done once all its takes are listed); nothing
+        when the segment changed while it rendered."""
+        kept = best([scores for _, scores in takes])
+        now = self.store.segment(seg.id)
+        if (now.state, now.revision) != ("rendering", seg.revision):
+            return
+        for i in [*(i for i in range(len(takes)) if i != kept), kept]:
+            result, scores = takes[i]
+            audio = encode_audio(result.wave, SAMPLE_RATE, "wav")
+            scores = {**scores, "takes": len(takes)}
+            if i == kept:
+                self.store.finish(seg, audio, result.duration, result.seed, result.spoken_text, scores)
+            else:
+                self.store.add_take(seg.id, audio, result.duration, result.seed, scores)
 
     def _requeue(self, seg: SegmentRow) -> None:
         """A cancelled segment goes back to pending as it was (an edit of nothing but its own seed bumps its
@@ -263,8 +307,9 @@ class Projects:
             if not v:
                 raise InputError("A project needs a narrator voice.", "Choose one of the saved voices.")
             self.engine.voices.get(v)  # VoiceNotFound names the saved ones
-        opts = dataclasses.asdict(SynthesisOptions.from_loose(dict(options or {})))
-        settings = {"voice": voice, "voices": dict(voices or {}), "options": opts}
+        synthesis, review = split_options(options)
+        opts = dataclasses.asdict(SynthesisOptions.from_loose(synthesis))
+        settings = {"voice": voice, "voices": dict(voices or {}), "options": opts, "review": dataclasses.asdict(review)}
         project_id = self._writer().create(name, chapters, settings)
         self._poke()
         return project_id
