@@ -104,6 +104,18 @@ def test_a_result_for_an_edited_segment_is_dropped(store: ProjectStore):
 
 
 # ---- edits, takes, locks -----------------------------------------------------------------------------------------
+def test_an_extra_take_for_an_edited_segment_is_dropped(store: ProjectStore):
+    """A retry's take recorded after the segment was edited mid-render: no take, no file, the new text pending."""
+    pid = store.create("b", chapters())
+    (claimed,) = store.claim(pid, 1)
+    store.edit(claimed.id, text="A new sentence.")
+    assert store.add_take(claimed.id, b"old audio", 1.0, seed=5, claimed=claimed) is None
+    assert store.takes(claimed.id) == [] and not list((store.folder / "audio").glob("*/*"))
+    assert store.segment(claimed.id).state == "pending"
+    (again,) = store.claim(pid, 1)
+    assert store.add_take(again.id, b"new audio", 1.0, seed=6, claimed=again) is not None
+
+
 def test_an_edit_renders_that_segment_alone(store: ProjectStore):
     pid = store.create("b", chapters())
     render_all(store, pid)

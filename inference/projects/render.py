@@ -226,17 +226,14 @@ class Projects:
         """Record the other takes, then keep the best (the segment is done once all its takes are listed); nothing
         when the segment changed while it rendered."""
         kept = best([scores for _, scores in takes])
-        now = self.store.segment(seg.id)
-        if (now.state, now.revision) != ("rendering", seg.revision):
-            return
         for i in [*(i for i in range(len(takes)) if i != kept), kept]:
             result, scores = takes[i]
             audio = encode_audio(result.wave, SAMPLE_RATE, "wav")
             scores = {**scores, "takes": len(takes)}
             if i == kept:
                 self.store.finish(seg, audio, result.duration, result.seed, result.spoken_text, scores)
-            else:
-                self.store.add_take(seg.id, audio, result.duration, result.seed, scores)
+            elif self.store.add_take(seg.id, audio, result.duration, result.seed, scores, claimed=seg) is None:
+                return  # the segment changed while it rendered: its new revision renders anew
 
     def _requeue(self, seg: SegmentRow) -> None:
         """A cancelled segment goes back to pending as it was (an edit of nothing but its own seed bumps its

@@ -323,11 +323,13 @@ class ProjectStore:
 
     def add_take(
         self, segment_id: int, audio: bytes, duration: float, seed: int, scores: dict[str, Any] | None = None,
-        suffix: str = ".wav",
-    ) -> int:  # fmt: skip
-        """Another take of a segment (another seed, say), not kept: the segment plays what it played."""
-        take = self._record(segment_id, None, audio, duration, seed, None, scores, suffix, keep=False)
-        if take is None:  # the segment was deleted meanwhile
+        suffix: str = ".wav", claimed: SegmentRow | None = None,
+    ) -> int | None:  # fmt: skip
+        """Another take of a segment (another seed, say), not kept: the segment plays what it played. With
+        `claimed` (the row claim() gave), nothing is recorded (None) once the segment changed since."""
+        revision = None if claimed is None else claimed.revision
+        take = self._record(segment_id, revision, audio, duration, seed, None, scores, suffix, keep=False)
+        if take is None and claimed is None:  # the segment was deleted meanwhile
             raise InputError(f"There is no segment {segment_id}.", "List the project's segments to see their ids.")
         return take
 
@@ -342,7 +344,7 @@ class ProjectStore:
         now = time.time()
         with self._tx() as db:
             row = db.execute("SELECT state, revision, text FROM segments WHERE id = ?", (seg.id,)).fetchone()
-            stale = row is None or (keep and (row[0] != "rendering" or row[1] != revision))
+            stale = row is None or ((keep or revision is not None) and (row[0] != "rendering" or row[1] != revision))
             take = None
             if not stale:
                 cur = db.execute(
