@@ -265,7 +265,10 @@ class ProjectsTab:
         seg = next((s for s in self._segment_rows(pid, sid)), None)
         takes = self.h.segment_takes(pid, sid)
         audio = self.h.segment_audio(pid, sid) if seg and seg["status"] in ("done", "locked", "stale") else None
-        state = f"**{seg['status']}**" + (f": {seg['error']}" if seg and seg["error"] else "") if seg else ""
+        state = ""
+        if seg:
+            state = f"**{seg['status']}**" + (f": {seg['error']}" if seg["error"] else "")
+            state += f" · {len(takes)} take{'s' if len(takes) != 1 else ''}"
         return {
             self.seg_state: state,
             self.seg_audio: audio,
