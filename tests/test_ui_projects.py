@@ -17,6 +17,9 @@ Case table:
 | a segment whose voice was deleted                       | "failed"; /review_segments lists it first, with why      |
 | deletes                                                 | {"deleted": true}; then "There is no project ..."        |
 | no text, an unknown voice, project or format, no change | a sentence saying what to do (never a traceback)         |
+| (the tab) another process writes the store              | the status shows its note; edit buttons are disabled and |
+|                                                         | an edit is refused, saying where to make it             |
+| (the tab) the page is built and nothing is picked       | no project store is opened or made                       |
 """
 
 from __future__ import annotations
@@ -218,3 +221,43 @@ def test_bad_inputs_say_what_to_do(client, api: str, args: tuple, words: str) ->
         client.predict(*args, api_name=api)
     assert words.lower() in str(info.value).lower(), str(info.value)
     assert "Traceback" not in str(info.value)
+
+
+# ---- the tab's handlers in this process (no app launched) ---------------------------------------------------------
+def test_a_store_another_studio_writes_is_shown_read_only(tmp_path: Path) -> None:
+    import gradio as gr
+
+    from inference import Engine, EngineSettings, Studio
+    from inference.projects.source import read_text
+    from inference.projects.store import ProjectStore
+    from ui.projects import ProjectsTab
+
+    writer = ProjectStore(tmp_path / "p")  # holds the writer's lock, as another studio process would
+    pid = writer.create("Shared", read_text("A line to share."), {"voice": "narrator"})
+    studio = Studio(Engine(EngineSettings(voices_dir=tmp_path / "v", projects_dir=tmp_path / "p")))
+    try:
+        with gr.Blocks():
+            tab = ProjectsTab(studio)
+        shown = tab.show({tab.pick: pid, tab.offset: 0})
+        assert "Shared" in shown[tab.status] and "read-only" in shown[tab.status]
+        for button in (tab.save_btn, tab.reseed_btn, tab.lock_btn, tab.keep_btn, tab.pause_btn, tab.delete_btn):
+            assert shown[button]["interactive"] is False
+        seg = tab.h.list_segments(pid)[0]["id"]
+        with pytest.raises(gr.Error, match="Make this change in that studio"):
+            tab.h.edit_segment(pid, seg, "Changed.")
+    finally:
+        studio.start_projects().close()
+        writer.close()
+
+
+def test_building_the_page_opens_no_store(tmp_path: Path) -> None:
+    from inference import Engine, EngineSettings, Studio
+    from ui import build_ui
+    from ui.projects import ProjectsTab
+
+    studio = Studio(Engine(EngineSettings(voices_dir=tmp_path / "v", projects_dir=tmp_path / "p")))
+    demo = build_ui(studio)
+    tab = next(fn.fn.__self__ for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "show")
+    assert isinstance(tab, ProjectsTab)
+    assert tab.show({tab.pick: None, tab.offset: 0})[tab.status] == ""
+    assert not (tmp_path / "p").exists()

@@ -163,26 +163,25 @@ class ProjectsTab:
 
     def _api_inputs(self) -> None:
         """Hidden inputs and outputs of the named endpoints (the tab's controls are not an API)."""
-        hidden = {"visible": False}
-        self.api = {
-            "button": gr.Button(**hidden),
-            "project": gr.Number(None, precision=0, label="Project id", **hidden),
-            "segment": gr.Number(None, precision=0, label="Segment id", **hidden),
-            "take": gr.Number(None, precision=0, label="Take id", **hidden),
-            "name": gr.Textbox(label="Name", **hidden),
-            "text": gr.Textbox(label="Text", **hidden),
-            "file": gr.File(label="Book file", **hidden),
-            "voice": gr.Textbox(label="Voice", **hidden),
-            "voices": gr.JSON(None, label="Voices (tag -> saved voice)", **hidden),
-            "nfe_step": gr.Number(32, precision=0, label="Steps", **hidden),
-            "seed": gr.Number(-1, precision=0, label="Seed (-1 = pick one)", **hidden),
-            "offset": gr.Number(0, precision=0, label="Offset", **hidden),
-            "limit": gr.Number(100, precision=0, label="Limit", **hidden),
-            "locked": gr.Checkbox(True, label="Locked", **hidden),
-            "format": gr.Textbox("m4b", label="Format", **hidden),
-            "chapter": gr.Number(None, precision=0, label="Chapter", **hidden),
-            "json": gr.JSON(label="Answer", **hidden),
-            "out_file": gr.File(label="File", **hidden),
+        self.api_button = gr.Button(visible=False)
+        self.api: dict[str, Any] = {
+            "project": gr.Number(None, precision=0, label="Project id", visible=False),
+            "segment": gr.Number(None, precision=0, label="Segment id", visible=False),
+            "take": gr.Number(None, precision=0, label="Take id", visible=False),
+            "name": gr.Textbox(label="Name", visible=False),
+            "text": gr.Textbox(label="Text", visible=False),
+            "file": gr.File(label="Book file", visible=False),
+            "voice": gr.Textbox(label="Voice", visible=False),
+            "voices": gr.JSON(None, label="Voices (tag -> saved voice)", visible=False),
+            "nfe_step": gr.Number(32, precision=0, label="Steps", visible=False),
+            "seed": gr.Number(-1, precision=0, label="Seed (-1 = pick one)", visible=False),
+            "offset": gr.Number(0, precision=0, label="Offset", visible=False),
+            "limit": gr.Number(100, precision=0, label="Limit", visible=False),
+            "locked": gr.Checkbox(True, label="Locked", visible=False),
+            "format": gr.Textbox("m4b", label="Format", visible=False),
+            "chapter": gr.Number(None, precision=0, label="Chapter", visible=False),
+            "json": gr.JSON(label="Answer", visible=False),
+            "out_file": gr.File(label="File", visible=False),
         }
 
     # ---- handlers over dicts of component values ----------------------------------------------------------------
@@ -394,4 +393,6 @@ class ProjectsTab:
             (h.delete_project, ["project"], "json"),
         )
         for fn, inputs, output in endpoints:
-            a["button"].click(fn, [a[i] for i in inputs], a[output], api_name=fn.__name__, queue=output == "out_file")
+            self.api_button.click(
+                fn, [a[i] for i in inputs], a[output], api_name=fn.__name__, queue=output == "out_file"
+            )
