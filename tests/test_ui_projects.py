@@ -111,10 +111,13 @@ def test_a_project_from_text_to_edits(client) -> None:
     assert settled(client, pid)["status"] == "done"
     takes = client.predict(pid, other, api_name="/segment_takes")
     assert len(takes) == 2 and [t["kept"] for t in takes] == [False, True]
-    assert audio_of(client, pid, other) != before[other]
+    newer = audio_of(client, pid, other)
+    assert newer != before[other]
     kept = client.predict(pid, other, takes[0]["id"], api_name="/keep_take")
     assert kept["status"] == "done" and kept["seed"] == takes[0]["seed"]
     assert audio_of(client, pid, other) == before[other]
+    assert client.predict(pid, other, takes[1]["id"], api_name="/keep_take")["seed"] == takes[1]["seed"]
+    assert audio_of(client, pid, other) == newer
 
     from gradio_client.exceptions import AppError
 
