@@ -16,7 +16,8 @@ Case table:
 | uploads a .md, pauses, cancels, resumes                 | headings as chapters; "paused", "cancelled", then "done" |
 | a segment whose voice was deleted                       | "failed"; /review_segments lists it first, with why      |
 | deletes                                                 | {"deleted": true}; then "There is no project ..."        |
-| no text, an unknown voice, project or format, no change | a sentence saying what to do (never a traceback)         |
+| no text, an unknown voice, project or format, no change,| a sentence saying what to do (never a traceback)         |
+| an option out of its range                              |                                                          |
 | (the tab) another process writes the store              | the status shows its note; edit buttons are disabled and |
 |                                                         | an edit is refused, saying where to make it             |
 | (the tab) the page is built and nothing is picked       | no project store is opened or made                       |
@@ -170,7 +171,9 @@ def test_an_uploaded_md_paused_cancelled_resumed(client, tmp_path: Path) -> None
     md = tmp_path / "upload.md"
     lines = "\n\n".join(f"Line {i} of the upload." for i in range(4))
     md.write_text(f"# Part one\n\n{lines}\n\n# Part two\n\nLast.", encoding="utf-8")
-    p = client.predict("", "", handle_file(str(md)), "narrator", None, FAST, -1, api_name="/create_project")
+    p = client.predict(
+        "", "", handle_file(str(md)), "narrator", None, FAST, -1, {"speed": 1.1}, api_name="/create_project"
+    )
     assert p["name"] == "upload" and [c["title"] for c in p["chapters"]] == ["Part one", "Part two"]
     assert client.predict(p["id"], api_name="/pause_project")["status"] in ("paused", "done")
     assert client.predict(p["id"], api_name="/cancel_project")["status"] in ("cancelled", "done")
@@ -209,17 +212,23 @@ def test_a_failed_segment_is_reviewed_first(client, short_ref: Path) -> None:
         ("/create_project", ("x", "Hello.", None, "nobody", None, FAST, -1), "nobody"),
         ("/create_project", ("x", "Hello.", None, "", None, FAST, -1), "Choose one of the saved voices"),
         ("/create_project", ("x", "Hello.", None, "narrator", "Guest bob", FAST, -1), "Guest: bob"),
+        ("/create_project", ("x", "Hello.", None, "narrator", None, FAST, -1, {"speed": 99}), "speed"),
+        ("/create_project", ("x", "Hello.", None, "narrator", None, FAST, -1, "fast"), '{"speed": 1.1}'),
         ("/project_status", (999,), "There is no project"),
         ("/project_status", (None,), "Choose a project"),
-        ("/export_project", (1, "ogg", None), "m4b"),
-        ("/edit_segment", (1, 1, "", None, None), "Give the segment a new text, voice or seed"),
-        ("/segment_audio", (999, 1), "no segment"),
-        ("/list_segments", (1, 0, 5000), "limit 1 to 1000"),
+        ("/export_project", ("P", "ogg", None), "m4b"),
+        ("/edit_segment", ("P", "S", "", None, None), "Give the segment a new text, voice or seed"),
+        ("/segment_audio", (999, "S"), "no segment"),
+        ("/list_segments", ("P", 0, 5000), "limit 1 to 1000"),
     ],
 )
 def test_bad_inputs_say_what_to_do(client, api: str, args: tuple, words: str) -> None:
     from gradio_client.exceptions import AppError
 
+    if "P" in args or "S" in args:  # a project and a segment of it
+        pid = create(client, "One line.", name="Errors")["id"]
+        sid = segments(client, pid)[0]["id"]
+        args = tuple({"P": pid, "S": sid}.get(a, a) if isinstance(a, str) else a for a in args)
     with pytest.raises(AppError) as info:
         client.predict(*args, api_name=api)
     assert words.lower() in str(info.value).lower(), str(info.value)

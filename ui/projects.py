@@ -16,6 +16,7 @@ from .options import control, seed_box
 from .projects_api import ProjectHandlers
 
 PAGE = 100  # segments a page of the table shows
+TAB_OPTIONS = ("speed", "normalize", "check")  # beside quality and seed in the tab; /create_project takes any option
 REFRESH_S = 3.0  # the view's refresh while a project renders
 LIST_HEADERS = ["Id", "Name", "Status", "Done", "Total", "Failed", "Time left"]
 SEGMENT_HEADERS = ["Id", "Chapter", "#", "Speaker", "Status", "Seed", "Seconds", "Text"]
@@ -102,6 +103,8 @@ class ProjectsTab:
                     )  # fmt: skip
                     self.nfe_step = control("nfe_step", elem_id="proj-quality")
                     self.seed = seed_box(elem_id="proj-seed")
+                    with gr.Accordion("Settings", open=False, elem_id="proj-settings"):
+                        self.options = {name: control(name, elem_id=f"proj-opt-{name}") for name in TAB_OPTIONS}
                     self.create_btn = gr.Button("Create project", variant="primary", elem_id="proj-create")
 
     def _project(self) -> None:
@@ -175,6 +178,7 @@ class ProjectsTab:
             "voices": gr.JSON(None, label="Voices (tag -> saved voice)", visible=False),
             "nfe_step": gr.Number(32, precision=0, label="Steps", visible=False),
             "seed": gr.Number(-1, precision=0, label="Seed (-1 = pick one)", visible=False),
+            "options": gr.JSON(None, label="Other options", visible=False),
             "offset": gr.Number(0, precision=0, label="Offset", visible=False),
             "limit": gr.Number(100, precision=0, label="Limit", visible=False),
             "locked": gr.Checkbox(True, label="Locked", visible=False),
@@ -233,7 +237,7 @@ class ProjectsTab:
     def create(self, data: dict) -> dict:
         p = self.h.create_project(
             data[self.name], data[self.text], data[self.file], data[self.voice], data[self.voices],
-            data[self.nfe_step], data[self.seed],
+            data[self.nfe_step], data[self.seed], {name: data[c] for name, c in self.options.items()},
         )  # fmt: skip
         gr.Info(f"Project {p['name']!r} created: {p['progress']['total']} segments in {len(p['chapters'])} chapters.")
         return {self.pick: gr.update(choices=[(f"{p['name']} (#{p['id']})", p["id"])], value=p["id"])}
@@ -341,6 +345,7 @@ class ProjectsTab:
         for changed in (self.pick.change, self.offset.submit, self.timer.tick):
             changed(self.show, picked, view_out, **private, queue=False, show_progress="hidden")
         creating: set[Block] = {self.name, self.text, self.file, self.voice, self.voices, self.nfe_step, self.seed}
+        creating |= set(self.options.values())
         self.create_btn.click(self.create, creating, [self.pick], **private).success(
             self.list_all, listed, list_out, **private, queue=False
         )
@@ -375,7 +380,7 @@ class ProjectsTab:
     def _wire_api(self) -> None:
         a, h = self.api, self.h
         endpoints: tuple[tuple[Any, list[str], str], ...] = (
-            (h.create_project, ["name", "text", "file", "voice", "voices", "nfe_step", "seed"], "json"),
+            (h.create_project, ["name", "text", "file", "voice", "voices", "nfe_step", "seed", "options"], "json"),
             (h.list_projects, [], "json"),
             (h.project_status, ["project"], "json"),
             (h.list_segments, ["project", "offset", "limit"], "json"),

@@ -93,6 +93,7 @@ class ProjectHandlers:
         voices: Any = None,
         nfe_step: int = DEFAULTS["nfe_step"],
         seed: int = -1,
+        options: Any = None,
     ) -> dict[str, Any]:
         """Create a long-form project; it starts rendering in the background, segment by segment.
 
@@ -102,14 +103,17 @@ class ProjectHandlers:
             file: or an uploaded .txt, .md or .epub (its headings or table of contents give the chapters).
             voice: the narrator: a saved voice's name (see /list_voices).
             voices: dialogue tags -> saved voices, e.g. {"Guest": "bob"}, for "[Guest] Hello." turns.
-            seed: the first segment's seed; -1 picks one per segment.
+            seed: every segment's seed; -1 draws one per segment (recorded with its take).
+            options: other synthesis options by name, e.g. {"speed": 1.1, "check": true} (see /synthesize's).
         Returns:
             the project as /project_status gives it.
         """
         source = book(text, file)
         title = (name or "").strip() or (Path(file).stem if file else "Untitled")
-        options = {"nfe_step": nfe_step, "seed": seed}
-        pid = self.studio.create_project(title, source, voice or "", tag_voices(voices), options)
+        if options is not None and not isinstance(options, dict):
+            raise InputError("The options must map option names to values.", 'Give {"speed": 1.1}, or nothing.')
+        chosen = {**(options or {}), "nfe_step": nfe_step, "seed": seed}
+        pid = self.studio.create_project(title, source, voice or "", tag_voices(voices), chosen)
         return project_json(self.studio.project(pid))
 
     @user_errors
