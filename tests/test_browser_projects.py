@@ -5,7 +5,8 @@ Case table:
 |-----------------------------------------------------------|-------------------------------------------------------|
 | opens the tab, types a text, picks the narrator, Creates  | the project in the list; its progress per chapter     |
 |                                                           | refreshing by itself until "done"                     |
-| opens a segment                                           | its text, seed and a playable WAV                     |
+| listens to the book so far                                | a playable WAV of every segment                       |
+| picks a segment's row, or types its id and opens it       | its text, seed and a playable WAV                     |
 | edits its text and saves                                  | "rendering", then "done" again: the table shows the   |
 |                                                           | new text, the segment two takes and a new take's audio|
 | exports the book as SRT                                   | a download with one cue per segment                   |
@@ -84,6 +85,12 @@ def test_create_watch_listen_edit_export(page: tuple[Page, list[str]], tmp_path:
     expect(page.locator("#proj-list")).to_contain_text("Browser book")
     segments = page.locator("#proj-segments")
     expect(segments).to_contain_text("The second line.")
+
+    page.locator("#proj-listen").click()  # the whole book so far
+    so_far = player_audio(page, "proj-so-far")
+    segments.get_by_text("The second line.").last.click()  # a row opens its segment
+    expect(text_box(page, "proj-seg-text")).to_have_value("The second line.")
+    assert player_audio(page, "proj-seg-audio")["decoded_seconds"] < so_far["decoded_seconds"]
 
     text_box(page, "proj-seg-id").fill("2")
     page.locator("#proj-seg-open").click()

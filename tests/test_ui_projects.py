@@ -252,6 +252,7 @@ def test_a_store_another_studio_writes_is_shown_read_only(tmp_path: Path) -> Non
             tab = ProjectsTab(studio)
         shown = tab.show({tab.pick: pid, tab.offset: 0})
         assert "Shared" in shown[tab.status] and "read-only" in shown[tab.status]
+        assert shown[tab.timer]["active"] is False  # nothing renders here: no refresh
         for button in (tab.save_btn, tab.reseed_btn, tab.lock_btn, tab.keep_btn, tab.pause_btn, tab.delete_btn):
             assert shown[button]["interactive"] is False
         seg = tab.h.list_segments(pid)[0]["id"]

@@ -9,11 +9,11 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 
-from inference import PROJECT_FORMATS, Studio
+from inference import PROJECT_FORMATS, Studio, segment_json
 
 from .handlers import user_errors
 from .options import control, seed_box
-from .projects_api import ProjectHandlers
+from .projects_api import ProjectHandlers, project_id
 
 PAGE = 100  # segments a page of the table shows
 TAB_OPTIONS = ("speed", "normalize", "check")  # beside quality and seed in the tab; /create_project takes any option
@@ -264,20 +264,18 @@ class ProjectsTab:
 
     @user_errors
     def open_segment(self, data: dict) -> dict:
-        pid, sid = data[self.pick], data[self.seg_id]
-        seg = next((s for s in self._segment_rows(pid, sid)), None)
+        pid, sid = project_id(data[self.pick]), project_id(data[self.seg_id], "segment")
+        seg = segment_json(self.h.studio.segment(pid, sid))
         takes = self.h.segment_takes(pid, sid)
-        audio = self.h.segment_audio(pid, sid) if seg and seg["status"] in ("done", "locked", "stale") else None
-        state = ""
-        if seg:
-            state = f"**{seg['status']}**" + (f": {seg['error']}" if seg["error"] else "")
-            state += f" · {len(takes)} take{'s' if len(takes) != 1 else ''}"
+        audio = self.h.segment_audio(pid, sid) if seg["status"] in ("done", "locked", "stale") else None
+        state = f"**{seg['status']}**" + (f": {seg['error']}" if seg["error"] else "")
+        state += f" · {len(takes)} take{'s' if len(takes) != 1 else ''}"
         return {
             self.seg_state: state,
             self.seg_audio: audio,
-            self.seg_text: seg["text"] if seg else "",
-            self.seg_voice: seg["voice"] if seg else None,
-            self.seg_seed: seg["seed"] if seg else None,
+            self.seg_text: seg["text"],
+            self.seg_voice: seg["voice"],
+            self.seg_seed: seg["seed"],
             self.takes: [
                 [
                     t["id"],
@@ -289,16 +287,6 @@ class ProjectsTab:
                 for t in takes
             ],  # fmt: skip
         }
-
-    def _segment_rows(self, pid: Any, sid: Any) -> list[dict]:
-        """The segment's own row (through its audio's project check), found by id in the project's pages."""
-        offset = 0
-        while page := self.h.list_segments(pid, offset, 1000):
-            hit = [s for s in page if s["id"] == int(sid)]
-            if hit:
-                return hit
-            offset += len(page)
-        return []
 
     def pick_row(self, evt: gr.SelectData) -> Any:
         row = evt.row_value
