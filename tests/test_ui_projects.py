@@ -20,6 +20,7 @@ Case table:
 | an option out of its range                              |                                                          |
 | (the tab) another process writes the store              | the status shows its note; edit buttons are disabled and |
 |                                                         | an edit is refused, saying where to make it             |
+| (the tab) the picked project is gone (deleted elsewhere) | the view says so and stops refreshing                    |
 | (the tab) the page is built and nothing is picked       | no project store is opened or made                       |
 """
 
@@ -253,6 +254,8 @@ def test_a_store_another_studio_writes_is_shown_read_only(tmp_path: Path) -> Non
         shown = tab.show({tab.pick: pid, tab.offset: 0})
         assert "Shared" in shown[tab.status] and "read-only" in shown[tab.status]
         assert shown[tab.timer]["active"] is False  # nothing renders here: no refresh
+        gone = tab.show({tab.pick: pid + 1, tab.offset: 0})  # deleted meanwhile: said in place, the refresh stops
+        assert "There is no project" in gone[tab.status] and gone[tab.timer]["active"] is False
         for button in (tab.save_btn, tab.reseed_btn, tab.lock_btn, tab.keep_btn, tab.pause_btn, tab.delete_btn):
             assert shown[button]["interactive"] is False
         seg = tab.h.list_segments(pid)[0]["id"]

@@ -208,11 +208,15 @@ class ProjectsTab:
             **{b: writable for b in (*edits, self.resume_btn, self.cancel_btn, self.stale_btn, self.delete_btn)},
         }
 
-    @user_errors
     def show(self, data: dict) -> dict:
+        """The view of the picked project (a pick, a page, the timer); one that cannot be shown (deleted meanwhile)
+        says why in its place and stops the refresh, rather than a message every few seconds."""
         if data[self.pick] is None:
             return {self.status: "", self.segments: [], self.timer: gr.update(active=False)}
-        return self._view(data[self.pick], data[self.offset])
+        try:
+            return self._view(data[self.pick], data[self.offset])
+        except gr.Error as e:
+            return {self.status: f"⚠️ {e.message}", self.segments: [], self.timer: gr.update(active=False)}
 
     @user_errors
     def list_all(self, data: dict) -> dict:
