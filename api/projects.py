@@ -29,46 +29,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from inference import PROJECT_FORMATS, InputError, ProjectStatus, SegmentRow, Studio
+from inference import PROJECT_FORMATS, InputError, Studio, project_json, segment_json
 
 from .openai.protocol import ERRORS, ApiError
 from .openai.router import OpenAIRoute
 
 NOT_FOUND = ("There is no project", "There is no segment", "has no segment")  # lookups that miss: 404
-
-
-def project_json(p: ProjectStatus) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "name": p.name,
-        "status": p.status,
-        "progress": {"done": p.done, "total": p.total, "failed": p.failed, "stale": p.stale},
-        "chapters": [
-            {"title": c.title, "done": c.done, "total": c.total, "failed": c.failed, "seconds": round(c.duration, 3)}
-            for c in p.chapters
-        ],
-        "seconds_left": None if p.seconds_left is None else round(p.seconds_left, 1),
-        "voice": p.settings.get("voice"),
-        "voices": p.settings.get("voices", {}),
-        "note": p.note,
-    }
-
-
-def segment_json(s: SegmentRow) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "chapter": s.chapter,
-        "position": s.position,
-        "text": s.text,
-        "spoken_text": s.spoken,
-        "speaker": s.speaker,
-        "voice": s.voice,
-        "status": s.state,
-        "seed": s.seed,
-        "duration": s.duration,
-        "scores": s.scores,
-        "error": s.error,
-    }
 
 
 def found(call: Any, *args: Any) -> Any:

@@ -33,6 +33,7 @@ from .studio.editing import MAX_RECORDING_S, EditRequest, EditResult
 from .studio.editing import OPTION_NAMES as EDIT_OPTION_NAMES
 from .studio.edits import SPANS_EXAMPLE, parse_spans
 from .studio.facade import Studio
+from .studio.project_json import project_json, segment_json, take_json
 from .studio.variations import MAX_VARIATIONS
 from .studio.variations import score as variation_score
 from .text import validate_text
@@ -130,4 +131,7 @@ __all__ = [
     "ProjectStatus",
     "SegmentRow",
     "Take",
+    "project_json",
+    "segment_json",
+    "take_json",
 ]

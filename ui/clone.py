@@ -220,7 +220,7 @@ class CloneTab:
         """The handler of variation k's "Keep this one": that take becomes the result."""
 
         @user_errors
-        def keep_take(data: dict) -> dict:
+        def keep_variation(data: dict) -> dict:
             kept = self.variations.kept(data[self.variations.results], k)
             if kept is None:
                 raise InputError("There is no such take to keep.", "Generate variations first.")
@@ -228,7 +228,7 @@ class CloneTab:
             gr.Info(f"Kept take {k + 1} (seed {result.seed}).")
             return self.show(data, request, result, elapsed)
 
-        return keep_take
+        return keep_variation
 
     @user_errors
     def _generate(self, data: dict, progress: gr.Progress) -> tuple[SynthesisRequest, _Parts]:

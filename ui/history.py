@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,9 +103,10 @@ def export_dir() -> Path:
         return EXPORT_DIR
 
 
-def export_file(name: str, data: bytes | str) -> Path:
+def export_file(name: str, data: bytes | str | Iterable[bytes]) -> Path:
     """Write a download under export_dir() as `name`, in a folder of its own (the browser saves it under that name);
-    exports older than EXPORT_MAX_AGE_S are pruned first. Returns the path."""
+    exports older than EXPORT_MAX_AGE_S are pruned first. `data` may come in pieces (a streamed export: written as
+    they come). Returns the path."""
     root = export_dir()
     cutoff = time.time() - EXPORT_MAX_AGE_S
     for old in root.glob("*"):
@@ -116,7 +118,12 @@ def export_file(name: str, data: bytes | str) -> Path:
     folder = root / str(time.time_ns())
     folder.mkdir()
     path = folder / name
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    if isinstance(data, (bytes, str)):
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        return path
+    with path.open("wb") as out:
+        for piece in data:
+            out.write(piece)
     return path
 
 

@@ -12,6 +12,7 @@ from .dialogue import DialogueTab
 from .dub import DubTab
 from .edit import EditTab
 from .handlers import status_markdown
+from .projects import ProjectsTab
 
 # The public API: gradio_client's view_api() lists exactly these (a test pins them).
 API_NAMES = (
@@ -31,6 +32,23 @@ API_NAMES = (
     "/list_pronunciations",
     "/set_pronunciation",
     "/delete_pronunciation",
+    # long-form projects (ui/projects_api.py)
+    "/create_project",
+    "/list_projects",
+    "/project_status",
+    "/list_segments",
+    "/segment_audio",
+    "/edit_segment",
+    "/segment_takes",
+    "/keep_take",
+    "/lock_segment",
+    "/pause_project",
+    "/resume_project",
+    "/cancel_project",
+    "/review_segments",
+    "/rerender_stale",
+    "/export_project",
+    "/delete_project",
 )
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
@@ -58,6 +76,8 @@ def build_ui(studio: Studio) -> gr.Blocks:
             dub = DubTab(studio)
         with gr.Tab("Edit a recording"):
             edit = EditTab(studio)
+        with gr.Tab("Projects") as projects_tab:
+            projects = ProjectsTab(studio)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
         with gr.Accordion("Model", open=False, elem_id="model-panel"):
@@ -74,6 +94,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
         dialogue.wire(dialogue_tab, demo)
         dub.wire(dub_tab)
         edit.wire()
+        projects.wire(projects_tab)
         timer = gr.Timer(2.0)
         timer.tick(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
