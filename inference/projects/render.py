@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,7 @@ from ..options import SynthesisOptions, resolve_seed
 from ..scheduler import background
 from ..types import SynthesisRequest
 from .export import Export, ExportBook, ExportChapter, ExportSegment, export
+from .remote import Endpoint, RemoteRenderer
 from .schema import ChapterProgress, ProjectInfo, SegmentRow
 from .source import read_file, read_text
 from .store import PAGE_MAX, ProjectStore, StoreLocked
@@ -75,8 +76,10 @@ class ProjectStatus:
 class Projects:
     """The projects in `folder`, rendered by this process's engine when it holds the store."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
+    def __init__(self, engine: Engine, folder: Path, endpoint: Callable[[], Endpoint] | None = None) -> None:
         self.engine, self.folder = engine, Path(folder)
+        self.endpoint = endpoint  # set: segments render on a RunPod queue endpoint (remote.py), not here
+        self._remote: RemoteRenderer | None = None
         self.note = ""  # set when another process writes the store
         self._store: ProjectStore | None = None
         self._open_lock = threading.Lock()
@@ -108,7 +111,11 @@ class Projects:
 
     def start(self) -> Projects:
         """Open the store and start the renderer (once); a read-only process starts none."""
-        if self.writable and self._thread is None:
+        if self.writable and self.endpoint is not None and self._remote is None:
+            settings = self.engine.settings
+            self._remote = RemoteRenderer(self, self.endpoint, settings.render_batch, settings.render_jobs)
+            self._remote.start()
+        elif self.writable and self.endpoint is None and self._thread is None:
             self._thread = threading.Thread(target=self._work, name="project-renderer", daemon=True)
             self._thread.start()
         return self
@@ -122,6 +129,8 @@ class Projects:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(60)
+        if self._remote is not None:
+            self._remote.join(60)
         if self._store is not None:
             self._store.close()
 
@@ -290,9 +299,10 @@ class Projects:
             state = self._paused.get(info.id, "rendering")
         left_chars = sum(len(s.text) for s in self._unrendered(info.id)) if self._seconds_per_char else 0
         eta = left_chars * self._seconds_per_char if self._seconds_per_char else None
+        note = self.note or (self._remote.note if self._remote else "")
         return ProjectStatus(
             info.id, info.name, state, info.done, info.total, info.failed, stale,
-            tuple(store.chapters(info.id)), eta, self.note, info.settings,
+            tuple(store.chapters(info.id)), eta, note, info.settings,
         )  # fmt: skip
 
     def _unrendered(self, project_id: int) -> Iterator[SegmentRow]:
