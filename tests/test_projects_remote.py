@@ -144,8 +144,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(worker_env, tiny_settings, voic
             with workers(worker_env, endpoint, log) as (a,):
                 pid = projects.create("Book", BOOK, "narrator", None, FAST)
                 with endpoint.changed:
-                    assert endpoint.changed.wait_for(lambda: endpoint.queue.times(endpoint.runs[0][1], "taken")
-                                                     if endpoint.runs else False, 120), log.read_text()[-3000:]  # fmt: skip
+                    assert endpoint.changed.wait_for(lambda: taken(endpoint), 120), log.read_text()[-3000:]
                     a.send_signal(signal.SIGKILL)
                 a.wait(30)
             first = endpoint.runs[0][1]
@@ -158,6 +157,11 @@ def test_a_worker_killed_mid_batch_loses_nothing(worker_env, tiny_settings, voic
     assert len(takes) == 7 and all(len(t) == 1 and t[0].kept and t[0].audio.is_file() for t in takes.values()), takes
     sent_again = {seg["id"] for r in endpoint.runs[1:] for seg in r[2]["segments"]}
     assert {seg["id"] for seg in endpoint.runs[0][2]["segments"]} <= sent_again
+
+
+def taken(endpoint: RunPodEndpoint) -> bool:
+    """Whether a worker has taken the first job sent."""
+    return bool(endpoint.runs and endpoint.queue.times(endpoint.runs[0][1], "taken"))
 
 
 def rounds_later(projects: Projects, n: int = 2) -> None:
