@@ -11,6 +11,7 @@ worker subprocesses of this code (serverless/handler.py, the tiny model) taking 
 |                                                   | and arrive; none lost, one kept take each                      |
 | pause                                             | no batch is sent after the one in flight (which is recorded)   |
 | cancel                                            | its jobs are cancelled on the endpoint; segments back to pending|
+| delete                                            | its jobs are cancelled on the endpoint                         |
 | an edit while its batch is out                    | the late result is dropped; the new text renders               |
 | a bad API key / an unknown endpoint               | the project's status says what to do; nothing is left claimed  |
 | the endpoint set without a key                    | refused at start, saying to set RUNPOD_API_KEY                  |
@@ -216,6 +217,18 @@ def test_cancel_cancels_its_jobs_and_an_edit_drops_the_late_result(
             takes = projects.store.takes(first.id)
     assert [t.text for t in takes] == ["A new first line."] and takes[0].kept
     assert any(seg["text"] != "A new first line." and seg["id"] == first.id for seg in endpoint.runs[1][2]["segments"])
+
+
+def test_delete_cancels_its_jobs(tiny_settings, voices: Path, tmp_path: Path, sdk) -> None:
+    with serve_endpoint(ENDPOINT, KEY) as endpoint:
+        with remote(tiny_settings, voices, tmp_path / "p", endpoint, render_jobs=1) as projects:
+            pid = projects.create("Book", BOOK, "narrator", None, FAST)
+            with endpoint.changed:
+                assert endpoint.changed.wait_for(lambda: endpoint.runs, 30)
+            projects.delete(pid)
+            with endpoint.changed:
+                assert endpoint.changed.wait_for(lambda: endpoint.cancels == [endpoint.runs[0][1]], 30)
+            assert projects.all() == [] and len(endpoint.runs) == 1
 
 
 @pytest.mark.parametrize(

@@ -226,6 +226,8 @@ class RemoteRenderer:
                     self.sends.pop(seg_id, None)
             except StudioError as e:  # deleted meanwhile
                 log.info("segment %s: its result is dropped (%s)", seg_id, e)
+            except (ValueError, TypeError, KeyError) as e:  # an answer that is not what the worker sends
+                store.fail(row, f"The render endpoint's answer for this segment cannot be read ({e!r}).")
         self._requeue(again, "the job did not return it")
 
     def _requeue(self, rows: list[SegmentRow], why: str) -> None:
@@ -255,7 +257,8 @@ class RemoteRenderer:
         """The jobs of a cancelled (or deleted) project are cancelled on the endpoint."""
         with self._wake:
             cancelled = {pid for pid, state in self.projects._paused.items() if state == "cancelled"}
-        for sent in [s for s in self.sent if s.project in cancelled]:
+        existing = {info.id for info in self.projects.store.projects()} if self.sent else set()
+        for sent in [s for s in self.sent if s.project in cancelled or s.project not in existing]:
             self._forget(sent)
             self._give_up(sent, "cancelled")
 
