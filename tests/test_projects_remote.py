@@ -216,6 +216,8 @@ def test_cancel_cancels_its_jobs_and_an_edit_drops_the_late_result(
                 assert status and status.status == "done", (status, log.read_text()[-3000:])
             takes = projects.store.takes(first.id)
     assert [t.text for t in takes] == ["A new first line."] and takes[0].kept
+    resent = [seg["text"] for r in endpoint.runs[2:] for seg in r[2]["segments"] if seg["id"] == first.id]
+    assert resent == ["A new first line."]  # the late result was dropped: the new text was sent and kept
     assert any(seg["text"] != "A new first line." and seg["id"] == first.id for seg in endpoint.runs[1][2]["segments"])
 
 
