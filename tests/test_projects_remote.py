@@ -19,6 +19,7 @@ worker subprocesses of this code (serverless/handler.py, the tiny model) taking 
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ BOOK = (
     "Chapter 1\nThe keeper climbed the stairs. He lit the lamp.\n\nThe ships saw it.\n\n"
     "Chapter 2\nA storm came in the night. The lamp held.\n\nChapter 3\nMorning was quiet."
 )
+DIALOGUE = BOOK.replace("\n\nThe ships", "\n\n[Guest] Is the lamp lit?\n\nThe ships")  # a voice per speaker
+GUEST = {"Guest": "guest"}
 ENDPOINT, KEY = "ep-test", "key-test"
 
 
@@ -54,9 +57,11 @@ def worker_env(tiny, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
 
 
 @pytest.fixture(scope="module")
-def voices(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> Path:
+def voices(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: Path, ref_wav: Path) -> Path:
     folder = tmp_path_factory.mktemp("remote-voices")
-    Engine(tiny_settings.replace(voices_dir=folder)).save_voice("narrator", short_ref, REF_TEXT)
+    engine = Engine(tiny_settings.replace(voices_dir=folder))
+    engine.save_voice("narrator", short_ref, REF_TEXT)
+    engine.save_voice("guest", ref_wav, REF_TEXT)
     return folder
 
 
@@ -110,21 +115,28 @@ def test_a_book_renders_remotely_with_the_audio_a_local_render_gives(
 ) -> None:
     log = tmp_path / "worker.log"
     with serve_endpoint(ENDPOINT, KEY) as endpoint, workers(worker_env, endpoint, log):
-        with remote(tiny_settings, voices, tmp_path / "remote", endpoint) as projects:
-            pid = projects.create("Book", BOOK, "narrator", None, FAST)
+        with remote(tiny_settings, voices, tmp_path / "remote", endpoint, render_batch=3) as projects:
+            pid = projects.create("Book", DIALOGUE, "narrator", GUEST, FAST)
             status = finished(projects, pid)
             assert status and status.status == "done", (status, log.read_text()[-3000:])
             far = {s.position + 100 * s.chapter: s for s in projects.store.segments(pid, limit=1000)}
             takes = kept_takes(projects, pid)
             far_audio = {k: s.audio.read_bytes() for k, s in far.items()}
-    assert len(status.chapters) == 3 and status.done == status.total == len(far) == 7
+    assert len(status.chapters) == 3 and status.done == status.total == len(far) == 8
     assert all(len(t) == 1 and t[0].kept for t in takes.values()), takes
-    assert sorted(len(r[2]["segments"]) for r in endpoint.runs) == [1, 2, 2, 2]  # F5_RENDER_BATCH=2
+    # batches of F5_RENDER_BATCH=3 in reading order, split by voice: each job in one voice's recording
+    speaker = {s.id: s.speaker for s in far.values()}
+    saved = Engine(tiny_settings.replace(voices_dir=voices)).voices
+    recording = {v: base64.b64encode(saved.get(v).audio.read_bytes()).decode() for v in ("narrator", "guest")}
+    assert sorted(len(r[2]["segments"]) for r in endpoint.runs) == [1, 1, 2, 2, 2]
+    for _, _, job in endpoint.runs:
+        voice = {"guest" if speaker[seg["id"]] == "Guest" else "narrator" for seg in job["segments"]}
+        assert len(voice) == 1 and job["ref_audio_base64"] == recording[voice.pop()]
     engine = Engine(tiny_settings.replace(voices_dir=voices))
     engine.load()
     local = Projects(engine, tmp_path / "local").start()
     try:
-        lid = local.create("Book", BOOK, "narrator", None, FAST)
+        lid = local.create("Book", DIALOGUE, "narrator", GUEST, FAST)
         local.pause(lid)
         for seg in local.store.segments(lid, limit=1000):
             local.edit(lid, seg.id, seed=far[seg.position + 100 * seg.chapter].seed)

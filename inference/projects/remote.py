@@ -134,8 +134,14 @@ class RemoteRenderer:
             if claimed is None:
                 return
             info, rows = claimed
-            for voice, group in _by_voice(info.settings, rows).items():
-                self._send_group(endpoint, info, voice, group)
+            groups = list(_by_voice(info.settings, rows).items())
+            for i, (voice, group) in enumerate(groups):
+                try:
+                    self._send_group(endpoint, info, voice, group)
+                except BaseException:  # the groups not sent yet go back to pending too
+                    for _, rest in groups[i + 1 :]:
+                        self._requeue(rest, "not sent")
+                    raise
 
     def _claim(self) -> tuple[ProjectInfo, list[SegmentRow]] | None:
         projects, store = self.projects, self.projects.store
