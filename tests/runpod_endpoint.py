@@ -11,6 +11,7 @@ the queue stand-in that real workers take their jobs from (tests/runpod_queue.py
   `execution_timeout` seconds ago without a result is TIMED_OUT (RunPod's executionTimeout: its worker died).
   A final status stays as it is (a late result of a timed-out or cancelled job is not shown).
 - POST /v2/<endpoint>/cancel/<job> -> {"id", "status": "CANCELLED"}: a waiting job leaves the queue.
+- `status_down`: every status call answers 503, as when RunPod's API cannot be reached for a while.
 - Every call checks `Authorization: Bearer <api key>` (401 otherwise, as RunPod answers) and the endpoint id (404).
 
 `runs` lists the jobs sent (time, id, input) and `changed` (the queue's condition) is notified on each call, so a
@@ -45,6 +46,7 @@ class RunPodEndpoint:
     final: dict[str, str] = field(default_factory=dict)  # job -> its final status, once shown
     cancels: list[str] = field(default_factory=list)
     status_calls: int = 0
+    status_down: bool = False  # set: every status call answers 503 (RunPod's API unreachable for a while)
 
     @property
     def changed(self) -> threading.Condition:
@@ -116,7 +118,9 @@ def _handler(endpoint: RunPodEndpoint) -> type[BaseHTTPRequestHandler]:
             route = self._route()
             if route is None:
                 return
-            if route[0] == "status" and len(route) == 2:
+            if route[0] == "status" and len(route) == 2 and endpoint.status_down:
+                self._send(503, {"error": "service unavailable"})
+            elif route[0] == "status" and len(route) == 2:
                 self._send(200, endpoint.status(route[1]))
             else:
                 self._send(404, {"error": "not found"})

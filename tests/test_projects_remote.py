@@ -12,6 +12,7 @@ worker subprocesses of this code (serverless/handler.py, the tiny model) taking 
 | pause                                             | no batch is sent after the one in flight (which is recorded)   |
 | cancel                                            | its jobs are cancelled on the endpoint; segments back to pending|
 | delete                                            | its jobs are cancelled on the endpoint                         |
+| a job's status cannot be read for LOST_S          | it is cancelled and its segments sent again (same seeds)       |
 | an edit while its batch is out                    | the late result is dropped; the new text renders               |
 | a bad API key / an unknown endpoint               | the project's status says what to do; nothing is left claimed  |
 | the endpoint set without a key                    | refused at start, saying to set RUNPOD_API_KEY                  |
@@ -243,6 +244,25 @@ def test_delete_cancels_its_jobs(tiny_settings, voices: Path, tmp_path: Path, sd
             with endpoint.changed:
                 assert endpoint.changed.wait_for(lambda: endpoint.cancels == [endpoint.runs[0][1]], 30)
             assert projects.all() == [] and len(endpoint.runs) == 1
+
+
+def test_a_job_whose_status_cannot_be_read_is_sent_again(
+    tiny_settings, voices: Path, tmp_path: Path, sdk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inference.projects import remote as dispatcher
+
+    monkeypatch.setattr(dispatcher, "LOST_S", 1.0)
+    with serve_endpoint(ENDPOINT, KEY) as endpoint:
+        with remote(tiny_settings, voices, tmp_path / "p", endpoint, render_jobs=1) as projects:
+            pid = projects.create("Book", BOOK, "narrator", None, FAST)
+            with endpoint.changed:
+                assert endpoint.changed.wait_for(lambda: endpoint.runs, 30)
+                endpoint.status_down = True
+                assert endpoint.changed.wait_for(lambda: len(endpoint.runs) == 2, 30)
+            assert endpoint.cancels == [endpoint.runs[0][1]]  # the lost job is cancelled, its segments sent again
+            assert endpoint.runs[1][2]["segments"] == endpoint.runs[0][2]["segments"]
+            info = projects.store.project(pid)
+            assert info.rendering == 2 and info.done == 0
 
 
 @pytest.mark.parametrize(

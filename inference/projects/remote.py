@@ -9,7 +9,8 @@ Rules
     - The store stays the one owner of every segment's state. Batches of up to `batch` pending segments are claimed
       (store.claim: atomic, reading order, the oldest project not paused first), grouped by voice, and sent as one
       `segments` job each: the voice's recording (ref_audio_base64) with its transcript, the project's options, and
-      each segment's seed (its own, else one drawn here and recorded with its take). At most `jobs` are in flight.
+      each segment's seed (its own, else one drawn here, sent again with it, and recorded with its take). At most
+      `jobs` are in flight.
     - A returned segment is recorded with store.finish (its WAV bytes as they come); the store drops a late result
       of an older revision (an edit meanwhile). A segment returned with an error fails with that reason, unless the
       worker says to send it again (its output was full): then it goes back to pending.
@@ -86,6 +87,7 @@ class RemoteRenderer:
         self.note = ""  # why the endpoint refused the last job, and what to do; "" when it takes them
         self.sent: list[Sent] = []
         self.sends: dict[int, int] = {}  # segment id -> times sent without an answer
+        self.drawn: dict[int, int] = {}  # segment id -> the seed drawn for it, sent again with it until recorded
         self.rounds = 0  # dispatcher rounds done (tests wait on it through projects._wake)
         self._endpoint: Endpoint | None = None
         self._thread: threading.Thread | None = None
@@ -168,7 +170,10 @@ class RemoteRenderer:
                 store.fail(seg, str(e))
             return
         options = SynthesisOptions.from_loose(info.settings.get("options") or {})
-        seeds = {seg.id: seg.seed if seg.seed is not None else resolve_seed(options.seed) for seg in rows}
+        seeds = {seg.id: seg.seed for seg in rows if seg.seed is not None}
+        for seg in rows:
+            if seg.seed is None:
+                seeds[seg.id] = self.drawn.setdefault(seg.id, resolve_seed(options.seed))
         shared = {k: v for k, v in dataclasses.asdict(options).items() if k != "seed"}
         job_input = {
             "segments": [{"id": seg.id, "text": seg.text, "seed": seeds[seg.id]} for seg in rows],
@@ -224,17 +229,21 @@ class RemoteRenderer:
                     spoken = str(entry.get("spoken_text") or "")
                     duration, seed = float(entry["duration"]), int(entry.get("seed", seed))
                     store.finish(row, audio, duration, seed, spoken, entry.get("check"))
-                    self.sends.pop(seg_id, None)
+                    self._done(seg_id)
                 elif SEND_AGAIN in str(entry.get("error")) and first:
                     again.append(row)
                 else:
                     store.fail(row, str(entry.get("error")))
-                    self.sends.pop(seg_id, None)
+                    self._done(seg_id)
             except StudioError as e:  # deleted meanwhile
                 log.info("segment %s: its result is dropped (%s)", seg_id, e)
             except (ValueError, TypeError, KeyError) as e:  # an answer that is not what the worker sends
                 store.fail(row, f"The render endpoint's answer for this segment cannot be read ({e!r}).")
         self._requeue(again, "the job did not return it")
+
+    def _done(self, seg_id: int) -> None:
+        self.sends.pop(seg_id, None)
+        self.drawn.pop(seg_id, None)
 
     def _requeue(self, rows: list[SegmentRow], why: str) -> None:
         """Back to pending with a new revision; a segment sent MAX_SENDS times fails instead."""
@@ -244,7 +253,7 @@ class RemoteRenderer:
                 if self.sends.get(row.id, 0) >= MAX_SENDS:
                     reason = f"Sent to the render endpoint {MAX_SENDS} times without an answer ({why})."
                     store.fail(row, f"{reason} Check the endpoint's workers and logs, then edit the segment again.")
-                    self.sends.pop(row.id, None)
+                    self._done(row.id)
                 elif store.fail(row, why):
                     self.projects._requeue(row)
             except StudioError as e:  # deleted meanwhile
