@@ -45,6 +45,12 @@ class RunPodEndpoint:
     def __init__(self, endpoint: Any, endpoint_id: str) -> None:
         self.endpoint, self.endpoint_id = endpoint, endpoint_id
 
+    def cancel(self, job_id: str) -> Any:
+        """Cancel a job sent earlier (by a process that died)."""
+        from runpod.endpoint.runner import Job
+
+        return Job(self.endpoint_id, job_id, self.endpoint.rp_client).cancel()
+
     def run(self, request_input: dict[str, Any]) -> Any:
         try:
             return self.endpoint.run(request_input)

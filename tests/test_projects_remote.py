@@ -13,6 +13,7 @@ worker subprocesses of this code (serverless/handler.py, the tiny model) taking 
 | cancel                                            | its jobs are cancelled on the endpoint; segments back to pending|
 | delete                                            | its jobs are cancelled on the endpoint                         |
 | a job's status cannot be read for LOST_S          | it is cancelled and its segments sent again (same seeds)       |
+| the studio dies with jobs in flight               | the next studio on the store cancels them, sends them again    |
 | an edit while its batch is out                    | the late result is dropped; the new text renders               |
 | a bad API key / an unknown endpoint               | the project's status says what to do; nothing is left claimed  |
 | the endpoint set without a key                    | refused at start, saying to set RUNPOD_API_KEY                  |
@@ -263,6 +264,28 @@ def test_a_job_whose_status_cannot_be_read_is_sent_again(
             assert endpoint.runs[1][2]["segments"] == endpoint.runs[0][2]["segments"]
             info = projects.store.project(pid)
             assert info.rendering == 2 and info.done == 0
+
+
+def test_the_jobs_of_a_studio_that_died_are_cancelled_by_the_next(
+    tiny_settings, voices: Path, tmp_path: Path, sdk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first studio stops without cancelling its job in flight (as a SIGKILL would leave it); the next one on the
+    same store cancels that job and sends its segments again."""
+    with serve_endpoint(ENDPOINT, KEY) as endpoint:
+        with remote(tiny_settings, voices, tmp_path / "p", endpoint, render_jobs=1) as first:
+            pid = first.create("Book", BOOK, "narrator", None, FAST)
+            with endpoint.changed:
+                assert endpoint.changed.wait_for(lambda: endpoint.runs, 30)
+            assert first._remote is not None
+            monkeypatch.setattr(first._remote, "_stop_all", lambda: None)
+        assert endpoint.cancels == []
+        with remote(tiny_settings, voices, tmp_path / "p", endpoint, render_jobs=1) as second:
+            with endpoint.changed:
+                assert endpoint.changed.wait_for(lambda: len(endpoint.runs) == 2, 30)
+            assert endpoint.cancels == [endpoint.runs[0][1]]
+            sent = [[seg["id"] for seg in job["segments"]] for _, _, job in endpoint.runs]
+            assert sent[1] == sent[0]
+            assert second.store.project(pid).rendering == 2
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ Rules
       puts its segments back to pending (with a new revision, so that a late answer of that job is dropped): they
       are sent again. A segment sent MAX_SENDS times without an answer fails, saying so.
     - Pause stops sending the project's batches (the jobs in flight finish and are recorded); cancel and delete also
-      cancel its jobs on the endpoint; close cancels every job in flight. Their segments go back to pending.
+      cancel its jobs on the endpoint; close cancels every job in flight. Their segments go back to pending. The
+      jobs in flight are kept in JOBS_NAME beside the database, so that after a crash the next process cancels them.
     - A refusal by the endpoint (a bad API key, no such endpoint, unreachable) is logged and shown in every project's
       status note with what to do; the dispatcher tries again after RETRY_S.
     - While an endpoint is set, this process renders nothing itself: its own device stays for its visitors, and the
@@ -31,7 +32,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -47,6 +50,7 @@ POLL_S = 1.0  # between two reads of the jobs in flight (a poke reads them soone
 LOST_S = 120.0  # a job whose status cannot be read this long is given up and its segments sent again
 RETRY_S = 30.0  # after the endpoint refused a job, before the next try
 MAX_SENDS = 5  # sends of one segment without an answer, before it fails
+JOBS_NAME = "remote_jobs.json"  # {"<job id>": <project id>}: the jobs in flight, beside the database
 FINAL_FAILED = ("FAILED", "CANCELLED", "TIMED_OUT")
 # the worker's words for a segment left out of a full output (serverless/segments.py, SegmentsJob._over)
 SEND_AGAIN = "Send this segment again in another job"
@@ -54,6 +58,8 @@ SEND_AGAIN = "Send this segment again in another job"
 
 class RemoteJob(Protocol):
     """A job on the endpoint, as the runpod SDK's Job offers it."""
+
+    job_id: str
 
     def status(self) -> str: ...
 
@@ -66,6 +72,8 @@ class Endpoint(Protocol):
     """A queue endpoint, as the runpod SDK's Endpoint offers it; a refusal it can explain is an InputError."""
 
     def run(self, request_input: dict[str, Any]) -> RemoteJob: ...
+
+    def cancel(self, job_id: str) -> Any: ...
 
 
 @dataclass
@@ -90,6 +98,7 @@ class RemoteRenderer:
         self.drawn: dict[int, int] = {}  # segment id -> the seed drawn for it, sent again with it until recorded
         self.rounds = 0  # dispatcher rounds done (tests wait on it through projects._wake)
         self._endpoint: Endpoint | None = None
+        self._saved: dict[str, int] = {}  # the jobs JOBS_NAME holds
         self._thread: threading.Thread | None = None
 
     @property
@@ -111,9 +120,11 @@ class RemoteRenderer:
             try:
                 if self._endpoint is None:
                     self._endpoint = self.connect()
+                    self._cancel_orphans(self._endpoint)
                 self._drop_stopped()
                 self._collect()
                 self._send(self._endpoint)
+                self._save_jobs()
             except StudioError as e:  # the endpoint refused: a bad key, no such endpoint, no runpod package
                 self.note = f"The render endpoint refused the work: {e}"
                 log.error("%s (trying again in %s s)", self.note, RETRY_S)
@@ -128,6 +139,7 @@ class RemoteRenderer:
                 if not self.projects._closed:
                     self._wake.wait(pause)
         self._stop_all()
+        self._save_jobs()
 
     def _send(self, endpoint: Endpoint) -> None:
         """Fill the free places with batches of the oldest projects not paused."""
@@ -267,6 +279,32 @@ class RemoteRenderer:
         except Exception as e:  # the endpoint is unreachable: the job times out there
             log.info("a job could not be cancelled: %s", e)
         self._requeue([row for row, _ in sent.segments.values()], why)
+
+    def _save_jobs(self) -> None:
+        """The jobs in flight, kept beside the database (written by rename) so that the next process cancels them
+        when this one dies: their segments are sent again anyway (the store puts them back to pending)."""
+        jobs = {sent.job.job_id: sent.project for sent in self.sent}
+        if jobs == self._saved:
+            return
+        path = self.projects.folder / JOBS_NAME
+        tmp = path.with_name(JOBS_NAME + ".tmp")
+        tmp.write_text(json.dumps(jobs), encoding="utf-8")
+        os.replace(tmp, path)
+        self._saved = jobs
+
+    def _cancel_orphans(self, endpoint: Endpoint) -> None:
+        """The jobs a process that died left in flight are cancelled: nobody reads their results."""
+        try:
+            orphans = json.loads((self.projects.folder / JOBS_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for job_id in orphans:
+            try:
+                endpoint.cancel(job_id)
+            except Exception as e:  # gone, or the endpoint is unreachable: it times out there
+                log.info("job %s left by an earlier process could not be cancelled: %s", job_id, e)
+        self._saved = {"": 0}  # written again on this round, with this process's jobs
+        log.info("%d jobs left in flight by an earlier process were cancelled", len(orphans))
 
     def _drop_stopped(self) -> None:
         """The jobs of a cancelled (or deleted) project are cancelled on the endpoint."""
