@@ -215,7 +215,9 @@ def studio_server(demo: Any, config: Any) -> Any:
 def serve(settings: ServerSettings, engine_settings: EngineSettings) -> None:
     import uvicorn
 
-    studio = Studio(Engine(engine_settings))
+    from serverless.endpoint import connect  # F5_RENDER_ENDPOINT: projects render on a RunPod endpoint
+
+    studio = Studio(Engine(engine_settings), render_endpoint=connect(engine_settings))
     app, demo = create_app(settings, studio)
     warn_if_public(settings)
     config = uvicorn.Config(

@@ -150,6 +150,12 @@ class EngineSettings:
     voices_dir: Path = env("VOICES_DIR", Path("voices"))
     # long-form projects (their database and audio); None = a `projects` folder beside voices_dir (see projects_folder)
     projects_dir: Path | None = env("F5_PROJECTS_DIR", None)
+    # rendering projects on a RunPod queue endpoint running this image's worker (inference/projects/remote.py):
+    # the endpoint's id (unset: this process renders them), the API key, segments per job and jobs sent at once
+    render_endpoint: str | None = env("F5_RENDER_ENDPOINT", None)
+    render_api_key: str | None = env("RUNPOD_API_KEY", None, secret=True)
+    render_batch: int = env("F5_RENDER_BATCH", 16, low=1, high=1000)  # high: the worker's segments per job
+    render_jobs: int = env("F5_RENDER_JOBS", 4, low=1, high=256)
     preload: bool = env("F5_PRELOAD", False)  # start loading in the background as soon as the server is up
     compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer at load (minutes on a GPU)
     batch_size: int = env("F5_BATCH_SIZE", 0, low=0, high=64)  # chunks per forward pass; 0 = auto (8 CUDA, 1 CPU)

@@ -98,11 +98,14 @@ def _handler(queue: RunPodQueue) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: Any = None) -> None:
             data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # a worker killed during its long poll
+                pass
 
         def do_GET(self) -> None:
             url = urlparse(self.path)

@@ -122,3 +122,20 @@ def test_abuse_bench_runs_briefly_and_reports_each_attack() -> None:
     assert requests == refused == 3 and held == 0  # over-long names are refused
     assert rows["latin1 transcript"][:2] == ["2", "2"] and "Voilà" in rows["latin1 transcript"][-1]
     assert "0 failed" in proc.stdout and "/health:" in proc.stdout and "App RSS" in proc.stdout
+
+
+def test_crash_bench_runs_briefly_and_counts_nothing_lost() -> None:
+    """bench.projects_crash, two kills of a small project's studio process: it runs, and the store loses, duplicates
+    and half-writes nothing (the bench exits 1 when it counts any)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.projects_crash", "--kills", "2", "--segments", "8", "--max-delay", "1"]
+        + ["--no-write"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in proc.stdout.splitlines() if "| " in line}
+    lost = next(v for k, v in rows.items() if k.startswith("lost"))
+    assert rows["segments"] == "8" and lost == "0", rows

@@ -24,16 +24,19 @@ Rules
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import soundfile as sf
 
 from ..audio import SAMPLE_RATE
 from ..audio.encode import encode_audio
@@ -46,6 +49,7 @@ from ..scheduler import background
 from ..types import SynthesisRequest, SynthesisResult
 from .export import Export, ExportBook, ExportChapter, ExportSegment, export
 from .quality import Review, VoicePrints, best, reference_key, score_take, split_options
+from .remote import Endpoint, RemoteRenderer
 from .schema import ChapterProgress, ProjectInfo, SegmentRow
 from .source import read_file, read_text
 from .store import PAGE_MAX, ProjectStore, StoreLocked
@@ -76,8 +80,10 @@ class ProjectStatus:
 class Projects:
     """The projects in `folder`, rendered by this process's engine when it holds the store."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
+    def __init__(self, engine: Engine, folder: Path, endpoint: Callable[[], Endpoint] | None = None) -> None:
         self.engine, self.folder = engine, Path(folder)
+        self.endpoint = endpoint  # set: segments render on a RunPod queue endpoint (remote.py), not here
+        self._remote: RemoteRenderer | None = None
         self.note = ""  # set when another process writes the store
         self._store: ProjectStore | None = None
         self._open_lock = threading.Lock()
@@ -110,7 +116,11 @@ class Projects:
 
     def start(self) -> Projects:
         """Open the store and start the renderer (once); a read-only process starts none."""
-        if self.writable and self._thread is None:
+        if self.writable and self.endpoint is not None and self._remote is None:
+            settings = self.engine.settings
+            self._remote = RemoteRenderer(self, self.endpoint, settings.render_batch, settings.render_jobs)
+            self._remote.start()
+        elif self.writable and self.endpoint is None and self._thread is None:
             self._thread = threading.Thread(target=self._work, name="project-renderer", daemon=True)
             self._thread.start()
         return self
@@ -124,6 +134,8 @@ class Projects:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(60)
+        if self._remote is not None:
+            self._remote.join(60)
         if self._store is not None:
             self._store.close()
 
@@ -212,15 +224,31 @@ class Projects:
 
     def _score(self, result: SynthesisResult, request: SynthesisRequest, review: Review) -> dict[str, Any]:
         """The take's check summary (when the check ran), its similarity to the voice's reference, quality, flag."""
+        check = summary(result.checks) if result.checks else None
+        return self._score_wave(result.wave, request, check, review)
+
+    def _score_wave(
+        self, wave: Any, request: SynthesisRequest, check: dict[str, Any] | None, review: Review
+    ) -> dict[str, Any]:
         ref = request.reference.audio
 
         def load() -> tuple[Any, int]:
             prepared = self.engine.prepare(ref)[1]
             return prepared.wave, prepared.sample_rate
 
-        similarity = self.prints.similarity(result.wave, SAMPLE_RATE, reference_key(ref), load)
-        check = summary(result.checks) if result.checks else None
+        similarity = self.prints.similarity(wave, SAMPLE_RATE, reference_key(ref), load)
         return score_take(check, similarity, review, request.options.check_threshold)
+
+    def score_remote(self, seg: SegmentRow, wav: bytes, check: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The scores of a take rendered elsewhere (a render endpoint's WAV), as a local take gets them (no retries:
+        a flagged one is listed for review); the worker's own check alone when it cannot be scored here."""
+        try:
+            settings = self.store.project(seg.project).settings
+            wave, _ = sf.read(io.BytesIO(wav), dtype="float32")
+            return self._score_wave(wave, self._request(settings, seg), check, Review.from_settings(settings))
+        except Exception as e:  # a voice deleted meanwhile, an unreadable file: the take is kept, unscored
+            log.warning("segment %s: its remote take is not scored (%s: %s)", seg.id, type(e).__name__, e)
+            return check
 
     def _record(self, seg: SegmentRow, takes: list[tuple[SynthesisResult, dict[str, Any]]]) -> None:
         """Record the other takes, then keep the best (the segment is done once all its takes are listed); nothing
@@ -332,9 +360,10 @@ class Projects:
             state = self._paused.get(info.id, "rendering")
         left_chars = sum(len(s.text) for s in self._unrendered(info.id)) if self._seconds_per_char else 0
         eta = left_chars * self._seconds_per_char if self._seconds_per_char else None
+        note = self.note or (self._remote.note if self._remote else "")
         return ProjectStatus(
             info.id, info.name, state, info.done, info.total, info.failed, stale,
-            tuple(store.chapters(info.id)), eta, self.note, info.settings,
+            tuple(store.chapters(info.id)), eta, note, info.settings,
         )  # fmt: skip
 
     def _unrendered(self, project_id: int) -> Iterator[SegmentRow]:

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..metrics import Metrics
 from ..options import SynthesisOptions, resolve_seed
 from ..projects.export import Export
+from ..projects.remote import Endpoint
 from ..projects.render import Projects, ProjectStatus
 from ..projects.schema import SegmentRow, Take
 from ..projects.store import DB_NAME
@@ -37,8 +38,9 @@ from . import dubbing, editing, variations
 class Studio:
     """Every studio operation over one Engine (which alone owns the models)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, render_endpoint: Callable[[], Endpoint] | None = None) -> None:
         self.engine = engine
+        self.render_endpoint = render_endpoint  # projects render on this RunPod endpoint (F5_RENDER_ENDPOINT)
         self._projects: Projects | None = None  # the project store and its renderer, opened on first use
         self._projects_lock = threading.Lock()  # one Projects per studio, however many threads ask for it first
 
@@ -192,7 +194,8 @@ class Studio:
         in the background (once; the model loads when the first segment renders). The server calls it at start."""
         with self._projects_lock:
             if self._projects is None:
-                self._projects = Projects(self.engine, folder or self.settings.projects_folder)
+                folder = folder or self.settings.projects_folder
+                self._projects = Projects(self.engine, folder, self.render_endpoint)
             return self._projects.start()
 
     def resume_projects(self) -> None:
