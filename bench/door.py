@@ -1,0 +1,239 @@
+"""The tax at the door: what a request through each interface costs beyond the engine alone, on the same weights.
+
+    .venv/bin/python -m bench.door [--full] [--runs 3] [--nfe 7] [--levels 1,4,8] [--no-write]
+
+Sides, each with the same short text, saved voice and NFE:
+  engine          Studio.synthesize in this process (the reference: every other side is a ratio to it)
+  gradio_client   `python app.py` launched, the real gradio_client's /synthesize (one Client per visitor)
+  openai          the same app, the real OpenAI client's /v1/audio/speech (wav, read to the end)
+  serverless      the worker's own handler in this process (as bench/workers.py does), jobs gathered at once
+Per side: latency at concurrency 1 (median) and throughput at each level (requests/s: n released together by a
+barrier, the median wall time of the runs), all printed as ratios to the engine's. Then one /synthesize answer
+taken apart in this process: the engine, the spectrogram picture, and what Gradio does to the outputs (the WAV and
+the picture written to its cache), against the measured gradio_client latency (the rest is HTTP, queue and SSE,
+the upload and the client's download).
+
+--full uses the full-size random F5TTS_v1_Base (bench/weights.py builds it once), else the tiny random model (its
+audio is noise; the figure is the interface overhead, not the model's arithmetic). Appended to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .common import REF_TEXT, SHORT_REF_TEXT, full_ref_wav, loadavg, machine, short_ref_wav
+from .fairness import SHORT, launch
+from .gpu import concurrent
+from .report import RESULTS
+from .weights import CACHE, HF_HOME, ensure
+
+SIDES = ("engine", "gradio_client", "openai", "serverless")
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def measure(call: Callable[[int], Any], levels: list[int], runs: int) -> dict[str, Any]:
+    """Latency at concurrency 1 (median of `runs`) and requests/s at each level (median wall of `runs`)."""
+    call(0)  # warm
+    one = [concurrent(call, 1, timeout=600)[0] for _ in range(runs)]
+    rate = {}
+    for n in levels:
+        walls = one if n == 1 else [concurrent(call, n, timeout=600)[0] for _ in range(runs)]
+        rate[n] = n / med(walls)
+    return {"latency": med(one), "rate": rate}
+
+
+def setup(full: bool) -> dict[str, str]:
+    """The environment of both this process and the app: weights, a voices folder with the voice "bench"."""
+    voices = Path(tempfile.mkdtemp(prefix="door-voices-"))
+    tiny = CACHE / "tiny"
+    if full:
+        ref, ref_text, env = short_ref_wav(), SHORT_REF_TEXT, {"HF_HOME": str(HF_HOME)}
+    else:
+        ref, ref_text = full_ref_wav(), REF_TEXT
+        env = {"HF_HOME": str(tiny / "hf"), "F5_MODEL": str(tiny / "custom" / "model.yaml")}
+    env |= {"HF_HUB_OFFLINE": "1", "VOICES_DIR": str(voices), "F5_DEVICE": "cpu"}
+    os.environ.update(env)  # before huggingface_hub is imported: it reads HF_HOME once
+    if full:
+        ensure()
+    elif not (tiny / "custom" / "model.yaml").is_file():
+        from inference.model.random_weights import build
+
+        build(tiny)
+    (voices / "bench.wav").write_bytes(Path(ref).read_bytes())
+    (voices / "bench.txt").write_text(ref_text, encoding="utf-8")
+    return env
+
+
+def in_process(env: dict[str, str], nfe: int, levels: list[int], runs: int) -> tuple[dict, dict, Any]:
+    """The engine alone and the serverless worker's handler, one studio."""
+    from inference import EngineSettings, Studio
+    from serverless.handler import Worker
+
+    studio = Studio.from_settings(EngineSettings.from_env(os.environ))
+
+    def engine(k: int) -> None:
+        studio.synthesize(studio.request(SHORT, voice="bench", options={"nfe_step": nfe, "seed": k}))
+
+    worker = Worker(studio)
+
+    def serverless(n: int) -> float:
+        async def jobs() -> float:
+            start = time.perf_counter()
+            inputs = [{"text": SHORT, "voice": "bench", "nfe_step": nfe, "seed": k} for k in range(n)]
+            out = await asyncio.gather(*(worker.handler({"id": str(k), "input": i}) for k, i in enumerate(inputs)))
+            assert all("audio_base64" in r for r in out), out[0]
+            return time.perf_counter() - start
+
+        return asyncio.run(jobs())
+
+    print("engine alone…", flush=True)
+    eng = measure(engine, levels, runs)
+    print("serverless worker…", flush=True)
+    serverless(1)
+    one = [serverless(1) for _ in range(runs)]
+    walls = {n: one if n == 1 else [serverless(n) for _ in range(runs)] for n in levels}
+    sls = {"latency": med(one), "rate": {n: n / med(w) for n, w in walls.items()}}
+    return eng, sls, studio
+
+
+def through_app(env: dict[str, str], nfe: int, levels: list[int], runs: int) -> dict[str, dict]:
+    from gradio_client import Client
+    from openai import OpenAI
+
+    out = {}
+    with launch(env) as base:
+        clients = [Client(base, verbose=False) for _ in range(max(levels))]
+        oa = OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=600)
+
+        def via_gradio(k: int) -> None:
+            clients[k].predict(None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize")
+
+        def via_openai(k: int) -> None:
+            oa.audio.speech.create(
+                model="tts-1",
+                voice="bench",
+                input=SHORT,
+                response_format="wav",
+                extra_body={"nfe_step": nfe, "seed": k},
+            ).read()
+
+        for name, call in (("gradio_client", via_gradio), ("openai", via_openai)):
+            print(f"{name}…", flush=True)
+            out[name] = measure(call, levels, runs)
+    return out
+
+
+def taken_apart(studio: Any, nfe: int, runs: int) -> dict[str, float]:
+    """One /synthesize answer's parts in this process (medians, seconds): the handler as Gradio calls it, the
+    picture alone, and Gradio's postprocessing of the four outputs (files written to its cache)."""
+    import gradio as gr
+
+    from ui.clone_api import CloneHandlers
+    from ui.handlers import spectrogram_image
+
+    handlers = CloneHandlers(studio)
+    parts: dict[str, list[float]] = {"handler": [], "picture": [], "postprocess audio": [], "postprocess picture": []}
+    with gr.Blocks():
+        audio = gr.Audio(type="numpy", format="wav")
+        image = gr.Image()
+    for k in range(runs + 1):
+        t0 = time.perf_counter()
+        wave, picture, _, _ = handlers.synthesize(None, "", SHORT, k, nfe_step=nfe, voice="bench")
+        t1 = time.perf_counter()
+        result = studio.synthesize(studio.request(SHORT, voice="bench", options={"nfe_step": nfe, "seed": k}))
+        t2 = time.perf_counter()
+        spectrogram_image(result.mel)
+        t3 = time.perf_counter()
+        audio.postprocess(wave)
+        t4 = time.perf_counter()
+        if picture is not None:
+            image.postprocess(picture)
+        t5 = time.perf_counter()
+        if k:  # the first run warms
+            parts["handler"].append(t1 - t0)
+            parts["picture"].append(t3 - t2)
+            parts["postprocess audio"].append(t4 - t3)
+            parts["postprocess picture"].append(t5 - t4)
+    return {name: med(v) for name, v in parts.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.door", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--full", action="store_true", help="full-size random weights (default: the tiny model)")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--nfe", type=int, default=7, choices=(7, 16, 32), help="the UI's presets")
+    p.add_argument("--levels", default="1,4,8", help="concurrency levels (1 first)")
+    p.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
+    args = p.parse_args(argv)
+    levels = sorted({1, *(int(x) for x in args.levels.split(","))})
+    started, load_start = dt.datetime.now(dt.UTC), loadavg()
+    env = setup(args.full)
+    eng, sls, studio = in_process(env, args.nfe, levels, args.runs)
+    results = {"engine": eng, **through_app(env, args.nfe, levels, args.runs), "serverless": sls}
+    parts = taken_apart(studio, args.nfe, args.runs)
+    lines = report(args, levels, results, parts, started, load_start)
+    print("\n".join(lines))
+    if not args.no_write:
+        with RESULTS.open("a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(lines) + "\n")
+    return 0
+
+
+def report(
+    args: argparse.Namespace, levels: list[int], results: dict, parts: dict, started: dt.datetime, load_start: str
+) -> list[str]:
+    command = "python -m bench.door " + shlex.join(sys.argv[1:])
+    m = machine()
+    eng = results["engine"]
+    head = " | ".join(f"c{n} req/s (x engine, x own c1)" for n in levels)
+    lines = [
+        f"## {started:%Y-%m-%d %H:%M} UTC — `.venv/bin/{command.strip()}`",
+        "",
+        f"Machine: {', '.join(f'{k} {v}' for k, v in m.items())}, load average at start {load_start}, at end "
+        f"{loadavg()}",
+        "",
+        f"Weights: {'full-size random F5TTS_v1_Base (337 M)' if args.full else 'tiny random model'}; NFE {args.nfe}; "
+        f'text "{SHORT}"; saved voice; {args.runs} run(s) per figure; medians.',
+        "",
+        f"| side | c1 latency s (x engine) | {head} |",
+        "|---|---:|" + "---:|" * len(levels),
+    ]
+    for side in SIDES:
+        r = results[side]
+        cells = [
+            f"{r['rate'][n]:.2f} ({r['rate'][n] / eng['rate'][n]:.2f}x, {r['rate'][n] / r['rate'][1]:.2f}x)"
+            for n in levels
+        ]
+        lines.append(f"| {side} | {r['latency']:.3f} ({r['latency'] / eng['latency']:.2f}x) | {' | '.join(cells)} |")
+    extra = results["gradio_client"]["latency"] - eng["latency"]
+    rest = results["gradio_client"]["latency"] - parts["handler"] - parts["postprocess audio"]
+    rest -= parts["postprocess picture"]
+    lines += [
+        "",
+        f"One /synthesize answer taken apart (in process, medians): the handler {parts['handler']:.3f} s, of which "
+        f"the spectrogram picture {parts['picture']:.3f} s; Gradio's postprocessing: the WAV into its cache "
+        f"{parts['postprocess audio']:.3f} s, the picture into its cache {parts['postprocess picture']:.3f} s. "
+        f"gradio_client pays {extra:.3f} s over the engine per request; HTTP, queue, SSE and the client's download "
+        f"take the rest, {rest:.3f} s.",
+    ]
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())
