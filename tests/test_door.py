@@ -6,6 +6,9 @@ the time; these tests pin the mechanism, without timing).
 | a gradio_client caller, a UI visitor | /synthesize, Generate          | the spectrogram goes into Gradio's cache as  |
 |                                      |                                | PNG (webp, the default, ~3x the encoding)    |
 | a gradio_client caller               | /synthesize                    | one picture per answer, from the take's mel  |
+| a UI visitor                         | Generate                       | the take's WAV (named for download) is       |
+|                                      |                                | served as it is: no ffprobe process per take |
+|                                      |                                | (~0.1 s)                                     |
 | a serverless client, 4 jobs at once  | the worker's handler, gathered | all four in the engine at the same time      |
 |                                      |                                | (no job's work on the event loop)            |
 | RunPod's job scaler                  | asks how many jobs to take     | the studio's concurrency (4 on a CPU), not 1 |
@@ -50,6 +53,40 @@ def test_synthesize_draws_one_picture_from_the_takes_mel(engine, ref_wav: Path, 
         str(ref_wav), REF_TEXT, SHORT, 3, nfe_step=7
     )
     assert len(drawn) == 1 and drawn[0].ndim == 2 and picture is not None and len(wave) > 0
+
+
+def test_the_take_is_served_without_probing_it(monkeypatch, tmp_path: Path) -> None:
+    import gradio as gr
+    from gradio import processing_utils
+
+    from ui import history
+
+    probed: list[str] = []
+    monkeypatch.setattr(processing_utils, "audio_is_playable", lambda path: probed.append(path) or True)
+    with gr.Blocks():
+        player = history.served_as_is(gr.Audio(type="numpy", format="wav", interactive=False))
+    wave = np.zeros(2400, dtype=np.float32)
+    named = history.named_result(wave, 24000, "alice", "Hello there.", 7)
+    served = player.postprocess(named)
+    assert served.path == named and served.orig_name == Path(named).name and not probed
+    other = tmp_path / "elsewhere.wav"  # anything else is gr.Audio's own business
+    other.write_bytes(Path(named).read_bytes())
+    player.postprocess(str(other))
+    assert probed == [str(other)]
+
+
+def test_the_clone_tabs_result_is_served_without_probing_it(monkeypatch) -> None:
+    from gradio import processing_utils
+
+    from ui import build_ui
+    from ui.history import export_wave
+
+    probed: list[str] = []
+    monkeypatch.setattr(processing_utils, "audio_is_playable", lambda path: probed.append(path) or True)
+    demo = build_ui(Studio(Engine(EngineSettings())))
+    result = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "result")
+    take = export_wave(np.zeros(2400, dtype=np.float32), 24000, "wav", "take")
+    assert result.postprocess(str(take)).path == str(take) and not probed
 
 
 def test_four_serverless_jobs_are_in_the_engine_at_once(engine, ref_wav: Path) -> None:

@@ -121,7 +121,9 @@ class CloneTab:
             elem_id="live",
         )
         with gr.Row():
-            self.out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
+            self.out_audio = history.served_as_is(  # the take's WAV, served without probing it
+                gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
+            )
             self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200, format=PICTURE_FORMAT)
         with gr.Row():
             self.seed_used = seed_used_box(elem_id="seed-used")
