@@ -138,36 +138,51 @@ def through_app(env: dict[str, str], nfe: int, levels: list[int], runs: int) -> 
 
 
 def taken_apart(studio: Any, nfe: int, runs: int) -> dict[str, float]:
-    """One /synthesize answer's parts in this process (medians, seconds): the handler as Gradio calls it, the
-    picture alone, and Gradio's postprocessing of the four outputs (files written to its cache)."""
+    """One answer's parts in this process (medians, seconds): the /synthesize handler as Gradio calls it, the picture
+    alone, and Gradio's postprocessing of the outputs (files written to its cache), each as the studio does it now
+    beside the way it did before (webp, Gradio's default; the Generate's named WAV probed by ffprobe)."""
     import gradio as gr
 
+    from ui import history
     from ui.clone_api import CloneHandlers
-    from ui.handlers import spectrogram_image
+    from ui.handlers import PICTURE_FORMAT, spectrogram_image
 
     handlers = CloneHandlers(studio)
-    parts: dict[str, list[float]] = {"handler": [], "picture": [], "postprocess audio": [], "postprocess picture": []}
+    parts: dict[str, list[float]] = {}
     with gr.Blocks():
         audio = gr.Audio(type="numpy", format="wav")
-        image = gr.Image()
+        image, webp = gr.Image(format=PICTURE_FORMAT), gr.Image()
+        probed, served = (
+            gr.Audio(type="numpy", format="wav"),
+            history.served_as_is(gr.Audio(type="numpy", format="wav")),
+        )
     for k in range(runs + 1):
-        t0 = time.perf_counter()
-        wave, picture, _, _ = handlers.synthesize(None, "", SHORT, k, nfe_step=nfe, voice="bench")
-        t1 = time.perf_counter()
+        times = [("start", time.perf_counter())]
+
+        def mark(name: str, times: list = times) -> None:
+            times.append((name, time.perf_counter()))
+
+        wave, _, _, _ = handlers.synthesize(None, "", SHORT, k, nfe_step=nfe, voice="bench")
+        mark("handler")
         result = studio.synthesize(studio.request(SHORT, voice="bench", options={"nfe_step": nfe, "seed": k}))
-        t2 = time.perf_counter()
-        spectrogram_image(result.mel)
-        t3 = time.perf_counter()
+        mark("engine")
+        picture = spectrogram_image(result.mel)
+        mark("picture")
         audio.postprocess(wave)
-        t4 = time.perf_counter()
-        if picture is not None:
-            image.postprocess(picture)
-        t5 = time.perf_counter()
-        if k:  # the first run warms
-            parts["handler"].append(t1 - t0)
-            parts["picture"].append(t3 - t2)
-            parts["postprocess audio"].append(t4 - t3)
-            parts["postprocess picture"].append(t5 - t4)
+        mark("WAV into the cache")
+        image.postprocess(picture)
+        mark(f"picture into the cache ({PICTURE_FORMAT})")
+        webp.postprocess(picture)
+        mark("picture into the cache (webp, before)")
+        named = history.named_result(result.wave, result.sample_rate, "bench", SHORT, k)
+        mark("Generate: the named WAV")
+        served.postprocess(named)
+        mark("Generate: the named WAV for the page")
+        probed.postprocess(named)
+        mark("Generate: the named WAV for the page (probed, before)")
+        for (_, t0), (name, t1) in zip(times, times[1:], strict=False):
+            if k and name != "engine":  # the first run warms
+                parts.setdefault(name, []).append(t1 - t0)
     return {name: med(v) for name, v in parts.items()}
 
 
@@ -222,15 +237,13 @@ def report(
         ]
         lines.append(f"| {side} | {r['latency']:.3f} ({r['latency'] / eng['latency']:.2f}x) | {' | '.join(cells)} |")
     extra = results["gradio_client"]["latency"] - eng["latency"]
-    rest = results["gradio_client"]["latency"] - parts["handler"] - parts["postprocess audio"]
-    rest -= parts["postprocess picture"]
     lines += [
         "",
-        f"One /synthesize answer taken apart (in process, medians): the handler {parts['handler']:.3f} s, of which "
-        f"the spectrogram picture {parts['picture']:.3f} s; Gradio's postprocessing: the WAV into its cache "
-        f"{parts['postprocess audio']:.3f} s, the picture into its cache {parts['postprocess picture']:.3f} s. "
-        f"gradio_client pays {extra:.3f} s over the engine per request; HTTP, queue, SSE and the client's download "
-        f"take the rest, {rest:.3f} s.",
+        f"gradio_client pays {extra:.3f} s over the engine per request. One answer taken apart in process (medians):",
+        "",
+        "| part | s |",
+        "|---|---:|",
+        *(f"| {name} | {seconds:.4f} |" for name, seconds in parts.items()),
     ]
     return lines
 
