@@ -5,10 +5,12 @@
 Sides, each with the same short text, saved voice and NFE:
   engine          Studio.synthesize in this process (the reference: every other side is a ratio to it)
   gradio_client   `python app.py` launched, the real gradio_client's /synthesize (one Client per visitor)
+                  (and once more with download_files=False: the answer without fetching its audio and picture)
   openai          the same app, the real OpenAI client's /v1/audio/speech (wav, read to the end)
   serverless      the worker's own handler in this process (as bench/workers.py does), jobs gathered at once
 Per side: latency at concurrency 1 (median) and throughput at each level (requests/s: n released together by a
-barrier, the median wall time of the runs), all printed as ratios to the engine's. Then one /synthesize answer
+barrier, the median wall time of the runs), all printed as ratios to the engine's. The sides take turns in every
+run, so a shared machine's load falls on all of them alike. Then one /synthesize answer
 taken apart in this process: the engine, the spectrogram picture, and what Gradio does to the outputs (the WAV and
 the picture written to its cache), against the measured gradio_client latency (the rest is HTTP, queue and SSE,
 the upload and the client's download).
@@ -38,22 +40,26 @@ from .gpu import concurrent
 from .report import RESULTS
 from .weights import CACHE, HF_HOME, ensure
 
-SIDES = ("engine", "gradio_client", "openai", "serverless")
+SIDES = ("engine", "gradio_client", "gradio_client, files not fetched", "openai", "serverless")
 
 
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def measure(call: Callable[[int], Any], levels: list[int], runs: int) -> dict[str, Any]:
-    """Latency at concurrency 1 (median of `runs`) and requests/s at each level (median wall of `runs`)."""
-    call(0)  # warm
-    one = [concurrent(call, 1, timeout=600)[0] for _ in range(runs)]
-    rate = {}
-    for n in levels:
-        walls = one if n == 1 else [concurrent(call, n, timeout=600)[0] for _ in range(runs)]
-        rate[n] = n / med(walls)
-    return {"latency": med(one), "rate": rate}
+def measure(walls: dict[str, Callable[[int], float]], levels: list[int], runs: int) -> dict[str, dict[str, Any]]:
+    """Each side's latency at concurrency 1 and requests/s at each level (medians of `runs`). The sides take turns
+    within every run (engine, gradio_client, openai, serverless, engine, ...), so that the load of a shared machine
+    falls on them alike. walls[side](n): the wall time of n requests released together."""
+    for wall in walls.values():
+        wall(1)  # warm
+    times: dict[str, dict[int, list[float]]] = {side: {n: [] for n in levels} for side in walls}
+    for run in range(runs):
+        for n in levels:
+            for side, wall in walls.items():
+                times[side][n].append(wall(n))
+        print(f"  run {run + 1}/{runs}", flush=True)
+    return {side: {"latency": med(t[1]), "rate": {n: n / med(t[n]) for n in levels}} for side, t in times.items()}
 
 
 def setup(full: bool) -> dict[str, str]:
@@ -78,17 +84,33 @@ def setup(full: bool) -> dict[str, str]:
     return env
 
 
-def in_process(env: dict[str, str], nfe: int, levels: list[int], runs: int) -> tuple[dict, dict, Any]:
-    """The engine alone and the serverless worker's handler, one studio."""
-    from inference import EngineSettings, Studio
+def sides(studio: Any, base: str, nfe: int, most: int) -> dict[str, Callable[[int], float]]:
+    """wall(n) per side: the engine and the serverless handler in this process, the others through the app."""
+    from gradio_client import Client
+    from openai import OpenAI
+
     from serverless.handler import Worker
 
-    studio = Studio.from_settings(EngineSettings.from_env(os.environ))
+    worker = Worker(studio)
+    clients = [Client(base, verbose=False) for _ in range(most)]  # one visitor, one session, each
+    bare = [Client(base, verbose=False, download_files=False) for _ in range(most)]  # the answer, not its files
+    # one retry: a pooled connection idle past uvicorn's keep-alive (5 s, while the other sides take their turn) can
+    # be closed by the server just as the client reuses it
+    oa = OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=1, timeout=600)
 
     def engine(k: int) -> None:
         studio.synthesize(studio.request(SHORT, voice="bench", options={"nfe_step": nfe, "seed": k}))
 
-    worker = Worker(studio)
+    def via_gradio(k: int) -> None:
+        clients[k].predict(None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize")
+
+    def via_gradio_bare(k: int) -> None:
+        bare[k].predict(None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize")
+
+    def via_openai(k: int) -> None:
+        oa.audio.speech.create(
+            model="tts-1", voice="bench", input=SHORT, response_format="wav", extra_body={"nfe_step": nfe, "seed": k}
+        ).read()
 
     def serverless(n: int) -> float:
         async def jobs() -> float:
@@ -100,41 +122,16 @@ def in_process(env: dict[str, str], nfe: int, levels: list[int], runs: int) -> t
 
         return asyncio.run(jobs())
 
-    print("engine alone…", flush=True)
-    eng = measure(engine, levels, runs)
-    print("serverless worker…", flush=True)
-    serverless(1)
-    one = [serverless(1) for _ in range(runs)]
-    walls = {n: one if n == 1 else [serverless(n) for _ in range(runs)] for n in levels}
-    sls = {"latency": med(one), "rate": {n: n / med(w) for n, w in walls.items()}}
-    return eng, sls, studio
+    def threads(call: Callable[[int], Any]) -> Callable[[int], float]:
+        return lambda n: concurrent(call, n, timeout=600)[0]
 
-
-def through_app(env: dict[str, str], nfe: int, levels: list[int], runs: int) -> dict[str, dict]:
-    from gradio_client import Client
-    from openai import OpenAI
-
-    out = {}
-    with launch(env) as base:
-        clients = [Client(base, verbose=False) for _ in range(max(levels))]
-        oa = OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=600)
-
-        def via_gradio(k: int) -> None:
-            clients[k].predict(None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize")
-
-        def via_openai(k: int) -> None:
-            oa.audio.speech.create(
-                model="tts-1",
-                voice="bench",
-                input=SHORT,
-                response_format="wav",
-                extra_body={"nfe_step": nfe, "seed": k},
-            ).read()
-
-        for name, call in (("gradio_client", via_gradio), ("openai", via_openai)):
-            print(f"{name}…", flush=True)
-            out[name] = measure(call, levels, runs)
-    return out
+    return {
+        "engine": threads(engine),
+        "gradio_client": threads(via_gradio),
+        "gradio_client, files not fetched": threads(via_gradio_bare),
+        "openai": threads(via_openai),
+        "serverless": serverless,
+    }
 
 
 def taken_apart(studio: Any, nfe: int, runs: int) -> dict[str, float]:
@@ -165,7 +162,7 @@ def taken_apart(studio: Any, nfe: int, runs: int) -> dict[str, float]:
         wave, _, _, _ = handlers.synthesize(None, "", SHORT, k, nfe_step=nfe, voice="bench")
         mark("handler")
         result = studio.synthesize(studio.request(SHORT, voice="bench", options={"nfe_step": nfe, "seed": k}))
-        mark("engine")
+        mark("engine alone (the same request)")
         picture = spectrogram_image(result.mel)
         mark("picture")
         audio.postprocess(wave)
@@ -181,7 +178,7 @@ def taken_apart(studio: Any, nfe: int, runs: int) -> dict[str, float]:
         probed.postprocess(named)
         mark("Generate: the named WAV for the page (probed, before)")
         for (_, t0), (name, t1) in zip(times, times[1:], strict=False):
-            if k and name != "engine":  # the first run warms
+            if k:  # the first run warms
                 parts.setdefault(name, []).append(t1 - t0)
     return {name: med(v) for name, v in parts.items()}
 
@@ -199,8 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     levels = sorted({1, *(int(x) for x in args.levels.split(","))})
     started, load_start = dt.datetime.now(dt.UTC), loadavg()
     env = setup(args.full)
-    eng, sls, studio = in_process(env, args.nfe, levels, args.runs)
-    results = {"engine": eng, **through_app(env, args.nfe, levels, args.runs), "serverless": sls}
+    from inference import EngineSettings, Studio
+
+    studio = Studio.from_settings(EngineSettings.from_env(os.environ))
+    with launch(env) as base:
+        results = measure(sides(studio, base, args.nfe, max(levels)), levels, args.runs)
     parts = taken_apart(studio, args.nfe, args.runs)
     lines = report(args, levels, results, parts, started, load_start)
     print("\n".join(lines))
