@@ -23,28 +23,103 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import REF_TEXT, SHORT_REF_TEXT, full_ref_wav, loadavg, machine, short_ref_wav
-from .fairness import SHORT, launch
+from .common import REF_TEXT, SCRATCH, SHORT_REF_TEXT, bench_env, full_ref_wav, loadavg, machine, short_ref_wav
+from .fairness import SHORT
 from .gpu import concurrent
 from .report import RESULTS
-from .weights import CACHE, HF_HOME, ensure
+from .ui_ready import free_port, stop
+from .weights import CACHE, HF_HOME, REPO, ensure
 
 SIDES = ("engine", "gradio_client", "gradio_client, files not fetched", "openai", "serverless")
 
 
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+@contextlib.contextmanager
+def launch(env: dict[str, str], repo: Path = REPO) -> Iterator[str]:
+    """`python app.py` of the checkout at `repo` on a free port with `env`; yields its base URL, stops it afterwards."""
+    port = free_port()
+    full = {**bench_env(), **env, "PYTHONPATH": str(repo), "GRADIO_SERVER_PORT": str(port)}
+    full |= {"GRADIO_SERVER_NAME": "127.0.0.1"}
+    full.pop("PORT", None)
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    log = open(SCRATCH / f"door-{port}.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=repo, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the app did not start; see {log.name}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        stop(proc)
+        log.close()
+
+
+def before_after(env: dict[str, str], before: Path, nfe: int, requests: int) -> dict[str, dict[str, float]]:
+    """gradio_client's /synthesize and the OpenAI client at concurrency 1, against the app of this checkout and the
+    app of the checkout at `before`, both up at once, taking turns request by request (medians, seconds)."""
+    from gradio_client import Client
+    from openai import OpenAI
+
+    ways = ("gradio_client", "gradio_client, files not fetched", "openai")
+    out: dict[str, dict[str, list[float]]] = {way: {} for way in ways}
+    with launch(env, before) as old, launch(env) as new:
+        apps = {"before": old, "after": new}
+        clients = {side: Client(base, verbose=False) for side, base in apps.items()}
+        bare = {side: Client(base, verbose=False, download_files=False) for side, base in apps.items()}
+        oas = {side: OpenAI(base_url=f"{b}/v1", api_key="unused", max_retries=1) for side, b in apps.items()}
+        for k in range(requests + 1):
+            for side in ("before", "after") if k % 2 else ("after", "before"):
+                calls = {
+                    "gradio_client": lambda: clients[side].predict(
+                        None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize"
+                    ),
+                    "gradio_client, files not fetched": lambda: bare[side].predict(
+                        None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize"
+                    ),
+                    "openai": lambda: (
+                        oas[side]
+                        .audio.speech.create(
+                            model="tts-1",
+                            voice="bench",
+                            input=SHORT,
+                            response_format="wav",
+                            extra_body={"nfe_step": nfe},
+                        )
+                        .read()
+                    ),
+                }
+                for way, call in calls.items():
+                    t0 = time.perf_counter()
+                    call()
+                    if k:  # the first warms
+                        out[way].setdefault(side, []).append(time.perf_counter() - t0)
+    return {way: {side: med(v) for side, v in sides.items()} for way, sides in out.items()}
 
 
 def measure(walls: dict[str, Callable[[int], float]], levels: list[int], runs: int) -> dict[str, dict[str, Any]]:
@@ -191,33 +266,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--nfe", type=int, default=7, choices=(7, 16, 32), help="the UI's presets")
     p.add_argument("--levels", default="1,4,8", help="concurrency levels (1 first)")
+    p.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of the studio before a change (e.g. `git worktree add /tmp/before <commit>`): only its app "
+        "against this one's, both up, taking turns request by request, through gradio_client and the OpenAI client",
+    )
     p.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
     args = p.parse_args(argv)
     levels = sorted({1, *(int(x) for x in args.levels.split(","))})
     started, load_start = dt.datetime.now(dt.UTC), loadavg()
     env = setup(args.full)
+    if args.before:
+        lines = report_before_after(args, before_after(env, args.before, args.nfe, 4 * args.runs), started, load_start)
+        return write(lines, args.no_write)
     from inference import EngineSettings, Studio
 
     studio = Studio.from_settings(EngineSettings.from_env(os.environ))
     with launch(env) as base:
         results = measure(sides(studio, base, args.nfe, max(levels)), levels, args.runs)
     parts = taken_apart(studio, args.nfe, args.runs)
-    lines = report(args, levels, results, parts, started, load_start)
+    return write(report(args, levels, results, parts, started, load_start), args.no_write)
+
+
+def write(lines: list[str], no_write: bool) -> int:
     print("\n".join(lines))
-    if not args.no_write:
+    if not no_write:
         with RESULTS.open("a", encoding="utf-8") as f:
             f.write("\n" + "\n".join(lines) + "\n")
     return 0
 
 
-def report(
-    args: argparse.Namespace, levels: list[int], results: dict, parts: dict, started: dt.datetime, load_start: str
-) -> list[str]:
+def heading(args: argparse.Namespace, started: dt.datetime, load_start: str) -> list[str]:
     command = "python -m bench.door " + shlex.join(sys.argv[1:])
     m = machine()
-    eng = results["engine"]
-    head = " | ".join(f"c{n} req/s (x engine, x own c1)" for n in levels)
-    lines = [
+    return [
         f"## {started:%Y-%m-%d %H:%M} UTC — `.venv/bin/{command.strip()}`",
         "",
         f"Machine: {', '.join(f'{k} {v}' for k, v in m.items())}, load average at start {load_start}, at end "
@@ -226,6 +309,29 @@ def report(
         f"Weights: {'full-size random F5TTS_v1_Base (337 M)' if args.full else 'tiny random model'}; NFE {args.nfe}; "
         f'text "{SHORT}"; saved voice; {args.runs} run(s) per figure; medians.',
         "",
+    ]
+
+
+def report_before_after(args: argparse.Namespace, ab: dict, started: dt.datetime, load_start: str) -> list[str]:
+    lines = heading(args, started, load_start)
+    lines += [
+        f"Before: the app of `{args.before}`; after: this checkout's; {4 * args.runs} requests each, taking turns.",
+        "",
+        "| way in, concurrency 1 | before s | after s | after / before |",
+        "|---|---:|---:|---:|",
+    ]
+    for way, r in ab.items():
+        lines.append(f"| {way} | {r['before']:.3f} | {r['after']:.3f} | **{r['after'] / r['before']:.2f}x** |")
+    return lines
+
+
+def report(
+    args: argparse.Namespace, levels: list[int], results: dict, parts: dict, started: dt.datetime, load_start: str
+) -> list[str]:
+    eng = results["engine"]
+    head = " | ".join(f"c{n} req/s (x engine, x own c1)" for n in levels)
+    lines = [
+        *heading(args, started, load_start),
         f"| side | c1 latency s (x engine) | {head} |",
         "|---|---:|" + "---:|" * len(levels),
     ]
