@@ -93,30 +93,23 @@ def before_after(env: dict[str, str], before: Path, nfe: int, requests: int) -> 
         clients = {side: Client(base, verbose=False) for side, base in apps.items()}
         bare = {side: Client(base, verbose=False, download_files=False) for side, base in apps.items()}
         oas = {side: OpenAI(base_url=f"{b}/v1", api_key="unused", max_retries=1) for side, b in apps.items()}
+
+        def call(way: str, side: str, k: int) -> None:
+            if way == "openai":
+                speech = oas[side].audio.speech
+                options = {"nfe_step": nfe, "seed": k}
+                speech.create(
+                    model="tts-1", voice="bench", input=SHORT, response_format="wav", extra_body=options
+                ).read()
+                return
+            client = clients[side] if way == "gradio_client" else bare[side]
+            client.predict(None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize")
+
         for k in range(requests + 1):
             for side in ("before", "after") if k % 2 else ("after", "before"):
-                calls = {
-                    "gradio_client": lambda: clients[side].predict(
-                        None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize"
-                    ),
-                    "gradio_client, files not fetched": lambda: bare[side].predict(
-                        None, "", SHORT, k, nfe_step=nfe, voice="bench", api_name="/synthesize"
-                    ),
-                    "openai": lambda: (
-                        oas[side]
-                        .audio.speech.create(
-                            model="tts-1",
-                            voice="bench",
-                            input=SHORT,
-                            response_format="wav",
-                            extra_body={"nfe_step": nfe},
-                        )
-                        .read()
-                    ),
-                }
-                for way, call in calls.items():
+                for way in ways:
                     t0 = time.perf_counter()
-                    call()
+                    call(way, side, k)
                     if k:  # the first warms
                         out[way].setdefault(side, []).append(time.perf_counter() - t0)
     return {way: {side: med(v) for side, v in sides.items()} for way, sides in out.items()}
