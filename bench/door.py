@@ -1,6 +1,6 @@
 """The tax at the door: what a request through each interface costs beyond the engine alone, on the same weights.
 
-    .venv/bin/python -m bench.door [--full] [--runs 3] [--nfe 7] [--levels 1,4,8] [--no-write]
+    .venv/bin/python -m bench.door [--full] [--runs 3] [--nfe 7] [--levels 1,4,8] [--before PATH] [--no-write]
 
 Sides, each with the same short text, saved voice and NFE:
   engine          Studio.synthesize in this process (the reference: every other side is a ratio to it)
@@ -10,10 +10,12 @@ Sides, each with the same short text, saved voice and NFE:
   serverless      the worker's own handler in this process (as bench/workers.py does), jobs gathered at once
 Per side: latency at concurrency 1 (median) and throughput at each level (requests/s: n released together by a
 barrier, the median wall time of the runs), all printed as ratios to the engine's. The sides take turns in every
-run, so a shared machine's load falls on all of them alike. Then one /synthesize answer
-taken apart in this process: the engine, the spectrogram picture, and what Gradio does to the outputs (the WAV and
-the picture written to its cache), against the measured gradio_client latency (the rest is HTTP, queue and SSE,
-the upload and the client's download).
+run, so a shared machine's load falls on all of them alike. Then one answer taken apart in this process: the
+handler, the engine alone, the picture, and what Gradio does to the outputs (files written to its cache), each beside
+the way it was done before (the picture as webp; the Generate's WAV probed by ffprobe).
+
+--before PATH: instead, the app of the checkout at PATH against this checkout's, both up at once, taking turns request
+by request at concurrency 1 (gradio_client with and without fetching its files, and the OpenAI client as the control).
 
 --full uses the full-size random F5TTS_v1_Base (bench/weights.py builds it once), else the tiny random model (its
 audio is noise; the figure is the interface overhead, not the model's arithmetic). Appended to bench/RESULTS.md.
