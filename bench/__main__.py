@@ -12,6 +12,9 @@ Figures (names for --only; numbers work too):
   7 concurrency  ours: N simultaneous requests vs the same N one after another, one process, one model copy
   8 bf16         ours: fp32 vs the same weights cast to bf16 on CPU (only when the CPU has avx512_bf16/amx_bf16)
 
+The interfaces against the engine alone (gradio_client, the OpenAI client, the serverless handler, as ratios) run on
+their own: `python -m bench.door` (bench/door.py).
+
 Each side's runs alternate (official, ours, ours, official, ...) so background load hits both alike. Results are
 printed and appended to bench/RESULTS.md with the machine, the date and the exact command.
 

@@ -16,6 +16,7 @@ from . import history
 from .captions import CaptionsPanel
 from .clone_api import MAX_TEXT_FILE_BYTES, CloneHandlers, example_rows
 from .handlers import (
+    PICTURE_FORMAT,
     check_markdown,
     pick_seed,
     preparing,
@@ -120,8 +121,10 @@ class CloneTab:
             elem_id="live",
         )
         with gr.Row():
-            self.out_audio = gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
-            self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200)
+            self.out_audio = history.served_as_is(  # the take's WAV, served without probing it
+                gr.Audio(label="Result", type="numpy", format="wav", interactive=False, elem_id="result")
+            )
+            self.spectrogram = gr.Image(label="Spectrogram", interactive=False, height=200, format=PICTURE_FORMAT)
         with gr.Row():
             self.seed_used = seed_used_box(elem_id="seed-used")
             self.info = gr.Markdown(elem_id="take-info")

@@ -55,7 +55,7 @@ class CloneHandlers:
 
         Args:
         Returns:
-            the audio (WAV), a spectrogram picture, the seed used and the reference transcript used.
+            the audio (WAV), a spectrogram picture (PNG), the seed used and the reference transcript used.
         """
         with self.studio.metrics.track("gradio_api"):
             request = form.request(self.studio)

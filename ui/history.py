@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import numpy as np
 
 from inference import FORMATS, encode_audio
@@ -143,3 +144,25 @@ def download_stem(voice: str | None, text: str, seed: int) -> str:
     slug = "-".join(words)[:DOWNLOAD_TEXT_CHARS].strip("-")
     safe = re.sub(r"[^\w.-]+", "-", voice_part).strip("-.") or "voice"
     return "-".join(part for part in (safe[:DOWNLOAD_TEXT_CHARS], slug, f"seed-{seed}") if part)
+
+
+def served_as_is(player: gr.Audio) -> gr.Audio:
+    """`player` (a result's gr.Audio) serving a WAV that named_result wrote as it is; returns it. gr.Audio runs
+    ffprobe on every file path it is given, to learn whether a browser can play it: a process started for every take
+    (about 0.1 s), for a file that always can. (A subclass would do the same, but Gradio writes a .pyi stub next to
+    the module of every component class it sees.)"""
+    probe_then_serve = player.postprocess
+
+    def postprocess(value: Any) -> Any:
+        if isinstance(value, str | Path) and ours(value):
+            return gr.FileData(path=str(value), orig_name=Path(value).name)
+        return probe_then_serve(value)
+
+    player.postprocess = postprocess  # type: ignore[method-assign]
+    return player
+
+
+def ours(path: str | Path) -> bool:
+    """Whether `path` is a WAV that export_wave wrote in this process (16-bit PCM: every browser plays it)."""
+    p = Path(path)
+    return EXPORT_DIR is not None and p.suffix == ".wav" and p.is_file() and p.parent.parent == EXPORT_DIR
