@@ -44,6 +44,7 @@ from ..errors import InputError
 from ..options import SynthesisOptions, resolve_seed
 from ..scheduler import background
 from ..types import SynthesisRequest, SynthesisResult
+from . import fix
 from .export import Export, ExportBook, ExportChapter, ExportSegment, export
 from .quality import Review, VoicePrints, best, reference_key, score_take, split_options
 from .schema import ChapterProgress, ProjectInfo, SegmentRow
@@ -175,7 +176,7 @@ class Projects:
         try:
             request = self._request(info.settings, seg)
             with background(), stopping(stop):
-                takes = self._takes(info.settings, seg, request)
+                takes = fix.fixed_takes(self, info.settings, seg, request) or self._takes(info.settings, seg, request)
         except CancelledError:  # cancelled or closing: back to pending, to be rendered when resumed
             store.fail(seg, "cancelled")
             self._requeue(seg)
@@ -229,7 +230,7 @@ class Projects:
         for i in [*(i for i in range(len(takes)) if i != kept), kept]:
             result, scores = takes[i]
             audio = encode_audio(result.wave, SAMPLE_RATE, "wav")
-            scores = {**scores, "takes": len(takes)}
+            scores = {"made": fix.MADE_RENDER, **scores, "takes": len(takes)}
             if i == kept:
                 self.store.finish(seg, audio, result.duration, result.seed, result.spoken_text, scores)
             elif self.store.add_take(seg.id, audio, result.duration, result.seed, scores, claimed=seg) is None:
@@ -240,7 +241,7 @@ class Projects:
         revision and clears its failure)."""
         row = self.store.segment(seg.id)
         if row.state == "failed":
-            self.store.edit(seg.id, text=row.text)
+            self.store.edit(seg.id, text=row.text, fix_from=row.fix_from)
 
     def _request(self, settings: Mapping[str, Any], seg: SegmentRow) -> SynthesisRequest:
         options = SynthesisOptions.from_loose(settings.get("options") or {})
@@ -375,13 +376,15 @@ class Projects:
 
     def edit(
         self, project_id: int, segment_id: int, text: str | None = None, voice: str | None = None,
-        seed: int | None = None,
+        seed: int | None = None, whole: bool = False,
     ) -> SegmentRow:  # fmt: skip
-        """Change one segment; it alone renders again."""
-        self.segment_of(project_id, segment_id)
+        """Change one segment; it alone renders again (a few words of a long one are fixed in place: fix.py, unless
+        `whole`)."""
+        seg = self.segment_of(project_id, segment_id)
         if voice:
             self.engine.voices.get(voice)
-        row = self._writer().edit(segment_id, text=text, voice=voice, seed=seed)
+        source = fix.fix_source(self.store, seg, text, voice, seed, whole)
+        row = self._writer().edit(segment_id, text=text, voice=voice, seed=seed, fix_from=source)
         self._poke()
         return row
 

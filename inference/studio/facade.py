@@ -239,10 +239,11 @@ class Studio:
 
     def edit_segment(
         self, project_id: int, segment_id: int, text: str | None = None, voice: str | None = None,
-        seed: int | None = None,
+        seed: int | None = None, whole: bool = False,
     ) -> SegmentRow:  # fmt: skip
-        """Change one segment's text, voice or seed: it alone renders again."""
-        return self._project_service.edit(project_id, segment_id, text, voice, seed)
+        """Change one segment's text, voice or seed: it alone renders again. A change of a few words in a long
+        segment regenerates only those words in its kept take, unless `whole` (inference/projects/fix.py)."""
+        return self._project_service.edit(project_id, segment_id, text, voice, seed, whole)
 
     def takes(self, project_id: int, segment_id: int) -> list[Take]:
         self._project_service.segment_of(project_id, segment_id)
