@@ -137,7 +137,7 @@ def kept(studio: Studio, pid: int, sid: int):
     return next(t for t in studio.takes(pid, sid) if t.kept)
 
 
-# ---- the rule -------------------------------------------------------------------------------------------------------
+# ---- the rule ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("old", "new", "small"),
     [
@@ -153,7 +153,7 @@ def test_the_rule_is_a_few_words_of_a_long_segment(old: str, new: str, small: bo
     assert fix.small_change(old, new) is small
 
 
-# ---- fixing in place --------------------------------------------------------------------------------------------------
+# ---- fixing in place -------------------------------------------------------------------------------------------------
 def test_a_small_change_in_a_long_segment_is_fixed_in_place(studio: Studio, hears: Hears) -> None:
     pid, long, short, before = book(studio, "Harbour")
     old = kept(studio, pid, long)
@@ -245,7 +245,7 @@ def test_an_edit_while_the_fix_renders_drops_the_fix(studio: Studio, hears: Hear
     assert takes[0].id == old.id and takes[-1].kept and takes[-1].text == FIXED.replace("evening", "night")
 
 
-# ---- REST -----------------------------------------------------------------------------------------------------------
+# ---- REST ----------------------------------------------------------------------------------------------------------
 def test_rest_patch_fixes_in_place_unless_whole(served, hears: Hears) -> None:
     studio, client, _ = served
     pid, long, _, _ = book(studio, "Rest")
@@ -264,7 +264,7 @@ def test_rest_patch_fixes_in_place_unless_whole(served, hears: Hears) -> None:
     assert segs[0]["text"] == LONG and segs[0]["scores"]["made"] == "render"
 
 
-# ---- schema upgrade ---------------------------------------------------------------------------------------------------
+# ---- schema upgrade --------------------------------------------------------------------------------------------------
 def test_a_store_of_the_previous_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     folder = tmp_path / "old"
     (folder / "audio" / "1").mkdir(parents=True)

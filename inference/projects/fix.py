@@ -16,25 +16,29 @@ editing.MAX_RECORDING_S, ...: the reason is logged). Each take's scores say whic
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
 from concurrent.futures import CancelledError
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..audio import SAMPLE_RATE
-from ..studio.editing import EditRequest, edit_recording
+from ..options import SynthesisOptions
 from ..text.worddiff import MAX_WORDS, diff_words, split_words
 from ..types import SynthesisRequest, SynthesisResult, Timings
-from .quality import Review
 from .schema import SegmentRow
 
 if TYPE_CHECKING:
-    from .render import Projects
     from .store import ProjectStore
 
 log = logging.getLogger(__name__)
 MIN_WORDS = 8  # a segment of fewer words renders whole: an edit would save little and has little voice around it
 MAX_CHANGED = 1 / 3  # at most this share of the segment's words may change (replaced, removed or added)
 MADE_EDIT, MADE_RENDER = "edit", "render"  # a take's scores["made"]
+# The speech-editing path, which the Studio hands its renderer (it stands above this package):
+# (the take's audio, what it says, the new text, options) -> (the edited take at SAMPLE_RATE, its seed, the edits)
+EditPath = Callable[[Path, str, str, SynthesisOptions], tuple[np.ndarray, int, list[dict[str, Any]]]]
 
 
 def small_change(old: str, new: str) -> bool:
@@ -66,23 +70,23 @@ def fix_source(
 
 
 def fixed_takes(
-    projects: Projects, settings: Mapping[str, Any], seg: SegmentRow, request: SynthesisRequest
-) -> list[tuple[SynthesisResult, dict[str, Any]]] | None:
+    edit: EditPath | None, store: ProjectStore, seg: SegmentRow, request: SynthesisRequest,
+    score: Callable[[SynthesisResult], dict[str, Any]],
+) -> list[tuple[SynthesisResult, dict[str, Any]]] | None:  # fmt: skip
     """The segment's take made by editing its `fix_from` take (one take, scored like a render's), or None when it
-    is to be rendered whole (no fix recorded, or the edit path failed: the reason is logged)."""
-    take = next((t for t in projects.store.takes(seg.id) if t.id == seg.fix_from), None) if seg.fix_from else None
-    if take is None:
+    is to be rendered whole (no fix recorded, no edit path, or the edit path failed: the reason is logged)."""
+    take = next((t for t in store.takes(seg.id) if t.id == seg.fix_from), None) if seg.fix_from else None
+    if take is None or edit is None:
         return None
     try:
-        edited = edit_recording(projects.engine, EditRequest(take.audio, seg.text, take.text, (), request.options))
+        wave, seed, edits = edit(take.audio, take.text, seg.text, request.options)
     except CancelledError:
         raise
     except Exception as e:
         log.warning("project %s, segment %s: fixing in place failed (%s); it renders whole", seg.project, seg.id, e)
         return None
     result = SynthesisResult(
-        wave=edited.wave, sample_rate=SAMPLE_RATE, seed=edited.seed, ref_text=take.text, chunks=(edited.new_text,),
-        timings=Timings(), spoken_text=edited.new_text, typed_text=seg.text,
+        wave=wave, sample_rate=SAMPLE_RATE, seed=seed, ref_text=take.text, chunks=(seg.text,), timings=Timings(),
+        spoken_text=seg.text, typed_text=seg.text,
     )  # fmt: skip
-    scores = projects._score(result, request, Review.from_settings(settings))
-    return [(result, {**scores, "made": MADE_EDIT, "from_take": take.id, "edits": edited.table()})]
+    return [(result, {**score(result), "made": MADE_EDIT, "from_take": take.id, "edits": edits})]

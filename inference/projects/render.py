@@ -77,8 +77,9 @@ class ProjectStatus:
 class Projects:
     """The projects in `folder`, rendered by this process's engine when it holds the store."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
+    def __init__(self, engine: Engine, folder: Path, edit: fix.EditPath | None = None) -> None:
         self.engine, self.folder = engine, Path(folder)
+        self.edit_path = edit  # the speech-editing path, for fixes in place (fix.py); None: every render is whole
         self.note = ""  # set when another process writes the store
         self._store: ProjectStore | None = None
         self._open_lock = threading.Lock()
@@ -176,7 +177,9 @@ class Projects:
         try:
             request = self._request(info.settings, seg)
             with background(), stopping(stop):
-                takes = fix.fixed_takes(self, info.settings, seg, request) or self._takes(info.settings, seg, request)
+                review = Review.from_settings(info.settings)
+                fixed = fix.fixed_takes(self.edit_path, store, seg, request, lambda r: self._score(r, request, review))
+                takes = fixed or self._takes(info.settings, seg, request)
         except CancelledError:  # cancelled or closing: back to pending, to be rendered when resumed
             store.fail(seg, "cancelled")
             self._requeue(seg)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..engine import Engine, EngineStatus, Progress
 from ..errors import InputError
 from ..metrics import Metrics
@@ -187,12 +189,19 @@ class Studio:
         return tuple(self.engine.prepare(audio)[1].notes)
 
     # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
+    def _fix_in_place(
+        self, audio: Path, transcript: str, new_text: str, options: SynthesisOptions
+    ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
+        """The speech-editing path as a project's fixes in place take it (inference/projects/fix.py)."""
+        result = editing.edit_recording(self.engine, editing.EditRequest(audio, new_text, transcript, (), options))
+        return result.wave, result.seed, result.table()
+
     def start_projects(self, folder: Path | None = None) -> Projects:
         """Open the project store (settings.projects_folder, or `folder`) and start rendering its pending segments
         in the background (once; the model loads when the first segment renders). The server calls it at start."""
         with self._projects_lock:
             if self._projects is None:
-                self._projects = Projects(self.engine, folder or self.settings.projects_folder)
+                self._projects = Projects(self.engine, folder or self.settings.projects_folder, self._fix_in_place)
             return self._projects.start()
 
     def resume_projects(self) -> None:
