@@ -143,11 +143,13 @@ def kept(studio: Studio, pid: int, sid: int):
     [
         (LONG, FIXED, True),
         (LONG, LONG.replace("morning tide", "tide at dawn and dusk"), True),  # 4 of 16 words
+        (LONG, "Five words are new here" + LONG.split("woke", 1)[1], True),  # 5 of 16: at most a third
+        (LONG, "Six words are all new here" + LONG.split("woke", 1)[1], False),  # 6 of 16: more than a third
         (LONG, "Nothing of the sort happened that day in the harbour, nor the next, nor ever.", False),
         (LONG, LONG, False),  # no change of words
         (SHORT, "A short line there.", False),  # too few words
     ],
-    ids=["one-word", "a-few-words", "most-words", "same-words", "short"],
+    ids=["one-word", "a-few-words", "a-third", "over-a-third", "most-words", "same-words", "short"],
 )
 def test_the_rule_is_a_few_words_of_a_long_segment(old: str, new: str, small: bool) -> None:
     assert fix.small_change(old, new) is small
