@@ -13,6 +13,7 @@ Case table (what users meet):
 |                                                          | is kept again when the text is edited back                |
 | most words changed / a short segment / the seed or the   | the segment renders whole ("made": "render")              |
 | voice changed too / whole=True                           |                                                           |
+| the new text has numbers (normalized, pronunciations)    | the fix speaks it as a render would (its spoken text)     |
 | the edit path fails (words not aligned, take too long)   | the segment renders whole; the reason is logged           |
 | the segment is edited again while its fix renders        | the fix is dropped; the new revision renders whole        |
 | a locked segment is edited                               | refused                                                   |
@@ -183,6 +184,22 @@ def test_a_small_change_in_a_long_segment_is_fixed_in_place(studio: Studio, hear
     assert studio.lock(pid, long).state == "locked"
     with pytest.raises(InputError, match="locked"):
         studio.edit_segment(pid, long, text=FIXED)
+
+
+def test_a_fix_speaks_the_new_text_as_a_render_would(studio: Studio, hears: Hears) -> None:
+    text = "The 12 fishing boats came home to the quiet harbour town with the morning tide."
+    pid = studio.create_project("Numbers", text, "narrator", None, FAST)
+    rendered(studio, pid)
+    [seg] = studio.segments(pid)
+    hears.text = seg.spoken  # what the take says: the number as words
+    assert "12" not in seg.spoken
+    new_text = text.replace("morning", "evening")
+    assert studio.edit_segment(pid, seg.id, text=new_text).fix_from is not None
+    rendered(studio, pid)
+    [fixed] = studio.segments(pid)
+    assert fixed.scores and fixed.scores["made"] == "edit"
+    assert fixed.spoken == studio.engine.spoken_text(new_text, voice="narrator") and "12" not in fixed.spoken
+    assert [(e["old"], e["text"]) for e in fixed.scores["edits"]] == [("morning", "evening")]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..options import SynthesisOptions
 from ..text.worddiff import MAX_WORDS, diff_words, split_words
 from ..types import SynthesisRequest, SynthesisResult, Timings
 from .schema import SegmentRow
@@ -36,9 +35,10 @@ log = logging.getLogger(__name__)
 MIN_WORDS = 8  # a segment of fewer words renders whole: an edit would save little and has little voice around it
 MAX_CHANGED = 1 / 3  # at most this share of the segment's words may change (replaced, removed or added)
 MADE_EDIT, MADE_RENDER = "edit", "render"  # a take's scores["made"]
-# The speech-editing path, which the Studio hands its renderer (it stands above this package):
-# (the take's audio, what it says, the new text, options) -> (the edited take at SAMPLE_RATE, its seed, the edits)
-EditPath = Callable[[Path, str, str, SynthesisOptions], tuple[np.ndarray, int, list[dict[str, Any]]]]
+# The speech-editing path, which the Studio hands its renderer (it stands above this package): (the take's audio,
+# what it says as typed, the new text as typed, the segment's request: its voice and options) -> (the edited take at
+# SAMPLE_RATE, its seed, the new text as spoken, the edits)
+EditPath = Callable[[Path, str, str, SynthesisRequest], tuple[np.ndarray, int, str, list[dict[str, Any]]]]
 
 
 def small_change(old: str, new: str) -> bool:
@@ -79,7 +79,7 @@ def fixed_takes(
     if take is None or edit is None:
         return None
     try:
-        wave, seed, edits = edit(take.audio, take.text, seg.text, request.options)
+        wave, seed, spoken, edits = edit(take.audio, take.text, seg.text, request)
     except CancelledError:
         raise
     except Exception as e:
@@ -87,6 +87,6 @@ def fixed_takes(
         return None
     result = SynthesisResult(
         wave=wave, sample_rate=SAMPLE_RATE, seed=seed, ref_text=take.text, chunks=(seg.text,), timings=Timings(),
-        spoken_text=seg.text, typed_text=seg.text,
+        spoken_text=spoken, typed_text=seg.text,
     )  # fmt: skip
     return [(result, {**score(result), "made": MADE_EDIT, "from_take": take.id, "edits": edits})]

@@ -190,11 +190,14 @@ class Studio:
 
     # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
     def _fix_in_place(
-        self, audio: Path, transcript: str, new_text: str, options: SynthesisOptions
-    ) -> tuple[np.ndarray, int, list[dict[str, Any]]]:
-        """The speech-editing path as a project's fixes in place take it (inference/projects/fix.py)."""
-        result = editing.edit_recording(self.engine, editing.EditRequest(audio, new_text, transcript, (), options))
-        return result.wave, result.seed, result.table()
+        self, audio: Path, typed: str, new_typed: str, request: SynthesisRequest
+    ) -> tuple[np.ndarray, int, str, list[dict[str, Any]]]:
+        """The speech-editing path as a project's fixes in place take it (inference/projects/fix.py): both texts as
+        the voice speaks them (normalized, its pronunciations applied), as its renders did."""
+        options, voice = request.options, request.reference.voice or None
+        old, new = (self.engine.spoken_text(t, options.normalize, voice) for t in (typed, new_typed))
+        result = editing.edit_recording(self.engine, editing.EditRequest(audio, new, old, (), options))
+        return result.wave, result.seed, result.new_text, result.table()
 
     def start_projects(self, folder: Path | None = None) -> Projects:
         """Open the project store (settings.projects_folder, or `folder`) and start rendering its pending segments
