@@ -16,6 +16,7 @@ Case table (what users meet):
 | the new text has numbers (normalized, pronunciations)    | the fix speaks it as a render would (its spoken text)     |
 | the edit path fails (words not aligned, take too long)   | the segment renders whole; the reason is logged           |
 | the segment is edited again while its fix renders        | the fix is dropped; the new revision renders whole        |
+| the project is cancelled while a fix renders             | the segment stays a fix, made when the project resumes    |
 | a locked segment is edited                               | refused                                                   |
 | REST PATCH {"text"} / {"text", "whole": true}            | fixed in place / rendered whole; "whole": "yes" is a 400  |
 | a store of the previous schema (2) is opened             | upgraded in place: segments have no fix; edits record one |
@@ -262,6 +263,28 @@ def test_an_edit_while_the_fix_renders_drops_the_fix(studio: Studio, hears: Hear
     takes = studio.takes(pid, long)
     assert [t.id for t in takes if t.scores and t.scores["made"] == "edit"] == []  # the late fix: not recorded
     assert takes[0].id == old.id and takes[-1].kept and takes[-1].text == FIXED.replace("evening", "night")
+
+
+def test_a_cancelled_fix_stays_a_fix(studio: Studio, hears: Hears, gate: Gate) -> None:
+    pid, long, _, _ = book(studio, "Cancelled")
+    old = kept(studio, pid, long)
+    gate.reached.clear()
+    gate.opened.clear()
+    gate.closed = True
+    try:
+        studio.edit_segment(pid, long, text=FIXED)
+        assert gate.reached.wait(60)  # the fix is sampling now
+        studio.cancel(pid)
+    finally:
+        gate.closed = False
+        gate.opened.set()
+    projects = studio.start_projects()
+    assert wait_until(lambda: projects._current is None and studio.segment(pid, long).state == "pending", 60)
+    assert studio.segment(pid, long).fix_from == old.id
+    studio.resume(pid)
+    rendered(studio, pid)
+    new = kept(studio, pid, long)
+    assert new.scores and (new.scores["made"], new.scores["from_take"]) == ("edit", old.id)
 
 
 # ---- REST ----------------------------------------------------------------------------------------------------------
