@@ -12,7 +12,7 @@ Case table (what users meet):
 |                                                          | files byte for byte as they were; the old take stays and  |
 |                                                          | is kept again when the text is edited back                |
 | most words changed / a short segment / the seed or the   | the segment renders whole ("made": "render")              |
-| voice changed too / whole=True                           |                                                           |
+| voice changed too / whole=True / a stale segment         |                                                           |
 | the new text has numbers (normalized, pronunciations)    | the fix speaks it as a render would (its spoken text)     |
 | the edit path fails (words not aligned, take too long)   | the segment renders whole; the reason is logged           |
 | the segment is edited again while its fix renders        | the fix is dropped; the new revision renders whole        |
@@ -41,6 +41,7 @@ from inference.projects import fix
 from inference.projects.schema import MIGRATIONS, SCHEMA_VERSION
 from inference.projects.store import DB_NAME, ProjectStore
 from inference.studio import editing
+from inference.text.pronounce import Entry
 from inference.text.worddiff import split_words
 from tests.conftest import REF_TEXT, wait_until
 
@@ -211,14 +212,23 @@ def test_a_fix_speaks_the_new_text_as_a_render_would(studio: Studio, hears: Hear
         {"text": FIXED, "seed": "other"},
         {"text": FIXED, "voice": "guest"},
         {"text": FIXED, "whole": True},
+        {"text": FIXED, "stale": True},
     ],
-    ids=["most-words", "short-segment", "seed-too", "voice-too", "whole"],
+    ids=["most-words", "short-segment", "seed-too", "voice-too", "whole", "stale"],
 )
 def test_other_changes_render_the_segment_whole(studio: Studio, hears: Hears, change: dict) -> None:
     pid, long, short, before = book(studio, "Whole " + "-".join(change))
     sid = short if change.pop("segment", None) else long
     if change.get("seed") == "other":
         change["seed"] = (studio.segment(pid, sid).seed or 0) + 1
+    if change.pop("stale", None):  # a pronunciation changed since the take: the kept words would say it the old way
+        studio.pause(pid)
+        try:
+            studio.set_pronunciation(Entry("harbour", "harbor"))
+        finally:
+            studio.delete_pronunciation("harbour")
+        assert studio.segment(pid, sid).state == "stale"
+        studio.resume(pid)
     row = studio.edit_segment(pid, sid, **change)
     assert row.fix_from is None
     after = rendered(studio, pid)

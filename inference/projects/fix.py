@@ -8,9 +8,9 @@ samples (spliced with short cross-fades). The new take is a take like any other;
 again once the text is edited back.
 
 A whole render instead when: the caller asks for one (`whole`), the voice or the seed changes too, the segment has
-no take of its own to fix, or the edit path fails (the words cannot be aligned, the take is longer than
-editing.MAX_RECORDING_S, ...: the reason is logged). Each take's scores say which path made it: `"made"` is
-`"edit"` or `"render"`.
+no take of its own to fix (or a stale one: a pronunciation changed since), or the edit path fails (the words cannot
+be aligned, the take is longer than editing.MAX_RECORDING_S, ...: the reason is logged). Each take's scores say
+which path made it: `"made"` is `"edit"` or `"render"`.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def fix_source(
         return None
     if (voice is not None and (str(voice).strip() or None) != seg.voice) or (seed is not None and seed != seg.seed):
         return None
-    if seg.state not in ("done", "stale") and seg.fix_from is None:  # its kept take may be of another voice or seed
-        return None
+    if seg.state != "done" and seg.fix_from is None:  # a stale take says a word the old way; a failed or pending
+        return None  # segment's kept take may be of another voice or seed
     kept = next((t for t in store.takes(seg.id) if t.kept), None)
     if kept is None or not small_change(kept.text, text):
         return None
