@@ -11,7 +11,8 @@
     GET    /v1/projects/{id}/segments/{sid}/audio    the segment's kept take (WAV)
     GET    /v1/projects/{id}/review                  ?limit=100: the segments to listen to again, worst first (failed,
                                                      then flagged by their scores, lowest "quality" first), as above
-    PATCH  /v1/projects/{id}/segments/{sid}          {"text"?, "voice"?, "seed"?}: that segment alone renders again
+    PATCH  /v1/projects/{id}/segments/{sid}          {"text"?, "voice"?, "seed"?, "whole"?}: that segment alone renders
+                                                     again (a few words changed: only they, unless "whole": true)
     POST   /v1/projects/{id}/pause | /resume         the project, paused or rendering
     DELETE /v1/projects/{id}                         {"id", "deleted": true}
     GET    /v1/projects/{id}/export                  ?format=m4b|mp3|wav|flac|srt|vtt|zip&chapter=N, streamed
@@ -128,7 +129,12 @@ def projects_router(studio: Studio) -> APIRouter:  # long: the route table, a fe
         if not isinstance(body, dict) or not {"text", "voice", "seed"} & body.keys():
             raise ApiError(400, "Give the segment's new 'text', 'voice' or 'seed'.", None, "invalid_value")
         found(studio.segment, project_id, segment_id)
-        row = studio.edit_segment(project_id, segment_id, body.get("text"), body.get("voice"), body.get("seed"))
+        whole = body.get("whole", False)
+        if not isinstance(whole, bool):
+            raise ApiError(400, "'whole' must be true or false.", "whole", "invalid_value")
+        row = studio.edit_segment(
+            project_id, segment_id, body.get("text"), body.get("voice"), body.get("seed"), whole=whole
+        )
         return segment_json(row)
 
     @router.post("/{project_id}/pause")

@@ -47,6 +47,7 @@ from ..errors import InputError
 from ..options import SynthesisOptions, resolve_seed
 from ..scheduler import background
 from ..types import SynthesisRequest, SynthesisResult
+from . import fix
 from .export import Export, ExportBook, ExportChapter, ExportSegment, export
 from .quality import Review, VoicePrints, best, reference_key, score_take, split_options
 from .remote import Endpoint, RemoteRenderer
@@ -80,10 +81,14 @@ class ProjectStatus:
 class Projects:
     """The projects in `folder`, rendered by this process's engine when it holds the store."""
 
-    def __init__(self, engine: Engine, folder: Path, endpoint: Callable[[], Endpoint] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, folder: Path, endpoint: Callable[[], Endpoint] | None = None,
+        edit: fix.EditPath | None = None,
+    ) -> None:  # fmt: skip
         self.engine, self.folder = engine, Path(folder)
         self.endpoint = endpoint  # set: segments render on a RunPod queue endpoint (remote.py), not here
         self._remote: RemoteRenderer | None = None
+        self.edit_path = edit  # the speech-editing path, for fixes in place (fix.py); None: every render is whole
         self.note = ""  # set when another process writes the store
         self._store: ProjectStore | None = None
         self._open_lock = threading.Lock()
@@ -187,7 +192,9 @@ class Projects:
         try:
             request = self._request(info.settings, seg)
             with background(), stopping(stop):
-                takes = self._takes(info.settings, seg, request)
+                review = Review.from_settings(info.settings)
+                fixed = fix.fixed_takes(self.edit_path, store, seg, request, lambda r: self._score(r, request, review))
+                takes = fixed or self._takes(info.settings, seg, request)
         except CancelledError:  # cancelled or closing: back to pending, to be rendered when resumed
             store.fail(seg, "cancelled")
             self._requeue(seg)
@@ -257,7 +264,7 @@ class Projects:
         for i in [*(i for i in range(len(takes)) if i != kept), kept]:
             result, scores = takes[i]
             audio = encode_audio(result.wave, SAMPLE_RATE, "wav")
-            scores = {**scores, "takes": len(takes)}
+            scores = {"made": fix.MADE_RENDER, **scores, "takes": len(takes)}
             if i == kept:
                 self.store.finish(seg, audio, result.duration, result.seed, result.spoken_text, scores)
             elif self.store.add_take(seg.id, audio, result.duration, result.seed, scores, claimed=seg) is None:
@@ -268,7 +275,7 @@ class Projects:
         revision and clears its failure)."""
         row = self.store.segment(seg.id)
         if row.state == "failed":
-            self.store.edit(seg.id, text=row.text)
+            self.store.edit(seg.id, text=row.text, fix_from=row.fix_from)
 
     def _request(self, settings: Mapping[str, Any], seg: SegmentRow) -> SynthesisRequest:
         options = SynthesisOptions.from_loose(settings.get("options") or {})
@@ -404,13 +411,15 @@ class Projects:
 
     def edit(
         self, project_id: int, segment_id: int, text: str | None = None, voice: str | None = None,
-        seed: int | None = None,
+        seed: int | None = None, whole: bool = False,
     ) -> SegmentRow:  # fmt: skip
-        """Change one segment; it alone renders again."""
-        self.segment_of(project_id, segment_id)
+        """Change one segment; it alone renders again (a few words of a long one are fixed in place: fix.py, unless
+        `whole`)."""
+        seg = self.segment_of(project_id, segment_id)
         if voice:
             self.engine.voices.get(voice)
-        row = self._writer().edit(segment_id, text=text, voice=voice, seed=seed)
+        source = fix.fix_source(self.store, seg, text, voice, seed, whole)
+        row = self._writer().edit(segment_id, text=text, voice=voice, seed=seed, fix_from=source)
         self._poke()
         return row
 

@@ -38,6 +38,10 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO takes (segment, seed, text, audio, duration, scores, kept, created)
         SELECT id, seed, text, audio, duration, scores, 1, updated FROM segments WHERE audio IS NOT NULL;
     """,
+    # 3: the kept take an edit of a few words fixes in place (fix.py); NULL: the segment renders whole
+    """
+    ALTER TABLE segments ADD COLUMN fix_from INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -70,6 +74,7 @@ class SegmentRow:
     updated: float  # unix time
     revision: int  # bumped by every edit: a render of an older revision is dropped
     error: str | None  # why the last render failed
+    fix_from: int | None = None  # the take its next render edits in place (fix.py); None: it renders whole
 
 
 @dataclass(frozen=True)

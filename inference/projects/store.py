@@ -52,7 +52,7 @@ PAGE_MAX = 1_000  # segments in one page
 
 _SEGMENT_COLUMNS = (
     "id, project, chapter, position, text, spoken, speaker, voice, seed, state, audio, duration, scores, updated, "
-    "revision, error"
+    "revision, error, fix_from"
 )
 
 
@@ -389,10 +389,11 @@ class ProjectStore:
 
     # ---- edits and takes --------------------------------------------------------------------------------------
     def edit(
-        self, segment_id: int, text: str | None = None, voice: str | None = None, seed: int | None = None
-    ) -> SegmentRow:
+        self, segment_id: int, text: str | None = None, voice: str | None = None, seed: int | None = None,
+        fix_from: int | None = None,
+    ) -> SegmentRow:  # fmt: skip
         """Change a segment's text, voice ("" = the project's) or seed; it alone goes back to pending. None leaves a
-        field as it is."""
+        field as it is. `fix_from`: the take its render edits in place (fix.py); None: it renders whole."""
         seg = self.segment(segment_id)
         if seg.state == "locked":
             raise InputError(f"Segment {segment_id} is locked.", "Unlock it first to change it.")
@@ -414,6 +415,7 @@ class ProjectStore:
                 raise InputError(f"The seed must be a whole number from 0 to {MAX_SEED}.", "Leave it empty for any.")
             changes["seed"] = seed
         if changes:
+            changes["fix_from"] = fix_from
             sets = ", ".join(f"{k} = ?" for k in changes)
             with self._tx() as db:
                 db.execute(
@@ -470,7 +472,7 @@ class ProjectStore:
         db.execute("UPDATE takes SET kept = (id = ?) WHERE segment = ?", (take_id, segment))
         db.execute(
             "UPDATE segments SET state = 'done', seed = ?, audio = ?, duration = ?, scores = ?, error = NULL, "
-            "spoken = COALESCE(?, spoken), updated = ? WHERE id = ?",
+            "spoken = COALESCE(?, spoken), fix_from = NULL, updated = ? WHERE id = ?",
             (seed, audio, duration, scores, spoken, time.time(), segment),
         )
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..engine import Engine, EngineStatus, Progress
 from ..errors import InputError
 from ..metrics import Metrics
@@ -189,13 +191,23 @@ class Studio:
         return tuple(self.engine.prepare(audio)[1].notes)
 
     # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
+    def _fix_in_place(
+        self, audio: Path, typed: str, new_typed: str, request: SynthesisRequest
+    ) -> tuple[np.ndarray, int, str, list[dict[str, Any]]]:
+        """The speech-editing path as a project's fixes in place take it (inference/projects/fix.py): both texts as
+        the voice speaks them (normalized, its pronunciations applied), as its renders did."""
+        options, voice = request.options, request.reference.voice or None
+        old, new = (self.engine.spoken_text(t, options.normalize, voice) for t in (typed, new_typed))
+        result = editing.edit_recording(self.engine, editing.EditRequest(audio, new, old, (), options))
+        return result.wave, result.seed, result.new_text, result.table()
+
     def start_projects(self, folder: Path | None = None) -> Projects:
         """Open the project store (settings.projects_folder, or `folder`) and start rendering its pending segments
         in the background (once; the model loads when the first segment renders). The server calls it at start."""
         with self._projects_lock:
             if self._projects is None:
                 folder = folder or self.settings.projects_folder
-                self._projects = Projects(self.engine, folder, self.render_endpoint)
+                self._projects = Projects(self.engine, folder, self.render_endpoint, self._fix_in_place)
             return self._projects.start()
 
     def resume_projects(self) -> None:
@@ -242,10 +254,11 @@ class Studio:
 
     def edit_segment(
         self, project_id: int, segment_id: int, text: str | None = None, voice: str | None = None,
-        seed: int | None = None,
+        seed: int | None = None, whole: bool = False,
     ) -> SegmentRow:  # fmt: skip
-        """Change one segment's text, voice or seed: it alone renders again."""
-        return self._project_service.edit(project_id, segment_id, text, voice, seed)
+        """Change one segment's text, voice or seed: it alone renders again. A change of a few words in a long
+        segment regenerates only those words in its kept take, unless `whole` (inference/projects/fix.py)."""
+        return self._project_service.edit(project_id, segment_id, text, voice, seed, whole)
 
     def takes(self, project_id: int, segment_id: int) -> list[Take]:
         self._project_service.segment_of(project_id, segment_id)
