@@ -187,6 +187,16 @@ class Projects:
         return None
 
     def _render(self, info: ProjectInfo, seg: SegmentRow, stop: Stop) -> None:
+        """Render one claimed segment and record its takes; it stays the current one until they are recorded (a
+        pause or a delete that waits for the current segment sees its take, or its failure, already there)."""
+        try:
+            self._render_one(info, seg, stop)
+        finally:
+            with self._wake:
+                self._current = None
+                self._wake.notify_all()
+
+    def _render_one(self, info: ProjectInfo, seg: SegmentRow, stop: Stop) -> None:
         store = self.store
         t0 = time.perf_counter()
         try:
@@ -204,10 +214,6 @@ class Projects:
             log.warning("project %s, segment %s failed: %s", info.id, seg.id, reason)
             store.fail(seg, reason)
             return
-        finally:
-            with self._wake:
-                self._current = None
-                self._wake.notify_all()
         self._record(seg, takes)
         rate = (time.perf_counter() - t0) / max(1, len(seg.text))
         old = self._seconds_per_char
