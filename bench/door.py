@@ -25,61 +25,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import REF_TEXT, SCRATCH, SHORT_REF_TEXT, bench_env, full_ref_wav, loadavg, machine, short_ref_wav
-from .fairness import SHORT
+from .common import REF_TEXT, SHORT_REF_TEXT, full_ref_wav, loadavg, machine, short_ref_wav
+from .fairness import SHORT, launch
 from .gpu import concurrent
 from .report import RESULTS
-from .ui_ready import free_port, stop
-from .weights import CACHE, HF_HOME, REPO, ensure
+from .weights import CACHE, HF_HOME, ensure
 
 SIDES = ("engine", "gradio_client", "gradio_client, files not fetched", "openai", "serverless")
 
 
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-@contextlib.contextmanager
-def launch(env: dict[str, str], repo: Path = REPO) -> Iterator[str]:
-    """`python app.py` of the checkout at `repo` on a free port with `env`; yields its base URL, stops it afterwards."""
-    port = free_port()
-    full = {**bench_env(), **env, "PYTHONPATH": str(repo), "GRADIO_SERVER_PORT": str(port)}
-    full |= {"GRADIO_SERVER_NAME": "127.0.0.1"}
-    full.pop("PORT", None)
-    SCRATCH.mkdir(parents=True, exist_ok=True)
-    log = open(SCRATCH / f"door-{port}.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=repo, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start; see {log.name}") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        stop(proc)
-        log.close()
 
 
 def before_after(env: dict[str, str], before: Path, nfe: int, requests: int) -> dict[str, dict[str, float]]:
@@ -90,7 +57,7 @@ def before_after(env: dict[str, str], before: Path, nfe: int, requests: int) -> 
 
     ways = ("gradio_client", "gradio_client, files not fetched", "openai")
     out: dict[str, dict[str, list[float]]] = {way: {} for way in ways}
-    with launch(env, before) as old, launch(env) as new:
+    with launch(env, before, "door") as old, launch(env, name="door") as new:
         apps = {"before": old, "after": new}
         clients = {side: Client(base, verbose=False) for side, base in apps.items()}
         bare = {side: Client(base, verbose=False, download_files=False) for side, base in apps.items()}
@@ -278,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     from inference import EngineSettings, Studio
 
     studio = Studio.from_settings(EngineSettings.from_env(os.environ))
-    with launch(env) as base:
+    with launch(env, name="door") as base:
         results = measure(sides(studio, base, args.nfe, max(levels)), levels, args.runs)
     parts = taken_apart(studio, args.nfe, args.runs)
     return write(report(args, levels, results, parts, started, load_start), args.no_write)

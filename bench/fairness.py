@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import shlex
 import statistics
 import subprocess
@@ -36,15 +37,18 @@ LONG_SENTENCE = "The keeper climbed the winding stairs and lit the great lamp fo
 
 
 @contextlib.contextmanager
-def launch(env: dict[str, str]) -> Iterator[str]:
-    """`python app.py` on a free port with `env`; yields its base URL, stops it afterwards."""
+def launch(env: dict[str, str], repo: Path = REPO, name: str = "fairness") -> Iterator[str]:
+    """`python app.py` of the checkout at `repo` on a free port with `env`; yields its base URL, stops it afterwards.
+    Another checkout goes first on PYTHONPATH (the carried packages stay on it)."""
     port = free_port()
     full = {**bench_env(), **env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    if repo != REPO:
+        full["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), full.get("PYTHONPATH", "")) if p)
     full.pop("PORT", None)
     SCRATCH.mkdir(parents=True, exist_ok=True)
-    log = open(SCRATCH / f"fairness-{port}.log", "wb")
+    log = open(SCRATCH / f"{name}-{port}.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=REPO, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [sys.executable, "app.py"], cwd=repo, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
