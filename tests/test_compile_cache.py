@@ -1,0 +1,131 @@
+"""F5_COMPILE: compiled once per volume, in the background, and shown.
+
+| who / what                                             | gets                                                        | test                                          |
+|--------------------------------------------------------|-------------------------------------------------------------|-----------------------------------------------|
+| first start on an empty volume, a visitor generates    | answered at once, uncompiled, while "compiling"; then       | test_first_start_serves_while_compiling_...    |
+|                                                        | "compiled", the cache written on the volume                 |                                               |
+| a later start with that cache                          | Inductor compiles no graph (every one a cache hit)          | (same test, second process)                   |
+| texts of new lengths after the warm-up                 | no graph compiled again (dynamic shapes)                    | (same test, both processes)                   |
+| the compiled model's audio                             | within 1e-4 of the eager model's (fp32)                     | tests/test_engine.py::test_compile_option...  |
+| a compiler that fails                                  | the eager model keeps serving, "failed" and why             | test_a_failed_compile_says_so_and_serves_eager |
+| the UI status line, /health, /metrics                  | "compiling" then "compiled" (nothing when compiling is off) | test_the_state_is_shown_everywhere            |
+| a corrupt or foreign artifacts file on the volume      | ignored with a log line, compiled anew                      | test_a_corrupt_cache_is_ignored               |
+| another GPU, torch, checkpoint, dtype or batching      | a cache folder of its own                                   | test_the_key_follows_what_changes_the_graphs  |
+| the studio and the serverless worker on one volume     | the same cache folder, from the same setting                | test_studio_and_worker_share_one_folder       |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inference import Engine, EngineSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(weights: Path, folder: Path) -> dict:
+    """One process start with F5_COMPILE on (bench/compile_cache.py's): what it measured."""
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
+    cmd = [sys.executable, "-m", "bench.compile_cache", "--child", str(weights), str(folder)]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_first_start_serves_while_compiling_and_a_second_start_compiles_nothing(tiny, tmp_path: Path) -> None:
+    folder = tmp_path / "compiled"
+    first = start(tiny["root"], folder)
+    assert first["state"] == "compiled" and first["answered_while"] == "compiling"  # served before compiled
+    assert first["misses"] > 0 and (folder / "artifacts.bin").is_file() and (folder / "inductor").is_dir()
+    assert first["new_length_compiles"] == 0
+    second = start(tiny["root"], folder)
+    assert second["state"] == "compiled"
+    assert second["misses"] == 0 and second["hits"] > 0, second  # nothing compiled: every graph from the cache
+    assert second["new_length_compiles"] == 0
+
+
+def test_a_failed_compile_says_so_and_serves_eager(tiny_settings, ref_wav: Path, monkeypatch) -> None:
+    import torch
+
+    from tests.test_engine import request
+
+    def broken(*_a, **_k):
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    engine = Engine(tiny_settings.replace(compile=True))
+    assert engine.synthesize(request(ref_wav)).duration > 0
+    assert engine.compilation is not None and engine.compilation.wait(60) == "failed"
+    assert engine.status().compile == "failed" and "no C++ compiler" in (engine.compilation.error or "")
+    assert engine.synthesize(request(ref_wav)).duration > 0
+
+
+def test_the_state_is_shown_everywhere(tiny_settings) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from prometheus_client import generate_latest
+
+    from api.auth import Access
+    from api.health import health_router
+    from inference import Studio
+    from inference.model.compiled import Compilation
+    from ui.handlers import status_markdown
+
+    engine = Engine(tiny_settings)
+    studio = Studio(engine)
+    app = FastAPI()
+    app.include_router(health_router(studio, Access()))
+    client = TestClient(app)
+    assert client.get("/health").json()["compile"] == "off" and "ompil" not in status_markdown(studio)
+    engine.compilation = Compilation(None, None, False, engine.metrics.compile_state.state)  # type: ignore[arg-type]
+    for state, shown in (("compiling", "Compiling it in the background"), ("compiled", "Compiled.")):
+        engine.compilation._set(state)
+        assert client.get("/health").json()["compile"] == state
+        assert shown in status_markdown(studio)
+        assert f'studio_compile_state{{studio_compile_state="{state}"}} 1.0' in generate_latest(
+            engine.metrics.registry
+        ).decode()
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path, caplog, monkeypatch) -> None:
+    from inference.model.compiled import ARTIFACTS, Compilation
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    (tmp_path / ARTIFACTS).write_bytes(b"not a cache, or another torch's")
+    with caplog.at_level("INFO", logger="inference"):
+        Compilation(None, tmp_path, False)._load_cache()  # type: ignore[arg-type]
+    assert "cannot be read" in caplog.text
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "inductor")  # Inductor's cache on the volume
+
+
+def test_the_key_follows_what_changes_the_graphs(tmp_path: Path) -> None:
+    import torch
+
+    from inference.model.compiled import cache_key
+
+    ckpt = tmp_path / "model.safetensors"
+    ckpt.write_bytes(b"weights")
+    key = cache_key("cpu", torch.float32, ckpt, False)
+    assert key == cache_key("cpu", torch.float32, ckpt, False)  # a later start finds it
+    assert key != cache_key("cpu", torch.float16, ckpt, False)
+    assert key != cache_key("cpu", torch.float32, ckpt, True)
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(b"weights")
+    assert key != cache_key("cpu", torch.float32, other, False)
+    ckpt.write_bytes(b"new weights")
+    assert key != cache_key("cpu", torch.float32, ckpt, False)
+
+
+def test_studio_and_worker_share_one_folder() -> None:
+    """The studio and the serverless worker build their engines from the same EngineSettings.from_env."""
+    volume = {"VOICES_DIR": "/runpod-volume/voices"}
+    assert EngineSettings.from_env(volume).compile_folder == Path("/runpod-volume/compiled")
+    chosen = {**volume, "F5_COMPILE_CACHE": "/runpod-volume/cache/compiled"}
+    assert EngineSettings.from_env(chosen).compile_folder == Path("/runpod-volume/cache/compiled")
