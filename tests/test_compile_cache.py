@@ -1,17 +1,18 @@
 """F5_COMPILE: compiled once per volume, in the background, and shown.
 
-| who / what                                             | gets                                                        | test                                          |
-|--------------------------------------------------------|-------------------------------------------------------------|-----------------------------------------------|
-| first start on an empty volume, a visitor generates    | answered at once, uncompiled, while "compiling"; then       | test_first_start_serves_while_compiling_...    |
-|                                                        | "compiled", the cache written on the volume                 |                                               |
-| a later start with that cache                          | Inductor compiles no graph (every one a cache hit)          | (same test, second process)                   |
-| texts of new lengths after the warm-up                 | no graph compiled again (dynamic shapes)                    | (same test, both processes)                   |
-| the compiled model's audio                             | within 1e-4 of the eager model's (fp32)                     | tests/test_engine.py::test_compile_option...  |
-| a compiler that fails                                  | the eager model keeps serving, "failed" and why             | test_a_failed_compile_says_so_and_serves_eager |
-| the UI status line, /health, /metrics                  | "compiling" then "compiled" (nothing when compiling is off) | test_the_state_is_shown_everywhere            |
-| a corrupt or foreign artifacts file on the volume      | ignored with a log line, compiled anew                      | test_a_corrupt_cache_is_ignored               |
-| another GPU, torch, checkpoint, dtype or batching      | a cache folder of its own                                   | test_the_key_follows_what_changes_the_graphs  |
-| the studio and the serverless worker on one volume     | the same cache folder, from the same setting                | test_studio_and_worker_share_one_folder       |
+| who / what                                      | gets                                            | test            |
+|-------------------------------------------------|-------------------------------------------------|-----------------|
+| first start on an empty volume, a visitor asks  | answered at once, uncompiled, while "compiling" | first_start     |
+|                                                 | then "compiled", the cache written on the volume| first_start     |
+| a later start with that cache                   | Inductor compiles no graph (all cache hits)     | first_start     |
+| texts of new lengths after the warm-up          | no graph compiled again (dynamic shapes)        | first_start     |
+| the compiled model's audio                      | within 1e-4 of the eager model's (fp32)         | test_engine.py  |
+| a compiler that fails                           | the eager model serves on, "failed" and why     | failed_compile  |
+| the UI status line, /health, /metrics           | "compiling" then "compiled" (nothing when off)  | state_is_shown  |
+| a corrupt or foreign artifacts file             | ignored with a log line, compiled anew          | corrupt_cache   |
+| another GPU, torch, checkpoint, dtype, batching | a cache folder of its own                       | key_follows     |
+| the studio and the serverless worker            | one cache folder, from one setting              | share_one_folder|
+(test names abbreviated: test_first_start_serves_while_compiling_..., test_a_failed_compile_..., ...)
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def test_the_state_is_shown_everywhere(tiny_settings) -> None:
         engine.compilation._set(state)
         assert client.get("/health").json()["compile"] == state
         assert shown in status_markdown(studio)
-        assert f'studio_compile_state{{studio_compile_state="{state}"}} 1.0' in generate_latest(
-            engine.metrics.registry
-        ).decode()
+        assert (
+            f'studio_compile_state{{studio_compile_state="{state}"}} 1.0'
+            in generate_latest(engine.metrics.registry).decode()
+        )
 
 
 def test_a_corrupt_cache_is_ignored(tmp_path: Path, caplog, monkeypatch) -> None:
