@@ -29,19 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TEXT = "A sentence of ordinary length, to time one chunk eager and compiled."
 
 
-def child(weights: Path, folder: Path) -> None:
-    """One start: load, answer a request while compiling, wait for compiled, time a chunk each way."""
+def child(folder: Path, ref_audio: Path) -> None:
+    """One start (its settings from the environment, as the server reads them): load, answer a request while
+    compiling, wait for compiled, try new text lengths, time a chunk each way; prints what it measured as JSON."""
     from torch._dynamo.utils import counters
 
     from inference import Engine, EngineSettings, Reference, SynthesisOptions, SynthesisRequest
 
-    custom = weights / "custom"
-    settings = EngineSettings(
-        model=str(custom / "model.yaml"), ckpt=str(custom / "model.safetensors"), vocab=str(custom / "vocab.txt"),
-        vocoder=str(custom / "vocos"), device="cpu", compile=True, compile_cache=folder,
-    )  # fmt: skip
+    settings = EngineSettings.from_env(compile=True, compile_cache=folder)
     engine = Engine(settings)
-    ref = Reference(_tone(weights), "Some call me nature, others call me mother nature.")
+    ref = Reference(ref_audio, "Some call me nature, others call me mother nature.")
     request = SynthesisRequest(TEXT, ref, SynthesisOptions(seed=1, nfe_step=8))
     t0 = time.perf_counter()
     engine.load()
@@ -76,26 +73,35 @@ def child(weights: Path, folder: Path) -> None:
     }))  # fmt: skip
 
 
-def _tone(weights: Path) -> Path:
+def tone(path: Path) -> Path:
+    """A 3 s tone as the reference (the random models' audio is noise anyway)."""
     import numpy as np
     import soundfile as sf
 
-    path = weights / "ref.wav"
-    if not path.exists():
-        t = np.arange(24000 * 3) / 24000
-        sf.write(path, (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 24000)
+    t = np.arange(24000 * 3) / 24000
+    sf.write(path, (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 24000)
     return path
 
 
-def start(weights: Path, folder: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.compile_cache", "--child", str(weights), str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+def start(folder: Path, env: dict[str, str] | None = None, timeout: float = 900) -> dict:
+    """One start in a process of its own (`env`: its environment, default ours), its cache in `folder`."""
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "TORCHINDUCTOR_CACHE_DIR"}
+    folder.mkdir(parents=True, exist_ok=True)
+    ref = tone(folder.parent / f"{folder.name}-ref.wav")
+    cmd = [sys.executable, "-m", "bench.compile_cache", "--child", str(folder), str(ref)]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if out.returncode:
-        raise SystemExit(f"a start failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"a start failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tiny_env(weights: Path) -> dict[str, str]:
+    """The environment of a start on the tiny model written by random_weights.build(weights), on the CPU."""
+    custom = weights / "custom"
+    return {
+        **os.environ, "F5_MODEL": str(custom / "model.yaml"), "F5_CKPT": str(custom / "model.safetensors"),
+        "F5_VOCAB": str(custom / "vocab.txt"), "F5_VOCODER": str(custom / "vocos"), "F5_DEVICE": "cpu",
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -108,19 +114,21 @@ def main() -> None:
     from inference.model.random_weights import build
 
     work = Path(tempfile.mkdtemp(prefix="compile-bench-"))
-    build(work / "weights")  # the tiny model
+    env = tiny_env(build(work / "weights")["root"])
     results: dict[str, list[dict]] = {k: [] for k in ("empty", "both", "artifacts", "inductor")}
     for run in range(args.runs):
         base = work / f"run{run}"
-        results["empty"].append(start(work / "weights", base / "empty"))
-        results["both"].append(start(work / "weights", base / "empty"))
-        (base / "artifacts").mkdir(parents=True)
-        shutil.copy(base / "empty" / "artifacts.bin", base / "artifacts" / "artifacts.bin")
-        results["artifacts"].append(start(work / "weights", base / "artifacts"))
-        shutil.copytree(base / "empty" / "inductor", base / "inductor" / "inductor")
-        results["inductor"].append(start(work / "weights", base / "inductor"))
+        results["empty"].append(start(base / "empty", env))
+        results["both"].append(start(base / "empty", env))
+        (key,) = (base / "empty").iterdir()  # the one cache folder (its key)
+        (base / "artifacts" / key.name).mkdir(parents=True)
+        shutil.copy(key / "artifacts.bin", base / "artifacts" / key.name / "artifacts.bin")
+        results["artifacts"].append(start(base / "artifacts", env))
+        shutil.copytree(key / "inductor", base / "inductor" / key.name / "inductor")
+        results["inductor"].append(start(base / "inductor", env))
     empty = statistics.median(r["compiled_s"] for r in results["empty"])
     print(f"{'start':10} {'compiled s':>10} {'/ empty':>8} {'misses':>6} {'hits':>5} {'answered while':>15} {'c/e':>5}")
+    print("(compiled s: from the load to compiled; c/e: compiled / eager seconds per chunk)")
     for name, rs in results.items():
         s = statistics.median(r["compiled_s"] for r in rs)
         r = rs[-1]

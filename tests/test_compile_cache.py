@@ -17,36 +17,26 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from inference import Engine, EngineSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start(weights: Path, folder: Path) -> dict:
-    """One process start with F5_COMPILE on (bench/compile_cache.py's): what it measured."""
-    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
-    cmd = [sys.executable, "-m", "bench.compile_cache", "--child", str(weights), str(folder)]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
 
 @pytest.mark.slow
 def test_first_start_serves_while_compiling_and_a_second_start_compiles_nothing(tiny, tmp_path: Path) -> None:
-    folder = tmp_path / "compiled"
-    first = start(tiny["root"], folder)
+    """Each start is a process of its own (bench/compile_cache.py's), on the tiny model, on the CPU."""
+    from bench.compile_cache import start, tiny_env
+
+    folder, env = tmp_path / "compiled", tiny_env(tiny["root"])
+    first = start(folder, env)
     assert first["state"] == "compiled" and first["answered_while"] == "compiling"  # served before compiled
-    assert first["misses"] > 0 and (folder / "artifacts.bin").is_file() and (folder / "inductor").is_dir()
+    (key,) = folder.iterdir()
+    assert first["misses"] > 0 and (key / "artifacts.bin").is_file() and (key / "inductor").is_dir()
     assert first["new_length_compiles"] == 0
-    second = start(tiny["root"], folder)
+    second = start(folder, env)
     assert second["state"] == "compiled"
     assert second["misses"] == 0 and second["hits"] > 0, second  # nothing compiled: every graph from the cache
     assert second["new_length_compiles"] == 0
@@ -97,9 +87,11 @@ def test_the_state_is_shown_everywhere(tiny_settings) -> None:
 
 
 def test_a_corrupt_cache_is_ignored(tmp_path: Path, caplog, monkeypatch) -> None:
+    from inference.model import compiled
     from inference.model.compiled import ARTIFACTS, Compilation
 
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setattr(compiled, "INDUCTOR_DIR", None)  # the operator set none
     (tmp_path / ARTIFACTS).write_bytes(b"not a cache, or another torch's")
     with caplog.at_level("INFO", logger="inference"):
         Compilation(None, tmp_path, False)._load_cache()  # type: ignore[arg-type]

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 OFF, COMPILING, COMPILED, FAILED = COMPILE_STATES
 ARTIFACTS = "artifacts.bin"
+# TORCHINDUCTOR_CACHE_DIR as the operator set it, read before torch can set its own default (/tmp/torchinductor_*)
+INDUCTOR_DIR = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
 
 
 def device_name(device: str) -> str:
@@ -126,7 +128,7 @@ class Compilation:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self.folder / "inductor"))
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = INDUCTOR_DIR or str(self.folder / "inductor")
         path = self.folder / ARTIFACTS
         if not path.is_file():
             log.info("no compile cache in %s yet: compiling from scratch", self.folder)
