@@ -58,6 +58,40 @@ def cache_key(device: str, dtype: Any, ckpt: Path, batched: bool) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
+def compile_transformer(dit: Any, batched: bool) -> Any:
+    """torch.compile a shallow copy of `dit` (the weights shared, the per-run text cache its own), with dynamic
+    shapes. Where chunks are batched, the text embedding is computed first, eager, from the host side (text_first):
+    f5_tts's embedding of a batch reads its lengths with `.item()`, which would break the graph."""
+    import torch
+
+    compiled = torch.compile(copy.copy(dit), dynamic=True)
+    return text_first(compiled) if batched else compiled
+
+
+def text_first(compiled: Any) -> Any:
+    """A compiled DiT whose per-run text embeddings are computed before the compiled call, eager, when a batch
+    has a mask (its items' lengths, `mask.sum(1)`, are read on the host). The compiled graph then always finds the
+    cache filled and never reaches the `.item()` in f5_tts's TextEmbedding. The embeddings are the ones f5_tts's
+    DiT.get_input_embed computes (the same call), so the output is unchanged."""
+    import torch
+
+    class TextFirst(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.compiled = compiled
+            self._orig_mod = compiled._orig_mod  # the module (sampling keeps each run's text cache on it)
+
+        def forward(self, *, x: Any, text: Any, mask: Any = None, cache: bool = False, **kwargs: Any) -> Any:
+            dit = self._orig_mod
+            if cache and mask is not None and (dit.text_cond is None or dit.text_uncond is None):
+                lengths = mask.sum(dim=1)
+                dit.text_cond = dit.text_embed(text, seq_len=lengths, drop_text=False)
+                dit.text_uncond = dit.text_embed(text, seq_len=lengths, drop_text=True)
+            return self.compiled(x=x, text=text, mask=mask, cache=cache, **kwargs)
+
+    return TextFirst()
+
+
 class _WithTransformer:
     """The loaded CFM as sampling reads it, with another transformer in place (for the warm-up of the copy)."""
 
@@ -97,7 +131,6 @@ class Compilation:
         self.on_state(state)
 
     def run(self) -> None:
-        import torch
 
         start = time.perf_counter()
         eager = self.models.tts.transformer
@@ -105,7 +138,7 @@ class Compilation:
                  self.models.device)  # fmt: skip
         try:
             self._load_cache()
-            compiled = torch.compile(copy.copy(eager), dynamic=True)  # shares the weights, not the text cache
+            compiled = compile_transformer(eager, self.batched)
             warm_up(Models(_WithTransformer(self.models.tts, compiled), None, self.models.device), self.batched)
             self.models.tts.transformer = compiled  # runs read it at each step: the next step is compiled
         except Exception as e:  # an unsupported platform or compiler: slower, never broken
