@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 
 OFF, COMPILING, COMPILED, FAILED = COMPILE_STATES
 ARTIFACTS = "artifacts.bin"
-# TORCHINDUCTOR_CACHE_DIR as the operator set it, read before torch can set its own default (/tmp/torchinductor_*)
-INDUCTOR_DIR = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
 
 
 def device_name(device: str) -> str:
@@ -90,6 +88,15 @@ def text_first(compiled: Any) -> Any:
             return self.compiled(x=x, text=text, mask=mask, cache=cache, **kwargs)
 
     return TextFirst()
+
+
+def inductor_dir(folder: Path) -> str:
+    """TORCHINDUCTOR_CACHE_DIR where the operator chose one, else `folder`/inductor on the volume. Torch writes its
+    own default (/tmp/torchinductor_<user>) into the environment once used, so that value counts as unset."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    chosen = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    return chosen if chosen not in (None, default_cache_dir()) else str(folder / "inductor")
 
 
 class _WithTransformer:
@@ -161,7 +168,7 @@ class Compilation:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = INDUCTOR_DIR or str(self.folder / "inductor")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_dir(self.folder)
         path = self.folder / ARTIFACTS
         if not path.is_file():
             log.info("no compile cache in %s yet: compiling from scratch", self.folder)
