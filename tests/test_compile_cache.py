@@ -44,6 +44,7 @@ def test_first_start_serves_while_compiling_and_a_second_start_compiles_nothing(
 
 def test_a_failed_compile_says_so_and_serves_eager(tiny_settings, ref_wav: Path, monkeypatch) -> None:
     import torch
+    from prometheus_client import generate_latest
 
     from tests.test_engine import request
 
@@ -55,6 +56,8 @@ def test_a_failed_compile_says_so_and_serves_eager(tiny_settings, ref_wav: Path,
     assert engine.synthesize(request(ref_wav)).duration > 0
     assert engine.compilation is not None and engine.compilation.wait(60) == "failed"
     assert engine.status().compile == "failed" and "no C++ compiler" in (engine.compilation.error or "")
+    metrics = generate_latest(engine.metrics.registry).decode()
+    assert 'studio_compile_state{studio_compile_state="failed"} 1.0' in metrics  # the engine's gauge follows
     assert engine.synthesize(request(ref_wav)).duration > 0
 
 
