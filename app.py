@@ -72,8 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compile",
         action="store_true",
         default=None,
-        help="torch.compile the model when it loads "
-        "(F5_COMPILE=1): about a minute more loading, then much faster generation on a GPU",
+        help="torch.compile the model in the background, serving uncompiled meanwhile (F5_COMPILE=1; cached in "
+        "F5_COMPILE_CACHE): minutes on a GPU the first time, then much faster generation",
     )
     p.add_argument("--mcp", action="store_true", default=None, help="expose synthesis as an MCP tool (F5_MCP=1)")
     p.add_argument("--model", help="f5-tts config name or YAML path (F5_MODEL, default F5TTS_v1_Base)")

@@ -18,7 +18,8 @@ def health_router(studio: Studio, access: Access) -> APIRouter:
         if not authorized(access, request.headers.get("authorization")):
             return {"status": "ok"}
         s = studio.status()
-        return {"status": "ok", "model": s.state, "device": s.device, "version": __version__, "error": s.error}
+        details = {"model": s.state, "device": s.device, "compile": s.compile, "version": __version__, "error": s.error}
+        return {"status": "ok", **details}
 
     @router.get("/ping")
     def ping() -> Response:

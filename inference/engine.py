@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from .errors import InputError
 from .metrics import Metrics
 from .model import duration
 from .model.asr import Transcriber, Word
-from .model.runtime import Generation, Models, as_unavailable, likely_cuda, pick_device, ref_tensor, warm_up
+from .model.compiled import Compilation, cache_key
+from .model.runtime import Generation, Models, as_unavailable, likely_cuda, pick_device, ref_tensor
 from .model.sampling import (
     HOP_LENGTH,
     Item,
@@ -49,21 +50,13 @@ from .settings import EngineSettings
 from .text import check_spoken, chunking, clean_text, validate_text
 from .text.normalize import normalize as normalize_text
 from .text.pronounce import PronunciationStore
-from .types import AudioChunk, Reference, SynthesisRequest, SynthesisResult, Timings
+from .types import AudioChunk, EngineStatus, Reference, SynthesisRequest, SynthesisResult, Timings
 from .voices import Voice, VoiceLibrary
 
 log = logging.getLogger(__name__)
 
 NOT_LOADED, LOADING, READY, FAILED = "not_loaded", "loading", "ready", "failed"
 Progress = Callable[[int, int], None]  # (chunks done, chunks total)
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    state: str  # not_loaded | loading | ready | failed
-    device: str  # "auto" until loaded, then e.g. "cpu" or "cuda:0"
-    error: str | None = None  # why the last load failed
-    load_seconds: float | None = None
 
 
 class Engine:
@@ -79,6 +72,7 @@ class Engine:
         self._error: str | None = None  # why the last load failed
         self._load_seconds: float | None = None
         self._load_lock = threading.Lock()
+        self.compilation: Compilation | None = None  # F5_COMPILE's, started by the load
         self.metrics = Metrics()
         self.metrics.model_state.state(NOT_LOADED)
         # fair turns for every request's chunks, batched where batching pays (auto batch size: set at load)
@@ -100,7 +94,8 @@ class Engine:
 
     def status(self) -> EngineStatus:
         device = self._models.device if self._models else self.settings.device
-        return EngineStatus(self._state, device, self._error, self._load_seconds)
+        compiling = self.compilation.state if self.compilation else "off"
+        return EngineStatus(self._state, device, self._error, self._load_seconds, compiling)
 
     def preload(self) -> threading.Thread:
         """Start loading in a background thread; errors are kept in status(), and retried by the next call."""
@@ -170,27 +165,16 @@ class Engine:
         device, dtype = pick_device(self.settings.device, self.settings.dtype)
         models = Models(load_tts(files, device, dtype, mmap=self.settings.mmap), load_vocoder(files, device), device)
         if self.settings.compile:
-            self._compile(models)
+            self._compile(models, files.ckpt)
         return models
 
-    def _compile(self, models: Models) -> None:
-        """F5_COMPILE: torch.compile the transformer with dynamic shapes, and pay for the compilation here, inside
-        the load, rather than in somebody's first Generate: one pass for a single chunk and, where chunks are
-        batched, one for a batch (a batch of 1 is compiled apart from larger ones). Any text length is then served
-        without compiling again. If compilation fails, the engine goes on uncompiled and says so in the log."""
-        import torch
-
-        eager = models.tts.transformer
-        log.info("compiling the model for %s (F5_COMPILE: this can take minutes, once per start)", models.device)
-        start = time.perf_counter()
-        try:
-            models.tts.transformer = torch.compile(eager, dynamic=True)
-            warm_up(models, batched=self._batch_size(models.device) > 1)
-        except Exception as e:  # an unsupported platform or compiler: slower, never broken
-            models.tts.transformer = eager
-            log.warning("torch.compile failed (%s: %s); running uncompiled", type(e).__name__, str(e)[:300])
-            return
-        log.info("model compiled in %.0f s", time.perf_counter() - start)
+    def _compile(self, models: Models, ckpt: Path) -> None:
+        """F5_COMPILE: compile in the background while the eager model serves (model/compiled.py)."""
+        batched = self._batch_size(models.device) > 1
+        key = cache_key(models.device, next(models.tts.parameters()).dtype, ckpt, batched)
+        on_state = self.metrics.compile_state.state
+        self.compilation = Compilation(models, self.settings.compile_folder / key, batched, on_state)
+        self.compilation.start()
 
     # ---- references -----------------------------------------------------------------------------------------
     def prepare(self, audio: Any) -> tuple[str, PreparedAudio]:

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram
 from .errors import InputError, ModelUnavailable, StudioError
 
 STATES = ("not_loaded", "loading", "ready", "failed")
+COMPILE_STATES = ("off", "compiling", "compiled", "failed")  # F5_COMPILE's (model/compiled.py)
 SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
 RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)
 
@@ -83,6 +84,9 @@ class Metrics:
             "studio_real_time_factor", "Generation time / audio duration, per request", buckets=RATIOS, registry=r
         )
         self.model_state = Enum("studio_model_state", "The model's state", states=list(STATES), registry=r)
+        self.compile_state = Enum(
+            "studio_compile_state", "The compiled model's state (F5_COMPILE)", states=list(COMPILE_STATES), registry=r
+        )
         self.load_seconds = Gauge("studio_model_load_seconds", "How long the model took to load", registry=r)
 
     @contextlib.contextmanager

@@ -157,7 +157,9 @@ class EngineSettings:
     render_batch: int = env("F5_RENDER_BATCH", 16, low=1, high=1000)  # high: the worker's segments per job
     render_jobs: int = env("F5_RENDER_JOBS", 4, low=1, high=256)
     preload: bool = env("F5_PRELOAD", False)  # start loading in the background as soon as the server is up
-    compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer at load (minutes on a GPU)
+    compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer in the background (minutes on a GPU)
+    # the compile cache; None = a `compiled` folder beside voices_dir (on the volume with it: see compile_folder)
+    compile_cache: Path | None = env("F5_COMPILE_CACHE", None)
     batch_size: int = env("F5_BATCH_SIZE", 0, low=0, high=64)  # chunks per forward pass; 0 = auto (8 CUDA, 1 CPU)
     concurrency: int = env("F5_CONCURRENCY", 0, low=0, high=1024)  # generations let in at once; 0 = auto
     mmap: bool = env("F5_MMAP", True)  # memory-map checkpoints (off: read them into memory)
@@ -195,6 +197,13 @@ class EngineSettings:
         """Where projects are kept: F5_PROJECTS_DIR, else `projects` beside the voices (on the volume with them):
         VOICES_DIR=/workspace/voices -> /workspace/projects."""
         return self.projects_dir or self.voices_dir.parent / "projects"
+
+    @property
+    def compile_folder(self) -> Path:
+        """Where compiled graphs are kept: F5_COMPILE_CACHE, else `compiled` beside the voices, so that the studio
+        and the serverless worker on one volume share them: VOICES_DIR=/runpod-volume/voices ->
+        /runpod-volume/compiled."""
+        return self.compile_cache or self.voices_dir.parent / "compiled"
 
     @classmethod
     def from_env(cls, env_map: Mapping[str, str] | None = None, **overrides: Any) -> EngineSettings:

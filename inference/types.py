@@ -12,6 +12,15 @@ from .options import SynthesisOptions
 
 
 @dataclass(frozen=True)
+class EngineStatus:
+    state: str  # not_loaded | loading | ready | failed
+    device: str  # "auto" until loaded, then e.g. "cpu" or "cuda:0"
+    error: str | None = None  # why the last load failed
+    load_seconds: float | None = None
+    compile: str = "off"  # F5_COMPILE: off | compiling (serving uncompiled meanwhile) | compiled | failed
+
+
+@dataclass(frozen=True)
 class Reference:
     """A voice to clone: a file (any common audio format) and its transcript ('' = transcribe it)."""
 

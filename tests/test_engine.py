@@ -311,8 +311,9 @@ def test_compile_option_compiles_once_and_keeps_the_output(tiny_settings, ref_wa
 
     plain = Engine(tiny_settings).synthesize(request(ref_wav, "Hello there, how are you today?"))
     compiled = Engine(tiny_settings.replace(compile=True))
-    with caplog.at_level("INFO", logger="inference.engine"):
+    with caplog.at_level("INFO", logger="inference"):
         models = compiled.load()
+        assert compiled.compilation is not None and compiled.compilation.wait(600) == "compiled"  # in the background
     assert isinstance(models.tts.transformer, OptimizedModule)
     assert "model compiled" in caplog.text
     graphs = counters["stats"]["unique_graphs"]
@@ -334,8 +335,9 @@ def test_compile_failure_leaves_a_working_engine(tiny_settings, ref_wav: Path, m
 
     monkeypatch.setattr(torch, "compile", broken)
     engine = Engine(tiny_settings.replace(compile=True))
-    with caplog.at_level("WARNING", logger="inference.engine"):
+    with caplog.at_level("WARNING", logger="inference"):
         result = engine.synthesize(request(ref_wav))
+        assert engine.compilation is not None and engine.compilation.wait(600) == "failed"  # in the background
     assert result.duration > 0 and engine.status().state == "ready"
     assert "torch.compile failed" in caplog.text and "no C++ compiler" in caplog.text
     assert not isinstance(engine.load().tts.transformer, torch._dynamo.eval_frame.OptimizedModule)

@@ -22,6 +22,12 @@ STATE_LABELS = {
     "ready": "🟢 Model ready on {device} (loaded in {seconds:.1f} s).",
     "failed": "🔴 Model failed to load: {error}",
 }
+COMPILE_LABELS = {  # F5_COMPILE's state, after the model's (nothing when compiling is off)
+    "off": "",
+    "compiling": " Compiling it in the background (generating uncompiled meanwhile)…",
+    "compiled": " Compiled.",
+    "failed": " Compiling failed: generating uncompiled (see the server log).",
+}
 MAX_PICTURE_WIDTH = 4000  # px: a longer take's spectrogram is averaged down to this (images stop at 16383 px)
 # How Gradio writes the picture into its cache on every answer (Gradio's default, webp, takes about 3x longer to
 # encode: 23 ms against 9 ms for a 4-second take, 106 against 34 ms for 20 seconds); what /synthesize returns.
@@ -84,7 +90,8 @@ def stops_when_cancelled(fn: F) -> F:
 
 def status_markdown(studio: Studio) -> str:
     s = studio.status()
-    return STATE_LABELS[s.state].format(device=s.device, seconds=s.load_seconds or 0.0, error=s.error)
+    label = STATE_LABELS[s.state].format(device=s.device, seconds=s.load_seconds or 0.0, error=s.error)
+    return label + COMPILE_LABELS[s.compile]
 
 
 def spectrogram_image(mel: np.ndarray | None) -> np.ndarray | None:
