@@ -49,7 +49,10 @@ LONG = " ".join(
 REF_TEXT = "Some call me nature, others call me mother nature."
 
 
-SECTIONS = ("rtf", "official", "load", "batching", "bf16", "throughput", "interfaces", "compile_engine", "compile")
+SECTIONS = (
+    "rtf", "official", "load", "batching", "bf16", "throughput", "interfaces", "compile_engine", "compile", "cudagraphs"
+)  # fmt: skip
+OPT_IN = ("cudagraphs",)  # sections run only when named in --only (two more compilations: minutes of the budget)
 
 
 class Out:
@@ -131,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--only",
         help="comma-separated sections: rtf, official, load, batching, bf16, throughput, interfaces, "
-        "compile, compile_engine (default: all)",
+        "compile, compile_engine (default: all of these), cudagraphs (only when named)",
     )
     args = p.parse_args(argv)
-    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    only = set(args.only.split(",")) if args.only else set(SECTIONS) - set(OPT_IN)
     if only - set(SECTIONS):
         raise SystemExit(f"unknown sections {sorted(only - set(SECTIONS))}: use {', '.join(SECTIONS)}")
     out = Out(Path(args.out))
@@ -670,6 +673,28 @@ def main(argv: list[str] | None = None) -> int:
                 again=again,
             )
 
+    def cudagraphs() -> None:  # after "compile": it changes the engine's model too
+        """F5_COMPILE_MODE: torch.compile's default mode against reduce-overhead (CUDA graphs), NFE 16, one request
+        alone and 8 at once (batched), each after its own compilation and a call per shape."""
+        base = getattr(models.tts.transformer, "_orig_mod", models.tts.transformer)
+        for mode in ("default", "reduce-overhead"):
+            models.tts.transformer = torch.compile(base, dynamic=True, mode=mode)
+            start = time.perf_counter()
+            synth(engine, TEXT, 16)
+            concurrent(lambda k: synth(engine, SHORT, 16, seed=k), 8, timeout=900)
+            compile_s = time.perf_counter() - start
+            one = timed(lambda: synth(engine, TEXT, 16), runs)
+            wall, lat = concurrent(lambda k: synth(engine, SHORT, 16, seed=k), 8, timeout=600)
+            out.add(
+                f"torch.compile mode={mode}, NFE 16",
+                f"alone {statistics.median(one):.3f} s; 8 at once {wall:.2f} s wall, median latency "
+                f"{statistics.median(lat):.3f} s; compiling and first calls {compile_s:.0f} s",
+                alone=one,
+                wall8=wall,
+                latencies8=lat,
+            )
+        models.tts.transformer = base
+
     sections = {
         "rtf": rtf,
         "official": official,
@@ -680,12 +705,13 @@ def main(argv: list[str] | None = None) -> int:
         "interfaces": interfaces,
         "compile_engine": compile_engine,
         "compile": compiled,
+        "cudagraphs": cudagraphs,
     }
     assert set(sections) == set(SECTIONS)
     for name, section in sections.items():
         if name not in only:
             continue
-        if args.tiny and name == "compile":
+        if args.tiny and name in ("compile", "cudagraphs"):
             out.add(name, "skipped in --tiny")
             continue
         try:

@@ -171,9 +171,10 @@ class Engine:
     def _compile(self, models: Models, ckpt: Path) -> None:
         """F5_COMPILE: compile in the background while the eager model serves (model/compiled.py)."""
         batched = self._batch_size(models.device) > 1
-        key = cache_key(models.device, next(models.tts.parameters()).dtype, ckpt, batched)
+        mode = self.settings.compile_mode
+        key = cache_key(models.device, next(models.tts.parameters()).dtype, ckpt, batched, mode)
         on_state = self.metrics.compile_state.state
-        self.compilation = Compilation(models, self.settings.compile_folder / key, batched, on_state)
+        self.compilation = Compilation(models, self.settings.compile_folder / key, batched, on_state, mode)
         self.compilation.start()
 
     # ---- references -----------------------------------------------------------------------------------------

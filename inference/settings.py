@@ -133,6 +133,9 @@ def env_names(cls: type) -> dict[str, str | tuple[str, ...]]:
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """What the engine needs: the model, the device, the limits of one request, and where voices are kept."""
@@ -160,6 +163,8 @@ class EngineSettings:
     compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer in the background (minutes on a GPU)
     # the compile cache; None = a `compiled` folder beside voices_dir (on the volume with it: see compile_folder)
     compile_cache: Path | None = env("F5_COMPILE_CACHE", None)
+    # torch.compile's mode: reduce-overhead adds CUDA graphs (launches recorded once per shape; a GPU only)
+    compile_mode: str = env("F5_COMPILE_MODE", "default", choices=COMPILE_MODES)
     batch_size: int = env("F5_BATCH_SIZE", 0, low=0, high=64)  # chunks per forward pass; 0 = auto (8 CUDA, 1 CPU)
     concurrency: int = env("F5_CONCURRENCY", 0, low=0, high=1024)  # generations let in at once; 0 = auto
     mmap: bool = env("F5_MMAP", True)  # memory-map checkpoints (off: read them into memory)

@@ -12,6 +12,8 @@
 | a corrupt or foreign artifacts file             | ignored with a log line, compiled anew          | corrupt_cache   |
 | another GPU, torch, checkpoint, dtype, batching | a cache folder of its own                       | key_follows     |
 | the studio and the serverless worker            | one cache folder, from one setting              | share_one_folder|
+| F5_COMPILE_MODE=reduce-overhead (CUDA graphs)   | torch.compile gets that mode; its own folder    | mode_reaches    |
+| F5_COMPILE_MODE=fast                            | refused at start, naming the modes              | mode_reaches    |
 (test names abbreviated: test_first_start_serves_while_compiling_..., test_a_failed_compile_..., ...)
 """
 
@@ -118,6 +120,27 @@ def test_the_key_follows_what_changes_the_graphs(tmp_path: Path) -> None:
     assert key != cache_key("cpu", torch.float32, other, False)
     ckpt.write_bytes(b"new weights")
     assert key != cache_key("cpu", torch.float32, ckpt, False)
+
+
+def test_the_compile_mode_reaches_torch_compile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from inference import InputError
+    from inference.model.compiled import cache_key, compile_transformer
+
+    seen: list[dict] = []
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: seen.append(kw) or module)
+    compile_transformer(
+        torch.nn.Linear(2, 2), False, EngineSettings.from_env({"F5_COMPILE_MODE": "reduce-overhead"}).compile_mode
+    )
+    assert seen == [{"dynamic": True, "mode": "reduce-overhead"}]
+    ckpt = tmp_path / "model.safetensors"
+    ckpt.write_bytes(b"weights")
+    assert cache_key("cpu", torch.float32, ckpt, False, "reduce-overhead") != cache_key(
+        "cpu", torch.float32, ckpt, False
+    )
+    with pytest.raises(InputError, match="reduce-overhead"):
+        EngineSettings.from_env({"F5_COMPILE_MODE": "fast"})
 
 
 def test_studio_and_worker_share_one_folder() -> None:

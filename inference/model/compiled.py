@@ -46,23 +46,24 @@ def device_name(device: str) -> str:
     return f"{torch.cuda.get_device_name(device)} sm{major}{minor}"
 
 
-def cache_key(device: str, dtype: Any, ckpt: Path, batched: bool) -> str:
-    """A short digest of what the compiled graphs depend on; a different GPU, torch, checkpoint, dtype or batching
-    gets a folder of its own."""
+def cache_key(device: str, dtype: Any, ckpt: Path, batched: bool, mode: str = "default") -> str:
+    """A short digest of what the compiled graphs depend on; a different GPU, torch, checkpoint, dtype, batching or
+    compile mode gets a folder of its own."""
     import torch
 
     stat = ckpt.stat()
     parts = [device_name(device), torch.__version__, ckpt.resolve(), stat.st_size, int(stat.st_mtime), dtype, batched]
+    parts += [] if mode == "default" else [mode]  # the default's folders stay where they were
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
-def compile_transformer(dit: Any, batched: bool) -> Any:
+def compile_transformer(dit: Any, batched: bool, mode: str = "default") -> Any:
     """torch.compile a shallow copy of `dit` (the weights shared, the per-run text cache its own), with dynamic
     shapes. Where chunks are batched, the text embedding is computed first, eager, from the host side (text_first):
     f5_tts's embedding of a batch reads its lengths with `.item()`, which would break the graph."""
     import torch
 
-    compiled = torch.compile(copy.copy(dit), dynamic=True)
+    compiled = torch.compile(copy.copy(dit), dynamic=True, mode=mode)
     return text_first(compiled) if batched else compiled
 
 
@@ -114,9 +115,11 @@ class Compilation:
     `on_state(state)` is told each change (the engine's metrics)."""
 
     def __init__(
-        self, models: Models, folder: Path | None, batched: bool, on_state: Callable[[str], None] = lambda s: None
-    ) -> None:
+        self, models: Models, folder: Path | None, batched: bool, on_state: Callable[[str], None] = lambda s: None,
+        mode: str = "default",
+    ) -> None:  # fmt: skip
         self.models, self.folder, self.batched, self.on_state = models, folder, batched, on_state
+        self.mode = mode  # torch.compile's (F5_COMPILE_MODE)
         self.state = OFF
         self.error: str | None = None  # why it failed
         self.seconds: float | None = None  # how long compiling and the warm-up took
@@ -145,7 +148,7 @@ class Compilation:
                  self.models.device)  # fmt: skip
         try:
             self._load_cache()
-            compiled = compile_transformer(eager, self.batched)
+            compiled = compile_transformer(eager, self.batched, self.mode)
             warm_up(Models(_WithTransformer(self.models.tts, compiled), None, self.models.device), self.batched)
             self.models.tts.transformer = compiled  # runs read it at each step: the next step is compiled
         except Exception as e:  # an unsupported platform or compiler: slower, never broken
