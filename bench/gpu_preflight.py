@@ -8,9 +8,23 @@ from __future__ import annotations
 import importlib
 import sys
 
+MODEL_CODE = "f5_tts model code (import_model_code)"
+
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "engine (rtf, batching, bf16, throughput, compile)": ("torch", "f5_tts.model", "vocos", "soundfile", "inference"),
-    "official pipeline": ("f5_tts.infer.utils_infer", "transformers"),
+    # f5_tts's model code as the engine imports it (inference.model.loader.import_model_code: not through
+    # f5_tts.model/__init__, whose trainer imports wandb and datasets); then what a request imports lazily
+    "engine (rtf, batching, bf16, throughput, compile)": (
+        "torch",
+        "torchaudio",
+        "vocos",
+        "soundfile",
+        "inference",
+        MODEL_CODE,
+        "wetext",
+        "jiwer",
+        "whisper_normalizer.english",
+    ),
+    "official pipeline": (MODEL_CODE, "f5_tts.infer.utils_infer", "transformers"),
     "interfaces (the launched app, gradio_client, openai, serverless)": (
         "starlette",
         "fastapi",
@@ -29,7 +43,12 @@ def main() -> int:
     for section, modules in SECTIONS.items():
         for name in modules:
             try:
-                importlib.import_module(name)
+                if name == MODEL_CODE:
+                    from inference.model.loader import import_model_code
+
+                    import_model_code()
+                else:
+                    importlib.import_module(name)
             except Exception as e:  # any failure to import is what this reports
                 failed += 1
                 print(f"preflight: {section}: import {name} failed: {type(e).__name__}: {e}")

@@ -15,7 +15,13 @@ mkdir -p "$DIR"
 PKGS=(f5-tts==1.1.22 vocos==0.1.0 encodec==0.1.1 einx==0.4.3 frozendict==2.5.1 x-transformers==2.31.10
       torch-einops-utils==0.2.0 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12 pypinyin==0.55.0 rjieba==0.2.2
       librosa==0.11.0 soxr==1.1.0 audioread==3.1.0 decorator==5.3.1 pooch==1.9.0 platformdirs==4.14.8 loguru==0.7.3
-      pydub==0.25.1)
+      pydub==0.25.1
+      # the text front end every request meets (inference/text: num2words at import, wetext's prebuilt grammars)
+      num2words==0.5.14 docopt==0.6.2 wetext==0.1.8 kaldifst==1.8.3 contractions==0.1.73 textsearch==0.0.24
+      anyascii==0.3.3 pyahocorasick==2.3.1 srt==3.5.3 webvtt-py==0.6.0
+      # the per-chunk check's WER and its normalizer (inference/check.py)
+      jiwer==4.0.0 rapidfuzz==3.14.6 whisper-normalizer==0.1.15 indic-numtowords==1.1.0 more-itertools==11.2.1
+      text2num==3.1.0)
 plat=()
 for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux1_x86_64; do
   plat+=(--platform "$p")
