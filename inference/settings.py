@@ -159,6 +159,10 @@ class EngineSettings:
     render_api_key: str | None = env("RUNPOD_API_KEY", None, secret=True)
     render_batch: int = env("F5_RENDER_BATCH", 16, low=1, high=1000)  # high: the worker's segments per job
     render_jobs: int = env("F5_RENDER_JOBS", 4, low=1, high=256)
+    # the inaudible mark on every output (inference/audio/watermark.py): the operator's setting, never a visitor's
+    watermark: bool = env("F5_WATERMARK", True)
+    # a new voice is used or saved only after its owner reads a phrase made up on the spot (inference/consent.py)
+    require_consent: bool = env("F5_REQUIRE_CONSENT", False)
     preload: bool = env("F5_PRELOAD", False)  # start loading in the background as soon as the server is up
     compile: bool = env("F5_COMPILE", False)  # torch.compile the transformer in the background (minutes on a GPU)
     # the compile cache; None = a `compiled` folder beside voices_dir (on the volume with it: see compile_folder)

@@ -54,7 +54,10 @@ class RunPodQueue:
             self.changed.notify_all()
 
     def env(self) -> dict[str, str]:
+        """What a worker needs to poll this queue. The SDK's own start-up fitness checks (free memory, and a disk at
+        least 10% free, which a full CI disk fails) judge the machine the tests run on, not the worker: skipped."""
         return {
+            "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
             "RUNPOD_WEBHOOK_GET_JOB": f"{self.url}/job-take/$ID?gpu=none",
             "RUNPOD_WEBHOOK_POST_OUTPUT": f"{self.url}/job-done/$RUNPOD_POD_ID/$ID?gpu=none",
             "RUNPOD_WEBHOOK_POST_STREAM": f"{self.url}/job-stream/$RUNPOD_POD_ID/$ID?gpu=none",

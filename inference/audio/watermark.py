@@ -1,0 +1,98 @@
+"""The inaudible mark every output carries, and the check that finds it: Resemble's Perth (PerthNet, "implicit"),
+whose trained network ships inside the resemble-perth wheel (no download).
+
+The network works on 32 kHz magnitude spectra: `mark` resamples there and back, keeps the wave's length, and
+costs milliseconds per second of audio on a CPU. The mark carries no payload: it says "made here", and `detect`
+answers how much of a clip carries it (the share of its spectrogram frames that the decoder finds marked).
+
+    mark(wave, 24000)        -> the same wave, marked (same length, float32)
+    detect(wave, 24000)      -> Detection(watermarked=True, confidence=0.99)
+
+The network is loaded on first use, once, and shared under a lock (one pass at a time; a pass is milliseconds).
+Importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelUnavailable
+
+THRESHOLD = 0.5  # share of frames found marked at or above which a clip is called watermarked
+MIN_DETECT_S = 0.5  # s: a shorter clip holds too few frames to tell
+
+_net: Any = None
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Whether a clip carries the studio's mark: `confidence` is the share of its frames found marked (0..1)."""
+
+    watermarked: bool
+    confidence: float
+    seconds: float
+
+
+def mark(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`wave` (float32 mono) with the mark added, the same length. Silence, and audio too short to hold one
+    spectrogram frame, come back as they are."""
+    audio = _checked(wave, sample_rate)
+    if audio.size < sample_rate // 10 or not np.any(audio):  # under 0.1 s, or silent: nothing to mark
+        return audio
+    net = _load()
+    with _lock:
+        marked = np.asarray(net.apply_watermark(audio, sample_rate=int(sample_rate)), dtype=np.float32)
+    out = np.zeros_like(audio)  # the inverse STFT drops a few samples at the end: pad back to the length
+    n = min(out.size, marked.size)
+    out[:n] = marked[:n]
+    if n < out.size:
+        out[n:] = audio[n:]
+    return np.clip(out, -1.0, 1.0)
+
+
+def detect(wave: np.ndarray, sample_rate: int) -> Detection:
+    """Whether `wave` carries the mark, with the share of frames found marked."""
+    audio = _checked(wave, sample_rate)
+    seconds = audio.size / sample_rate
+    if seconds < MIN_DETECT_S:
+        raise InputError(
+            f"The clip lasts {seconds:.2f} s: too short to check for the mark.",
+            f"Send at least {MIN_DETECT_S:g} s of audio.",
+        )
+    if not np.any(audio):
+        return Detection(False, 0.0, seconds)
+    net = _load()
+    with _lock:
+        frames = np.asarray(net.get_watermark(audio, sample_rate=int(sample_rate), round=False), dtype=np.float32)
+    confidence = float(np.clip(np.mean(frames), 0.0, 1.0)) if frames.size else 0.0
+    return Detection(confidence >= THRESHOLD, round(confidence, 4), seconds)
+
+
+def _checked(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    audio = np.asarray(wave, dtype=np.float32)
+    if audio.ndim != 1 or not np.all(np.isfinite(audio)) or int(sample_rate) <= 0:
+        raise InputError("The mark works on mono audio with valid samples.", "Pass a mono float waveform.")
+    return audio
+
+
+def _load() -> Any:
+    global _net
+    with _lock:
+        if _net is None:
+            try:
+                from perth.perth_net.perth_net_implicit.perth_watermarker import PerthImplicitWatermarker
+            except ImportError as e:
+                raise ModelUnavailable(
+                    "The watermark is unavailable: resemble-perth is not installed.",
+                    "Install it (pip install -r requirements.txt), or have the operator set F5_WATERMARK=0.",
+                ) from e
+            with contextlib.redirect_stdout(io.StringIO()):  # it prints a line when loaded
+                _net = PerthImplicitWatermarker(device="cpu")
+        return _net
