@@ -23,6 +23,10 @@ from inference import Engine, EngineSettings, InputError, Studio, StudioError, e
 
 log = logging.getLogger("studio")
 SHUTDOWN_GRACE_S = 5  # after SIGTERM, requests in flight get this long before the server stops
+# an idle kept-alive connection stays open this long: longer than the pools of HTTP clients (httpx, aiohttp, urllib3:
+# about 5 s, uvicorn's own default) and of proxies, so a client never reuses a connection the server is closing at
+# that very moment ("Server disconnected without sending a response")
+KEEP_ALIVE_S = 75
 
 
 def _user_password(name: str, raw: str) -> tuple[str, str]:
@@ -193,7 +197,8 @@ def health_server(settings: ServerSettings, studio: Studio, port: int) -> Any:
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(health_router(studio, settings.access))
-    return uvicorn.Server(uvicorn.Config(app, host=settings.host, port=port, log_level="warning"))
+    config = uvicorn.Config(app, host=settings.host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_S)
+    return uvicorn.Server(config)
 
 
 def studio_server(demo: Any, config: Any) -> Any:
@@ -221,7 +226,12 @@ def serve(settings: ServerSettings, engine_settings: EngineSettings) -> None:
     app, demo = create_app(settings, studio)
     warn_if_public(settings)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = studio_server(demo, config)
     if settings.share:

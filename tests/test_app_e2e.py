@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -116,3 +117,31 @@ def test_text_over_the_limit(tiny, ref_wav: Path) -> None:
             Client(base, verbose=False).predict(
                 handle_file(str(ref_wav)), REF_TEXT, "word " * 10, 1, api_name="/synthesize"
             )
+
+
+def test_an_idle_connection_outlives_the_pools_of_clients(app_url: str) -> None:
+    """HTTP clients keep a connection about 5 s for the next request (httpx, urllib3, aiohttp): a server that closes
+    it at that moment makes the client's next request fail with "Server disconnected without sending a response".
+    One connection, idle 6 s (the idle time is what is tested), still answers."""
+    host, port = app_url.removeprefix("http://").split(":")
+    request = f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        replies = []
+        for pause in (0, 6):
+            time.sleep(pause)
+            sock.sendall(request)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = sock.recv(65536)
+                assert data, f"the server closed the connection after {pause} s idle"
+                head += data
+            header, _, body = head.partition(b"\r\n\r\n")
+            length = int(
+                next(
+                    line.split(b":")[1] for line in header.split(b"\r\n") if line.lower().startswith(b"content-length")
+                )
+            )
+            while len(body) < length:
+                body += sock.recv(65536)
+            replies.append(header.split(b"\r\n")[0])
+    assert replies == [b"HTTP/1.1 200 OK"] * 2
