@@ -230,6 +230,7 @@ class RemoteRenderer:
         store = self.projects.store
         entries = output.get("segments") if isinstance(output, Mapping) else None
         got = {e.get("id"): e for e in entries or () if isinstance(e, Mapping)}
+        settings: Mapping[str, Any] | None = None  # the project's, read once for the job's takes
         again = []
         for first, (seg_id, (row, seed)) in enumerate(sent.segments.items()):
             entry = got.get(seg_id)
@@ -240,7 +241,8 @@ class RemoteRenderer:
                     audio = base64.b64decode(entry["audio_base64"])
                     spoken = str(entry.get("spoken_text") or "")
                     duration, seed = float(entry["duration"]), int(entry.get("seed", seed))
-                    scores = self.projects.score_remote(row, audio, entry.get("check"))
+                    settings = settings if settings is not None else store.project(sent.project).settings
+                    scores = self.projects.score_remote(settings, row, audio, entry.get("check"))
                     store.finish(row, audio, duration, seed, spoken, scores)
                     self._done(seg_id)
                 elif SEND_AGAIN in str(entry.get("error")) and first:

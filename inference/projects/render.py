@@ -252,11 +252,13 @@ class Projects:
         similarity = self.prints.similarity(wave, SAMPLE_RATE, reference_key(ref), load)
         return score_take(check, similarity, review, request.options.check_threshold)
 
-    def score_remote(self, seg: SegmentRow, wav: bytes, check: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The scores of a take rendered elsewhere (a render endpoint's WAV), as a local take gets them (no retries:
-        a flagged one is listed for review); the worker's own check alone when it cannot be scored here."""
+    def score_remote(
+        self, settings: Mapping[str, Any], seg: SegmentRow, wav: bytes, check: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The scores of a take rendered elsewhere (a render endpoint's WAV) for a project with `settings`, as a local
+        take gets them (no retries: a flagged one is listed for review); the worker's own check alone when it cannot
+        be scored here."""
         try:
-            settings = self.store.project(seg.project).settings
             wave, _ = sf.read(io.BytesIO(wav), dtype="float32")
             return self._score_wave(wave, self._request(settings, seg), check, Review.from_settings(settings))
         except Exception as e:  # a voice deleted meanwhile, an unreadable file: the take is kept, unscored
