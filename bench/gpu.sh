@@ -34,6 +34,12 @@ if ! "$PY" -c "import torch, f5_tts, vocos, yaml, soundfile" 2>/dev/null; then
 fi
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT_DIR/gpu.log"
 
+# The mark (inference/audio/watermark.py) runs on the CPU, and its network (resemble-perth, 34 MB) would double the
+# carried wheels: without it the figures here are of unmarked outputs, and bench/watermark_cost.py gives its cost.
+if ! "$PY" -c "import perth" 2>/dev/null; then
+  log "resemble-perth not installed: F5_WATERMARK=0 (outputs unmarked; the mark's cost: bench/watermark_cost.py)"
+  export F5_WATERMARK=0
+fi
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
