@@ -10,7 +10,7 @@ test model's audio is noise.
 | marked, then resampled to 16 kHz    | Studio.detect                | watermarked                              |
 | marked, stereo FLAC at 44.1 kHz     | Studio.detect                | watermarked (mixed down, resampled)      |
 | a 3 s excerpt from the middle       | Studio.detect                | watermarked                              |
-| not audio, 0 bytes, 0.2 s of speech | Studio, REST, gradio_client  | refused, saying what to send (REST: 400) |
+| not audio, 0 bytes, 0.2 s of speech | Studio, REST; 0.2 s: client  | refused, saying what to send (REST: 400) |
 | over F5_MAX_UPLOAD_MB / the body    | REST                         | 400 saying what to send / 413            |
 | no `file` field                     | REST                         | 400 naming `file`                        |
 | no login (STUDIO_API_TOKEN set)     | REST                         | 401                                      |
@@ -168,9 +168,10 @@ def test_rest_needs_the_login(http, marked: np.ndarray) -> None:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory, marked: np.ndarray, speech: np.ndarray) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("clips")
-    paths = {"marked": folder / "marked.wav", "speech": folder / "speech.wav"}
+    paths = {name: folder / f"{name}.wav" for name in ("marked", "speech", "short")}
     paths["marked"].write_bytes(wav(marked))
     paths["speech"].write_bytes(wav(speech))
+    paths["short"].write_bytes(wav(marked[: int(0.2 * SR)]))
     return paths
 
 
@@ -188,6 +189,8 @@ def test_through_the_running_app(app_url: str, clips: dict[str, Path]) -> None:
     assert words.startswith("No mark found") and confidence < 0.2, (words, confidence)
     with pytest.raises(Exception, match="Upload or record the clip"):
         client.predict(None, api_name="/detect_watermark")
+    with pytest.raises(Exception, match=f"too short to check for the mark. Send at least {MIN_DETECT_S:g} s"):
+        client.predict(handle_file(str(clips["short"])), api_name="/detect_watermark")
 
 
 def test_check_a_clip_in_the_browser(browser, app_url: str, clips: dict[str, Path]) -> None:
