@@ -6,7 +6,8 @@ login (every /v1 path, api/auth.py); errors in OpenAI's JSON shape, as the speec
 
     curl -F file=@clip.mp3 http://localhost:7860/v1/audio/detect
 
-`confidence` is the share of the clip found marked (0..1); `watermarked` is whether it reaches `threshold`.
+`confidence` is the share of the clip found marked (0..1); `watermarked` is whether it reaches `threshold`; `seconds`
+is how much was checked (the first MAX_DETECT_S of a longer clip).
 
 | what is sent                                  | answer                                                        |
 |-----------------------------------------------|---------------------------------------------------------------|
@@ -37,7 +38,7 @@ from .openai.router import OpenAIRoute
 class DetectResponse(BaseModel):
     watermarked: bool = Field(description="Whether the clip carries the studio's mark (confidence >= threshold).")
     confidence: float = Field(description="The share of the clip found marked, 0 to 1.")
-    seconds: float = Field(description="The clip's length as decoded.")
+    seconds: float = Field(description="The seconds checked: the whole clip, or the first minute of a longer one.")
     threshold: float = Field(description="The confidence from which a clip is called watermarked.")
 
 

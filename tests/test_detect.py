@@ -10,6 +10,7 @@ test model's audio is noise.
 | marked, then resampled to 16 kHz    | Studio.detect                | watermarked                              |
 | marked, stereo FLAC at 44.1 kHz     | Studio.detect                | watermarked (mixed down, resampled)      |
 | a 3 s excerpt from the middle       | Studio.detect                | watermarked                              |
+| a clip longer than MAX_DETECT_S     | Studio.detect                | its first MAX_DETECT_S checked           |
 | not audio, 0 bytes, 0.2 s of speech | Studio, REST; 0.2 s: client  | refused, saying what to send (REST: 400) |
 | over F5_MAX_UPLOAD_MB / the body    | REST                         | 400 saying what to send / 413            |
 | no `file` field                     | REST                         | 400 naming `file`                        |
@@ -30,7 +31,7 @@ import pytest
 import soundfile as sf
 
 from bench.watermark_detect import TRANSFORMS, excerpt, resample
-from inference import MIN_DETECT_S, Engine, EngineSettings, InputError, Studio
+from inference import MAX_DETECT_S, MIN_DETECT_S, Engine, EngineSettings, InputError, Studio
 from inference.audio import watermark
 from inference.audio.decode import to_wav_bytes
 from tests.speech import SENTENCES, silence, speak
@@ -79,6 +80,13 @@ def test_the_mark_survives_what_a_clip_meets(studio: Studio, marked: np.ndarray,
     assert found.watermarked and found.confidence >= 0.8, (transform, found)
     if transform == "3 s excerpt":
         assert found.seconds == pytest.approx(3.0, abs=0.01)
+
+
+def test_a_long_clip_is_checked_over_its_first_minute(speech: np.ndarray) -> None:
+    long = np.tile(speech, int(MAX_DETECT_S * SR / speech.size) + 2)
+    found = Studio(Engine(EngineSettings())).detect(wav(long))  # the default upload limit
+    assert long.size / SR > MAX_DETECT_S + 5 and found.seconds == pytest.approx(MAX_DETECT_S, abs=0.01), found
+    assert not found.watermarked
 
 
 def test_a_stereo_clip_at_another_rate_is_mixed_down(studio: Studio, marked: np.ndarray) -> None:

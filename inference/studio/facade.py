@@ -195,8 +195,10 @@ class Studio:
     # ---- provenance ---------------------------------------------------------------------------------------------
     def detect(self, audio: Any) -> watermark.Detection:
         """Whether a clip (a path or its bytes; any format, rate or channel count) carries the studio's mark, and
-        with what confidence. Decoded as every upload is, under the same size limit."""
-        wave, sr = decode_audio(audio, max_bytes=self.settings.max_upload_mb * 1024 * 1024)
+        with what confidence. Decoded as every upload is, under the same size limit; a longer clip is checked over
+        its first watermark.MAX_DETECT_S seconds (`seconds` says how much was checked)."""
+        max_bytes = self.settings.max_upload_mb * 1024 * 1024
+        wave, sr = decode_audio(audio, max_bytes=max_bytes, max_seconds=watermark.MAX_DETECT_S)
         return watermark.detect(wave, sr)
 
     # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
