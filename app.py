@@ -112,6 +112,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
 
     from api.auth import RestAuth
     from api.bodylimit import BodyLimit
+    from api.detect import detect_router
     from api.health import health_router
     from api.metrics import metrics_router
     from api.openai import openai_router
@@ -127,6 +128,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
     app.include_router(voices_router(studio))
     app.include_router(projects_router(studio))
+    app.include_router(detect_router(studio))
     threading.Thread(target=studio.resume_projects, name="projects-start", daemon=True).start()
     demo = build_ui(studio)
     # generations run at once, each taking turns in the engine; the queue holds the others, and says so

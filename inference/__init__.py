@@ -4,6 +4,8 @@ no weights."""
 
 from .audio import SAMPLE_RATE
 from .audio.encode import CONTENT_TYPES, FORMATS, bytes_per_second, check_format, encode_audio, stream_audio
+from .audio.watermark import MAX_DETECT_S, MIN_DETECT_S, Detection
+from .audio.watermark import THRESHOLD as WATERMARK_THRESHOLD
 from .cancel import Stop, stopping
 from .check import summary as check_summary
 from .engine import Engine, EngineStatus
@@ -87,6 +89,11 @@ __all__ = [
     "check_format",
     "encode_audio",
     "stream_audio",
+    # the mark every output carries, and the check that finds it
+    "Detection",
+    "MAX_DETECT_S",
+    "MIN_DETECT_S",
+    "WATERMARK_THRESHOLD",
     # text
     "validate_text",
     "check_entry",

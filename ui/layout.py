@@ -8,6 +8,7 @@ from inference import Studio
 
 from . import models
 from .clone import CloneTab
+from .detect import DetectTab
 from .dialogue import DialogueTab
 from .dub import DubTab
 from .edit import EditTab
@@ -49,6 +50,8 @@ API_NAMES = (
     "/rerender_stale",
     "/export_project",
     "/delete_project",
+    # provenance (ui/detect.py)
+    "/detect_watermark",
 )
 INTRO = """# 🗣️ F5 Voice Studio
 Record or upload **5–12 seconds** of clean speech, type what the voice should say, and press **Generate**.
@@ -61,7 +64,7 @@ Longer recordings are clipped to ~12 s at a pause. English and Chinese work with
 Do not use cloned voices to deceive or impersonate."""
 
 
-def build_ui(studio: Studio) -> gr.Blocks:
+def build_ui(studio: Studio) -> gr.Blocks:  # long: every tab laid out, then wired, in the order shown
     def status() -> str:
         return status_markdown(studio)
 
@@ -78,6 +81,8 @@ def build_ui(studio: Studio) -> gr.Blocks:
             edit = EditTab(studio)
         with gr.Tab("Projects") as projects_tab:
             projects = ProjectsTab(studio)
+        with gr.Tab("Check a clip"):
+            detect = DetectTab(studio)
         with gr.Accordion("Tips and consent", open=False):
             gr.Markdown(TIPS)
         with gr.Accordion("Model", open=False, elem_id="model-panel"):
@@ -95,6 +100,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
         dub.wire(dub_tab)
         edit.wire()
         projects.wire(projects_tab)
+        detect.wire()
         timer = gr.Timer(2.0)
         timer.tick(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(status, None, status_line, api_visibility="private", queue=False, show_progress="hidden")

@@ -26,6 +26,7 @@ from ..errors import InputError, ModelUnavailable
 
 THRESHOLD = 0.5  # share of frames found marked at or above which a clip is called watermarked
 MIN_DETECT_S = 0.5  # s: a shorter clip holds too few frames to tell
+MAX_DETECT_S = 60.0  # s: a longer upload is checked over its first minute (a pass holds the shared lock)
 
 _net: Any = None
 _lock = threading.Lock()

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..audio import watermark
+from ..audio.decode import decode_audio
 from ..engine import Engine, EngineStatus, Progress
 from ..errors import InputError
 from ..metrics import Metrics
@@ -189,6 +191,15 @@ class Studio:
     def reference_notes(self, audio: Any) -> tuple[str, ...]:
         """What preparing a recording as a reference did or found (clipped, trimmed, too short, quiet, noisy)."""
         return tuple(self.engine.prepare(audio)[1].notes)
+
+    # ---- provenance ---------------------------------------------------------------------------------------------
+    def detect(self, audio: Any) -> watermark.Detection:
+        """Whether a clip (a path or its bytes; any format, rate or channel count) carries the studio's mark, and
+        with what confidence. Decoded as every upload is, under the same size limit; a longer clip is checked over
+        its first watermark.MAX_DETECT_S seconds (`seconds` says how much was checked)."""
+        max_bytes = self.settings.max_upload_mb * 1024 * 1024
+        wave, sr = decode_audio(audio, max_bytes=max_bytes, max_seconds=watermark.MAX_DETECT_S)
+        return watermark.detect(wave, sr)
 
     # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
     def _fix_in_place(
