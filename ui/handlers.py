@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import gradio as gr
 import numpy as np
 
-from inference import InputError, Stop, Studio, StudioError, stopping
+from api.auth import account_of
+from inference import InputError, Stop, Studio, StudioError, acting, stopping
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,13 +52,27 @@ def as_gr_error(e: Exception, where: str) -> gr.Error:
     )
 
 
+def visitor() -> str | None:
+    """Who the Gradio event being handled is for: the login's user name (STUDIO_AUTH), "token" for a bearer token
+    (STUDIO_API_TOKEN alone guards the UI with it), None without a login. Gradio sets the event's request in a
+    context variable before calling a handler, in the worker thread that runs it, at each step of a generator."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    if request is None:
+        return None
+    return request.username or account_of(request.headers.get("authorization"))
+
+
 def user_errors(fn: F) -> F:
-    """Turn engine errors into gr.Error with a plain sentence; never a bare 'Error' or a traceback."""
+    """Every handler's wrapper: it runs as its visitor (inference.acting, for the audit log and the marks' ids), and
+    engine errors become gr.Error with a plain sentence; never a bare 'Error' or a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with acting(visitor(), "ui"):
+                return fn(*args, **kwargs)
         except Exception as e:
             raise as_gr_error(e, fn.__name__) from e
 
