@@ -38,6 +38,7 @@ from .types import Reference, SynthesisRequest
 Done = Callable[[float], None]  # called once a generation ends, with the seconds of audio it delivered
 Witness = Callable[[SynthesisRequest], Done]  # called as a generation starts, in its caller's context
 VOICE_HASH_CHARS = 16
+log = logging.getLogger(__name__)
 
 _operation: ContextVar[str] = ContextVar("audit_operation", default="speech")
 
@@ -67,7 +68,8 @@ def voice_of(reference: Reference) -> str:
         return reference.voice
     try:
         return "recording:" + content_hash(reference.audio)[:VOICE_HASH_CHARS]
-    except Exception:  # a recording that cannot be read fails the generation itself, not its record
+    except Exception as e:  # a recording that cannot be read fails the generation itself, not its record
+        log.warning("the audit log could not hash a recording (%s: %s)", type(e).__name__, e)
         return "recording:?"
 
 
