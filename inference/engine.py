@@ -263,7 +263,8 @@ class Engine:
         Input errors are raised before the first chunk. When the text needs several chunks, the first one is
         kept short (settings.first_chunk_bytes) so that the first audio comes sooner.
         """
-        return self._chunks(self._plan(request), progress, self.witness(request))
+        done = self.witness(request)  # the audit log's: who asks and for which voice, read now, in the caller's thread
+        return self._chunks(self._plan(request), progress, done)
 
     def _plan(self, request: SynthesisRequest) -> StreamPlan:
         """Check and prepare everything before anything is generated: the reference, its transcript, the text as
