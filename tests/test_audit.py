@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inference import Engine, EngineSettings, Studio, acting
+from inference import Engine, EngineSettings, Reference, Studio, acting
 from inference.audit import AuditLog
 from inference.provenance import Caller
 from inference.voices import VoiceLibrary
@@ -134,6 +134,37 @@ def test_the_text_is_kept_only_when_the_operator_asks(tiny_settings, short_ref: 
         studio.synthesize(studio.request(TEXT, audio=str(short_ref), ref_text=REF_TEXT, options=FAST))
     (line,) = lines(tmp_path / "audit")
     assert line["text"] == TEXT and line["text_sha256"] == sha(TEXT) and line["user"] == "ann"
+
+
+def test_a_dialogue_is_a_line_per_turn_and_an_edit_is_one(tiny_settings, ref_wav: Path, short_ref: Path, tmp_path):
+    from inference import EditRequest, SynthesisOptions
+    from inference.model.asr import Transcriber, Word
+
+    class Hears(Transcriber):  # the example recording's words at their times (as tests/test_editing.py)
+        def words(self, wave, sample_rate, language=None):  # type: ignore[no-untyped-def]
+            return [Word("Some", 0.0, 0.3), Word("call", 0.3, 0.6), Word("me", 0.6, 0.8), Word("nature.", 0.8, 1.4)]
+
+    studio = Studio(Engine(tiny_settings.replace(audit_dir=tmp_path), transcriber=Hears("hears")))
+    studio.start_audit(login=True, name="studio")
+    uploads = {"alice": Reference(ref_wav, REF_TEXT), "bob": Reference(short_ref, REF_TEXT)}
+    with acting("ann", "ui") as caller:
+        studio.dialogue(
+            "[alice] It was late. [bob] Hello there? [alice] Nobody answered.",
+            uploads=uploads,
+            options=SynthesisOptions(nfe_step=7),
+        )
+    turns = lines(tmp_path)
+    assert [(t["operation"], t["mark_id"], t["user"]) for t in turns] == [("dialogue", caller.mark_id, "ann")] * 3
+    assert [t["text_sha256"] for t in turns] == [sha("It was late."), sha("Hello there?"), sha("Nobody answered.")]
+    with acting("bea", "rest") as caller:
+        edited = studio.edit(
+            EditRequest(ref_wav, "Some call me optimist.", "Some call me nature.", options=SynthesisOptions(nfe_step=4))
+        )
+    (line,) = lines(tmp_path)[3:]
+    recording = "recording:" + hashlib.sha256(ref_wav.read_bytes()).hexdigest()[:16]
+    check_line(line, "bea", "rest", recording, "Some call me optimist.")
+    assert line["operation"] == "edit" and line["mark_id"] == caller.mark_id
+    assert line["seconds"] == pytest.approx(edited.duration, abs=1e-3)
 
 
 def test_no_login_no_log_unless_forced(tiny_settings, tmp_path: Path) -> None:
