@@ -7,6 +7,7 @@
 | asks for 2 variations in the UI                           | two lines, "variations", one mark id, the same user      |
 | calls /v1/audio/speech with HTTP Basic                    | one line: the Basic user, "openai", the saved voice      |
 | calls it with the bearer token (STUDIO_API_TOKEN)         | one line: user "token"                                   |
+| guards the UI with the token alone, calls /synthesize     | one line: user "token", "ui"; the log beside VOICES_DIR  |
 | sends 6 requests at once                                  | 6 new lines, each whole JSON, 6 different mark ids       |
 | sets F5_AUDIT_TEXT=1                                      | the line holds the text itself too                       |
 | sets no login                                             | no log, no folder; F5_AUDIT=on keeps one anyway          |
@@ -100,6 +101,20 @@ def test_ui_takes_are_logged_for_the_login(studio_app, short_ref: Path) -> None:
         assert take["operation"] == "variations"
     assert takes[0]["mark_id"] == takes[1]["mark_id"] != new[0]["mark_id"]  # one request, one mark id
     client.close()
+
+
+@pytest.mark.e2e
+def test_a_ui_guarded_by_the_token_alone_logs_the_token(tiny, short_ref: Path, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    env = {"F5_MODEL": str(tiny["yaml"]), "STUDIO_API_TOKEN": TOKEN, "VOICES_DIR": str(tmp_path / "voices")}
+    with run_app(env=env, log_path=tmp_path / "app.log") as (base, _):
+        client = Client(base, headers={"Authorization": f"Bearer {TOKEN}"}, verbose=False)
+        client.predict(handle_file(str(short_ref)), REF_TEXT, TEXT, 1, api_name="/synthesize", **FAST)
+        client.close()
+    (line,) = lines(tmp_path / "audit")  # beside VOICES_DIR by default
+    recording = "recording:" + hashlib.sha256(short_ref.read_bytes()).hexdigest()[:16]
+    check_line(line, "token", "ui", recording)
 
 
 @pytest.mark.e2e
