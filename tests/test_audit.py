@@ -236,3 +236,48 @@ def test_many_threads_write_whole_lines(tmp_path: Path, max_bytes: int) -> None:
     log.close()
     texts = [json.loads(line)["text_sha256"] for p in tmp_path.iterdir() for line in p.read_text().splitlines()]
     assert sorted(texts) == sorted(sha(f"text {k} {i}") for k in range(16) for i in range(100))
+
+
+def test_a_ui_generator_runs_every_step_as_one_visitor() -> None:
+    """Gradio runs each step of a generator handler in a worker thread, in a fresh copy of the event's context, with
+    its request set just before (gradio.utils.function_wrapper): every step, and every handler it calls, is one
+    visitor with one mark id (the take's line and its file's tag agree)."""
+    import contextvars
+
+    from gradio.context import LocalContext
+
+    from inference import current_caller
+    from ui.handlers import user_errors
+
+    class Request:
+        username, headers = "ann", {}
+
+    seen, closed = [], threading.Event()
+
+    @user_errors
+    def inner() -> Caller:
+        return current_caller()
+
+    @user_errors
+    def handler():  # type: ignore[no-untyped-def]
+        try:
+            for _ in range(5):
+                seen.append((current_caller(), inner()))
+                yield len(seen)
+        finally:
+            closed.set()
+
+    def step(steps) -> int:  # type: ignore[no-untyped-def]
+        def run() -> int:
+            LocalContext.request.set(Request())  # type: ignore[arg-type]
+            return next(steps)
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(contextvars.copy_context().run, run).result()
+
+    steps = handler()
+    assert [step(steps) for _ in range(3)] == [1, 2, 3]
+    callers = {caller for pair in seen for caller in pair}
+    assert len(callers) == 1 and next(iter(callers)).user == "ann" and next(iter(callers)).interface == "ui"
+    steps.close()  # Gradio stops reading: the handler's own generator is closed too
+    assert closed.is_set()
