@@ -120,6 +120,9 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     from api.voices import voices_router
     from ui import build_ui, mount, queue_depth
 
+    audit = studio.start_audit(login=settings.access.protected, name="studio")  # F5_AUDIT: with a login, by default
+    if audit is not None:
+        log.info("audit log: %s", audit)
     app = FastAPI(title="F5 Voice Studio", docs_url="/docs")
     app.add_middleware(RestAuth, access=settings.access)
     max_upload = studio.settings.max_upload_mb * 1024 * 1024

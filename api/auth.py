@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.throttle import Throttle
+from inference import acting
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 PROTECTED_PREFIXES = ("/v1/", "/docs", "/redoc", "/openapi.json", "/gradio_api/mcp", "/metrics")
 ALWAYS_OPEN = ("/health", "/ping")  # bare liveness for load balancers (api/health.py says no more to anonymous callers)
 LOGIN_PATHS = ("/login", "/login/")  # Gradio's login form posts here
+OPENAI_PREFIX = "/v1/audio/"  # the OpenAI-compatible routes (api/openai/); the other /v1/ routes are the studio's own
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class RestAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.access.protected:
-            await self.app(scope, receive, send)
+            await self._as_caller(scope, receive, send, None)
             return
         path, client = scope["path"], (scope.get("client") or ("unknown", 0))[0]
         if path in LOGIN_PATHS and scope.get("method") == "POST" and self.access.auth:
@@ -139,7 +141,17 @@ class RestAuth:
             body = _error(message, "authentication_error", "unauthorized")
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._as_caller(scope, receive, send, account)
+
+    async def _as_caller(self, scope: Scope, receive: Receive, send: Send, account: str | None) -> None:
+        """The REST routes run as their caller (inference.acting: the audit log's user and interface): the Basic
+        user, "token" for the bearer token, None without a login. Gradio's own routes set theirs (ui/handlers.py)."""
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        with acting(account, "openai" if path.startswith(OPENAI_PREFIX) else "rest"):
+            await self.app(scope, receive, send)
 
     async def _throttled(self, scope: Scope, receive: Receive, send: Send, client: str, account: str) -> bool:
         wait_s = self.throttle.wait(client, account)

@@ -19,6 +19,8 @@ from .options import MAX_SEED, PRESETS, Spec, SynthesisOptions
 from .projects.export import FORMATS as PROJECT_FORMATS
 from .projects.render import ProjectStatus
 from .projects.schema import SegmentRow, Take
+from .provenance import Caller, acting, acting_as
+from .provenance import current as current_caller
 from .settings import EngineSettings, env, from_env
 from .studio.captions import Captions, caption_level
 from .studio.dialogue import DEFAULT_PAUSE_S, MAX_PAUSE_S, DialogueResult
@@ -79,6 +81,11 @@ __all__ = [
     "over_limit",
     "Stop",
     "stopping",
+    # who asks (the audit log, the marks' ids)
+    "acting",
+    "acting_as",
+    "current_caller",
+    "Caller",
     "RETRY_AFTER_S",
     "Busy",
     # audio out

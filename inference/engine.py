@@ -25,6 +25,7 @@ from .audio import SAMPLE_RATE
 from .audio.decode import content_hash, to_wav_bytes
 from .audio.postprocess import CrossFader, gain, shorten_silences
 from .audio.prepare import PreparedAudio, prepare_reference
+from .audit import Done, Witness, unwitnessed
 from .cache import BoundedCache
 from .cancel import current_stop
 from .check import ChunkTakes, whisper_scorer
@@ -66,6 +67,7 @@ class Engine:
         self.settings = settings
         self.transcriber = transcriber or transcriber_for(settings)
         self.hooks = hooks or EngineHooks()
+        self.witness: Witness = unwitnessed  # the audit log's, when the Studio keeps one (audit.py)
         self._loads = 0  # how many times the models were actually loaded
         self._models: Models | None = None
         self._state = NOT_LOADED
@@ -261,7 +263,8 @@ class Engine:
         Input errors are raised before the first chunk. When the text needs several chunks, the first one is
         kept short (settings.first_chunk_bytes) so that the first audio comes sooner.
         """
-        return self._chunks(self._plan(request), progress)
+        done = self.witness(request)  # the audit log's: who asks and for which voice, read now, in the caller's thread
+        return self._chunks(self._plan(request), progress, done)
 
     def _plan(self, request: SynthesisRequest) -> StreamPlan:
         """Check and prepare everything before anything is generated: the reference, its transcript, the text as
@@ -307,7 +310,7 @@ class Engine:
             stop=current_stop(),
         )
 
-    def _chunks(self, plan: StreamPlan, progress: Progress | None) -> Generator[AudioChunk, None, None]:
+    def _chunks(self, plan: StreamPlan, progress: Progress | None, done: Done) -> Generator[AudioChunk, None, None]:
         owner, key, chunks = self.scheduler.open(), plan.key, plan.chunks
         started = time.perf_counter()
 
@@ -352,6 +355,7 @@ class Engine:
         finally:
             self.metrics.count_generation(-1, background)
             takes.cancel()
+            done(seconds)  # the audit log's line: the seconds delivered
 
     def sample(self, item: Item, rms: float, opts: SynthesisOptions, kind: str) -> tuple[np.ndarray, np.ndarray]:
         """One item as a request of its own, through the scheduler, batched only with items of the same `kind` and

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -34,12 +34,16 @@ class Caller:
 _current: ContextVar[Caller | None] = ContextVar("caller", default=None)
 
 
-@contextmanager
-def acting(user: str | None, interface: str) -> Iterator[Caller]:
+def acting(user: str | None, interface: str) -> AbstractContextManager[Caller]:
     """The work inside this block is `interface`'s request for `user`, under one new mark id."""
     if interface not in INTERFACES:
         raise ValueError(f"unknown interface {interface!r}: one of {', '.join(INTERFACES)}")
-    caller = Caller(user, interface)
+    return acting_as(Caller(user, interface))
+
+
+@contextmanager
+def acting_as(caller: Caller) -> Iterator[Caller]:
+    """The work inside this block is `caller`'s again (a request's later steps, run in other threads)."""
     token = _current.set(caller)
     try:
         yield caller

@@ -133,6 +133,9 @@ def env_names(cls: type) -> dict[str, str | tuple[str, ...]]:
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 
 
+AUDIT_MODES = ("auto", "on", "off")  # F5_AUDIT: auto = with a login
+
+
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
 
 
@@ -153,6 +156,13 @@ class EngineSettings:
     voices_dir: Path = env("VOICES_DIR", Path("voices"))
     # long-form projects (their database and audio); None = a `projects` folder beside voices_dir (see projects_folder)
     projects_dir: Path | None = env("F5_PROJECTS_DIR", None)
+    # the audit log (inference/audit.py): auto = kept when a login is set, on = always, off = never; where (None = an
+    # `audit` folder beside voices_dir), whether it holds the text itself, a file's size before rotation, files kept
+    audit: str = env("F5_AUDIT", "auto", choices=AUDIT_MODES)
+    audit_dir: Path | None = env("F5_AUDIT_DIR", None)
+    audit_text: bool = env("F5_AUDIT_TEXT", False)
+    audit_max_mb: float = env("F5_AUDIT_MAX_MB", 10.0, low=0.001, high=100_000)
+    audit_files: int = env("F5_AUDIT_FILES", 5, low=1, high=1000)
     # rendering projects on a RunPod queue endpoint running this image's worker (inference/projects/remote.py):
     # the endpoint's id (unset: this process renders them), the API key, segments per job and jobs sent at once
     render_endpoint: str | None = env("F5_RENDER_ENDPOINT", None)
@@ -206,6 +216,11 @@ class EngineSettings:
         """Where projects are kept: F5_PROJECTS_DIR, else `projects` beside the voices (on the volume with them):
         VOICES_DIR=/workspace/voices -> /workspace/projects."""
         return self.projects_dir or self.voices_dir.parent / "projects"
+
+    @property
+    def audit_folder(self) -> Path:
+        """Where the audit log is kept: F5_AUDIT_DIR, else `audit` beside the voices (on the volume with them)."""
+        return self.audit_dir or self.voices_dir.parent / "audit"
 
     @property
     def compile_folder(self) -> Path:

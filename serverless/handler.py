@@ -57,11 +57,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, MutableMapping
+import socket
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from inference import Engine, EngineSettings, InputError, Studio, StudioError, from_env, hub_cache_dir
+from inference import Engine, EngineSettings, InputError, Studio, StudioError, acting, from_env, hub_cache_dir
 from serverless.job import Job
 from serverless.jobs import kind_for
 from serverless.limits import WorkerSettings
@@ -71,6 +72,7 @@ __all__ = ["Worker", "WorkerSettings", "main", "use_runpod_volume", "worker_from
 log = logging.getLogger("serverless")
 
 RUNPOD_VOLUME = Path("/runpod-volume")
+RUNPOD_USER = "runpod"  # the audit log's user for every job: whoever holds the endpoint's RunPod API key
 
 
 def use_runpod_volume(env_map: MutableMapping[str, str] = os.environ, volume: Path = RUNPOD_VOLUME) -> None:
@@ -129,8 +131,16 @@ class Worker:
             )
         return await asyncio.to_thread(parsed.run, self._studio())
 
-    def _track(self) -> Any:
-        return self.studio.metrics.track("serverless") if self.studio is not None else contextlib.nullcontext()
+    @contextlib.contextmanager
+    def _track(self) -> Iterator[None]:
+        """Every job's work: counted, and run as RunPod's caller ("runpod": the endpoint's API key guards it and the
+        worker has no login of its own), for the audit log (F5_AUDIT=on) and the marks' ids."""
+        with acting(RUNPOD_USER, "serverless"):
+            if self.studio is None:
+                yield
+                return
+            with self.studio.metrics.track("serverless"):
+                yield
 
     async def stream_handler(self, job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """One item per text chunk as it is generated (see "Streaming"); an error ends the stream as its last item."""
@@ -169,7 +179,10 @@ def worker_from_env(env_map: MutableMapping[str, str] | None = None) -> Worker:
     """The worker as the environment configures it; a bad setting gives a worker that reports it on every job."""
     env_map = os.environ if env_map is None else env_map
     try:
-        return Worker(Studio(Engine(EngineSettings.from_env(env_map))), from_env(WorkerSettings, env_map))
+        studio = Studio(Engine(EngineSettings.from_env(env_map)))
+        # no login here: the audit log is kept only with F5_AUDIT=on, one file per worker on the shared volume
+        studio.start_audit(login=False, name=f"worker-{env_map.get('RUNPOD_POD_ID') or socket.gethostname()}")
+        return Worker(studio, from_env(WorkerSettings, env_map))
     except StudioError as e:
         log.error("worker settings are invalid: %s", e)
         return Worker(None, config_error=str(e))

@@ -169,6 +169,7 @@ class CloneTab:
     def form_inputs(self) -> set:
         return {self.ref_audio, self.ref_text, self.text, self.seed_state, *self.options.values(), self.voices.dropdown}
 
+    @user_errors  # one visitor and one mark id for the take and its file, whichever thread runs each step
     def stream(self, data: dict, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:  # noqa: B008
         """The Generate button: play each chunk as soon as it is ready, then show the whole take."""
         start = time.perf_counter()

@@ -4,15 +4,18 @@ picture; the seed a Generate uses."""
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import gradio as gr
 import numpy as np
 
-from inference import InputError, Stop, Studio, StudioError, stopping
+from api.auth import account_of
+from inference import Caller, InputError, Stop, Studio, StudioError, acting, acting_as, current_caller, stopping
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,17 +54,62 @@ def as_gr_error(e: Exception, where: str) -> gr.Error:
     )
 
 
+def visitor() -> str | None:
+    """Who the Gradio event being handled is for: the login's user name (STUDIO_AUTH), "token" for a bearer token
+    (STUDIO_API_TOKEN alone guards the UI with it), None without a login. Gradio sets the event's request in a
+    context variable before calling a handler, in the worker thread that runs it, at each step of a generator."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    if request is None:
+        return None
+    return request.username or account_of(request.headers.get("authorization"))
+
+
+def as_visitor() -> AbstractContextManager[Caller]:
+    """The event's caller: the one already set when a handler calls another (one event, one mark id), else a new
+    one for the visitor."""
+    caller = current_caller()
+    return acting_as(caller) if caller.interface == "ui" else acting(visitor(), "ui")
+
+
 def user_errors(fn: F) -> F:
-    """Turn engine errors into gr.Error with a plain sentence; never a bare 'Error' or a traceback."""
+    """Every handler's wrapper: it runs as its visitor (inference.acting, for the audit log and the marks' ids), and
+    engine errors become gr.Error with a plain sentence; never a bare 'Error' or a traceback. A generator handler
+    runs each step as the same visitor: Gradio runs each step in a worker thread of its own."""
+    if inspect.isgeneratorfunction(fn):
+        return _steps(fn)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with as_visitor():
+                return fn(*args, **kwargs)
         except Exception as e:
             raise as_gr_error(e, fn.__name__) from e
 
     return wrapper  # type: ignore[return-value]
+
+
+def _steps(fn: F) -> F:
+    @functools.wraps(fn)
+    def steps(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with as_visitor() as caller:
+            parts = fn(*args, **kwargs)
+        try:
+            while True:
+                with acting_as(caller):
+                    try:
+                        part = next(parts)
+                    except StopIteration:
+                        return
+                    except Exception as e:
+                        raise as_gr_error(e, fn.__name__) from e
+                yield part
+        finally:
+            parts.close()  # Gradio stopped reading: the work under it stops too
+
+    return steps  # type: ignore[return-value]
 
 
 def stops_when_cancelled(fn: F) -> F:

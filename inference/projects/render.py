@@ -40,6 +40,7 @@ import soundfile as sf
 
 from ..audio import SAMPLE_RATE
 from ..audio.encode import encode_audio
+from ..audit import doing
 from ..cancel import Stop, stopping
 from ..check import summary
 from ..engine import Engine
@@ -228,7 +229,8 @@ class Projects:
         pinned = seg.seed is not None or (settings.get("options") or {}).get("seed") is not None
         takes: list[tuple[SynthesisResult, dict[str, Any]]] = []
         while True:
-            result = self.engine.synthesize(request)
+            with doing("project"):  # the audit log's operation (the background renderer is no request: no user)
+                result = self.engine.synthesize(request)
             takes.append((result, self._score(result, request, review)))
             if pinned or not takes[-1][1]["flagged"] or len(takes) > review.retries:
                 return takes

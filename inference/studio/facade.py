@@ -21,6 +21,7 @@ import numpy as np
 
 from ..audio import watermark
 from ..audio.decode import decode_audio
+from ..audit import AuditLog, doing, enabled
 from ..engine import Engine, EngineStatus, Progress
 from ..errors import InputError
 from ..metrics import Metrics
@@ -47,6 +48,7 @@ class Studio:
         self.render_endpoint = render_endpoint  # projects render on this RunPod endpoint (F5_RENDER_ENDPOINT)
         self._projects: Projects | None = None  # the project store and its renderer, opened on first use
         self._projects_lock = threading.Lock()  # one Projects per studio, however many threads ask for it first
+        self.audit: AuditLog | None = None  # who made what (start_audit)
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> Studio:
@@ -86,6 +88,14 @@ class Studio:
     def concurrency(self) -> int:
         """How many generations the adapters let in at once."""
         return self.engine.concurrency()
+
+    def start_audit(self, login: bool, name: str) -> Path | None:
+        """Keep the audit log (inference/audit.py) when F5_AUDIT asks for it (auto: when a `login` is set), in
+        `<name>.jsonl`; returns its path, or None when no log is kept."""
+        if self.audit is None and enabled(self.settings, login):
+            self.audit = AuditLog.from_settings(self.settings, name)
+            self.engine.witness = self.audit.witness
+        return self.audit.path if self.audit else None
 
     # ---- the rules every operation shares ---------------------------------------------------------------------------
     @staticmethod
@@ -152,7 +162,8 @@ class Studio:
         self, request: SynthesisRequest, n: object, progress: Progress | None = None
     ) -> list[SynthesisResult]:
         """n takes with seeds base, base + 1, ..., best first."""
-        return variations.synthesize_variations(self.engine, request, n, progress)
+        with doing("variations"):
+            return variations.synthesize_variations(self.engine, request, n, progress)
 
     def dialogue(
         self,
@@ -164,7 +175,8 @@ class Studio:
         progress: Progress | None = None,
     ) -> dlg.DialogueResult:
         """A script of tagged turns spoken by several voices, as one wave."""
-        return dlg.synthesize_script(self.engine, script, mapping, uploads, pause_s, options, progress)
+        with doing("dialogue"):
+            return dlg.synthesize_script(self.engine, script, mapping, uploads, pause_s, options, progress)
 
     def dub(
         self,
@@ -178,11 +190,18 @@ class Studio:
         max_track: tuple[float, str] | None = None,
     ) -> dubbing.DubResult:
         """Every cue of an SRT or WebVTT file spoken in its slot, on one track."""
-        return dubbing.dub(self.engine, subtitles, voice, reference, mapping, options, max_speedup, progress, max_track)
+        with doing("dub"):
+            return dubbing.dub(
+                self.engine, subtitles, voice, reference, mapping, options, max_speedup, progress, max_track
+            )
 
     def edit(self, request: editing.EditRequest, progress: Callable[[str], None] | None = None) -> editing.EditResult:
         """A recording with some of its words changed, regenerating only what changes."""
-        return editing.edit_recording(self.engine, request, progress)
+        with doing("edit"):  # an edit samples without a stream: its line is written here
+            done = self.engine.witness(SynthesisRequest(request.new_text, Reference(request.audio)))
+            result = editing.edit_recording(self.engine, request, progress)
+        done(result.duration)
+        return result
 
     def transcribe_recording(self, audio: Any) -> str:
         """What a recording to edit says (its word times are kept for the edit that follows)."""

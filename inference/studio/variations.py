@@ -16,6 +16,7 @@ import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
@@ -78,8 +79,9 @@ def synthesize_variations(
 
         return engine.synthesize(requests[k], progress=report)
 
+    contexts = [copy_context() for _ in range(count)]  # each take runs as its caller (who asked, its cancel signal)
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="variation") as pool:
-        results = list(pool.map(run, range(count)))
+        results = list(pool.map(lambda k: contexts[k].run(run, k), range(count)))
     scores = [score(r) for r in results]
     order = sorted(range(count), key=lambda k: (math.inf if scores[k] is None else scores[k], k))
     return [results[k] for k in order]
