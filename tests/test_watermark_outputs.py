@@ -12,7 +12,7 @@ marked; no visitor can turn it off.
 | a serverless job asking `watermark: false`            | serverless handler             | refused: "Unknown input key: 'watermark'" |
 | each variation                                        | Studio.variations              | found   | not found      |
 | a dialogue (turns and pauses)                         | Studio.dialogue                | found   | not found      |
-| a dubbed track (cues time-stretched, silences)        | Studio.dub                     | found   | not found      |
+| a dubbed track (cues paced, silences, two mixed)      | Studio.dub                     | found   | not found      |
 | an edited recording (its own samples kept around)     | Studio.edit                    | found   | not found      |
 | a rendered project, exported as wav                   | Studio.export                  | found   | not found      |
 | a UI take, whole and its middle third                 | gradio_client /synthesize      | found   | not found      |
@@ -128,7 +128,15 @@ A first cue.
 
 3
 00:00:06,000 --> 00:00:09,000
-A last cue, slowed into its long slot.
+A cue slowed into its long slot.
+
+4
+00:00:09,200 --> 00:00:09,600
+A cue far too long for its slot, mixed into the next one.
+
+5
+00:00:09,800 --> 00:00:11,000
+The last cue.
 """
 
 
@@ -137,7 +145,9 @@ def test_a_dubbed_track(studios: dict[bool, Studio], on: bool) -> None:
     from inference import SynthesisOptions
 
     result = studios[on].dub(SUBTITLES, voice="narrator", options=SynthesisOptions(nfe_step=4, seed=3))
-    assert result.duration > 9 and marked(result.wave) is on
+    assert result.cues[3].overlap > 0  # mixed with the next cue
+    assert result.duration > 11 and marked(result.wave) is on
+    assert marked(result.wave[int(9.2 * SR) : int(11 * SR)]) is on  # the mixed stretch alone
 
 
 @ON_OFF
