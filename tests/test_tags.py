@@ -1,17 +1,17 @@
 """Every output file says what it is: its tags name the studio, say "synthetic speech" and give the request's mark
 id (the one the audit log records), read back with a real reader (ffprobe), per container.
 
-| what a user gets                                   | container       | read back as            | expected               |
-|----------------------------------------------------|-----------------|-------------------------|------------------------|
-| a download / an OpenAI or serverless file: wav     | RIFF LIST/INFO  | comment (ICMT)          | studio, synthetic, id  |
-| ... flac                                           | Vorbis comment  | comment                 | studio, synthetic, id  |
-| ... mp3                                            | ID3             | comment                 | studio, synthetic, id  |
-| ... opus                                           | Ogg, Vorbis     | the stream's comment    | studio, synthetic, id  |
-| ... aac (ADTS) and pcm                             | none            | nothing                 | no tags (README says)  |
-| a streamed wav / mp3 / opus / flac (OpenAI stream) | as above        | as above                | the same tags          |
-| a streamed wav: players still read its samples     | LIST before data| soundfile, ffmpeg       | the samples unchanged  |
-| a project export: wav, flac, mp3, m4b, zip members | as above, MP4   | comment                 | the same tags          |
-| two requests                                       |                 |                         | two different mark ids |
+| what a user gets                                   | container        | read back         | expected              |
+|----------------------------------------------------|------------------|-------------------|-----------------------|
+| a file (download, OpenAI, serverless): wav         | RIFF LIST/INFO   | comment (ICMT)    | studio, synthetic, id |
+| ... flac                                           | Vorbis comment   | comment           | studio, synthetic, id |
+| ... mp3                                            | ID3              | comment           | studio, synthetic, id |
+| ... opus                                           | Ogg, Vorbis      | stream's comment  | studio, synthetic, id |
+| ... aac (ADTS) and pcm                             | none             | nothing           | no tags (README says) |
+| a streamed wav / mp3 / opus / flac (OpenAI stream) | as above         | as above          | the same tags         |
+| a streamed wav: players still read its samples     | LIST before data | soundfile         | the samples unchanged |
+| a project export: wav, flac, mp3, m4b, zip members | as above, MP4    | comment           | the same tags         |
+| two requests                                       |                  |                   | two mark ids          |
 """
 
 from __future__ import annotations
