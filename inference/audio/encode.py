@@ -97,11 +97,6 @@ def wav_header(sample_rate: int, frames: int | None = None, tags: Tags | None = 
     return b"RIFF" + struct.pack("<I", riff) + b"WAVE" + fmt + listed + b"data" + struct.pack("<I", data)
 
 
-def wav_stream_header(sample_rate: int) -> bytes:
-    """16-bit mono WAV header for a stream of unknown length, without tags (44 bytes)."""
-    return wav_header(sample_rate)
-
-
 def _info_field(chunk_id: bytes, text: str) -> bytes:
     value = text.encode("utf-8") + b"\0"
     return chunk_id + struct.pack("<I", len(value)) + value + (b"\0" if len(value) % 2 else b"")

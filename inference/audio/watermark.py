@@ -63,8 +63,8 @@ def mark(wave: np.ndarray, sample_rate: int) -> np.ndarray:
 def marker(enabled: bool) -> Marker:
     """The one rule for what leaves the studio: `mark` when the operator's setting (EngineSettings.watermark,
     F5_WATERMARK) is on, else the wave as it is. The engine holds one (`Engine.mark`), read from its settings once;
-    the engine's stream and every operation that changes audio after it (edits, dubbed tracks) pass their output
-    through it."""
+    the engine's stream passes every piece through it, and so does every operation that makes audio apart from the
+    stream (a speech edit's take)."""
     return mark if enabled else _as_is
 
 
