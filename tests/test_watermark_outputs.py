@@ -15,7 +15,7 @@ marked; no visitor can turn it off.
 | a dubbed track (cues paced, silences, two mixed)      | Studio.dub                     | found   | not found      |
 | an edited recording (its own samples kept around)     | Studio.edit                    | found   | not found      |
 | a rendered project, exported as wav                   | Studio.export                  | found   | not found      |
-| a UI take, whole and its middle third (its file tagged)| gradio_client /synthesize     | found   | not found      |
+| a UI take, whole and its middle third                 | gradio_client /synthesize      | found   | not found      |
 
 And the mark itself (`mark`): the length and dtype kept, silence kept silent, samples within [-1, 1], audio under
 0.1 s as it is; `marker(False)` is the wave as it is.
@@ -33,12 +33,10 @@ import pytest
 import soundfile as sf
 
 from inference import Engine, Studio
-from inference.audio.encode import STUDIO
 from inference.audio.watermark import detect, mark, marker
 from inference.studio.editing import EditRequest
 from inference.studio.edits import Span
 from tests.conftest import REF_TEXT, serverless_worker, wait_until
-from tests.test_tags import tags_of
 
 SR = 24000
 FAST = {"nfe_step": 4, "seed": 7}
@@ -252,4 +250,3 @@ def test_a_ui_take(ui, short_ref: Path) -> None:
     wave, sr = sf.read(audio, dtype="float32")
     third = len(wave) // 3
     assert marked(wave, sr) is on and marked(wave[third : 2 * third], sr) is on
-    assert STUDIO in tags_of(Path(audio).read_bytes())["comment"]  # the take's file says what it is, either way
