@@ -15,6 +15,7 @@ marked; no visitor can turn it off.
 | a dubbed track (cues paced, silences, two mixed)      | Studio.dub                     | found   | not found      |
 | an edited recording (its own samples kept around)     | Studio.edit                    | found   | not found      |
 | a rendered project, exported as wav                   | Studio.export                  | found   | not found      |
+| a project segment fixed in place (an edit of its take) | Studio.edit_segment           | found   | not found      |
 | a UI take, whole and its middle third                 | gradio_client /synthesize      | found   | not found      |
 
 And the mark itself (`mark`): the length and dtype kept, silence kept silent, samples within [-1, 1], audio under
@@ -250,3 +251,42 @@ def test_a_ui_take(ui, short_ref: Path) -> None:
     wave, sr = sf.read(audio, dtype="float32")
     third = len(wave) // 3
     assert marked(wave, sr) is on and marked(wave[third : 2 * third], sr) is on
+
+
+# ---- a project's fix in place (the speech-editing path on a kept take) ----------------------------------------------
+@pytest.fixture(scope="module")
+def fixers(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> Iterator[dict[bool, Studio]]:
+    """Studios whose Whisper hears a take as the segment's words (tests/test_projects_fix.py's `Hears`)."""
+    from tests.test_projects_fix import LONG as SEGMENT
+    from tests.test_projects_fix import Hears
+
+    out = {}
+    for on in (True, False):
+        root = tmp_path_factory.mktemp(f"fix-mark-{on}")
+        hears = Hears()
+        hears.text = SEGMENT
+        engine = Engine(tiny_settings.replace(voices_dir=root / "voices", watermark=on), transcriber=hears)
+        engine.save_voice("narrator", short_ref, REF_TEXT)
+        studio = Studio(engine)
+        studio.start_projects(root / "projects")
+        out[on] = studio
+    yield out
+    for studio in out.values():
+        studio._project_service.close()
+
+
+@ON_OFF
+def test_a_segment_fixed_in_place(fixers: dict[bool, Studio], on: bool) -> None:
+    from tests.test_projects_fix import FIXED
+    from tests.test_projects_fix import LONG as SEGMENT
+
+    studio = fixers[on]
+    pid = studio.create_project("Fixed", SEGMENT, "narrator", None, {"nfe_step": 4})
+    assert wait_until(lambda: studio.project(pid).status == "done", 120), studio.project(pid)
+    (segment,) = studio.segments(pid)
+    studio.edit_segment(pid, segment.id, text=FIXED)
+    assert wait_until(lambda: studio.project(pid).status == "done" and studio.segments(pid)[0].text == FIXED, 120)
+    take = next(t for t in studio.takes(pid, segment.id) if t.kept)
+    assert take.scores and take.scores["made"] == "edit", take.scores
+    wave, sr = sf.read(take.audio, dtype="float32")
+    assert marked(wave, sr) is on
