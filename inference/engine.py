@@ -25,6 +25,7 @@ from .audio import SAMPLE_RATE
 from .audio.decode import content_hash, to_wav_bytes
 from .audio.postprocess import CrossFader, gain, shorten_silences
 from .audio.prepare import PreparedAudio, prepare_reference
+from .audio.watermark import marker
 from .audit import Done, Witness, unwitnessed
 from .cache import BoundedCache
 from .cancel import current_stop
@@ -68,6 +69,7 @@ class Engine:
         self.transcriber = transcriber or transcriber_for(settings)
         self.hooks = hooks or EngineHooks()
         self.witness: Witness = unwitnessed  # the audit log's, when the Studio keeps one (audit.py)
+        self.mark = marker(settings.watermark)  # every output's mark (audio/watermark.py), or none if the operator says
         self._loads = 0  # how many times the models were actually loaded
         self._models: Models | None = None
         self._state = NOT_LOADED
@@ -345,7 +347,7 @@ class Engine:
                 if plan.options.remove_silence:
                     wave = shorten_silences(wave, SAMPLE_RATE)
                 last = i == len(chunks) - 1
-                out = gain(fader.add(wave, last), plan.options.volume_db)
+                out = self.mark(gain(fader.add(wave, last), plan.options.volume_db), SAMPLE_RATE)  # each piece marked
                 if progress:
                     progress(i + 1, len(chunks))
                 seconds += len(out) / SAMPLE_RATE

@@ -129,10 +129,12 @@ def tiny() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny: dict[str, Path]):
-    """EngineSettings as production reads them (defaults: hf:// checkpoint, vocab, vocoder), with the tiny config."""
+    """EngineSettings as production reads them (defaults: hf:// checkpoint, vocab, vocoder), with the tiny config;
+    the mark off (it changes every sample: tests compare waves with what the model made; tests of the mark,
+    tests/test_watermark_outputs.py, turn it on)."""
     from inference import EngineSettings
 
-    return EngineSettings(model=str(tiny["yaml"]), voices_dir=ROOT / "voices")
+    return EngineSettings(model=str(tiny["yaml"]), voices_dir=ROOT / "voices", watermark=False)
 
 
 class SharedHooks:

@@ -147,8 +147,9 @@ def test_m4b_audio_is_the_segments_audio_on_the_timeline(book, tmp_path):
 
 def test_wav_of_the_book_is_a_valid_wav_of_the_segments_samples(book, tmp_path):
     data = body("wav", book)
-    riff, data_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from("<I", data, 40)[0]
-    assert (riff, data_size) == (len(data) - 8, len(data) - 44)  # the header's lengths, computed up front
+    at = data.index(b"data", 36)  # the samples' chunk, after fmt and the tags' LIST chunk
+    riff, data_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from("<I", data, at + 4)[0]
+    assert (riff, data_size) == (len(data) - 8, len(data) - at - 8)  # the header's lengths, computed up front
     wave, rate = sf.read(io.BytesIO(data), dtype="int16")
     sources = [source(s) for c in book.chapters for s in c.segments]
     assert rate == SR and np.array_equal(wave, np.concatenate(sources))

@@ -17,6 +17,7 @@ through the real runpod SDK on a stand-in for RunPod's queue (tests/runpod_queue
 from __future__ import annotations
 
 import base64
+import io
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from inference import Studio, encode_audio
 from tests.conftest import REF_TEXT, serverless_worker
@@ -51,6 +53,16 @@ def local_wav(studio: Studio, text: str, seed: int, audio: bytes | None = None, 
     return base64.b64encode(encode_audio(result.wave, result.sample_rate, "wav")).decode()
 
 
+def samples(b64: str) -> list[float]:
+    """A base64 WAV's samples: the audio, without its tags (each file's tags hold its own mark id)."""
+    return sf.read(io.BytesIO(base64.b64decode(b64)), dtype="int16")[0].tolist()
+
+
+def audio_of(entry: dict) -> dict:
+    """A segment's entry with its audio as samples (each file's tags hold its own mark id)."""
+    return {k: samples(v) if k == "audio_base64" else v for k, v in entry.items()}
+
+
 def batch(ref_b64: str, texts: tuple[str, ...] = TEXTS, **more) -> dict:
     segments = [{"id": f"s{i}", "text": t, "seed": 100 + i} for i, t in enumerate(texts)]
     return {"segments": segments, "ref_audio_base64": ref_b64, "ref_text": REF_TEXT, **FAST, **more}
@@ -65,8 +77,10 @@ def test_each_segment_is_what_a_local_render_gives(engine, studio: Studio, ref_b
     audio = short_ref.read_bytes()
     for i, (entry, text) in enumerate(zip(out["segments"], TEXTS, strict=False)):
         assert entry["seed"] == 100 + i and entry["spoken_text"] and entry["duration"] > 0
-        assert entry["audio_base64"] == local_wav(studio, text, 100 + i, audio=audio), entry["id"]
-    assert out["segments"][3]["audio_base64"] == local_wav(studio, "In a saved voice.", 5, voice="segvoice")
+        assert samples(entry["audio_base64"]) == samples(local_wav(studio, text, 100 + i, audio=audio)), entry["id"]
+    assert samples(out["segments"][3]["audio_base64"]) == samples(
+        local_wav(studio, "In a saved voice.", 5, voice="segvoice")
+    )
 
 
 def test_a_segment_without_a_seed_gets_one(engine, ref_b64: str) -> None:
@@ -125,7 +139,7 @@ def test_the_output_limit_holds_for_the_whole_batch(engine, ref_b64: str) -> Non
     first = len(whole["segments"][0]["audio_base64"])
     limit_mb = (first + len(whole["segments"][1]["audio_base64"]) // 2) / 1_000_000  # one fits, two do not
     out = serverless_worker(engine, max_output_mb=limit_mb).handler({"id": "j6", "input": batch(ref_b64)})
-    assert out["segments"][0] == whole["segments"][0]
+    assert audio_of(out["segments"][0]) == audio_of(whole["segments"][0])
     for entry in out["segments"][1:]:
         assert set(entry) == {"id", "error"}
         assert "another job" in entry["error"] and "mp3" in entry["error"], entry
@@ -134,7 +148,9 @@ def test_the_output_limit_holds_for_the_whole_batch(engine, ref_b64: str) -> Non
 def test_the_streaming_worker_yields_one_item_per_segment(engine, ref_b64: str) -> None:
     whole = serverless_worker(engine).handler({"id": "j7", "input": batch(ref_b64)})
     items = serverless_worker(engine, stream=True).stream_handler({"id": "j8", "input": batch(ref_b64)})
-    assert [{k: v for k, v in item.items() if k != "sample_rate"} for item in items] == whole["segments"]
+    assert [audio_of({k: v for k, v in item.items() if k != "sample_rate"}) for item in items] == [
+        audio_of(entry) for entry in whole["segments"]
+    ]
     assert all(item["sample_rate"] == 24000 for item in items)
 
 
@@ -148,6 +164,7 @@ def worker_env(tiny, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
     env.update(
         F5_MODEL=str(tiny["yaml"]), VOICES_DIR=str(voices), HF_HUB_OFFLINE="1", F5_DEVICE="cpu", PYTHONPATH=str(REPO)
     )
+    env["F5_WATERMARK"] = "0"  # as the shared test settings: the audio is compared with a local render's
     return env
 
 
@@ -162,7 +179,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 def segments_of(result: dict) -> dict:
     output = result["output"]
     entries = output if isinstance(output, list) else output["segments"]  # the streaming worker: its items
-    return {e["id"]: e["audio_base64"] for e in entries}
+    return {e["id"]: samples(e["audio_base64"]) for e in entries}
 
 
 def test_batches_through_the_queue_all_arrive_with_local_audio(
@@ -181,15 +198,15 @@ def test_batches_through_the_queue_all_arrive_with_local_audio(
             stop(proc)
     audio = short_ref.read_bytes()
     got = segments_of(queue.result("batch-a")) | segments_of(queue.result("batch-b"))
-    expected = {f"s{i}": local_wav(studio, t, 100 + i, audio=audio) for i, t in enumerate(TEXTS)}
-    assert got == expected | {"b0": local_wav(studio, TEXTS[0], 9, audio=audio)}
+    expected = {f"s{i}": samples(local_wav(studio, t, 100 + i, audio=audio)) for i, t in enumerate(TEXTS)}
+    assert got == expected | {"b0": samples(local_wav(studio, TEXTS[0], 9, audio=audio))}
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_when_the_batch_is_sent_again(
     worker_env: dict[str, str], studio: Studio, ref_b64: str, short_ref: Path, tmp_path: Path
 ) -> None:
     """The streaming worker has delivered one segment of the batch when it is SIGKILLed: the job never completes.
-    The batch sent again to a new worker comes back whole, and what was delivered before is the same bytes."""
+    The batch sent again to a new worker comes back whole, and what was delivered before is the same audio."""
     from tests.live import stop
     from tests.runpod_queue import serve_queue
 
@@ -206,7 +223,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_when_the_batch_is_sent_again(
             proc.wait(30)
         finally:
             stop(proc)
-        delivered = {item["body"]["output"]["id"]: item["body"]["output"]["audio_base64"] for item in streamed(queue)}
+        delivered = {
+            item["body"]["output"]["id"]: samples(item["body"]["output"]["audio_base64"]) for item in streamed(queue)
+        }
         assert delivered and not queue.times("first", "done") and len(delivered) < len(texts), delivered
         with queue.changed:  # the dead worker's last long poll ends first: a job given to it would be lost here
             assert queue.changed.wait_for(lambda: queue.taking == 0, 30)
@@ -218,7 +237,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_when_the_batch_is_sent_again(
             stop(proc)
     again = segments_of(queue.result("again"))
     audio = short_ref.read_bytes()
-    assert again == {f"s{i}": local_wav(studio, t, 100 + i, audio=audio) for i, t in enumerate(texts)}
+    assert again == {f"s{i}": samples(local_wav(studio, t, 100 + i, audio=audio)) for i, t in enumerate(texts)}
     assert all(again[seg_id] == wav for seg_id, wav in delivered.items())
 
 

@@ -6,6 +6,10 @@
 
 wav and flac are 16-bit PCM; pcm is raw 16-bit little-endian mono; mp3, opus (in Ogg) and aac (ADTS) go through
 ffmpeg (mp3 through libsndfile when it has it, >= 1.1).
+
+Every file and stream says what it is in its tags (`output_tags`: the studio's name, "synthetic speech", and the
+mark id of the request, `provenance.current().mark_id`, which the audit log records too): a LIST/INFO chunk in wav,
+Vorbis comments in flac and Ogg Opus, ID3 in mp3. ADTS (aac) and raw pcm have no place for tags.
 """
 
 from __future__ import annotations
@@ -15,15 +19,15 @@ import shutil
 import struct
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import chain
 
 import numpy as np
 import soundfile as sf
 
 from ..errors import InputError, StudioError
+from ..provenance import current
 from . import FFMPEG_TIMEOUT_S
-from .decode import to_wav_bytes
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 CONTENT_TYPES = {
@@ -34,6 +38,9 @@ CONTENT_TYPES = {
     "wav": "audio/wav",
     "pcm": "audio/pcm",
 }
+STUDIO = "F5 Voice Studio"  # the name every output's tags give (README's first line)
+WAV_INFO = {"comment": b"ICMT", "software": b"ISFT"}  # a tag's RIFF INFO id
+Tags = Mapping[str, str]
 FFMPEG_CODECS = {
     "mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
     "opus": ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"],
@@ -72,44 +79,45 @@ def pcm16(wave: np.ndarray) -> bytes:
     return np.rint(np.clip(np.nan_to_num(wave), -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
-def wav_stream_header(sample_rate: int) -> bytes:
-    """16-bit mono WAV header for a stream of unknown length: RIFF and data sizes 0xFFFFFFFF (as OpenAI's)."""
-    return struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF",
-        0xFFFFFFFF,
-        b"WAVE",
-        b"fmt ",
-        16,
-        1,
-        1,
-        sample_rate,
-        sample_rate * 2,
-        2,
-        16,
-        b"data",
-        0xFFFFFFFF,
-    )
+def output_tags() -> dict[str, str]:
+    """What an output file says it is, for the request being served (its mark id ties it to the audit log):
+    {"comment": "Synthetic speech made by F5 Voice Studio (mark id 5f0c2a9e41b7d3c8)", "software": "F5 Voice Studio"}.
+    """
+    return {"comment": f"Synthetic speech made by {STUDIO} (mark id {current().mark_id})", "software": STUDIO}
 
 
-def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
-    """One whole file in `fmt` (see FORMATS)."""
+def wav_header(sample_rate: int, frames: int | None = None, tags: Tags | None = None) -> bytes:
+    """A 16-bit mono WAV header, with `tags` in a LIST/INFO chunk before the samples; `frames` None: a stream of
+    unknown length (RIFF and data sizes 0xFFFFFFFF, as OpenAI's)."""
+    info = b"".join(_info_field(WAV_INFO[k], v) for k, v in (tags or {}).items() if k in WAV_INFO)
+    listed = b"LIST" + struct.pack("<I", 4 + len(info)) + b"INFO" + info if info else b""
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
+    data = 0xFFFFFFFF if frames is None else 2 * frames
+    riff = 0xFFFFFFFF if frames is None else 4 + len(fmt) + len(listed) + 8 + data
+    return b"RIFF" + struct.pack("<I", riff) + b"WAVE" + fmt + listed + b"data" + struct.pack("<I", data)
+
+
+def _info_field(chunk_id: bytes, text: str) -> bytes:
+    value = text.encode("utf-8") + b"\0"
+    return chunk_id + struct.pack("<I", len(value)) + value + (b"\0" if len(value) % 2 else b"")
+
+
+def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str, tags: Tags | None = None) -> bytes:
+    """One whole file in `fmt` (see FORMATS), tagged with `tags` (None: `output_tags()`) where its container can."""
     fmt = check_format(fmt)
-    if fmt == "wav":
-        return to_wav_bytes(wave, sample_rate)
     if fmt == "pcm":
         return pcm16(wave)
+    tags = output_tags() if tags is None else tags
     clean = np.clip(np.nan_to_num(np.asarray(wave, dtype=np.float32)), -1.0, 1.0)
-    buf = io.BytesIO()
-    if fmt == "flac":
-        sf.write(buf, clean, sample_rate, format="FLAC", subtype="PCM_16")
-        return buf.getvalue()
-    if not needs_ffmpeg(fmt):  # mp3 through libsndfile
-        sf.write(buf, clean, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
-        return buf.getvalue()
+    if not needs_ffmpeg(fmt):  # wav, flac, and mp3 through libsndfile: tags as its string fields
+        return _soundfile(clean, sample_rate, fmt, tags)
     try:
         proc = subprocess.run(
-            _ffmpeg(fmt, sample_rate), input=pcm16(clean), capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
+            _ffmpeg(fmt, sample_rate, tags),
+            input=pcm16(clean),
+            capture_output=True,
+            timeout=FFMPEG_TIMEOUT_S,
+            check=False,
         )
     except (FileNotFoundError, subprocess.TimeoutExpired):
         proc = None
@@ -118,7 +126,18 @@ def encode_audio(wave: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     return proc.stdout
 
 
-def _ffmpeg(fmt: str, sample_rate: int) -> list[str]:
+def _soundfile(clean: np.ndarray, sample_rate: int, fmt: str, tags: Tags) -> bytes:
+    subtype = {"wav": "PCM_16", "flac": "PCM_16", "mp3": "MPEG_LAYER_III"}[fmt]
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", sample_rate, 1, subtype, format=fmt.upper()) as f:
+        for key, value in tags.items():
+            setattr(f, key, value)  # soundfile's string fields: comment, software, ...
+        f.write(clean)
+    return buf.getvalue()
+
+
+def _ffmpeg(fmt: str, sample_rate: int, tags: Tags) -> list[str]:
+    metadata = [arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")]
     return [
         "ffmpeg",
         "-nostdin",
@@ -133,6 +152,7 @@ def _ffmpeg(fmt: str, sample_rate: int) -> list[str]:
         "-i",
         "pipe:0",
         *FFMPEG_CODECS[fmt],
+        *metadata,
         "-flush_packets",
         "1",
         "pipe:1",
@@ -140,21 +160,27 @@ def _ffmpeg(fmt: str, sample_rate: int) -> list[str]:
 
 
 def stream_audio(
-    fmt: str, waves: Iterator[np.ndarray], sample_rate: int, on_end: Callable[[], None] = lambda: None
+    fmt: str,
+    waves: Iterator[np.ndarray],
+    sample_rate: int,
+    on_end: Callable[[], None] = lambda: None,
+    tags: Tags | None = None,
 ) -> Iterator[bytes]:
     """Bytes as the chunks arrive: pcm and wav (with a header of unknown length) chunk by chunk; mp3, opus and aac
     from one ffmpeg process that a thread feeds; flac whole at the end (its header needs the length). `on_end` is
-    called once feeding stops (finished, failed, or the reader went away)."""
+    called once feeding stops (finished, failed, or the reader went away). Tagged as encode_audio's files are, with
+    `tags` (None: `output_tags()` of the caller, read now)."""
     fmt = check_format(fmt)
+    tags = output_tags() if tags is None else tags
     if fmt in FFMPEG_CODECS:
-        return _ffmpeg_stream(fmt, waves, sample_rate, on_end)
+        return _ffmpeg_stream(fmt, waves, sample_rate, on_end, tags)
 
     def plain() -> Iterator[bytes]:
         try:
             if fmt == "flac":
-                yield encode_audio(np.concatenate(list(waves)), sample_rate, "flac")
+                yield encode_audio(np.concatenate(list(waves)), sample_rate, "flac", tags)
                 return
-            yield from chain([wav_stream_header(sample_rate)] if fmt == "wav" else [], map(pcm16, waves))
+            yield from chain([wav_header(sample_rate, tags=tags)] if fmt == "wav" else [], map(pcm16, waves))
         finally:
             on_end()
 
@@ -162,10 +188,10 @@ def stream_audio(
 
 
 def _ffmpeg_stream(
-    fmt: str, waves: Iterator[np.ndarray], sample_rate: int, on_end: Callable[[], None]
+    fmt: str, waves: Iterator[np.ndarray], sample_rate: int, on_end: Callable[[], None], tags: Tags
 ) -> Iterator[bytes]:
     proc = subprocess.Popen(
-        _ffmpeg(fmt, sample_rate), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _ffmpeg(fmt, sample_rate, tags), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     failures: list[Exception] = []
     threading.Thread(target=_feed, args=(proc, waves, failures, on_end), name="ffmpeg-feed", daemon=True).start()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from ..errors import InputError, ModelUnavailable
 THRESHOLD = 0.5  # share of frames found marked at or above which a clip is called watermarked
 MIN_DETECT_S = 0.5  # s: a shorter clip holds too few frames to tell
 MAX_DETECT_S = 60.0  # s: a longer upload is checked over its first minute (a pass holds the shared lock)
+
+Marker = Callable[[np.ndarray, int], np.ndarray]  # (wave, sample rate) -> the wave as it leaves the studio
 
 _net: Any = None
 _lock = threading.Lock()
@@ -56,6 +59,18 @@ def mark(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     if n < out.size:
         out[n:] = audio[n:]
     return np.clip(out, -1.0, 1.0)
+
+
+def marker(enabled: bool) -> Marker:
+    """The one rule for what leaves the studio: `mark` when the operator's setting (EngineSettings.watermark,
+    F5_WATERMARK) is on, else the wave as it is. The engine holds one (`Engine.mark`), read from its settings once;
+    the engine's stream passes every piece through it, and so does every operation that makes audio apart from the
+    stream (a speech edit's take)."""
+    return mark if enabled else _as_is
+
+
+def _as_is(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    return wave
 
 
 def detect(wave: np.ndarray, sample_rate: int) -> Detection:

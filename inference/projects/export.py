@@ -15,6 +15,9 @@ and then streamed from it. Audio never accumulates in memory: what is kept is on
 One timeline serves every format: segment i lasts round(duration * 24000) frames (its file is cut or padded with
 silence to that, within MAX_DRIFT_S), so the WAV header's sizes, the M4B's chapter starts and the caption times are
 all computed from the same frame counts.
+
+Every audio file says what it is, as the studio's other outputs do (`encode.output_tags`, read when the export is
+asked for): WAV's INFO chunk, FLAC's Vorbis comment, MP3's ID3, the M4B's comment (beside its title and chapters).
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import math
 import os
 import re
 import shutil
-import struct
 import subprocess
 import tempfile
 import time
@@ -36,7 +38,16 @@ import numpy as np
 import soundfile as sf
 
 from ..audio import SAMPLE_RATE
-from ..audio.encode import CONTENT_TYPES, FFMPEG_CODECS, check_format, pcm16, stream_audio, wav_stream_header
+from ..audio.encode import (
+    CONTENT_TYPES,
+    FFMPEG_CODECS,
+    Tags,
+    check_format,
+    output_tags,
+    pcm16,
+    stream_audio,
+    wav_header,
+)
 from ..errors import InputError, StudioError
 from ..text.subtitles import Cue, to_srt, to_vtt
 
@@ -139,13 +150,14 @@ def export(book: ExportBook, fmt: str, chapter: int | None = None, audio_format:
     stem = _file_name(book.title, "book")
     if chapter is not None:
         stem = f"{stem} - {parts[0].number:02d} {_file_name(parts[0].title, 'chapter')}"
+    tags = output_tags()
     makers: dict[str, Callable[[], Iterator[bytes]]] = {
-        "m4b": lambda: _m4b(book, parts),
+        "m4b": lambda: _m4b(book, parts, tags),
         "srt": lambda: _text_chunks(to_srt(_cues(parts))),
         "vtt": lambda: _text_chunks(to_vtt(_cues(parts))),
-        "zip": lambda: _zip(parts, audio_format),
+        "zip": lambda: _zip(parts, audio_format, tags),
     }
-    chunks = makers[fmt]() if fmt in makers else _audio(parts, fmt)
+    chunks = makers[fmt]() if fmt in makers else _audio(parts, fmt, tags)
     return Export(f"{stem}.{fmt}", EXPORT_TYPES[fmt], chunks)
 
 
@@ -221,28 +233,23 @@ def _read(f: sf.SoundFile, frames: int) -> np.ndarray:
     return np.frombuffer(pcm16(f.read(frames, dtype="float32")), "<i2")
 
 
-def _wav_header(frames: int) -> bytes:
-    """The 16-bit mono WAV header of a file of `frames` frames (the stream header, with its sizes filled in)."""
-    header = bytearray(wav_stream_header(SAMPLE_RATE))
-    struct.pack_into("<I", header, 4, 36 + 2 * frames)
-    struct.pack_into("<I", header, 40, 2 * frames)
-    return bytes(header)
-
-
-def _audio(parts: Sequence[_Part], fmt: str) -> Iterator[bytes]:
-    """The parts, one after another, as one audio file in `fmt` (one of AUDIO_FORMATS)."""
+def _audio(parts: Sequence[_Part], fmt: str, tags: Tags) -> Iterator[bytes]:
+    """The parts, one after another, as one audio file in `fmt` (one of AUDIO_FORMATS), tagged with `tags`."""
     if fmt == "wav":
-        yield _wav_header(sum(p.frames for p in parts))
+        yield wav_header(SAMPLE_RATE, sum(p.frames for p in parts), tags)
         for block in _blocks(parts):
             yield block.astype("<i2").tobytes()
     elif fmt == "mp3":  # the studio's mp3 stream, fed with floats that it turns back into exactly these samples
-        yield from stream_audio("mp3", (b.astype(np.float32) / 32767 for b in _blocks(parts)), SAMPLE_RATE)
+        blocks = (b.astype(np.float32) / 32767 for b in _blocks(parts))
+        yield from stream_audio("mp3", blocks, SAMPLE_RATE, tags=tags)
     else:
-        yield from _spooled(lambda path: _write_flac(parts, path), ".flac")
+        yield from _spooled(lambda path: _write_flac(parts, path, tags), ".flac")
 
 
-def _write_flac(parts: Sequence[_Part], path: Path) -> None:
+def _write_flac(parts: Sequence[_Part], path: Path, tags: Tags) -> None:
     with sf.SoundFile(str(path), "w", SAMPLE_RATE, 1, "PCM_16", format="FLAC") as out:
+        for key, value in tags.items():
+            setattr(out, key, value)  # Vorbis comments
         for block in _blocks(parts):
             out.write(block)
 
@@ -267,12 +274,13 @@ def ffmetadata_value(text: str) -> str:
     return _FFMETADATA_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
-def ffmetadata(book: ExportBook, parts: Sequence[_Part]) -> str:
-    """The FFMETADATA1 text of the book: title, album and author, then one [CHAPTER] per chapter that has audio,
-    its START and END in frames (TIMEBASE 1/24000)."""
+def ffmetadata(book: ExportBook, parts: Sequence[_Part], tags: Tags | None = None) -> str:
+    """The FFMETADATA1 text of the book: title, album and author (and `tags`' comment), then one [CHAPTER] per
+    chapter that has audio, its START and END in frames (TIMEBASE 1/24000)."""
     title, author = ffmetadata_value(book.title), ffmetadata_value(book.author)
     lines = [";FFMETADATA1", f"title={title}", f"album={title}", "genre=Audiobook"]
     lines += [f"artist={author}", f"album_artist={author}"] if author else []
+    lines += [f"comment={ffmetadata_value(tags['comment'])}"] if tags and "comment" in tags else []
     start = 0
     for part in parts:
         if part.frames:
@@ -282,15 +290,15 @@ def ffmetadata(book: ExportBook, parts: Sequence[_Part]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _m4b(book: ExportBook, parts: Sequence[_Part]) -> Iterator[bytes]:
-    return _spooled(lambda path: _write_m4b(book, parts, path), ".m4b")
+def _m4b(book: ExportBook, parts: Sequence[_Part], tags: Tags) -> Iterator[bytes]:
+    return _spooled(lambda path: _write_m4b(book, parts, path, tags), ".m4b")
 
 
-def _write_m4b(book: ExportBook, parts: Sequence[_Part], path: Path) -> None:
+def _write_m4b(book: ExportBook, parts: Sequence[_Part], path: Path, tags: Tags) -> None:
     """Encode the parts' samples, fed to ffmpeg's stdin, into an M4B at `path` (seekable: a regular MP4 whose
     edit list removes the AAC encoder's delay, so the audio lasts the sum of the durations, within an AAC frame)."""
     meta, log = path.with_suffix(".txt"), path.with_suffix(".log")
-    meta.write_text(ffmetadata(book, parts), encoding="utf-8")
+    meta.write_text(ffmetadata(book, parts, tags), encoding="utf-8")
     command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1"]
     command += ["-i", "pipe:0", "-f", "ffmetadata", "-i", str(meta), "-map", "0:a", "-map_metadata", "1"]
     command += ["-map_chapters", "1", *FFMPEG_CODECS["aac"][:4], *M4B_CODER, "-movflags", "+faststart"]
@@ -349,7 +357,7 @@ class _Sink:
         return data
 
 
-def _zip(parts: Sequence[_Part], audio_format: str) -> Iterator[bytes]:
+def _zip(parts: Sequence[_Part], audio_format: str, tags: Tags) -> Iterator[bytes]:
     """A ZIP (written as it streams: sizes in data descriptors) holding, for each chapter with audio,
     '<nn> <title>.<audio_format>' and its '.srt' and '.vtt', timed from that chapter's start."""
     sink = _Sink()
@@ -358,7 +366,7 @@ def _zip(parts: Sequence[_Part], audio_format: str) -> Iterator[bytes]:
         for part in (p for p in parts if p.clips):
             stem = f"{part.number:02d} {_file_name(part.title, 'chapter')}"
             members: list[tuple[str, int, Iterator[bytes]]] = [
-                (f"{stem}.{audio_format}", zipfile.ZIP_STORED, _audio([part], audio_format)),
+                (f"{stem}.{audio_format}", zipfile.ZIP_STORED, _audio([part], audio_format, tags)),
                 (f"{stem}.srt", zipfile.ZIP_DEFLATED, _text_chunks(to_srt(_cues([part])))),
                 (f"{stem}.vtt", zipfile.ZIP_DEFLATED, _text_chunks(to_vtt(_cues([part])))),
             ]

@@ -249,7 +249,7 @@ def dub(
     _check_length(cues, [0.0 if p is None else p[3] / p[4] for p in plan], engine.settings.max_audio_seconds, max_track)
     base = resolve_seed(options.seed)
     clips, results, rate = _speak(engine, cues, plan, refs, options, base, progress)
-    track = _timeline(cues, clips, rate)
+    track = _timeline(cues, clips, rate)  # each clip is marked by the engine; silences and mixing keep it found
     return DubResult(wave=track, sample_rate=rate, cues=tuple(results), clips=tuple(clips), base_seed=base)
 
 

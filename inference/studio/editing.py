@@ -164,7 +164,8 @@ def regenerate(
     cond, keep, pieces, done = conditioning(mel, len(wave), edits)
     _check_text_fits(new_text, len(cond))
     generated, _ = engine.sample(Item(None, new_text, len(cond), seed, cond=cond, keep=keep), rms, options, KIND)
-    return splice(wave, generated, pieces, round(SPLICE_FADE_S * SAMPLE_RATE)), done
+    take = splice(wave, generated, pieces, round(SPLICE_FADE_S * SAMPLE_RATE))
+    return engine.mark(take, SAMPLE_RATE), done  # the whole take: its kept words are now in a made-up sentence
 
 
 def conditioning(mel: Any, samples: int, edits: Sequence[Edit]) -> tuple[Any, Any, list[Piece], list[Edit]]:
