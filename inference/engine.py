@@ -69,7 +69,8 @@ class Engine:
         self.transcriber = transcriber or transcriber_for(settings)
         self.hooks = hooks or EngineHooks()
         self.witness: Witness = unwitnessed  # the audit log's, when the Studio keeps one (audit.py)
-        self.mark = marker(settings.watermark)  # every output's mark (audio/watermark.py), or none if the operator says
+        # every output's mark (audio/watermark.py) on the engine's device, or none where the operator says so
+        self.mark = marker(settings.watermark, settings.device)
         self._loads = 0  # how many times the models were actually loaded
         self._models: Models | None = None
         self._state = NOT_LOADED

@@ -73,7 +73,19 @@ def test_mark_leaves_audio_too_short_for_one_frame() -> None:
 
 def test_the_setting_chooses_the_marker() -> None:
     wave = np.full(SR, 0.1, np.float32)
-    assert marker(False)(wave, SR) is wave and marker(True) is mark
+    assert marker(False)(wave, SR) is wave
+    on = marker(True, "cpu")
+    assert on.func is mark and on.keywords == {"device": "cpu"}  # type: ignore[attr-defined]
+
+
+def test_a_device_the_network_cannot_load_on_marks_on_the_cpu(caplog: pytest.LogCaptureFixture) -> None:
+    """F5_DEVICE=cuda:7 where there is no such GPU (a misconfigured pod): the take is still marked, on the CPU, and
+    the log says so."""
+    wave = np.sin(np.arange(2 * SR) * 2 * np.pi * 200 / SR).astype(np.float32) * 0.3
+    with caplog.at_level("WARNING"):
+        marked = marker(True, "cuda:7")(wave, SR)
+    np.testing.assert_array_equal(marked, mark(wave, SR, "cpu"))
+    assert "could not load on cuda:7" in caplog.text and "marks on the CPU" in caplog.text
 
 
 # ---- every operation, with the mark on and off ---------------------------------------------------------------------

@@ -8,14 +8,18 @@ answers how much of a clip carries it (the share of its spectrogram frames that 
     mark(wave, 24000)        -> the same wave, marked (same length, float32)
     detect(wave, 24000)      -> Detection(watermarked=True, confidence=0.99)
 
-The network is loaded on first use, once, and shared under a lock (one pass at a time; a pass is milliseconds).
+The network is loaded on first use, once per device, and shared under a lock (one pass at a time; a pass is
+milliseconds). The engine marks on its own device (F5_DEVICE: on a GPU server the mark costs the GPU a pass, not the
+CPU 8 ms per second of audio); where the network cannot load there, it marks on the CPU and says so in the log.
 Importing this module is cheap.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +35,9 @@ MAX_DETECT_S = 60.0  # s: a longer upload is checked over its first minute (a pa
 
 Marker = Callable[[np.ndarray, int], np.ndarray]  # (wave, sample rate) -> the wave as it leaves the studio
 
-_net: Any = None
+log = logging.getLogger(__name__)
+
+_nets: dict[str, Any] = {}  # device asked for -> the network loaded for it
 _lock = threading.Lock()
 
 
@@ -44,13 +50,13 @@ class Detection:
     seconds: float
 
 
-def mark(wave: np.ndarray, sample_rate: int) -> np.ndarray:
-    """`wave` (float32 mono) with the mark added, the same length. Silence, and audio too short to hold one
-    spectrogram frame, come back as they are."""
+def mark(wave: np.ndarray, sample_rate: int, device: str = "cpu") -> np.ndarray:
+    """`wave` (float32 mono) with the mark added, the same length, computed on `device` (auto, cpu, cuda, cuda:N).
+    Silence, and audio too short to hold one spectrogram frame, come back as they are."""
     audio = _checked(wave, sample_rate)
     if audio.size < sample_rate // 10 or not np.any(audio):  # under 0.1 s, or silent: nothing to mark
         return audio
-    net = _load()
+    net = _load(device)
     with _lock:
         marked = np.asarray(net.apply_watermark(audio, sample_rate=int(sample_rate)), dtype=np.float32)
     out = np.zeros_like(audio)  # the inverse STFT drops a few samples at the end: pad back to the length
@@ -61,12 +67,12 @@ def mark(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.clip(out, -1.0, 1.0)
 
 
-def marker(enabled: bool) -> Marker:
+def marker(enabled: bool, device: str = "cpu") -> Marker:
     """The one rule for what leaves the studio: `mark` when the operator's setting (EngineSettings.watermark,
     F5_WATERMARK) is on, else the wave as it is. The engine holds one (`Engine.mark`), read from its settings once;
     the engine's stream passes every piece through it, and so does every operation that makes audio apart from the
     stream (a speech edit's take)."""
-    return mark if enabled else _as_is
+    return functools.partial(mark, device=device) if enabled else _as_is
 
 
 def _as_is(wave: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -84,7 +90,7 @@ def detect(wave: np.ndarray, sample_rate: int) -> Detection:
         )
     if not np.any(audio):
         return Detection(False, 0.0, seconds)
-    net = _load()
+    net = _load()  # the check runs on the CPU: clips come one at a time, from visitors
     with _lock:
         frames = np.asarray(net.get_watermark(audio, sample_rate=int(sample_rate), round=False), dtype=np.float32)
     confidence = float(np.clip(np.mean(frames), 0.0, 1.0)) if frames.size else 0.0
@@ -98,10 +104,9 @@ def _checked(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     return audio
 
 
-def _load() -> Any:
-    global _net
+def _load(device: str = "cpu") -> Any:
     with _lock:
-        if _net is None:
+        if device not in _nets:
             try:
                 from perth.perth_net.perth_net_implicit.perth_watermarker import PerthImplicitWatermarker
             except ImportError as e:
@@ -109,6 +114,19 @@ def _load() -> Any:
                     "The watermark is unavailable: resemble-perth is not installed.",
                     "Install it (pip install -r requirements.txt), or have the operator set F5_WATERMARK=0.",
                 ) from e
-            with contextlib.redirect_stdout(io.StringIO()):  # it prints a line when loaded
-                _net = PerthImplicitWatermarker(device="cpu")
-        return _net
+            _nets[device] = _network(PerthImplicitWatermarker, device)
+        return _nets[device]
+
+
+def _network(kind: Any, device: str) -> Any:
+    """The network on `device` ('auto': CUDA when there is one), or on the CPU where it cannot load there."""
+    import torch
+
+    where = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints a line when loaded
+        if where != "cpu":
+            try:
+                return kind(device=where)
+            except Exception as e:  # any failure there leaves the CPU, which always works
+                log.warning("The watermark network could not load on %s (%s): it marks on the CPU.", where, e)
+        return kind(device="cpu")
