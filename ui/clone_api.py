@@ -11,6 +11,7 @@ import numpy as np
 
 from inference import InputError, Studio
 
+from . import history
 from .handlers import preparing, spectrogram_image, user_errors
 from .options import Form, form_endpoint
 from .variations import api_takes
@@ -50,7 +51,7 @@ class CloneHandlers:
         form: Form,
         *,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], np.ndarray | None, int, str]:
+    ) -> tuple[str, np.ndarray | None, int, str]:
         """Speak `text` in the voice of `ref_audio`.
 
         Args:
@@ -61,7 +62,8 @@ class CloneHandlers:
             request = form.request(self.studio)
             progress(0.0, desc=preparing(self.studio))
             result = self.studio.synthesize(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
-        return (result.sample_rate, result.wave), spectrogram_image(result.mel), result.seed, result.ref_text
+        take = history.export_wave(result.wave, result.sample_rate, "wav", f"take-seed-{result.seed}")  # tagged
+        return str(take), spectrogram_image(result.mel), result.seed, result.ref_text
 
     @form_endpoint  # ref_audio, ref_text, text, n, then seed, the options and voice (ui/options.py)
     @user_errors
