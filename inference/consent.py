@@ -1,0 +1,250 @@
+"""Consent to clone a voice (F5_REQUIRE_CONSENT): the owner reads a phrase made up on the spot.
+
+    phrase, token = Consents(folder).issue()          # "I agree that my voice may be cloned, blue river seventy two."
+    proof = consents.check(ref_wave, sr, rec_wave, sr, token, transcriber, ref_sha256)
+
+A phrase is issued as a signed token (HMAC-SHA256 over the phrase and its expiry, a random nonce in it), signed with
+a key kept on the volume beside the voices (`VOICES_DIR/.consent-key`, made once), so that any worker sharing the
+volume can check it. A token expires after TOKEN_TTL_S and is spent by the check that passes (a nonce file made
+with O_EXCL, so two workers cannot both spend it). The check passes when speech recognition hears the phrase (word
+error rate <= MAX_WORD_ERROR_RATE) and the voice reading it is the voice of the reference (speaker similarity >=
+MIN_SIMILARITY). The proof it yields is kept under `VOICES_DIR/.consents/<reference sha256>.json`, so that the same
+recording is not asked for again; a saved voice keeps a copy beside it (`<name>.consent.json`, inference/voices.py).
+
+| a visitor...                                      | gets                                                      |
+|---------------------------------------------------|-----------------------------------------------------------|
+| reads the phrase, in the voice of the reference   | a proof: date, phrase, heard, scores, thresholds, sha256  |
+| says other words                                  | "The recording did not say the phrase: read it again ..." |
+| has another person read it                        | "The voice reading the phrase is not the voice of ..."    |
+| sends the token after TOKEN_TTL_S                 | "The phrase has expired: ask for a new one."              |
+| sends a token already spent by a passed check     | "This phrase was already used: ask for a new one."        |
+| sends a token altered or signed with another key  | "This phrase was not issued by this studio: ..."          |
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+# The thresholds, calibrated with `python -m bench.consent` (bench/RESULTS.md, docs/DESIGN.md "Consent"): Whisper
+# tiny.en hears the phrase read by espeak-ng at WER 0-0.2, other words at >= 0.8; resemblyzer scores the same
+# synthetic voice 0.84-0.95 and other voices 0.45-0.72.
+MAX_WORD_ERROR_RATE = 0.35
+MIN_SIMILARITY = 0.78
+TOKEN_TTL_S = 600.0  # a phrase is good for ten minutes
+KEY_FILE = ".consent-key"  # in VOICES_DIR: the signing key, shared by every worker on the volume
+FOLDER = ".consents"  # in VOICES_DIR: proofs by reference sha256, and spent nonces
+
+LEAD = "I agree that my voice may be cloned"
+COLOURS = ("red", "blue", "green", "yellow", "orange", "purple", "brown", "black", "white", "silver", "golden", "pink")
+THINGS = (
+    "river", "mountain", "garden", "window", "apple", "table", "forest", "bridge", "candle", "pencil", "island",
+    "rocket", "button", "kitchen", "ladder", "market", "pillow", "rabbit", "summer", "winter", "tiger", "dolphin",
+)  # fmt: skip
+TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+ONES = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def make_phrase(rng: secrets.SystemRandom | None = None) -> str:
+    """A new phrase of common words: the lead, a colour, a thing, a number from 21 to 99 in words.
+    make_phrase() -> 'I agree that my voice may be cloned, blue river seventy two.' (about 2.6 million phrases)."""
+    rng = rng or secrets.SystemRandom()
+    words = (rng.choice(COLOURS), rng.choice(THINGS), rng.choice(TENS), rng.choice(ONES))
+    return f"{LEAD}, {' '.join(words)}."
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What a passed consent check found, kept on the volume as JSON."""
+
+    date: str  # ISO 8601, UTC
+    phrase: str
+    heard: str
+    word_error_rate: float
+    similarity: float
+    max_word_error_rate: float
+    min_similarity: float
+    reference_sha256: str
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Proof:
+        return cls(**json.loads(data))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def not_issued() -> InputError:
+    return InputError(
+        "This phrase was not issued by this studio (the token is damaged or altered).", "Ask for a new phrase."
+    )
+
+
+def used() -> InputError:
+    return InputError("This phrase was already used.", "Ask for a new one: each phrase serves one consent.")
+
+
+Scorer = Callable[[np.ndarray, int, str], tuple[float, str]]  # (wave, sample rate, text) -> (WER, heard)
+Similarity = Callable[[np.ndarray, int, np.ndarray, int], float]
+
+
+class Consents:
+    """Phrases, tokens and proofs over one voices folder (the volume)."""
+
+    def __init__(self, voices_dir: Path, clock: Callable[[], float] = time.time) -> None:
+        self.root = Path(voices_dir)
+        self.folder = self.root / FOLDER
+        self.clock = clock
+
+    # ---- the signing key, made once per volume ------------------------------------------------------------------
+    def _key(self) -> bytes:
+        path = self.root / KEY_FILE
+        with contextlib.suppress(FileNotFoundError):
+            key = path.read_bytes()
+            if len(key) >= 32:
+                return key
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".tmp-{secrets.token_hex(8)}.part"
+        tmp.write_bytes(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)  # the first worker's key wins; others read it
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path.read_bytes()
+
+    # ---- tokens -------------------------------------------------------------------------------------------------
+    def issue(self) -> tuple[str, str]:
+        """(token, phrase): a fresh phrase, signed, good for TOKEN_TTL_S seconds and one passed check."""
+        phrase = make_phrase()
+        body = json.dumps({"p": phrase, "e": round(self.clock() + TOKEN_TTL_S), "n": secrets.token_hex(12)})
+        payload = _b64(body.encode("utf-8"))
+        signature = _b64(hmac.new(self._key(), payload.encode("ascii"), hashlib.sha256).digest())
+        return f"{payload}.{signature}", phrase
+
+    def read(self, token: str) -> tuple[str, str]:
+        """(phrase, nonce) of a token this volume's key signed, not expired, not spent; InputError otherwise."""
+        if not isinstance(token, str) or not token.strip():
+            raise InputError("No consent phrase was given.", "Ask for a phrase, then record the owner reading it.")
+        payload, _, signature = token.strip().partition(".")
+        try:
+            expected = hmac.new(self._key(), payload.encode("ascii"), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _unb64(signature)):
+                raise not_issued()
+            body = json.loads(_unb64(payload))
+            phrase, expiry, nonce = str(body["p"]), float(body["e"]), str(body["n"])
+        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as e:
+            raise not_issued() from e
+        if self.clock() > expiry:
+            raise InputError("The phrase has expired.", "Ask for a new one, and record it within ten minutes.")
+        if (self.folder / f"{nonce}.used").exists():
+            raise used()
+        return phrase, nonce
+
+    def _spend(self, nonce: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.folder / f"{nonce}.used", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError as e:
+            raise used() from e
+        os.close(fd)
+
+    # ---- the check ----------------------------------------------------------------------------------------------
+    def check(
+        self,
+        reference: tuple[np.ndarray, int],
+        recording: tuple[np.ndarray, int],
+        token: str,
+        scorer: Scorer,
+        similarity: Similarity,
+        reference_sha256: str,
+    ) -> Proof:
+        """The owner's consent: the recording says the token's phrase, in the reference's voice. A passed check
+        spends the token and keeps the proof (by the reference's sha256); a refusal leaves the token usable."""
+        phrase, nonce = self.read(token)
+        wer, heard = scorer(recording[0], recording[1], phrase)
+        if wer > MAX_WORD_ERROR_RATE:
+            raise InputError(
+                f"The recording did not say the phrase (heard: {heard!r}).",
+                f"Read it again, clearly: {phrase!r}",
+            )
+        score = similarity(reference[0], reference[1], recording[0], recording[1])
+        if score < MIN_SIMILARITY:
+            raise InputError(
+                "The voice reading the phrase is not the voice of the reference "
+                f"(similarity {score:.2f}, at least {MIN_SIMILARITY:g} is needed).",
+                "The person whose voice it is must read the phrase themselves.",
+            )
+        self._spend(nonce)
+        proof = Proof(
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            phrase,
+            heard,
+            round(wer, 4),
+            round(score, 4),
+            MAX_WORD_ERROR_RATE,
+            MIN_SIMILARITY,
+            reference_sha256,
+        )
+        self.keep(proof)
+        return proof
+
+    # ---- proofs by reference --------------------------------------------------------------------------------------
+    def _proof_path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.folder / f"{sha256}.json"
+
+    def keep(self, proof: Proof) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._proof_path(proof.reference_sha256)
+        tmp = path.with_name(f".tmp-{secrets.token_hex(8)}.part")
+        tmp.write_bytes(proof.to_json())
+        os.replace(tmp, path)
+
+    def proof(self, sha256: str) -> Proof | None:
+        """The proof kept for the reference with this content hash, or None."""
+        try:
+            return Proof.from_json(self._proof_path(sha256).read_bytes())
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, OSError):
+            return None
+
+
+def consent_needed() -> InputError:
+    """The refusal of a new recording without consent: the steps to give it."""
+    return InputError(
+        "This studio clones a new voice only with its owner's consent.",
+        "Ask for a consent phrase (the Consent panel, GET /v1/consent/phrase), record the owner of the voice reading "
+        "it, and send that recording with the phrase's token together with the reference; a saved voice needs none.",
+    )
+
+
+def as_dict(proof: Proof) -> dict[str, Any]:
+    return asdict(proof)
