@@ -1,6 +1,6 @@
 """Consent to clone a voice (F5_REQUIRE_CONSENT): the owner reads a phrase made up on the spot.
 
-    phrase, token = Consents(folder).issue()          # "I agree that my voice may be cloned, blue river seventy two."
+    phrase, token = Consents(folder).issue()          # "Blue river, golden tiger, seventy two. I agree ..."
     proof = consents.check(ref_wave, sr, rec_wave, sr, token, transcriber, ref_sha256)
 
 A phrase is issued as a signed token (HMAC-SHA256 over the phrase and its expiry, a random nonce in it), signed with
@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -45,8 +46,9 @@ from .errors import InputError
 # The thresholds, calibrated with `python -m bench.consent` (bench/RESULTS.md, docs/DESIGN.md "Consent"): Whisper
 # tiny.en hears the phrase read by espeak-ng at WER 0-0.2, other words at >= 0.8; resemblyzer scores the same
 # synthetic voice 0.84-0.95 and other voices 0.45-0.72.
-MAX_WORD_ERROR_RATE = 0.35
-MIN_SIMILARITY = 0.78
+MAX_WORD_ERROR_RATE = 0.4
+MAX_MISSING_WORDS = 2  # of the phrase's 5 own words (not its lead): an old recording misses them all
+MIN_SIMILARITY = 0.8
 TOKEN_TTL_S = 600.0  # a phrase is good for ten minutes
 KEY_FILE = ".consent-key"  # in VOICES_DIR: the signing key, shared by every worker on the volume
 FOLDER = ".consents"  # in VOICES_DIR: proofs by reference sha256, and spent nonces
@@ -62,11 +64,62 @@ ONES = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 def make_phrase(rng: secrets.SystemRandom | None = None) -> str:
-    """A new phrase of common words: the lead, a colour, a thing, a number from 21 to 99 in words.
-    make_phrase() -> 'I agree that my voice may be cloned, blue river seventy two.' (about 2.6 million phrases)."""
+    """A new phrase of common words: its own words first (two colours and things, a number from 21 to 99), then the
+    lead: 'Blue river, golden tiger, seventy two. I agree that my voice may be cloned.' (about 5 million phrases).
+    Own words first: Whisper heard them better there (bench/consent.py) than after the lead, where it often stopped."""
     rng = rng or secrets.SystemRandom()
-    words = (rng.choice(COLOURS), rng.choice(THINGS), rng.choice(TENS), rng.choice(ONES))
-    return f"{LEAD}, {' '.join(words)}."
+    first, second = ((rng.choice(COLOURS), rng.choice(THINGS)) for _ in range(2))
+    return f"{' '.join(first).capitalize()}, {' '.join(second)}, {rng.choice(TENS)} {rng.choice(ONES)}. {LEAD}."
+
+
+@functools.cache
+def _normalizer() -> Callable[[str], str]:
+    from whisper_normalizer.english import EnglishTextNormalizer  # the one the word error rate uses (check.py)
+
+    return EnglishTextNormalizer()
+
+
+def own_words(phrase: str) -> list[str]:
+    """The words that make a phrase this phrase (all but the lead), as the word error rate's normalizer writes
+    them: own_words('Blue river, golden tiger, seventy two. I agree that my voice may be cloned.') ->
+    ['blue', 'river', 'golden', 'tiger', '72']."""
+    return _normalizer()(phrase.replace(LEAD, "")).split()
+
+
+@dataclass(frozen=True)
+class Scores:
+    word_error_rate: float  # of what was heard against the whole phrase
+    heard: str
+    missing: tuple[str, ...]  # the phrase's own words not heard (a recording of another phrase misses them all)
+    similarity: float  # of the voice reading it to the reference's voice
+
+
+def measure(
+    phrase: str,
+    reference: tuple[np.ndarray, int],
+    recording: tuple[np.ndarray, int],
+    scorer: Scorer,
+    similarity: Similarity,
+) -> Scores:
+    wer, heard = scorer(recording[0], recording[1], phrase)
+    said = set(_normalizer()(heard).split())
+    missing = tuple(w for w in own_words(phrase) if w not in said)
+    return Scores(wer, heard, missing, similarity(reference[0], reference[1], recording[0], recording[1]))
+
+
+def refusal(phrase: str, scores: Scores) -> InputError | None:
+    """Why these scores do not show consent (None: they do). The words first: they say what to do best."""
+    if scores.word_error_rate > MAX_WORD_ERROR_RATE or len(scores.missing) > MAX_MISSING_WORDS:
+        return InputError(
+            f"The recording did not say the phrase (heard: {scores.heard!r}).", f"Read it again, clearly: {phrase!r}"
+        )
+    if scores.similarity < MIN_SIMILARITY:
+        return InputError(
+            "The voice reading the phrase is not the voice of the reference "
+            f"(similarity {scores.similarity:.2f}, at least {MIN_SIMILARITY:g} is needed).",
+            "The person whose voice it is must read the phrase themselves.",
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -187,26 +240,17 @@ class Consents:
         """The owner's consent: the recording says the token's phrase, in the reference's voice. A passed check
         spends the token and keeps the proof (by the reference's sha256); a refusal leaves the token usable."""
         phrase, nonce = self.read(token)
-        wer, heard = scorer(recording[0], recording[1], phrase)
-        if wer > MAX_WORD_ERROR_RATE:
-            raise InputError(
-                f"The recording did not say the phrase (heard: {heard!r}).",
-                f"Read it again, clearly: {phrase!r}",
-            )
-        score = similarity(reference[0], reference[1], recording[0], recording[1])
-        if score < MIN_SIMILARITY:
-            raise InputError(
-                "The voice reading the phrase is not the voice of the reference "
-                f"(similarity {score:.2f}, at least {MIN_SIMILARITY:g} is needed).",
-                "The person whose voice it is must read the phrase themselves.",
-            )
+        scores = measure(phrase, reference, recording, scorer, similarity)
+        refused = refusal(phrase, scores)
+        if refused is not None:
+            raise refused
         self._spend(nonce)
         proof = Proof(
             datetime.now(UTC).isoformat(timespec="seconds"),
             phrase,
-            heard,
-            round(wer, 4),
-            round(score, 4),
+            scores.heard,
+            round(scores.word_error_rate, 4),
+            round(scores.similarity, 4),
             MAX_WORD_ERROR_RATE,
             MIN_SIMILARITY,
             reference_sha256,
