@@ -45,7 +45,7 @@ class SavedVoice(VoiceInfo):
     transcript: str  # as typed, or as Whisper heard it
 
 
-def voices_router(studio: Studio) -> APIRouter:
+def voices_router(studio: Studio) -> APIRouter:  # long: the three /v1/voices routes, their forms described
     route_class = type(
         "VoicesRoute",
         (OpenAIRoute,),

@@ -170,6 +170,7 @@ class VoiceLibrary:
             log.warning("voices: transcript %s is not plain UTF-8; read it as %s", path, encoding)
         return text.strip()
 
+    # long: one atomic save: its files written to temporaries, renamed into place, all cleaned up on any failure
     def save(
         self, name: str, wav_bytes: bytes, text: str, overwrite: bool = False, consent: bytes | None = None
     ) -> Voice:

@@ -59,10 +59,10 @@ Input (the job's "input" object; any other key is refused):
                       "data:audio/...;base64," prefix is accepted                                    }} these two
     ref_text          str: what is said in ref_audio_base64; "" or absent = transcribed with Whisper (only with
                       ref_audio_base64: a saved voice carries its own transcript)
-    consent_audio_base64, consent_token
-                      str, str: with consent required (F5_REQUIRE_CONSENT), the owner of ref_audio_base64's voice
-                      reading the phrase of a consent_phrase job, base64, and that job's token (once per recording:
-                      its proof is kept on the volume)
+    consent_audio_base64
+                      str: with consent required (F5_REQUIRE_CONSENT), the owner of ref_audio_base64's voice reading
+                      the phrase of a consent_phrase job, base64 (once per recording: its proof is kept on the volume)
+    consent_token     str: with consent_audio_base64, that consent_phrase job's token
 {options_doc()}
     response_format   {", ".join(FORMATS)} (default wav; wav and flac are 16-bit, pcm is raw 16-bit mono)
     stream            bool: see "Streaming" (serverless/handler.py)

@@ -1,29 +1,28 @@
 """Consent to clone a voice (F5_REQUIRE_CONSENT; inference/consent.py, the Studio's consent methods, their adapters),
 on real speech: espeak-ng voices read, Whisper tiny.en (CTranslate2) hears, resemblyzer compares the voices.
 
-| case                                  | what is sent                                      | expected                          |
-|---------------------------------------|---------------------------------------------------|-----------------------------------|
-| phrases                               | 300 fresh phrases                                 | all but a few distinct; common    |
-|                                       |                                                   | words; the lead; 5 own words      |
-| the owner reads the phrase            | en-us reference, en-us reading                    | a proof (heard, WER, similarity,  |
-|                                       |                                                   | thresholds, sha256); the          |
-|                                       |                                                   | reference usable, on every worker |
-|                                       |                                                   | of the volume                     |
-| other words (an old recording)        | en-us reading another phrase                      | "did not say the phrase", the     |
-|                                       |                                                   | phrase to read; token still good  |
-| another speaker reads it              | en-us reference, en-us+f3 reading                 | "not the voice of the reference"  |
-| expired / replayed / forged token     | clock past 10 min; a spent token; an altered or   | "expired" / "already used" /      |
-|                                       | foreign-key token; garbage                        | "not issued"                      |
-| off by default                        | F5_REQUIRE_CONSENT unset, a recording             | used and saved, nothing asked,    |
-|                                       |                                                   | no proof written                  |
-| required, no consent                  | a recording as reference, saved, edited           | refused with the steps; a voice   |
-|                                       |                                                   | the operator put in stays usable  |
-| a saved voice keeps its proof         | save_voice with (reading, token); rename; delete  | <name>.consent.json beside it,    |
-|                                       |                                                   | moved, deleted                    |
-| REST and gradio_client (in process)   | /v1/consent/phrase, /v1/consent, POST /v1/voices, | 200/201 with the proof; 400 with  |
-|                                       | /consent_phrase, /give_consent                    | the steps or what to do           |
-| serverless                            | consent_phrase job; speak job with / without      | a phrase; audio / the steps       |
-|                                       | consent keys                                      |                                   |
+| case                          | what is sent                                    | expected                        |
+|-------------------------------|-------------------------------------------------|---------------------------------|
+| phrases                       | 300 fresh phrases                               | all but a few distinct; common  |
+|                               |                                                 | words; the lead; 5 own words    |
+| the owner reads the phrase    | en-us reference, en-us reading                  | a proof (heard, WER, similarity,|
+|                               |                                                 | thresholds, sha256); reference  |
+|                               |                                                 | usable on every worker          |
+| other words (an old phrase)   | en-us reading another phrase                    | "did not say the phrase", the   |
+|                               |                                                 | phrase; the token still good    |
+| another speaker reads it      | en-us reference, en-us+f3 reading               | "not the voice of the reference"|
+| expired / replayed / forged   | clock past 10 min; a spent token; an altered or | "expired" / "already used" /    |
+| token                         | foreign-key token; garbage                      | "not issued"                    |
+| off by default                | F5_REQUIRE_CONSENT unset, a recording           | used and saved, nothing asked,  |
+|                               |                                                 | no proof written                |
+| required, no consent          | a recording as reference, request, save, edit   | refused with the steps; a voice |
+|                               |                                                 | the operator put in is usable   |
+| a saved voice keeps its proof | save_voice with (reading, token); rename; delete| <name>.consent.json beside it,  |
+|                               |                                                 | moved, deleted                  |
+| REST, gradio_client           | /v1/consent/phrase, /v1/consent, /v1/voices,    | 200/201 with the proof; 400 with|
+| (the app in process)          | /consent_phrase, /give_consent                  | the steps or what to do         |
+| serverless                    | consent_phrase job; speak job with / without    | a phrase; audio / the steps     |
+|                               | consent keys                                    |                                 |
 
 Phrases are random in use; tests that read one aloud fix it (PHRASE, which tiny.en hears right from both voices),
 since tiny.en mishears some espeak-ng phrases: bench/consent.py measures the rates over fresh phrases.
@@ -119,7 +118,8 @@ def test_tokens_expire_are_single_use_and_cannot_be_forged(tmp_path: Path) -> No
     proof = consents.check(wave, wave, token, *good, "a" * 64)
     assert proof.phrase == PHRASE and consents.proof("a" * 64) == proof
     assert "already used" in refused(consents.check, wave, wave, token, *good, "b" * 64).message
-    assert "already used" in refused(Consents(tmp_path, consents.clock).read, token).message  # another worker on the volume
+    another_worker = Consents(tmp_path, consents.clock)  # on the same volume
+    assert "already used" in refused(another_worker.read, token).message
     fresh, _ = consents.issue()
     payload, signature = fresh.split(".")
     body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
