@@ -23,6 +23,7 @@ on real speech: espeak-ng voices read, Whisper tiny.en (CTranslate2) hears, rese
 | (the app in process)          | /consent_phrase, /give_consent                  | the steps or what to do         |
 | serverless                    | consent_phrase job; speak job with / without    | a phrase; audio / the steps     |
 |                               | consent keys                                    |                                 |
+| the Clone tab                 | consent off / on                                | the Consent group hidden / shown|
 
 Phrases are random in use; tests that read one aloud fix it (PHRASE, which tiny.en hears right from both voices),
 since tiny.en mishears some espeak-ng phrases: bench/consent.py measures the rates over fresh phrases.
@@ -296,3 +297,12 @@ def test_serverless_phrase_job_and_speak_with_consent(tiny, tmp_path: Path, whis
     assert "error" not in spoken and spoken["duration"] > 0, spoken
     again = worker.handler({"id": "again", "input": job})  # the proof is kept: no second consent
     assert "error" not in again, again
+
+
+def test_the_consent_group_shows_only_when_required(tmp_path: Path, whisper) -> None:
+    from ui import build_ui
+
+    for required in (False, True):
+        demo = build_ui(studio_on(tmp_path / str(required), whisper, required=required))
+        groups = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "consent"]
+        assert len(groups) == 1 and groups[0].visible is required, (required, groups)
