@@ -94,6 +94,13 @@ def main() -> None:
             f"{kind:<8} {ok:>4}/{len(rows):<4} {len(rows) - ok:>3}/{len(rows):<4}   "
             f"{spread([r.word_error_rate for r in rows]):>18}   {missed:>6.1f}   {spread([r.similarity for r in rows])}"
         )
+    print("own words missed (0..5) per condition, and the rates each MAX_MISSING_WORDS would give (words alone):")
+    for kind, rows in scores.items():
+        counts = [sum(len(r.missing) == k for r in rows) for k in range(6)]
+        passing = [
+            sum(len(r.missing) <= m and r.word_error_rate <= MAX_WORD_ERROR_RATE for r in rows) for m in (0, 1, 2)
+        ]
+        print(f"  {kind:<8} missed {counts}   accepted by the words at <= 0/1/2 missed: {passing}")
     print("similarity threshold sweep (same accepted by similarity / other refused by similarity):")
     for t in (0.70, 0.72, 0.74, 0.76, 0.78, 0.80, 0.82, 0.84):
         same = sum(r.similarity >= t for r in scores["same"])

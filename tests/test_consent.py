@@ -42,7 +42,7 @@ import pytest
 import soundfile as sf
 
 from inference import consent as consent_module
-from inference.consent import LEAD, TOKEN_TTL_S, Consents, make_phrase, own_words
+from inference.consent import LEAD, TOKEN_TTL_S, Consents, make_phrase, own_words, unheard
 from inference.errors import InputError
 from tests.speech import SENTENCES, real_whisper, speak
 
@@ -104,6 +104,9 @@ def test_phrases_change_each_time_and_use_common_words() -> None:
         assert p.endswith(f" {LEAD}.") and len(own_words(p)) == 5, p
         colour, thing = p.split(",")[0].lower().split()
         assert colour in consent_module.COLOURS and thing in consent_module.THINGS, p
+    # an old phrase sharing some own words, in another order, does not count them
+    assert unheard(["blue", "river", "72"], ["a", "blue", "river", "27"]) == ("72",)
+    assert unheard(["blue", "river", "red", "tiger"], ["red", "tiger", "blue", "river"]) == ("red", "tiger")
 
 
 def test_tokens_expire_are_single_use_and_cannot_be_forged(tmp_path: Path) -> None:
