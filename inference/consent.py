@@ -44,9 +44,9 @@ import numpy as np
 from .errors import InputError
 
 # The thresholds, calibrated with `python -m bench.consent` (bench/RESULTS.md, docs/DESIGN.md "Consent"): on espeak-ng
-# speech, Whisper tiny.en missed none of the 5 own words in most owners' readings (34/60), at most 1 in 46/60, while
-# every replay of another phrase missed 3 or more; resemblyzer scored the reference's own voice 0.91-0.97 and voices
-# of the other sex 0.52-0.77 (every threshold from 0.78 to 0.90 separated them).
+# speech, Whisper tiny.en missed at most 1 of the 5 own words in 44-46 of 60 owners' readings, and 3 or more in
+# every replay of another phrase; resemblyzer scored the reference's own voice 0.91-0.97 and voices of the other sex
+# 0.52-0.77 (any threshold from 0.78 to 0.90 separates them).
 MAX_WORD_ERROR_RATE = 0.4
 MAX_MISSING_WORDS = 1  # of the phrase's 5 own words (not its lead), in order: an old recording misses 3 or more
 MIN_SIMILARITY = 0.8
