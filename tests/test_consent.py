@@ -24,6 +24,7 @@ on real speech: espeak-ng voices read, Whisper tiny.en (CTranslate2) hears, rese
 | serverless                    | consent_phrase job; speak job with / without    | a phrase; audio / the steps     |
 |                               | consent keys                                    |                                 |
 | the Clone tab                 | consent off / on                                | the Consent group hidden / shown|
+|                               | the page's check: another voice, the owner      | "Not accepted: ..." / recorded  |
 
 Phrases are random in use; tests that read one aloud fix it (PHRASE, which tiny.en hears right from both voices),
 since tiny.en mishears some espeak-ng phrases: bench/consent.py measures the rates over fresh phrases.
@@ -309,3 +310,24 @@ def test_the_consent_group_shows_only_when_required(tmp_path: Path, whisper) -> 
         demo = build_ui(studio_on(tmp_path / str(required), whisper, required=required))
         groups = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "consent"]
         assert len(groups) == 1 and groups[0].visible is required, (required, groups)
+
+
+def test_the_consent_group_checks_in_place(tmp_path: Path, whisper, audio) -> None:
+    import gradio as gr
+
+    from ui.consent import ConsentPanel
+
+    paths = {}
+    for name in ("reference", "reading", "stranger"):
+        paths[name] = tmp_path / f"{name}.wav"
+        paths[name].write_bytes(audio[name])
+    with gr.Blocks():
+        panel = ConsentPanel(studio_on(tmp_path / "voices", whisper))
+    shown = panel.show_phrase()
+    assert PHRASE in shown[panel.phrase] and shown[panel.token], shown
+    token = shown[panel.token]
+    refusal = panel.check(str(paths["reference"]), str(paths["stranger"]), token)[panel.result]
+    assert refusal.startswith("**Not accepted:**") and "must read the phrase" in refusal, refusal
+    done = panel.check(str(paths["reference"]), str(paths["reading"]), token)[panel.result]
+    assert done.startswith("**Consent recorded**") and "can now be used" in done, done
+    assert "Record or upload" in panel.check(None, str(paths["reading"]), token)[panel.result]
