@@ -37,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -305,10 +304,7 @@ def consent_needed() -> InputError:
     """The refusal of a new recording without consent: the steps to give it."""
     return InputError(
         "This studio clones a new voice only with its owner's consent.",
-        "Ask for a consent phrase (the Consent panel, GET /v1/consent/phrase), record the owner of the voice reading "
-        "it, and send that recording with the phrase's token together with the reference; a saved voice needs none.",
+        "Ask for a consent phrase (the Clone tab's Consent group; REST: GET /v1/consent/phrase; serverless: a "
+        "consent_phrase job), record the owner of the voice reading it aloud, and send that recording and the "
+        "phrase's token with this reference. A saved voice needs none.",
     )
-
-
-def as_dict(proof: Proof) -> dict[str, Any]:
-    return asdict(proof)
