@@ -33,14 +33,14 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, reason
 
 # The thresholds, calibrated with `python -m bench.consent` (bench/RESULTS.md, docs/DESIGN.md "Consent"): on espeak-ng
 # speech, Whisper tiny.en missed at most 1 of the 5 own words in 44-46 of 60 owners' readings, and 3 or more in
@@ -184,6 +184,18 @@ Scorer = Callable[[np.ndarray, int, str], tuple[float, str]]  # (wave, sample ra
 Similarity = Callable[[np.ndarray, int, np.ndarray, int], float]
 
 
+@contextlib.contextmanager
+def volume_errors() -> Iterator[None]:
+    """An OSError of the voices folder (read-only, full, not mounted) as what to do, never a path."""
+    try:
+        yield
+    except OSError as e:
+        raise InputError(
+            f"Consent cannot be recorded: the voices folder cannot be written ({reason(e)}).",
+            "Ask whoever runs the studio to make VOICES_DIR writable (the volume, mounted read-write).",
+        ) from e
+
+
 class Consents:
     """Phrases, tokens and proofs over one voices folder (the volume)."""
 
@@ -194,6 +206,10 @@ class Consents:
 
     # ---- the signing key, made once per volume ------------------------------------------------------------------
     def _key(self) -> bytes:
+        with volume_errors():
+            return self._read_or_make_key()
+
+    def _read_or_make_key(self) -> bytes:
         path = self.root / KEY_FILE
         with contextlib.suppress(FileNotFoundError):
             key = path.read_bytes()
@@ -239,12 +255,13 @@ class Consents:
         return phrase, nonce
 
     def _spend(self, nonce: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(self.folder / f"{nonce}.used", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError as e:
-            raise used() from e
-        os.close(fd)
+        with volume_errors():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.folder / f"{nonce}.used", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError as e:
+                raise used() from e
+            os.close(fd)
 
     # ---- the check ----------------------------------------------------------------------------------------------
     def check(
@@ -284,11 +301,12 @@ class Consents:
         return self.folder / f"{sha256}.json"
 
     def keep(self, proof: Proof) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self._proof_path(proof.reference_sha256)
-        tmp = path.with_name(f".tmp-{secrets.token_hex(8)}.part")
-        tmp.write_bytes(proof.to_json())
-        os.replace(tmp, path)
+        with volume_errors():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".tmp-{secrets.token_hex(8)}.part")
+            tmp.write_bytes(proof.to_json())
+            os.replace(tmp, path)
 
     def proof(self, sha256: str) -> Proof | None:
         """The proof kept for the reference with this content hash, or None."""

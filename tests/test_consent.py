@@ -13,6 +13,8 @@ on real speech: espeak-ng voices read, Whisper tiny.en (CTranslate2) hears, rese
 | another speaker reads it      | en-us reference, en-us+f3 reading               | "not the voice of the reference"|
 | expired / replayed / forged   | clock past 10 min; a spent token; an altered or | "expired" / "already used" /    |
 | token                         | foreign-key token; garbage                      | "not issued"                    |
+| a volume that cannot be       | the voices folder is a file                     | "cannot be written", what to do |
+| written                       |                                                 | (no path)                       |
 | off by default                | F5_REQUIRE_CONSENT unset, a recording           | used and saved, nothing asked,  |
 |                               |                                                 | no proof written                |
 | required, no consent          | a recording as reference, request, save, edit   | refused with the steps; a voice |
@@ -135,6 +137,9 @@ def test_tokens_expire_are_single_use_and_cannot_be_forged(tmp_path: Path) -> No
         assert "not issued by this studio" in refused(consents.read, bad).message, bad
     assert Consents(tmp_path, consents.clock).read(fresh)[0] == PHRASE  # any worker sharing the volume checks it
     assert (tmp_path / ".consent-key").stat().st_size == 32
+    (tmp_path / "not-a-folder").write_text("")  # a volume that cannot be written
+    e = refused(Consents(tmp_path / "not-a-folder").issue)
+    assert "cannot be written" in e.message and "VOICES_DIR writable" in e.hint and str(tmp_path) not in str(e), e
 
 
 # ---- the check on real speech ---------------------------------------------------------------------------------------
