@@ -237,8 +237,8 @@ class VoiceLibrary:
         return tmp
 
     def rename(self, old: str, new: str) -> Voice:
-        """Rename a voice's files (transcript, pronunciations, then audio) as one step: any failure puts back the
-        ones already moved. Changing only the case of a name is a rename too."""
+        """Rename a voice's files (transcript, pronunciations, consent proof, then audio) as one step: any failure
+        puts back the ones already moved. Changing only the case of a name is a rename too."""
         safe = sanitize_name(new)
         with self._lock:
             voice = self.get(old)
