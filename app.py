@@ -112,6 +112,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
 
     from api.auth import RestAuth
     from api.bodylimit import BodyLimit
+    from api.consent import consent_router
     from api.detect import detect_router
     from api.health import health_router
     from api.metrics import metrics_router
@@ -130,6 +131,7 @@ def create_app(settings: ServerSettings, studio: Studio) -> tuple[Any, Any]:
     app.include_router(health_router(studio, settings.access))
     app.include_router(openai_router(studio, max_in_progress=settings.queue_max))
     app.include_router(voices_router(studio))
+    app.include_router(consent_router(studio))
     app.include_router(projects_router(studio))
     app.include_router(detect_router(studio))
     threading.Thread(target=studio.resume_projects, name="projects-start", daemon=True).start()

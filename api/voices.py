@@ -3,7 +3,9 @@
 
     GET    /v1/voices          {"voices": [{"name": "Alice", "has_transcript": true}, ...]}
     POST   /v1/voices          multipart: name, audio (a file), transcript ('' or absent: transcribed with Whisper),
-                               overwrite (false) -> 201 {"name", "has_transcript", "transcript"}
+                               overwrite (false) -> 201 {"name", "has_transcript", "transcript"}; with consent
+                               required (F5_REQUIRE_CONSENT) and none given before (POST /v1/consent):
+                               consent_recording (the owner reading the phrase) and consent_token
     DELETE /v1/voices/{name}   204
 
     curl -F name=Alice -F audio=@alice.wav -F "transcript=Some call me nature." http://localhost:7860/v1/voices
@@ -43,7 +45,7 @@ class SavedVoice(VoiceInfo):
     transcript: str  # as typed, or as Whisper heard it
 
 
-def voices_router(studio: Studio) -> APIRouter:
+def voices_router(studio: Studio) -> APIRouter:  # long: the three /v1/voices routes, their forms described
     route_class = type(
         "VoicesRoute",
         (OpenAIRoute,),
@@ -63,6 +65,10 @@ def voices_router(studio: Studio) -> APIRouter:
         audio: Annotated[UploadFile, File(description="5 to 12 s of clear speech (wav, mp3, flac, ogg, m4a...).")],
         transcript: Annotated[str, Form(description="What the recording says; empty: transcribed.")] = "",
         overwrite: Annotated[bool, Form(description="Replace a saved voice of the same name.")] = False,
+        consent_recording: Annotated[
+            UploadFile | None, File(description="With consent required: the voice's owner reading the phrase.")
+        ] = None,
+        consent_token: Annotated[str, Form(description="With consent required: the phrase's token.")] = "",
     ) -> SavedVoice:
         """Save a recording as a voice (prepared as every reference is: clipped, trimmed, levelled)."""
         name = kept_name(name)
@@ -77,8 +83,9 @@ def voices_router(studio: Studio) -> APIRouter:
         data = await audio.read()
         if not data:
             raise ApiError(400, "The uploaded audio is empty.", "audio", "invalid_value")
+        consent = (await consent_recording.read() or None, consent_token) if consent_recording else None
         try:
-            voice = await run_in_threadpool(studio.save_voice, name, data, transcript, overwrite)
+            voice = await run_in_threadpool(studio.save_voice, name, data, transcript, overwrite, consent)
         except InputError as e:
             raise as_api_error(e) or e from e
         return SavedVoice(name=voice.name, has_transcript=bool(voice.text), transcript=voice.text)

@@ -210,11 +210,14 @@ class Engine:
         return text
 
     # ---- saved voices ---------------------------------------------------------------------------------------
-    def save_voice(self, name: str, audio: Any, text: str = "", overwrite: bool = False) -> Voice:
-        """Save a reference (prepared: clipped, trimmed, normalised) with its transcript, typed or transcribed."""
+    def save_voice(
+        self, name: str, audio: Any, text: str = "", overwrite: bool = False, consent: bytes | None = None
+    ) -> Voice:
+        """Save a reference (prepared: clipped, trimmed, normalised) with its transcript, typed or transcribed, and
+        its owner's consent proof when there is one."""
         key, prepared = self.prepare(audio)
         text = clean_text(text) or self._transcript(key, prepared)
-        return self.voices.save(name, to_wav_bytes(prepared.wave, prepared.sample_rate), text, overwrite)
+        return self.voices.save(name, to_wav_bytes(prepared.wave, prepared.sample_rate), text, overwrite, consent)
 
     def reference(self, voice: str | None = None, audio: Any = None, text: str | None = "") -> Reference:
         """The one rule for the voice to clone: a saved voice by name, or a recording (a path or its bytes), not both.

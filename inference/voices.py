@@ -28,6 +28,7 @@ from .names import VOICE_SUFFIX, sanitize_name, shown
 
 log = logging.getLogger(__name__)
 
+PROOF_SUFFIX = ".consent.json"  # the owner's consent beside a voice (inference/consent.py), moved and deleted with it
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm", ".opus")
 STALE_TEMP_S = 60  # seconds: a save's temporary older than this at start was left by a killed process
 NAMES_SHOWN = 10  # saved voices an error names at most (the voice list has them all)
@@ -169,9 +170,14 @@ class VoiceLibrary:
             log.warning("voices: transcript %s is not plain UTF-8; read it as %s", path, encoding)
         return text.strip()
 
-    def save(self, name: str, wav_bytes: bytes, text: str, overwrite: bool = False) -> Voice:
-        """Store a voice atomically: both files are written to temporaries, then renamed into place. A name that
-        exists in another case is the same voice: refused, or with `overwrite` replaced under its saved spelling."""
+    # long: one atomic save: its files written to temporaries, renamed into place, all cleaned up on any failure
+    def save(
+        self, name: str, wav_bytes: bytes, text: str, overwrite: bool = False, consent: bytes | None = None
+    ) -> Voice:
+        """Store a voice atomically: its files are written to temporaries, then renamed into place. A name that
+        exists in another case is the same voice: refused, or with `overwrite` replaced under its saved spelling.
+        `consent`: the owner's proof, kept beside it (`<name>.consent.json`); a voice replaced without one loses
+        the old one's."""
         safe = sanitize_name(name)
         with self._lock:
             try:
@@ -192,10 +198,16 @@ class VoiceLibrary:
             safe = same.stem if same is not None else safe
             existing = [self.root / f"{safe}{ext}" for ext in AUDIO_EXTS if (self.root / f"{safe}{ext}").exists()]
             audio, transcript = self.root / f"{safe}.wav", self.root / f"{safe}.txt"
-            tmp_audio = tmp_text = None
+            proof = self.root / f"{safe}{PROOF_SUFFIX}"
+            tmp_audio = tmp_text = tmp_proof = None
             try:
                 tmp_audio = self._write_temp(wav_bytes)
                 tmp_text = self._write_temp(text.strip().encode("utf-8"))
+                if consent is not None:
+                    tmp_proof = self._write_temp(consent)
+                    os.replace(tmp_proof, proof)
+                else:
+                    proof.unlink(missing_ok=True)  # a replaced voice's proof is not this recording's
                 os.replace(tmp_text, transcript)
                 os.replace(tmp_audio, audio)
                 for old in existing:
@@ -203,11 +215,12 @@ class VoiceLibrary:
                         old.unlink(missing_ok=True)
             except OSError as e:
                 with contextlib.suppress(OSError):  # the cleanup may fail for the same reason
-                    for tmp in (tmp_audio, tmp_text):
+                    for tmp in (tmp_audio, tmp_text, tmp_proof):
                         if tmp:
                             Path(tmp).unlink(missing_ok=True)
                     if not audio.exists():
                         transcript.unlink(missing_ok=True)
+                        proof.unlink(missing_ok=True)
                 raise folder_error(e, "saved") from e
         return Voice(safe, audio, text.strip())
 
@@ -224,8 +237,8 @@ class VoiceLibrary:
         return tmp
 
     def rename(self, old: str, new: str) -> Voice:
-        """Rename a voice's files (transcript, pronunciations, then audio) as one step: any failure puts back the
-        ones already moved. Changing only the case of a name is a rename too."""
+        """Rename a voice's files (transcript, pronunciations, consent proof, then audio) as one step: any failure
+        puts back the ones already moved. Changing only the case of a name is a rename too."""
         safe = sanitize_name(new)
         with self._lock:
             voice = self.get(old)
@@ -234,7 +247,8 @@ class VoiceLibrary:
             clash = self._find(safe)
             if clash is not None and clash != voice.audio:
                 raise InputError(f"A voice called {clash.stem!r} already exists.", "Pick another name.")
-            moves = [(self.root / f"{voice.name}{s}", self.root / f"{safe}{s}") for s in (".txt", VOICE_SUFFIX)]
+            kept = (".txt", VOICE_SUFFIX, PROOF_SUFFIX)
+            moves = [(self.root / f"{voice.name}{s}", self.root / f"{safe}{s}") for s in kept]
             moves = [(src, dst) for src, dst in moves if src.exists()] + [
                 (voice.audio, self.root / f"{safe}{voice.audio.suffix}")
             ]
@@ -262,7 +276,8 @@ class VoiceLibrary:
             raise folder_error(e, "renamed") from e
 
     def delete(self, name: str) -> Voice:
-        """Delete a voice: its audio first (then it is gone even if the rest fails), its transcript, pronunciations.
+        """Delete a voice: its audio first (then it is gone even if the rest fails), its transcript, pronunciations,
+        consent proof.
         Returns the voice as it was (its saved spelling)."""
         with self._lock:
             voice = self.get(name)
@@ -270,6 +285,7 @@ class VoiceLibrary:
                 voice.audio.unlink(missing_ok=True)
                 voice.audio.with_suffix(".txt").unlink(missing_ok=True)
                 (self.root / f"{voice.name}{VOICE_SUFFIX}").unlink(missing_ok=True)
+                (self.root / f"{voice.name}{PROOF_SUFFIX}").unlink(missing_ok=True)
             except OSError as e:
                 raise folder_error(e, "deleted") from e
         return voice

@@ -55,6 +55,7 @@ class DubJob(Job):
         upload = None
         if speech.audio is not None:  # without one, a saved voice or the cues' tags say who speaks
             with in_job_keys():
+                speech.give_consent(studio)
                 upload = studio.reference(voice=speech.voice, audio=speech.audio, text=speech.ref_text)
         fmt, mapping = speech.response_format, raw.get("voices")
         return cls(subtitles, speech.voice, upload, mapping, speech.options, speedup, clips, fmt, limits)

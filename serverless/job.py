@@ -20,7 +20,8 @@ from inference import InputError, Studio, SynthesisOptions, check_format, encode
 from .limits import WorkerSettings
 
 OPTION_KEYS = tuple(SynthesisOptions.specs())
-VOICE_KEYS = ("voice", "ref_audio_base64", "ref_text")
+CONSENT_KEYS = ("consent_audio_base64", "consent_token")  # the owner reading a phrase (F5_REQUIRE_CONSENT)
+VOICE_KEYS = ("voice", "ref_audio_base64", "ref_text", *CONSENT_KEYS)
 DUB_KEYS = ("voices", "max_speedup", "clips")  # only with "subtitles"
 SPEECH_KEYS = ("text", *VOICE_KEYS, *OPTION_KEYS, "response_format", "stream", "captions", "subtitles", *DUB_KEYS)
 
@@ -98,6 +99,24 @@ def in_job_keys() -> Iterator[None]:
         raise InputError(*worded) from e
 
 
+def consent_of(raw: dict[str, Any], limits: WorkerSettings, audio: bytes | None) -> tuple[bytes, str] | None:
+    """The consent keys of a job: both or neither, and only with a recording."""
+    recording = text_field(raw, "consent_audio_base64", "the owner reading the phrase, base64-encoded")
+    token = text_field(raw, "consent_token", "the phrase's token from a consent_phrase job")
+    if recording is None and token is None:
+        return None
+    if recording is None or not token:
+        raise InputError(
+            "'consent_audio_base64' and 'consent_token' go together.",
+            "Send both: the owner reading the phrase, and the token of a consent_phrase job.",
+        )
+    if audio is None:
+        raise InputError(
+            "Consent goes with 'ref_audio_base64': a saved voice needs none.", "Leave out the consent keys."
+        )
+    return limits.decode(recording, "consent_audio_base64"), token
+
+
 @dataclass(frozen=True)
 class Speech:
     """What a speak or a dub job says (text or subtitles, exactly one), in whose voice, with which options: the keys
@@ -111,6 +130,13 @@ class Speech:
     options: SynthesisOptions
     response_format: str
     stream: bool | None  # None: not given
+    consent: tuple[bytes, str] | None = None  # the reference's owner reading a phrase, and its token
+
+    def give_consent(self, studio: Studio) -> None:
+        """With consent required: the reference's owner's consent, given in this job (the studio refuses a recording
+        without one, saying what to do)."""
+        if self.audio is not None and self.consent is not None:
+            studio.require_consent(self.audio, self.consent)
 
     @classmethod
     def parse(cls, raw: dict[str, Any], limits: WorkerSettings) -> Speech:
@@ -135,4 +161,4 @@ class Speech:
             raise InputError(f"'stream' must be true or false, not {stream!r}.", "Send a JSON boolean.")
         options = SynthesisOptions.from_loose({k: raw[k] for k in OPTION_KEYS if k in raw})
         audio = None if audio_b64 is None else limits.decode(audio_b64)
-        return cls(text, subtitles, voice, audio, ref_text, options, fmt, stream)
+        return cls(text, subtitles, voice, audio, ref_text, options, fmt, stream, consent_of(raw, limits, audio))

@@ -25,13 +25,15 @@ from inference import (
     SynthesisOptions,
 )
 
+from .consent import ConsentPhraseJob
 from .dub import DubJob
 from .edit import EditJob
 from .job import Job
 from .segments import MAX_SEGMENTS, SegmentsJob
 from .speak import SpeakJob
 
-KINDS: tuple[type[Job], ...] = (EditJob, SegmentsJob, DubJob, SpeakJob)  # "edit", "segments", "subtitles", "text"
+# "consent_phrase", "edit", "segments", "subtitles", "text"
+KINDS: tuple[type[Job], ...] = (ConsentPhraseJob, EditJob, SegmentsJob, DubJob, SpeakJob)
 
 
 def kind_for(raw: dict[str, Any]) -> type[Job]:
@@ -57,6 +59,10 @@ Input (the job's "input" object; any other key is refused):
                       "data:audio/...;base64," prefix is accepted                                    }} these two
     ref_text          str: what is said in ref_audio_base64; "" or absent = transcribed with Whisper (only with
                       ref_audio_base64: a saved voice carries its own transcript)
+    consent_audio_base64
+                      str: with consent required (F5_REQUIRE_CONSENT), the owner of ref_audio_base64's voice reading
+                      the phrase of a consent_phrase job, base64 (once per recording: its proof is kept on the volume)
+    consent_token     str: with consent_audio_base64, that consent_phrase job's token
 {options_doc()}
     response_format   {", ".join(FORMATS)} (default wav; wav and flac are 16-bit, pcm is raw 16-bit mono)
     stream            bool: see "Streaming" (serverless/handler.py)
@@ -96,6 +102,9 @@ gradio_client's /edit_speech). The input holds one key, "edit", an object with (
   Output: {{"audio_base64", "sample_rate", "duration", "seed", "transcript", "edits": [{{"kind", "start", "end",
   "old", "text", "new_start", "new_end"}}]}}; the streaming worker yields it as its one item.
   Sample: {{"input": {{"edit": {{"audio_base64": "...", "new_text": "Some call me optimist.", "seed": 42}}}}}}
+
+Consent phrase job: {{"input": {{"consent_phrase": true}}}} -> {{"token": str, "phrase": str}}: a phrase made up now
+for the owner of a voice to read aloud, good for ten minutes and one consent (see consent_audio_base64 above).
 
 Segments job: many short texts (a long-form project's segments) in one job, each with its own id, seed and voice,
 spoken at the same time up to the worker's concurrency (see serverless/segments.py). Keys (any other is refused):

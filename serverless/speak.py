@@ -41,6 +41,7 @@ class SpeakJob(Job):
         captions = caption_level(raw.get("captions"))
         seconds, hint = limits.output_seconds(speech.response_format)
         with in_job_keys():
+            speech.give_consent(studio)
             request = studio.request(
                 speech.text or "",
                 voice=speech.voice,

@@ -15,6 +15,7 @@ from inference import AudioChunk, InputError, Studio, SynthesisOptions, Synthesi
 from . import history
 from .captions import CaptionsPanel
 from .clone_api import MAX_TEXT_FILE_BYTES, CloneHandlers, example_rows
+from .consent import ConsentPanel
 from .handlers import (
     PICTURE_FORMAT,
     check_markdown,
@@ -58,6 +59,7 @@ class CloneTab:
                     elem_id="ref-audio",
                 )
                 self.ref_notes = ReferenceNotes(studio)  # what preparing it did or found (ui/reference.py)
+                self.consent = ConsentPanel(studio)  # the owner's consent, when required (ui/consent.py)
                 self.ref_text = gr.Textbox(
                     label="Reference transcript (optional)",
                     lines=2,
@@ -344,6 +346,7 @@ class CloneTab:
         )
         self.captions.wire(self)
         self.ref_notes.wire(self.ref_audio)
+        self.consent.wire(self.ref_audio)
         self._wire_words(shown)
         self.transcribe_btn.click(
             self.h.transcribe, [self.ref_audio], [self.ref_text], api_name="transcribe", concurrency_id="gpu"

@@ -20,6 +20,8 @@ API_NAMES = (
     "/synthesize",
     "/transcribe",
     "/reference_notes",
+    "/consent_phrase",
+    "/give_consent",
     "/list_voices",
     "/save_voice",
     "/rename_voice",

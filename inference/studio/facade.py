@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..audio import watermark
-from ..audio.decode import decode_audio
+from ..audio.decode import content_hash, decode_audio
 from ..audit import AuditLog, doing, enabled
+from ..check import whisper_scorer
+from ..consent import Consents, Proof, consent_needed
 from ..engine import Engine, EngineStatus, Progress
 from ..errors import InputError
 from ..metrics import Metrics
@@ -106,8 +108,11 @@ class Studio:
 
     def reference(self, voice: str | None = None, audio: Any = None, text: str | None = "") -> Reference:
         """The voice to clone: a saved voice by name, or a recording (a path or its bytes), not both; see
-        Engine.reference."""
-        return self.engine.reference(voice=voice, audio=audio, text=text)
+        Engine.reference. With consent required, a recording needs its owner's consent (`give_consent`)."""
+        reference = self.engine.reference(voice=voice, audio=audio, text=text)
+        if not reference.voice and self.settings.require_consent:
+            self.require_consent(reference.audio)
+        return reference
 
     def request(
         self,
@@ -138,8 +143,14 @@ class Studio:
         return self.engine.transcribe(audio)
 
     # ---- voices -------------------------------------------------------------------------------------------------
-    def save_voice(self, name: str, audio: Any, text: str = "", overwrite: bool = False) -> Voice:
-        return self.engine.save_voice(name, audio, text, overwrite)
+    def save_voice(
+        self, name: str, audio: Any, text: str = "", overwrite: bool = False, consent: tuple[Any, str] | None = None
+    ) -> Voice:
+        """Save a recording as a voice. With consent required: its owner's consent, given before (`give_consent`)
+        or now (`consent`: the recording of the owner reading the phrase, and the phrase's token); the proof is
+        kept beside the voice."""
+        proof = self.require_consent(audio, consent)
+        return self.engine.save_voice(name, audio, text, overwrite, proof.to_json() if proof else None)
 
     # ---- generation ---------------------------------------------------------------------------------------------
     def synthesize(self, request: SynthesisRequest, progress: Progress | None = None) -> SynthesisResult:
@@ -196,7 +207,10 @@ class Studio:
             )
 
     def edit(self, request: editing.EditRequest, progress: Callable[[str], None] | None = None) -> editing.EditResult:
-        """A recording with some of its words changed, regenerating only what changes."""
+        """A recording with some of its words changed, regenerating only what changes (its voice is cloned: with
+        consent required, the recording needs its owner's consent)."""
+        if self.settings.require_consent:
+            self.require_consent(request.audio)
         with doing("edit"):  # an edit samples without a stream: its line is written here
             done = self.engine.witness(SynthesisRequest(request.new_text, Reference(request.audio)))
             result = editing.edit_recording(self.engine, request, progress)
@@ -219,6 +233,50 @@ class Studio:
         max_bytes = self.settings.max_upload_mb * 1024 * 1024
         wave, sr = decode_audio(audio, max_bytes=max_bytes, max_seconds=watermark.MAX_DETECT_S)
         return watermark.detect(wave, sr)
+
+    # ---- consent (F5_REQUIRE_CONSENT: inference/consent.py) ---------------------------------------------------------
+    @property
+    def consents(self) -> Consents:
+        """Phrases, tokens and proofs, kept in the voices folder (shared by every worker on the volume)."""
+        return Consents(self.settings.voices_dir)
+
+    def consent_phrase(self) -> tuple[str, str]:
+        """(token, phrase): a phrase made up now for the owner of a voice to read, good for ten minutes."""
+        return self.consents.issue()
+
+    def give_consent(self, reference_audio: Any, recording: Any, token: str) -> Proof:
+        """The owner's consent to clone the voice of `reference_audio`: `recording` says the token's phrase (speech
+        recognition) in that voice (speaker similarity). Returns the proof, kept by the reference's content hash,
+        so that the reference is usable (and savable) from then on; InputError saying what to do otherwise."""
+        from ..model.speaker import similarity
+
+        key, reference = self.engine.prepare(reference_audio)
+        _, spoken = self.engine.prepare(recording)
+        return self.consents.check(
+            (reference.wave, reference.sample_rate),
+            (spoken.wave, spoken.sample_rate),
+            token,
+            whisper_scorer(self.engine.transcriber),
+            similarity,
+            key,
+        )
+
+    def require_consent(self, audio: Any, consent: tuple[Any, str] | None = None) -> Proof | None:
+        """The one enforcement: with F5_REQUIRE_CONSENT on, the proof kept for this recording (or given now with
+        `consent`: recording, token), else the refusal with the steps to give consent. Off: the proof if one was
+        kept, else None."""
+        if audio is None or (isinstance(audio, (str, bytes)) and not audio):
+            return None  # nothing to clone: the engine says what is missing
+        try:
+            key = content_hash(audio)
+        except InputError:
+            return None  # no such file: the engine says so
+        proof = self.consents.proof(key)
+        if proof is None and consent is not None and consent[0] is not None and consent[1]:
+            proof = self.give_consent(audio, consent[0], consent[1])
+        if proof is None and self.settings.require_consent:
+            raise consent_needed()
+        return proof
 
     # ---- long-form projects (inference/projects/: source, store, render, export) ---------------------------------
     def _fix_in_place(
