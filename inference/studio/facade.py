@@ -10,6 +10,8 @@ saved voice or a recording, not both). The operations themselves live in the mod
 function over the engine; a new operation is one such function and one method here.
 """
 
+# long: the one surface of every operation, each a few lines delegating to the module that does it
+
 from __future__ import annotations
 
 import threading
