@@ -8,6 +8,7 @@
 | calls /v1/audio/speech with HTTP Basic                    | one line: the Basic user, "openai", the saved voice      |
 | calls it with the bearer token (STUDIO_API_TOKEN)         | one line: user "token"                                   |
 | guards the UI with the token alone, calls /synthesize     | one line: user "token", "ui"; the log beside VOICES_DIR  |
+| reads the mark id in a file's tags (UI take, REST speech)| the line of that generation has the same mark id         |
 | sends 6 requests at once                                  | 6 new lines, each whole JSON, 6 different mark ids       |
 | sets F5_AUDIT_TEXT=1                                      | the line holds the text itself too                       |
 | sets no login                                             | no log, no folder; F5_AUDIT=on keeps one anyway          |
@@ -73,10 +74,20 @@ def studio_app(tiny, short_ref, tmp_path_factory):
         yield base, work / "audit"
 
 
-def speak(base: str, auth: httpx.Auth | None = None, headers: dict | None = None) -> None:
+def speak(base: str, auth: httpx.Auth | None = None, headers: dict | None = None) -> bytes:
     body = {"model": "f5-tts", "input": TEXT, "voice": "alice", "response_format": "wav", **FAST}
     r = httpx.post(base + "/v1/audio/speech", json=body, auth=auth, headers=headers, timeout=120)
     assert r.status_code == 200, r.text[:300]
+    return r.content
+
+
+def mark_id_in(audio: bytes) -> str:
+    """The mark id an output file's tags carry (inference/audio/encode.py output_tags), read by ffprobe."""
+    from tests.test_tags import tags_of
+
+    found = re.search(r"mark id ([0-9a-f]+)", tags_of(audio).get("comment", ""))
+    assert found, tags_of(audio)
+    return found.group(1)
 
 
 @pytest.mark.e2e
@@ -86,12 +97,13 @@ def test_ui_takes_are_logged_for_the_login(studio_app, short_ref: Path) -> None:
     base, folder = studio_app
     before = len(lines(folder))
     client = Client(base, auth=(USER, PASSWORD), verbose=False)
-    client.predict(handle_file(str(short_ref)), REF_TEXT, TEXT, 1, api_name="/synthesize", **FAST)
+    take = client.predict(handle_file(str(short_ref)), REF_TEXT, TEXT, 1, api_name="/synthesize", **FAST)[0]
     new = lines(folder)[before:]
     recording = "recording:" + hashlib.sha256(short_ref.read_bytes()).hexdigest()[:16]
     assert len(new) == 1
     check_line(new[0], USER, "ui", recording)
     assert new[0]["operation"] == "speech"
+    assert mark_id_in(Path(take).read_bytes()) == new[0]["mark_id"]  # the file names its line
 
     client.predict(handle_file(str(short_ref)), REF_TEXT, TEXT, 2, api_name="/synthesize_variations", **FAST)
     takes = lines(folder)[before + 1 :]
@@ -121,9 +133,10 @@ def test_a_ui_guarded_by_the_token_alone_logs_the_token(tiny, short_ref: Path, t
 def test_openai_speech_is_logged_for_basic_and_bearer(studio_app) -> None:
     base, folder = studio_app
     before = len(lines(folder))
-    speak(base, auth=httpx.BasicAuth(USER, PASSWORD))
+    audio = speak(base, auth=httpx.BasicAuth(USER, PASSWORD))
     speak(base, headers={"Authorization": f"Bearer {TOKEN}"})
     basic, bearer = lines(folder)[before:]
+    assert mark_id_in(audio) == basic["mark_id"]  # the file names its line
     check_line(basic, USER, "openai", "alice")
     check_line(bearer, "token", "openai", "alice")
     assert basic["mark_id"] != bearer["mark_id"]
