@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import gradio as gr
-import numpy as np
 
 from inference import AudioChunk, Captions, Studio
 
@@ -93,7 +92,7 @@ class CaptionsEndpoint:
         *,
         words: bool = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], str, str, list[dict], int]:
+    ) -> tuple[str, str, str, list[dict], int]:
         """Speak `text` in the voice of `ref_audio` (as /synthesize), with captions timed to the take.
 
         Args:
@@ -111,4 +110,10 @@ class CaptionsEndpoint:
                 progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"),
             )
         srt, vtt = caption_files(captions, f"captions-seed-{result.seed}")
-        return (result.sample_rate, result.wave), srt, vtt, captions.table(), result.seed
+        return (
+            history.take_file(result.wave, result.sample_rate, f"take-seed-{result.seed}"),
+            srt,
+            vtt,
+            captions.table(),
+            result.seed,
+        )

@@ -62,8 +62,12 @@ class CloneHandlers:
             request = form.request(self.studio)
             progress(0.0, desc=preparing(self.studio))
             result = self.studio.synthesize(request, progress=lambda d, t: progress(d / t, desc=f"Chunk {d}/{t}"))
-        take = history.export_wave(result.wave, result.sample_rate, "wav", f"take-seed-{result.seed}")  # tagged
-        return str(take), spectrogram_image(result.mel), result.seed, result.ref_text
+        return (
+            history.take_file(result.wave, result.sample_rate, f"take-seed-{result.seed}"),
+            spectrogram_image(result.mel),
+            result.seed,
+            result.ref_text,
+        )
 
     @form_endpoint  # ref_audio, ref_text, text, n, then seed, the options and voice (ui/options.py)
     @user_errors

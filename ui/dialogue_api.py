@@ -25,6 +25,7 @@ from inference import (
     speakers,
 )
 
+from . import history
 from .handlers import preparing, user_errors
 from .options import DEFAULTS, option_docs
 
@@ -90,7 +91,7 @@ class DialogueHandlers:
         normalize: bool = DEFAULTS["normalize"],
         check: bool = DEFAULTS["check"],
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], list[dict], int]:
+    ) -> tuple[str, list[dict], int]:
         """Speak a script with several saved voices, as one audio file.
 
         Args:
@@ -108,7 +109,7 @@ class DialogueHandlers:
         """
         with self.studio.metrics.track("gradio_api"):
             result = self.speak(script, voices, {}, pause, nfe_step, seed, progress, normalize, check)
-        return (result.sample_rate, result.wave), result.table(), result.base_seed
+        return history.take_file(result.wave, result.sample_rate, "dialogue"), result.table(), result.base_seed
 
     def generate(
         self,

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 from gradio.blocks import Block
 
 from inference import (
@@ -98,7 +97,7 @@ class DubHandlers:
         cfg_strength: float = DEFAULTS["cfg_strength"],
         seed: int = -1,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], list[dict], str, int]:
+    ) -> tuple[str, list[dict], str, int]:
         """Dub subtitles: speak every cue of an SRT or WebVTT file in its own time slot, on one track.
 
         Args:
@@ -119,7 +118,8 @@ class DubHandlers:
         with self.studio.metrics.track("gradio_api"):
             result = self.run(subtitles, voice, ref_audio, ref_text, voices, max_speedup, options, progress)
         zipped = history.export_file(f"dub-seed-{result.base_seed}.zip", result.zip_bytes())
-        return (result.sample_rate, result.wave), result.table(), str(zipped), result.base_seed
+        take = history.take_file(result.wave, result.sample_rate, f"dub-seed-{result.base_seed}")
+        return take, result.table(), str(zipped), result.base_seed
 
 
 def summary(result: DubResult) -> str:

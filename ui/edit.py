@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 from gradio.blocks import Block
 
 from inference import (
@@ -92,7 +91,7 @@ class EditHandlers:
         speed: float = DEFAULTS["speed"],
         cfg_strength: float = DEFAULTS["cfg_strength"],
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
-    ) -> tuple[tuple[int, np.ndarray], list[dict], int]:
+    ) -> tuple[str, list[dict], int]:
         """Change, add or remove words in a recording: only the changed spans are regenerated, in the same voice.
 
         Args:
@@ -111,7 +110,11 @@ class EditHandlers:
         options = {"nfe_step": nfe_step, "speed": speed, "cfg_strength": cfg_strength}
         with self.studio.metrics.track("gradio_api"):
             result = self.run(self.request(audio, transcript, new_text, edits, seed, options), progress)
-        return (result.sample_rate, result.wave), result.table(), result.seed
+        return (
+            history.take_file(result.wave, result.sample_rate, f"edit-seed-{result.seed}"),
+            result.table(),
+            result.seed,
+        )
 
     @user_errors
     def transcribe(self, audio: str | None) -> str:

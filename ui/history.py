@@ -92,6 +92,12 @@ def export_wave(wave: np.ndarray, sample_rate: int, fmt: str, stem: str) -> Path
     return export_file(f"{stem}.{fmt}", encode_audio(wave, sample_rate, fmt))
 
 
+def take_file(wave: np.ndarray, sample_rate: int, stem: str) -> str:
+    """A take as an output component gets it: the studio's own WAV, tagged (what it is, its mark id), rather than
+    samples that Gradio would write to a file untagged and rescaled to full scale."""
+    return str(export_wave(wave, sample_rate, "wav", stem))
+
+
 def export_dir() -> Path:
     """This process's own folder for downloads (`$TMPDIR/f5-studio-exports-<random>`), made at the first export and
     removed when the process exits: studios sharing a host never prune or overwrite each other's files."""
