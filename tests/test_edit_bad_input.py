@@ -55,7 +55,7 @@ def no_progress(*args, **kwargs) -> None:
 def ui_outcome(engine: Engine, audio: Path | None, fields: dict, nfe_step: int = 4) -> tuple[bool, str | None, float]:
     """(succeeded, the message, the take's seconds) through the tab's handler, as the UI calls it."""
     try:
-        (sr, wave), _, _ = EditHandlers(Studio(engine)).edit_speech(
+        take, _, _ = EditHandlers(Studio(engine)).edit_speech(
             str(audio) if audio else None,
             fields.get("transcript", ""),
             fields.get("new_text", ""),
@@ -66,6 +66,7 @@ def ui_outcome(engine: Engine, audio: Path | None, fields: dict, nfe_step: int =
         )
     except gr.Error as e:
         return False, e.message, 0.0
+    wave, sr = sf.read(take, dtype="float32")
     assert sr == 24000 and np.isfinite(wave).all()
     return True, None, len(wave) / sr
 
