@@ -20,7 +20,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from inference import InputError, Studio
+from inference import ConsentProof, InputError, Studio
 
 from .bodylimit import FORM_OVERHEAD
 from .openai.protocol import ERRORS, ApiError, as_api_error
@@ -30,17 +30,6 @@ from .openai.router import OpenAIRoute
 class ConsentPhrase(BaseModel):
     token: str  # send it back with the recording of the phrase; good for ten minutes and one consent
     phrase: str  # what the owner of the voice reads aloud
-
-
-class ConsentProof(BaseModel):
-    date: str
-    phrase: str
-    heard: str
-    word_error_rate: float
-    similarity: float
-    max_word_error_rate: float
-    min_similarity: float
-    reference_sha256: str
 
 
 def consent_router(studio: Studio) -> APIRouter:

@@ -8,6 +8,7 @@ from .audio.watermark import MAX_DETECT_S, MIN_DETECT_S, Detection
 from .audio.watermark import THRESHOLD as WATERMARK_THRESHOLD
 from .cancel import Stop, stopping
 from .check import summary as check_summary
+from .consent import Proof as ConsentProof
 from .engine import Engine, EngineStatus
 from .errors import InputError, ModelUnavailable, StudioError, over_limit
 from .metrics import RETRY_AFTER_S, Busy
@@ -86,6 +87,7 @@ __all__ = [
     "acting_as",
     "current_caller",
     "Caller",
+    "ConsentProof",
     "RETRY_AFTER_S",
     "Busy",
     # audio out

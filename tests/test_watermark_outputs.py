@@ -104,14 +104,13 @@ def test_a_device_the_network_cannot_load_on_marks_on_the_cpu(caplog: pytest.Log
 
 
 # ---- every operation, with the mark on and off ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def studios(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> dict[bool, Studio]:
-    """Two studios on the tiny model: the production default (mark on) and the operator's F5_WATERMARK=0; each
-    with a saved voice and a project folder."""
+def two_studios(tiny_settings, folders: pytest.TempPathFactory, short_ref: Path, name: str, **engine_args):
+    """The production default (mark on) and the operator's F5_WATERMARK=0, each with a saved voice "narrator" and a
+    project folder; the project services closed afterwards."""
     out = {}
     for on in (True, False):
-        root = tmp_path_factory.mktemp(f"mark-{on}")
-        engine = Engine(tiny_settings.replace(voices_dir=root / "voices", watermark=on))
+        root = folders.mktemp(f"{name}-{on}")
+        engine = Engine(tiny_settings.replace(voices_dir=root / "voices", watermark=on), **engine_args)
         engine.save_voice("narrator", short_ref, REF_TEXT)
         engine.load()
         studio = Studio(engine)
@@ -120,6 +119,12 @@ def studios(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: 
     yield out
     for studio in out.values():
         studio._project_service.close()
+
+
+@pytest.fixture(scope="module")
+def studios(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: Path) -> Iterator[dict[bool, Studio]]:
+    """Two studios on the tiny model, mark on and off."""
+    yield from two_studios(tiny_settings, tmp_path_factory, short_ref, "mark")
 
 
 @ON_OFF
@@ -287,19 +292,9 @@ def fixers(tiny_settings, tmp_path_factory: pytest.TempPathFactory, short_ref: P
     from tests.test_projects_fix import LONG as SEGMENT
     from tests.test_projects_fix import Hears
 
-    out = {}
-    for on in (True, False):
-        root = tmp_path_factory.mktemp(f"fix-mark-{on}")
-        hears = Hears()
-        hears.text = SEGMENT
-        engine = Engine(tiny_settings.replace(voices_dir=root / "voices", watermark=on), transcriber=hears)
-        engine.save_voice("narrator", short_ref, REF_TEXT)
-        studio = Studio(engine)
-        studio.start_projects(root / "projects")
-        out[on] = studio
-    yield out
-    for studio in out.values():
-        studio._project_service.close()
+    hears = Hears()
+    hears.text = SEGMENT
+    yield from two_studios(tiny_settings, tmp_path_factory, short_ref, "fix-mark", transcriber=hears)
 
 
 @ON_OFF
